@@ -1,0 +1,75 @@
+"""What discovery knows about one compiled body: why it is traced, and how."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class ContextKind(str, enum.Enum):
+    DECORATED = "decorated"  # @tf.function / @tf.function(...) / configured wrapper
+    WRAPPED = "wrapped"  # g = tf.function(f), tf.function(...)(f), tf.function(lambda ...)
+    HELPER = "helper"  # a same-module function called from a compiled body
+    NESTED = "nested"  # a def or lambda nested inside a compiled body
+    DATASET_CALLBACK = "dataset-callback"  # Dataset.map/filter/... callback
+    GRAPH_BODY = "graph-body"  # tf.map_fn / tf.while_loop / tf.cond body in a compiled body
+    KERAS_STEP = "keras-step"  # Model.train_step / test_step / predict_step override
+    KERAS_CALL = "keras-call"  # Layer/Model.call (opt-in)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledContext:
+    """Why a function body is traced into a graph.
+
+    `root` is the compiled function the body is reached from (itself for a root).
+    `converted` says whether AutoGraph rewrites its control flow: False under
+    `autograph=False`, `do_not_convert`, and Keras `train_step`/`call` (HAZARDS H35).
+    `signature_params` are the parameters an `input_signature` covers (they are tensors).
+    """
+
+    kind: ContextKind
+    qualname: str
+    line: int
+    root_qualname: str
+    root_line: int
+    converted: bool = True
+    has_input_signature: bool = False
+    signature_params: frozenset[str] = frozenset()
+    via: str | None = None  # "Dataset.map", "tf.while_loop", ...
+    call_line: int | None = None  # where a helper is called from its caller
+    caller_qualname: str | None = None
+    options: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def is_root(self) -> bool:
+        return self.kind in (ContextKind.DECORATED, ContextKind.WRAPPED)
+
+    def describe(self) -> str:
+        """A phrase for messages: where the finding is and why that code is traced."""
+        name = f"`{self.qualname}`"
+        if self.kind in (ContextKind.DECORATED, ContextKind.WRAPPED):
+            return f"tf.function {name}"
+        if self.kind is ContextKind.HELPER:
+            return (
+                f"{name} (called from tf.function `{self.root_qualname}`, line {self.call_line})"
+                if self.caller_qualname == self.root_qualname
+                else f"{name} (called from `{self.caller_qualname}`, line {self.call_line}, "
+                f"reached from tf.function `{self.root_qualname}`)"
+            )
+        if self.kind is ContextKind.NESTED:
+            return f"{name} (nested in tf.function `{self.root_qualname}`)"
+        if self.kind is ContextKind.DATASET_CALLBACK:
+            return f"{name} (a `{self.via}` callback, traced once into the dataset graph)"
+        if self.kind is ContextKind.GRAPH_BODY:
+            return f"{name} (a `{self.via}` function inside tf.function `{self.root_qualname}`)"
+        if self.kind is ContextKind.KERAS_STEP:
+            return f"{name} (traced by `Model.fit` unless the model runs eagerly)"
+        return f"{name} (Keras `call`, traced by Keras unless the model runs eagerly)"
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleDiscovery:
+    """Module-level summary: every compiled body, and whether TF's `function` is referenced."""
+
+    contexts: tuple[CompiledContext, ...]
+    references_tf_function: bool

@@ -1,0 +1,94 @@
+"""Canonical qualified names of the TensorFlow API that discovery and rules match against.
+
+Every name here is what libCST's `QualifiedNameProvider` yields for a reference, whatever the
+file's spelling (`tf.function`, `from tensorflow import function as f`, `tensorflow.compat.v2`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Public roots under which the 2.x API is re-exported. `tensorflow.compat.v1.function` is the
+# same object as `tensorflow.function` on TF 2 (checked on 2.21), so it is listed too.
+TF_ROOTS: tuple[str, ...] = (
+    "tensorflow",
+    "tensorflow.compat.v2",
+    "tensorflow.compat.v1",
+)
+
+
+def under_tf(*suffixes: str) -> frozenset[str]:
+    """All qualified spellings of `suffixes` under every TF root."""
+    return frozenset(f"{root}.{suffix}" for root in TF_ROOTS for suffix in suffixes)
+
+
+def strip_tf_root(qualname: str) -> str | None:
+    """`tensorflow.compat.v2.math.add` -> `math.add`; None when not a TF name."""
+    for root in sorted(TF_ROOTS, key=len, reverse=True):
+        if qualname.startswith(root + "."):
+            return qualname[len(root) + 1 :]
+    return None
+
+
+def any_in(names: Iterable[str], table: frozenset[str]) -> bool:
+    return any(name in table for name in names)
+
+
+TF_FUNCTION = under_tf("function")
+DO_NOT_CONVERT = under_tf("autograph.experimental.do_not_convert")
+PY_FUNCTION = under_tf("py_function", "numpy_function", "compat.v1.py_func", "py_func")
+INIT_SCOPE = under_tf("init_scope")
+
+# Functions whose callable arguments are traced into the caller's graph when the call itself
+# runs in a compiled body. Value: positions of the callable arguments, and keyword names.
+GRAPH_BODY_CALLS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
+for _suffix, _spec in {
+    "map_fn": ((0,), ("fn",)),
+    "vectorized_map": ((0,), ("fn",)),
+    "scan": ((0,), ("fn",)),
+    "foldl": ((0,), ("fn",)),
+    "foldr": ((0,), ("fn",)),
+    "while_loop": ((0, 1), ("cond", "body")),
+    "cond": ((1, 2), ("true_fn", "false_fn")),
+    "switch_case": ((1,), ("branch_fns", "default")),
+    "case": ((0,), ("pred_fn_pairs", "default")),
+}.items():
+    for _name in under_tf(_suffix):
+        GRAPH_BODY_CALLS[_name] = _spec
+
+# `tf.data.Dataset` methods whose function argument is traced into a dataset graph.
+DATASET_CALLBACK_METHODS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    "map": ((0,), ("map_func",)),
+    "filter": ((0,), ("predicate",)),
+    "flat_map": ((0,), ("map_func",)),
+    "interleave": ((0,), ("map_func",)),
+    "parallel_interleave": ((0,), ("map_func",)),
+    "reduce": ((1,), ("reduce_func",)),
+    "scan": ((1,), ("scan_func",)),
+}
+
+# Keras classes whose `train_step`/`test_step`/`predict_step` overrides `fit` traces.
+KERAS_MODEL_CLASSES = frozenset(
+    {
+        *under_tf("keras.Model", "keras.models.Model", "keras.Sequential"),
+        "keras.Model",
+        "keras.models.Model",
+        "keras.Sequential",
+        "tf_keras.Model",
+        "keras.src.models.model.Model",
+    }
+)
+KERAS_LAYER_CLASSES = frozenset(
+    {
+        *under_tf("keras.layers.Layer", "Module"),
+        "keras.layers.Layer",
+        "keras.Layer",
+        "tf_keras.layers.Layer",
+    }
+)
+KERAS_STEP_METHODS = frozenset({"train_step", "test_step", "predict_step"})
+
+TF_VARIABLE = under_tf("Variable")
+TF_TENSORARRAY = under_tf("TensorArray")
+TF_RANGE = under_tf("range")
+TF_PRINT = under_tf("print")

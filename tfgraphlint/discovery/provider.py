@@ -1,0 +1,516 @@
+"""`CompiledContextProvider`: which function bodies TensorFlow traces, and why.
+
+Runs once per module, as a libCST metadata provider, so rules never re-derive it. It maps
+every `FunctionDef` and `Lambda` that is traced to a `CompiledContext`, and every callable
+that is known to run eagerly (a `tf.py_function` callback) to `EAGER`. Rules ask through
+`Rule.compiled_context(node)` for the innermost enclosing function.
+
+Two passes, as pyflakes defers function bodies: first collect every function, class and call
+(`tf.function(f)` may come after `def f`), then propagate from the roots (decorated or wrapped
+functions, dataset callbacks, Keras steps) to nested bodies, graph bodies and same-module
+helpers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import fnmatch
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import libcst as cst
+from libcst.metadata import (
+    BatchableMetadataProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
+
+FuncNode = cst.FunctionDef | cst.Lambda
+
+
+class _Eager:
+    """Marker for callables that run eagerly (py_function callbacks)."""
+
+    def __repr__(self) -> str:
+        return "EAGER"
+
+
+EAGER: Final = _Eager()
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryOptions:
+    extra_function_decorators: tuple[str, ...] = ()
+    keras_call: bool = False
+    follow_calls: bool = True
+
+
+_DEFAULT_OPTIONS: Final = DiscoveryOptions()
+DISCOVERY_OPTIONS: contextvars.ContextVar[DiscoveryOptions] = contextvars.ContextVar(
+    "tfgraphlint_discovery_options",
+    default=_DEFAULT_OPTIONS,  # noqa: B039 - frozen
+)
+
+
+@dataclass(eq=False, slots=True)
+class _FuncInfo:
+    node: FuncNode
+    qualname: str
+    line: int
+    parent: _FuncInfo | None
+    cls: cst.ClassDef | None  # set when the function is defined directly in a class body
+    calls: list[cst.Call] = field(default_factory=list)
+    children: list[_FuncInfo] = field(default_factory=list)
+
+
+class _Collector(cst.CSTVisitor):
+    """Collects functions (with qualnames), class methods and calls, in one walk."""
+
+    def __init__(self, provider: CompiledContextProvider) -> None:
+        self.provider = provider
+        self.funcs: dict[FuncNode, _FuncInfo] = {}
+        self.methods: dict[cst.ClassDef, dict[str, _FuncInfo]] = {}
+        self.all_calls: list[tuple[cst.Call, _FuncInfo | None]] = []
+        self.assigns: dict[cst.Name, cst.BaseExpression] = {}
+        self._func_stack: list[_FuncInfo] = []
+        self._scope: list[tuple[str, cst.ClassDef | None]] = []
+
+    def _qualname(self, name: str) -> str:
+        parts: list[str] = []
+        for part, cls in self._scope:
+            parts.append(part if cls is not None else f"{part}.<locals>")
+        return ".".join([*parts, name])
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scope.append((node.name.value, node))
+        self.methods[node] = {}
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scope.pop()
+
+    def _enter(self, node: FuncNode, name: str) -> None:
+        parent = self._func_stack[-1] if self._func_stack else None
+        cls = self._scope[-1][1] if self._scope and self._scope[-1][1] is not None else None
+        if isinstance(node, cst.Lambda):
+            cls = None
+        info = _FuncInfo(node, self._qualname(name), self.provider.line_of(node), parent, cls)
+        self.funcs[node] = info
+        if parent is not None:
+            parent.children.append(info)
+        if cls is not None and isinstance(node, cst.FunctionDef):
+            self.methods[cls][name] = info
+        self._func_stack.append(info)
+        self._scope.append((name, None))
+
+    def _leave(self) -> None:
+        self._func_stack.pop()
+        self._scope.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._enter(node, node.name.value)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._leave()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._enter(node, "<lambda>")
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._leave()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.assigns[target.target] = node.value
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if isinstance(node.target, cst.Name) and node.value is not None:
+            self.assigns[node.target] = node.value
+
+    def visit_Call(self, node: cst.Call) -> None:
+        current = self._func_stack[-1] if self._func_stack else None
+        self.all_calls.append((node, current))
+        if current is not None:
+            current.calls.append(node)
+
+
+def _callable_args(
+    call: cst.Call, positions: Sequence[int], keywords: Sequence[str]
+) -> Iterator[cst.BaseExpression]:
+    """The argument expressions at the given positions or keywords."""
+    positional = [a for a in call.args if a.keyword is None and a.star == ""]
+    for pos in positions:
+        if pos < len(positional):
+            yield positional[pos].value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            yield arg.value
+
+
+def _callables_in(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """Callable-looking expressions in an argument: itself, or the items of a list/tuple/dict
+    (`tf.switch_case(i, [f, g])`, `tf.case([(pred, fn)])`)."""
+    if isinstance(expr, cst.List | cst.Tuple | cst.Set):
+        for item in expr.elements:
+            yield from _callables_in(item.value)
+    elif isinstance(expr, cst.Dict):
+        for entry in expr.elements:
+            if isinstance(entry, cst.DictElement):
+                yield from _callables_in(entry.value)
+    else:
+        yield expr
+
+
+class CompiledContextProvider(BatchableMetadataProvider[object]):
+    """Maps FunctionDef/Lambda nodes to `CompiledContext` (traced) or `EAGER`; the Module node
+    to a `ModuleDiscovery`."""
+
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, PositionProvider)
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def qualnames(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        opts = DISCOVERY_OPTIONS.get()
+        collector = _Collector(self)
+        node.visit(collector)
+        result = _Discovery(self, collector, opts).run()
+        for func, ctx in result.items():
+            self.set_metadata(func, ctx)
+        contexts = tuple(c for c in result.values() if isinstance(c, CompiledContext))
+        refs = any(
+            self._is_tf_function(call.func)
+            or (isinstance(call.func, cst.Call) and self._is_tf_function(call.func.func))
+            for call, _ in collector.all_calls
+        ) or bool(contexts)
+        self.set_metadata(node, ModuleDiscovery(contexts, refs))
+
+    def _is_tf_function(self, expr: cst.BaseExpression) -> bool:
+        return names.any_in(self.qualnames(expr), names.TF_FUNCTION)
+
+
+class _Discovery:
+    def __init__(
+        self,
+        provider: CompiledContextProvider,
+        collector: _Collector,
+        opts: DiscoveryOptions,
+    ) -> None:
+        self.p = provider
+        self.c = collector
+        self.opts = opts
+        self.result: dict[FuncNode, object] = {}
+        self.queue: deque[_FuncInfo] = deque()
+
+    # ---------------------------------------------------------------- name helpers
+    def _is_compile_decorator(self, expr: cst.BaseExpression) -> bool:
+        qn = self.p.qualnames(expr)
+        if names.any_in(qn, names.TF_FUNCTION):
+            return True
+        pats = self.opts.extra_function_decorators
+        return any(fnmatch.fnmatchcase(q, pat) for q in qn for pat in pats)
+
+    def _resolve(self, expr: cst.BaseExpression, where: _FuncInfo | None) -> list[_FuncInfo]:
+        """Same-module function definitions an expression refers to."""
+        if isinstance(expr, cst.Lambda):
+            info = self.c.funcs.get(expr)
+            return [info] if info else []
+        if isinstance(expr, cst.Name):
+            scope = self.p.get_metadata(ScopeProvider, expr, None)
+            if scope is None:
+                return []
+            found: list[_FuncInfo] = []
+            for assignment in scope[expr.value]:
+                target = getattr(assignment, "node", None)
+                if isinstance(target, cst.FunctionDef) and target in self.c.funcs:
+                    found.append(self.c.funcs[target])
+            return found
+        if (
+            isinstance(expr, cst.Attribute)
+            and isinstance(expr.value, cst.Name)
+            and where is not None
+        ):
+            method_owner = self._method_owner(where)
+            if method_owner is not None and expr.value.value == method_owner[1]:
+                info = self.c.methods.get(method_owner[0], {}).get(expr.attr.value)
+                return [info] if info else []
+        if (
+            isinstance(expr, cst.Call)
+            and expr.args
+            and "functools.partial" in self.p.qualnames(expr.func)
+        ):
+            return self._resolve(expr.args[0].value, where)
+        return []
+
+    @staticmethod
+    def _method_owner(info: _FuncInfo) -> tuple[cst.ClassDef, str] | None:
+        """(class, name of `self`) for the method enclosing `info`, if any."""
+        cur: _FuncInfo | None = info
+        while cur is not None:
+            if cur.cls is not None and isinstance(cur.node, cst.FunctionDef):
+                params = cur.node.params.params
+                if params:
+                    return cur.cls, params[0].name.value
+                return None
+            cur = cur.parent
+        return None
+
+    # ---------------------------------------------------------------- marking
+    def _mark(self, info: _FuncInfo, ctx: CompiledContext) -> None:
+        if info.node in self.result:
+            return
+        self.result[info.node] = ctx
+        self.queue.append(info)
+
+    def _root_ctx(
+        self,
+        info: _FuncInfo,
+        kind: ContextKind,
+        call: cst.Call | None,
+    ) -> CompiledContext:
+        converted = not self._has_do_not_convert(info)
+        has_sig = False
+        sig_params: frozenset[str] = frozenset()
+        options: list[tuple[str, str]] = []
+        if call is not None:
+            for arg in call.args:
+                if arg.keyword is None:
+                    continue
+                key = arg.keyword.value
+                value = cst.Module([]).code_for_node(arg.value)
+                options.append((key, value))
+                if key == "autograph" and value == "False":
+                    converted = False
+                if key == "input_signature" and value != "None":
+                    has_sig = True
+                    sig_params = self._signature_params(info, arg.value)
+        return CompiledContext(
+            kind=kind,
+            qualname=info.qualname,
+            line=info.line,
+            root_qualname=info.qualname,
+            root_line=info.line,
+            converted=converted,
+            has_input_signature=has_sig,
+            signature_params=sig_params,
+            options=tuple(options),
+        )
+
+    def _signature_params(self, info: _FuncInfo, sig: cst.BaseExpression) -> frozenset[str]:
+        params = [p.name.value for p in info.node.params.params]
+        if info.cls is not None and params:
+            params = params[1:]
+        if isinstance(sig, cst.List | cst.Tuple):
+            return frozenset(params[: len(sig.elements)])
+        return frozenset(params)
+
+    def _has_do_not_convert(self, info: _FuncInfo) -> bool:
+        if not isinstance(info.node, cst.FunctionDef):
+            return False
+        for dec in info.node.decorators:
+            expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            if names.any_in(self.p.qualnames(expr), names.DO_NOT_CONVERT):
+                return True
+        return False
+
+    def _derived(
+        self,
+        info: _FuncInfo,
+        parent: CompiledContext,
+        kind: ContextKind,
+        *,
+        via: str | None = None,
+        call_line: int | None = None,
+        caller: str | None = None,
+    ) -> CompiledContext:
+        return CompiledContext(
+            kind=kind,
+            qualname=info.qualname,
+            line=info.line,
+            root_qualname=parent.root_qualname,
+            root_line=parent.root_line,
+            converted=parent.converted and not self._has_do_not_convert(info),
+            via=via,
+            call_line=call_line,
+            caller_qualname=caller,
+        )
+
+    # ---------------------------------------------------------------- passes
+    def run(self) -> dict[FuncNode, object]:
+        self._mark_exits()
+        self._mark_decorated()
+        self._mark_wrapped_calls()
+        self._mark_dataset_callbacks()
+        self._mark_keras()
+        self._propagate()
+        return self.result
+
+    def _mark_exits(self) -> None:
+        for call, where in self.c.all_calls:
+            if names.any_in(self.p.qualnames(call.func), names.PY_FUNCTION):
+                for arg in _callable_args(call, (0,), ("func",)):
+                    for info in self._resolve(arg, where):
+                        self.result.setdefault(info.node, EAGER)
+
+    def _mark_decorated(self) -> None:
+        for info in self.c.funcs.values():
+            if not isinstance(info.node, cst.FunctionDef):
+                continue
+            for dec in info.node.decorators:
+                expr = dec.decorator
+                call = expr if isinstance(expr, cst.Call) else None
+                if self._is_compile_decorator(call.func if call else expr):
+                    self._mark(info, self._root_ctx(info, ContextKind.DECORATED, call))
+                    break
+
+    def _mark_wrapped_calls(self) -> None:
+        for call, where in self.c.all_calls:
+            options_call: cst.Call | None = None
+            if self._is_compile_decorator(call.func):
+                options_call = call
+            elif isinstance(call.func, cst.Call) and self._is_compile_decorator(call.func.func):
+                options_call = call.func
+            else:
+                continue
+            targets = list(_callable_args(call, (0,), ("func",)))
+            for target in targets:
+                for info in self._resolve(target, where):
+                    self._mark(info, self._root_ctx(info, ContextKind.WRAPPED, options_call))
+
+    def _is_dataset(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """Whether an expression is a `tf.data.Dataset`: a chain rooted in `tf.data`, or a
+        name assigned from one (in the same scope), or a parameter annotated as one."""
+        if depth > 6:
+            return False
+        while True:
+            if isinstance(expr, cst.Call):
+                if any(
+                    (names.strip_tf_root(q) or "").startswith("data.")
+                    for q in self.p.qualnames(expr.func)
+                ):
+                    return True
+                expr = expr.func
+            elif isinstance(expr, cst.Attribute):
+                if any(
+                    (names.strip_tf_root(q) or "").startswith("data.")
+                    for q in self.p.qualnames(expr)
+                ):
+                    return True
+                expr = expr.value
+            else:
+                break
+        if not isinstance(expr, cst.Name):
+            return False
+        scope = self.p.get_metadata(ScopeProvider, expr, None)
+        if scope is None:
+            return False
+        for assignment in scope[expr.value]:
+            target = getattr(assignment, "node", None)
+            value = self._assigned_value(target)
+            if value is not None and self._is_dataset(value, depth + 1):
+                return True
+            if isinstance(target, cst.Param) and target.annotation is not None:
+                ann = target.annotation.annotation
+                if any(names.strip_tf_root(q) in ("data.Dataset",) for q in self.p.qualnames(ann)):
+                    return True
+        return False
+
+    def _assigned_value(self, target: object) -> cst.BaseExpression | None:
+        """For a Name bound by `x = value`, the value."""
+        return self.c.assigns.get(target) if isinstance(target, cst.Name) else None
+
+    def _mark_dataset_callbacks(self) -> None:
+        for call, where in self.c.all_calls:
+            func = call.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            spec = names.DATASET_CALLBACK_METHODS.get(func.attr.value)
+            if spec is None or not self._is_dataset(func.value):
+                continue
+            via = f"Dataset.{func.attr.value}"
+            for arg in _callable_args(call, *spec):
+                for target in _callables_in(arg):
+                    for info in self._resolve(target, where):
+                        ctx = CompiledContext(
+                            kind=ContextKind.DATASET_CALLBACK,
+                            qualname=info.qualname,
+                            line=info.line,
+                            root_qualname=info.qualname,
+                            root_line=info.line,
+                            converted=not self._has_do_not_convert(info),
+                            via=via,
+                        )
+                        self._mark(info, ctx)
+
+    def _mark_keras(self) -> None:
+        for cls, methods in self.c.methods.items():
+            bases = {q for base in cls.bases for q in self.p.qualnames(base.value)}
+            is_model = bool(bases & names.KERAS_MODEL_CLASSES)
+            is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
+            for name, info in methods.items():
+                if is_model and name in names.KERAS_STEP_METHODS:
+                    kind = ContextKind.KERAS_STEP
+                elif is_layer and self.opts.keras_call and name == "call":
+                    kind = ContextKind.KERAS_CALL
+                else:
+                    continue
+                self._mark(
+                    info,
+                    CompiledContext(
+                        kind=kind,
+                        qualname=info.qualname,
+                        line=info.line,
+                        root_qualname=info.qualname,
+                        root_line=info.line,
+                        converted=False,
+                    ),
+                )
+
+    def _propagate(self) -> None:
+        while self.queue:
+            info = self.queue.popleft()
+            ctx = self.result[info.node]
+            assert isinstance(ctx, CompiledContext)
+            for child in info.children:
+                # A nested def is traced when called; a lambda when evaluated and called.
+                if child.node not in self.result:
+                    self._mark(child, self._derived(child, ctx, ContextKind.NESTED))
+            for call in info.calls:
+                self._follow_call(info, ctx, call)
+
+    def _follow_call(self, info: _FuncInfo, ctx: CompiledContext, call: cst.Call) -> None:
+        qns = self.p.qualnames(call.func)
+        for qn in qns:
+            spec = names.GRAPH_BODY_CALLS.get(qn)
+            if spec is None:
+                continue
+            via = "tf." + (names.strip_tf_root(qn) or qn)
+            for arg in _callable_args(call, *spec):
+                for target in _callables_in(arg):
+                    for body in self._resolve(target, info):
+                        self._mark(body, self._derived(body, ctx, ContextKind.GRAPH_BODY, via=via))
+            return
+        if not self.opts.follow_calls:
+            return
+        for helper in self._resolve(call.func, info):
+            if helper.node in self.result or isinstance(helper.node, cst.Lambda):
+                continue
+            self._mark(
+                helper,
+                self._derived(
+                    helper,
+                    ctx,
+                    ContextKind.HELPER,
+                    call_line=self.p.line_of(call),
+                    caller=info.qualname,
+                ),
+            )

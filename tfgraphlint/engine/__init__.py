@@ -1,0 +1,1 @@
+"""The engine: rule base, registry, runner, suppression."""

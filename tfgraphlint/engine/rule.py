@@ -1,0 +1,234 @@
+"""The `Rule` base class: metadata, examples, and the questions rules ask about a node."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    ParentNodeProvider,
+    PositionProvider,
+    ProviderT,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from tfgraphlint._types import Example, Finding, Severity
+from tfgraphlint.config import Config
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.provider import CompiledContextProvider
+from tfgraphlint.discovery.tensors import FunctionFacts
+
+FuncNode = cst.FunctionDef | cst.Lambda
+
+_CODE_RE = re.compile(r"^TFG[0-9]{3}$")
+_NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+REQUIRED_DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+
+
+@dataclass(slots=True)
+class FileState:
+    """Per-file state shared by every rule of one run: config, caches, and the sink."""
+
+    path: str
+    config: Config
+    module: cst.Module
+    findings: list[Finding] = field(default_factory=list)
+    rule_errors: list[tuple[str, BaseException]] = field(default_factory=list)
+    facts: dict[cst.CSTNode, FunctionFacts] = field(default_factory=dict)
+    module_constants: frozenset[str] | None = None
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base of every rule. Subclasses set the class attributes and visit nodes.
+
+    A rule reports with `self.report(node, message)`; it asks `self.compiled_context(node)`
+    whether a node is in a compiled body and why, and `self.facts(node).kind(expr)` whether a
+    value is a tensor.
+    """
+
+    CODE: ClassVar[str]
+    NAME: ClassVar[str]
+    SEVERITY: ClassVar[Severity]
+    SUMMARY: ClassVar[str]  # one line for tables: what is flagged
+    DEFAULT_ENABLED: ClassVar[bool] = True
+    OPTIONS: ClassVar[tuple[str, ...]] = ()  # config keys that affect the rule
+    VALID: ClassVar[Sequence[Example]] = ()
+    INVALID: ClassVar[Sequence[Example]] = ()
+
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        PositionProvider,
+        ParentNodeProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        CompiledContextProvider,
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not _CODE_RE.match(cls.CODE):
+            raise TypeError(f"{cls.__name__}: CODE {cls.CODE!r} is not TFG + 3 digits")
+        if not _NAME_RE.match(cls.NAME):
+            raise TypeError(f"{cls.__name__}: NAME {cls.NAME!r} is not kebab-case")
+        doc = cls.__doc__ or ""
+        missing = [s for s in REQUIRED_DOC_SECTIONS if s not in doc]
+        if missing:
+            raise TypeError(f"{cls.__name__}: docstring lacks {', '.join(missing)}")
+        if not cls.VALID or not cls.INVALID:
+            raise TypeError(f"{cls.__name__}: needs VALID and INVALID examples")
+
+    def __init__(self, state: FileState) -> None:
+        super().__init__()
+        self.state = state
+        self.config = state.config
+        self._failed = False
+
+    # ------------------------------------------------------------------ error isolation
+    def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
+        visitors = super().get_visitors()
+        return {name: self._guard(fn) for name, fn in visitors.items()}
+
+    def _guard(self, fn: Callable[[cst.CSTNode], None]) -> Callable[[cst.CSTNode], None]:
+        def guarded(node: cst.CSTNode) -> None:
+            if self._failed:
+                return
+            try:
+                fn(node)
+            except Exception as exc:  # a rule bug must not cost the other rules' findings
+                self._failed = True
+                self.state.rule_errors.append((self.CODE, exc))
+
+        return guarded
+
+    # ------------------------------------------------------------------ reporting
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        context: CompiledContext | None = None,
+    ) -> None:
+        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        ctx = context if context is not None else self.compiled_context(node)
+        self.state.findings.append(
+            Finding(
+                path=self.state.path,
+                line=pos.start.line,
+                column=pos.start.column + 1,
+                end_line=pos.end.line,
+                end_column=pos.end.column + 1,
+                code=self.CODE,
+                name=self.NAME,
+                severity=severity or self.SEVERITY,
+                message=message,
+                function=ctx.qualname if ctx is not None else None,
+            )
+        )
+
+    # ------------------------------------------------------------------ questions
+    def qualnames(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def is_tf(self, node: cst.CSTNode, *suffixes: str) -> bool:
+        return names.any_in(self.qualnames(node), names.under_tf(*suffixes))
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return int(self.get_metadata(PositionProvider, node).start.line)
+
+    def code(self, node: cst.CSTNode) -> str:
+        """Source text of a node, shortened for messages."""
+        text = " ".join(self.state.module.code_for_node(node).split())
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    def enclosing_function(self, node: cst.CSTNode) -> FuncNode | None:
+        """The innermost function whose *body* holds `node` (decorators and defaults run in
+        the enclosing scope), or None at module or class level, or in `with tf.init_scope()`."""
+        child: cst.CSTNode = node
+        parent = self.get_metadata(ParentNodeProvider, child, None)
+        while parent is not None:
+            if isinstance(parent, cst.FunctionDef | cst.Lambda):
+                if child is parent.body:
+                    return parent
+            elif (
+                isinstance(parent, cst.ClassDef)
+                and child is parent.body
+                or isinstance(parent, cst.With)
+                and child is parent.body
+                and self._is_init_scope(parent)
+            ):
+                return None
+            child = parent
+            parent = self.get_metadata(ParentNodeProvider, child, None)
+        return None
+
+    def _is_init_scope(self, node: cst.With) -> bool:
+        return any(
+            isinstance(item.item, cst.Call) and self.is_tf(item.item.func, "init_scope")
+            for item in node.items
+        )
+
+    def context_of_function(self, func: cst.CSTNode) -> CompiledContext | None:
+        meta = self.get_metadata(CompiledContextProvider, func, None)
+        return meta if isinstance(meta, CompiledContext) else None
+
+    def compiled_context(self, node: cst.CSTNode) -> CompiledContext | None:
+        """Why `node` is traced into a graph, or None when it runs eagerly (or never)."""
+        func = self.enclosing_function(node)
+        return None if func is None else self.context_of_function(func)
+
+    def facts(self, node: cst.CSTNode) -> FunctionFacts | None:
+        """Tensor/Python facts of the compiled function around `node`."""
+        func = self.enclosing_function(node)
+        if func is None:
+            return None
+        return self.facts_of_function(func)
+
+    def facts_of_function(self, func: FuncNode) -> FunctionFacts:
+        cached = self.state.facts.get(func)
+        if cached is not None:
+            return cached
+        outer_func = self.enclosing_function(func)
+        outer = self.facts_of_function(outer_func) if outer_func is not None else None
+        facts = FunctionFacts(
+            func,
+            self.context_of_function(func),
+            self.qualnames,
+            self.module_constants(),
+            outer,
+        )
+        self.state.facts[func] = facts
+        return facts
+
+    def module_constants(self) -> frozenset[str]:
+        """Module-level names bound once, to a literal (Python values at trace time)."""
+        if self.state.module_constants is None:
+            counts: dict[str, int] = {}
+            literal: set[str] = set()
+            for stmt in self.state.module.body:
+                if not isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for t in small.targets:
+                            if isinstance(t.target, cst.Name):
+                                counts[t.target.value] = counts.get(t.target.value, 0) + 1
+                                if isinstance(
+                                    small.value, cst.Integer | cst.Float | cst.SimpleString
+                                ) or (
+                                    isinstance(small.value, cst.Name)
+                                    and small.value.value in ("True", "False", "None")
+                                ):
+                                    literal.add(t.target.value)
+            self.state.module_constants = frozenset(n for n in literal if counts.get(n) == 1)
+        return self.state.module_constants
+
+
+def option(rule: Rule, key: str) -> Any:
+    """A config option's value (key in kebab-case)."""
+    return getattr(rule.config, key.replace("-", "_"))

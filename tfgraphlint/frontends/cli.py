@@ -1,0 +1,182 @@
+"""`tfgraphlint` command line: check, rules, explain, trace. A thin adapter over the engine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from tfgraphlint import __version__
+from tfgraphlint._types import FileError, LintResult
+from tfgraphlint.config import Config, ConfigError, load_config
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tfgraphlint", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tfgraphlint {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check files for tf.function hazards (static)")
+    check.add_argument("paths", nargs="*", default=["."], help="files or folders; - for stdin")
+    check.add_argument("--stdin-filename", help="path to report for source read from stdin")
+    check.add_argument("--select", type=_csv, help="codes, prefixes or names to enable")
+    check.add_argument("--extend-select", type=_csv, help="enable these as well")
+    check.add_argument("--ignore", type=_csv, help="codes, prefixes or names to disable")
+    check.add_argument("--extend-exclude", type=_csv, help="more paths or globs to skip")
+    check.add_argument(
+        "--format",
+        "--output-format",
+        dest="format",
+        choices=["text", "json", "github", "sarif"],
+        default="text",
+    )
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    check.add_argument("--statistics", action="store_true", help="print counts per rule")
+    check.add_argument(
+        "--show-conversions",
+        action="store_true",
+        help="report how AutoGraph converts each if/for/while (info findings)",
+    )
+    check.add_argument("--config", type=Path, help="pyproject.toml to read instead of searching")
+    check.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    check.add_argument("--disable-noqa", action="store_true", help="report noqa'd findings")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    check.add_argument("-j", "--jobs", type=int, default=0, help="processes (default: all cores)")
+    check.add_argument("-q", "--quiet", action="store_true", help="print findings only")
+
+    sub.add_parser("rules", help="list every rule")
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", help="code (TFG101) or name (print-in-tf-function)")
+
+    trace = sub.add_parser("trace", help="import and trace compiled functions (dynamic mode)")
+    trace.add_argument("paths", nargs="*", default=["."])
+    trace.add_argument("--format", choices=["text", "json"], default="text")
+    trace.add_argument("--timeout", type=float, default=60.0, help="seconds per module")
+    trace.add_argument("--device", default="cpu", help="cpu (default), or gpu")
+    trace.add_argument("--config", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "rules":
+            return _rules()
+        if args.command == "explain":
+            return _explain(args.rule)
+        if args.command == "trace":
+            from tfgraphlint.dynamic.cli import run_trace
+
+            return run_trace(args)
+    except ConfigError as exc:
+        print(f"tfgraphlint: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    raise AssertionError(args.command)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    if args.isolated:
+        config = Config()
+    else:
+        config = load_config(args.config)
+    config = config.with_overrides(
+        select=tuple(args.select) if args.select is not None else None,
+        ignore=tuple(config.ignore) + tuple(args.ignore or ()),
+        extend_select=tuple(config.extend_select) + tuple(args.extend_select or ()),
+        extend_exclude=tuple(config.extend_exclude) + tuple(args.extend_exclude or ()),
+    )
+    if args.show_conversions:
+        config = config.with_overrides(show_conversions=True)
+    return config
+
+
+def _lint_file(job: tuple[str, Config, bool]) -> LintResult:
+    from tfgraphlint.engine.runner import lint_source
+
+    path, config, noqa = job
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return LintResult(path, errors=[FileError(path, f"cannot read: {exc.strerror}", kind="io")])
+    return lint_source(data, path, config, noqa=noqa)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tfgraphlint.engine.files import iter_python_files
+    from tfgraphlint.engine.registry import selected_rules
+    from tfgraphlint.engine.runner import lint_source
+    from tfgraphlint.frontends.output import FORMATTERS, format_statistics
+
+    config = _config(args)
+    selected_rules(config)  # unknown selectors fail before any file is read
+    noqa = not args.disable_noqa
+    results: list[LintResult] = []
+    paths = [p for p in args.paths if p != "-"]
+    if "-" in args.paths:
+        data = sys.stdin.buffer.read()
+        results.append(lint_source(data, args.stdin_filename or "<stdin>", config, noqa=noqa))
+    files = [str(p) for p in iter_python_files(paths, config)]
+    jobs = [(f, config, noqa) for f in files]
+    workers = args.jobs or os.cpu_count() or 1
+    if workers > 1 and len(jobs) > 8:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results.extend(pool.map(_lint_file, jobs, chunksize=8))
+    else:
+        results.extend(_lint_file(job) for job in jobs)
+
+    if args.format == "sarif":
+        from tfgraphlint.frontends.sarif import format_sarif
+
+        sys.stdout.write(format_sarif(results))
+    else:
+        sys.stdout.write(FORMATTERS[args.format](results))
+    errors = [e for r in results for e in r.errors]
+    if args.format == "text":
+        for e in errors:
+            where = f"{e.path}:{e.line}" if e.line is not None else e.path
+            print(f"{where}: error: {e.message}", file=sys.stderr)
+    if args.statistics:
+        sys.stdout.write(format_statistics(results))
+    if errors:
+        return EXIT_ERROR
+    if any(r.findings for r in results) and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _rules() -> int:
+    from tfgraphlint.engine.registry import all_rules
+
+    for rule in all_rules():
+        default = "" if rule.DEFAULT_ENABLED else "  (off by default)"
+        print(f"{rule.CODE}  {rule.NAME:<38} {rule.SEVERITY.value:<8} {rule.SUMMARY}{default}")
+    return EXIT_CLEAN
+
+
+def _explain(key: str) -> int:
+    from tfgraphlint.docs import rule_page
+    from tfgraphlint.engine.registry import find_rule
+
+    rule = find_rule(key)
+    if rule is None:
+        print(f"tfgraphlint: no rule named `{key}` (see `tfgraphlint rules`)", file=sys.stderr)
+        return EXIT_ERROR
+    sys.stdout.write(rule_page(rule))
+    return EXIT_CLEAN
