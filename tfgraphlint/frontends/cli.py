@@ -63,12 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("rule", help="code (TFG101) or name (print-in-tf-function)")
 
+    from tfgraphlint.dynamic.cli import add_trace_arguments  # never imports TensorFlow
+
     trace = sub.add_parser("trace", help="import and trace compiled functions (dynamic mode)")
-    trace.add_argument("paths", nargs="*", default=["."])
-    trace.add_argument("--format", choices=["text", "json"], default="text")
-    trace.add_argument("--timeout", type=float, default=60.0, help="seconds per module")
-    trace.add_argument("--device", default="cpu", help="cpu (default), or gpu")
-    trace.add_argument("--config", type=Path)
+    add_trace_arguments(trace)
     return parser
 
 
