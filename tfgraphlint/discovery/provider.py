@@ -374,11 +374,12 @@ class _Discovery:
 
     def _mark_wrapped_calls(self) -> None:
         for call, where in self.c.all_calls:
-            options_call: cst.Call | None = None
-            if self._is_compile_decorator(call.func):
-                options_call = call
-            elif isinstance(call.func, cst.Call) and self._is_compile_decorator(call.func.func):
-                options_call = call.func
+            if isinstance(call.func, cst.Call):
+                if not self._is_compile_decorator(call.func.func):
+                    continue
+                options_call = call.func  # tf.function(...)(f)
+            elif self._is_compile_decorator(call.func):
+                options_call = call  # tf.function(f, ...)
             else:
                 continue
             targets = list(_callable_args(call, (0,), ("func",)))

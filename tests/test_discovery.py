@@ -1,0 +1,385 @@
+"""Discovery: which bodies are compiled, and why. Names resolve through qualified names."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper
+
+from tfgraphlint.discovery import (
+    DISCOVERY_OPTIONS,
+    EAGER,
+    CompiledContext,
+    CompiledContextProvider,
+    ContextKind,
+    DiscoveryOptions,
+)
+
+
+def discover(source: str, **options: object) -> dict[str, object]:
+    """qualname -> CompiledContext or EAGER, for every function discovery classified."""
+    module = cst.parse_module(textwrap.dedent(source))
+    token = DISCOVERY_OPTIONS.set(DiscoveryOptions(**options))  # type: ignore[arg-type]
+    try:
+        mapping = MetadataWrapper(module).resolve(CompiledContextProvider)
+    finally:
+        DISCOVERY_OPTIONS.reset(token)
+    out: dict[str, object] = {}
+    for node, value in mapping.items():
+        if isinstance(value, CompiledContext):
+            out[value.qualname] = value
+        elif value is EAGER and isinstance(node, cst.FunctionDef):
+            out[node.name.value] = EAGER
+    return out
+
+
+def ctx(found: dict[str, object], name: str) -> CompiledContext:
+    value = found[name]
+    assert isinstance(value, CompiledContext), value
+    return value
+
+
+@pytest.mark.parametrize(
+    "header, decorator",
+    [
+        ("import tensorflow as tf", "@tf.function"),
+        ("import tensorflow as tf", "@tf.function(jit_compile=True, reduce_retracing=True)"),
+        ("import tensorflow", "@tensorflow.function"),
+        ("from tensorflow import function", "@function"),
+        ("from tensorflow import function as compiled", "@compiled()"),
+        ("import tensorflow.compat.v2 as tf", "@tf.function"),
+        ("from tensorflow.compat import v2 as tf", "@tf.function"),
+    ],
+)
+def test_decorator_spellings(header: str, decorator: str) -> None:
+    found = discover(f"{header}\n\n{decorator}\ndef step(x):\n    return x\n")
+    assert ctx(found, "step").kind is ContextKind.DECORATED
+
+
+def test_function_local_import() -> None:
+    found = discover(
+        """
+        def build():
+            import tensorflow as tf
+
+            @tf.function
+            def step(x):
+                return x
+            return step
+        """
+    )
+    assert ctx(found, "build.<locals>.step").kind is ContextKind.DECORATED
+    assert "build" not in found
+
+
+def test_look_alikes_are_not_tf_function() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+        from mylib import function
+
+        @function
+        def a(x):
+            return x
+
+        def tf_function(f):
+            return f
+
+        @tf_function
+        def b(x):
+            return x
+
+        class tf2:
+            function = staticmethod(lambda f: f)
+
+        @tf2.function
+        def c(x):
+            return x
+        """
+    )
+    assert found == {}
+
+
+def test_local_variable_shadowing_tf() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def outer(tf):
+            @tf.function
+            def inner(x):
+                return x
+            return inner
+        """
+    )
+    assert found == {}
+
+
+def test_call_forms() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def f(x):
+            return x
+
+        def g(x):
+            return x
+
+        def h(x):
+            return x
+
+        fast_f = tf.function(f)
+        fast_g = tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])(g)
+        fast_h = tf.function(func=h, autograph=False)
+        square = tf.function(lambda x: x * x)
+        """
+    )
+    assert ctx(found, "f").kind is ContextKind.WRAPPED
+    g = ctx(found, "g")
+    assert g.has_input_signature and g.signature_params == frozenset({"x"})
+    assert ctx(found, "h").converted is False
+    assert ctx(found, "<lambda>").kind is ContextKind.WRAPPED
+
+
+def test_call_form_before_def_and_self_method() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        class Trainer(tf.Module):
+            def __init__(self):
+                self.fast_step = tf.function(self.step)
+
+            def step(self, x):
+                return self.helper(x)
+
+            def helper(self, x):
+                return x
+
+        fast = tf.function(later)
+
+        def later(x):
+            return x
+        """
+    )
+    assert ctx(found, "Trainer.step").kind is ContextKind.WRAPPED
+    helper = ctx(found, "Trainer.helper")
+    assert helper.kind is ContextKind.HELPER and helper.root_qualname == "Trainer.step"
+    assert ctx(found, "later").kind is ContextKind.WRAPPED
+    assert "Trainer.__init__" not in found
+
+
+def test_methods_and_input_signature_skip_self() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        class Model(tf.keras.Model):
+            @tf.function(input_signature=[tf.TensorSpec([None, 3])])
+            def serve(self, x, training=False):
+                return self(x)
+        """
+    )
+    serve = ctx(found, "Model.serve")
+    assert serve.signature_params == frozenset({"x"})
+
+
+def test_helpers_transitive_with_chain() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def leaf(x):
+            return x
+
+        def middle(x):
+            return leaf(x)
+
+        def unused(x):
+            return x
+
+        @tf.function
+        def train_step(x):
+            return middle(x)
+        """
+    )
+    middle = ctx(found, "middle")
+    assert middle.kind is ContextKind.HELPER
+    assert middle.call_line == 15
+    assert middle.describe() == "`middle` (called from tf.function `train_step`, line 15)"
+    leaf = ctx(found, "leaf")
+    assert leaf.caller_qualname == "middle" and leaf.root_qualname == "train_step"
+    assert "reached from tf.function `train_step`" in leaf.describe()
+    assert "unused" not in found
+
+
+def test_follow_calls_off() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def helper(x):
+            return x
+
+        @tf.function
+        def step(x):
+            return helper(x)
+        """,
+        follow_calls=False,
+    )
+    assert "helper" not in found
+
+
+def test_nested_defs_inherit() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        @tf.function(autograph=False)
+        def outer(x):
+            def inner(y):
+                return y
+            return inner(x)
+        """
+    )
+    inner = ctx(found, "outer.<locals>.inner")
+    assert inner.kind is ContextKind.NESTED and inner.converted is False
+
+
+def test_dataset_callbacks() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def parse(record):
+            return record
+
+        def keep(record):
+            return True
+
+        def add(state, x):
+            return state + x
+
+        def make(files):
+            ds = tf.data.TFRecordDataset(files)
+            ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.filter(predicate=keep)
+            total = ds.reduce(0, add)
+            return tf.data.Dataset.range(3).map(lambda x: x + 1)
+
+        def not_a_dataset(items):
+            return items.map(str)
+        """
+    )
+    assert ctx(found, "parse").via == "Dataset.map"
+    assert ctx(found, "keep").via == "Dataset.filter"
+    assert ctx(found, "add").via == "Dataset.reduce"
+    assert ctx(found, "make.<locals>.<lambda>").kind is ContextKind.DATASET_CALLBACK
+    assert "not_a_dataset" not in found and "make" not in found
+
+
+def test_graph_bodies_only_inside_compiled_code() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def body(i, acc):
+            return i + 1, acc
+
+        def cond(i, acc):
+            return i < 10
+
+        def double(x):
+            return 2 * x
+
+        @tf.function
+        def run(xs):
+            tf.while_loop(cond, body, [0, 0.0])
+            return tf.map_fn(double, xs)
+
+        def eager(xs):
+            return tf.map_fn(lambda x: x, xs)
+        """
+    )
+    assert ctx(found, "body").kind is ContextKind.GRAPH_BODY
+    assert ctx(found, "body").via == "tf.while_loop"
+    assert ctx(found, "cond").kind is ContextKind.GRAPH_BODY
+    assert ctx(found, "double").via == "tf.map_fn"
+    assert "eager.<locals>.<lambda>" not in found
+
+
+def test_py_function_callbacks_are_eager() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def log(x):
+            print(x.numpy())
+            return x
+
+        @tf.function
+        def step(x):
+            return tf.py_function(log, [x], tf.float32)
+        """
+    )
+    assert found["log"] is EAGER
+
+
+def test_do_not_convert_is_traced_not_converted() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        @tf.autograph.experimental.do_not_convert
+        def helper(x):
+            return x
+
+        @tf.function
+        def step(x):
+            return helper(x)
+        """
+    )
+    helper = ctx(found, "helper")
+    assert helper.kind is ContextKind.HELPER and helper.converted is False
+    assert ctx(found, "step").converted is True
+
+
+def test_keras_steps_and_opt_in_call() -> None:
+    source = """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+            def call(self, x):
+                return x
+
+        class NotKeras:
+            def train_step(self, data):
+                return {}
+        """
+    found = discover(source)
+    step = ctx(found, "Net.train_step")
+    assert step.kind is ContextKind.KERAS_STEP and step.converted is False
+    assert "unless the model runs eagerly" in step.describe()
+    assert "Net.call" not in found and "NotKeras.train_step" not in found
+    assert ctx(discover(source, keras_call=True), "Net.call").kind is ContextKind.KERAS_CALL
+
+
+def test_extra_function_decorators() -> None:
+    source = """
+        from mylib.compile import compiled
+
+        @compiled
+        def step(x):
+            return x
+        """
+    assert discover(source) == {}
+    found = discover(source, extra_function_decorators=("mylib.compile.compiled",))
+    assert ctx(found, "step").kind is ContextKind.DECORATED
+    found = discover(source, extra_function_decorators=("mylib.*",))
+    assert "step" in found
