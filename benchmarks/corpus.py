@@ -86,8 +86,18 @@ def count_lines(files: Iterable[Path]) -> int:
 def download_wheel(pin: str, cache: Path) -> Path:
     """Fetch the wheel of ``pin`` into ``cache`` (a no-op if pip already has it there)."""
     name = pin.split("==", 1)[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-           "--only-binary=:all:", "--dest", str(cache), pin]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(cache),
+        pin,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise CorpusError(f"pip download {pin} failed:\n{result.stderr.strip()}")
@@ -129,8 +139,12 @@ def unpack_py_files(wheel: Path, target: Path) -> None:
 
 def check_replaceable(path: Path) -> None:
     """Refuse to delete a non-empty directory this script did not make."""
-    if path.is_dir() and any(path.iterdir()) and not (path / STAMP_NAME).exists() \
-            and not path.name.endswith(".partial"):
+    if (
+        path.is_dir()
+        and any(path.iterdir())
+        and not (path / STAMP_NAME).exists()
+        and not path.name.endswith(".partial")
+    ):
         raise CorpusError(f"refusing to overwrite non-corpus directory {path}")
 
 
@@ -161,8 +175,12 @@ def build_corpus(dest: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the pinned TensorFlow benchmark corpus.")
-    parser.add_argument("--dest", type=Path, default=None,
-                        help=f"corpus directory (default: ${ENV_VAR} or {DEFAULT_DEST})")
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help=f"corpus directory (default: ${ENV_VAR} or {DEFAULT_DEST})",
+    )
     args = parser.parse_args(argv)
     dest: Path = args.dest or default_dest()
     try:

@@ -2,12 +2,17 @@
 
 Usage::
 
-    python benchmarks/measure.py -- COMMAND [ARG...]
+    python benchmarks/measure.py [--timeout SECONDS] -- COMMAND [ARG...]
 
 ``benchmarks/run.py`` starts this script in a fresh interpreter for every single
 measurement. The command's stdout goes to /dev/null; the last lines of its stderr
-are reported. Output keys: ``wall_s``, ``max_proc_mb``, ``tree_mb``, ``returncode``,
-``stderr_tail``.
+are reported. Output keys: ``wall_s``, ``cpu_s``, ``max_proc_mb``, ``tree_mb``,
+``returncode``, ``timed_out``, ``stderr_tail``. A command still running after ``--timeout`` seconds
+is killed with its whole process group.
+
+``cpu_s`` is user + system CPU time of the command's whole (waited-for) process
+tree, from the same ``RUSAGE_CHILDREN``: unlike wall time it barely moves when
+other programs compete for the cores.
 
 Memory, and why it is measured this way:
 
@@ -16,9 +21,12 @@ Memory, and why it is measured this way:
   reaped child's own children into it), *not* a sum and *not* reset between
   children. Because this wrapper is a fresh process that waits for exactly one
   command, its RUSAGE_CHILDREN covers that one command's process tree and nothing
-  else, so no delta arithmetic is needed. For a multi-process tool (flake8 -j,
-  a multiprocessing pool) this is the biggest single process, which understates
-  what the tree holds at once.
+  else, so no delta arithmetic is needed (start it directly, not through a shim
+  such as pyenv's, whose helper processes would already count). For a
+  multi-process tool (flake8 -j, a multiprocessing pool) this is the biggest single
+  process, which understates what the tree holds at once. Its floor is this
+  wrapper's own RSS (~15 MB): the kernel keeps a process's high-water mark across
+  exec, and a forked child starts out mapping the wrapper's pages.
 * ``tree_mb`` covers that case: a background thread samples, every
   ``SAMPLE_INTERVAL_S``, the RSS of the command and all its live descendants
   (found through ``/proc/*/stat`` parent ids) and keeps the largest sum. It is an
@@ -29,9 +37,11 @@ Memory, and why it is measured this way:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +49,7 @@ import threading
 import time
 from pathlib import Path
 
-SAMPLE_INTERVAL_S = 0.05
+SAMPLE_INTERVAL_S = 0.2
 STDERR_TAIL_LINES = 5
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 MB = 1024 * 1024
@@ -56,7 +66,7 @@ def parent_map() -> dict[int, int]:
         except OSError:
             continue
         # The command name (field 2) may contain spaces; fields after it are safe.
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         parents[int(entry.name)] = int(fields[1])
     return parents
 
@@ -103,43 +113,64 @@ class TreeSampler(threading.Thread):
             self.stop.wait(SAMPLE_INTERVAL_S)
 
 
-def measure(argv: list[str]) -> dict[str, object]:
-    """Run ``argv`` once; return wall time, memory peaks, return code, stderr tail."""
+def wait_or_kill(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    """Wait for ``proc``; on timeout kill its process group. Return True if it timed out."""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+    return False
+
+
+def measure(argv: list[str], timeout: float | None) -> dict[str, object]:
+    """Run ``argv`` once; return wall time, memory peaks, exit status, stderr tail."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
         sampler = TreeSampler(proc.pid)
         sampler.start()
-        returncode = proc.wait()
+        timed_out = wait_or_kill(proc, timeout)
         wall = time.perf_counter() - start
         sampler.stop.set()
         sampler.join()
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace").splitlines()
-    # ru_maxrss is in KiB on Linux.
-    max_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "wall_s": wall,
-        "max_proc_mb": max_rss_kib * 1024 / MB,
+        "cpu_s": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
+        "max_proc_mb": usage.ru_maxrss * 1024 / MB,  # ru_maxrss is in KiB on Linux
         "tree_mb": sampler.peak_bytes / MB,
-        "returncode": returncode,
+        "returncode": proc.returncode,
+        "timed_out": timed_out,
         "stderr_tail": "\n".join(stderr[-STDERR_TAIL_LINES:]),
     }
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] != "--":
-        print("usage: measure.py -- COMMAND [ARG...]", file=sys.stderr)
-        return 2
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure one run of a command.")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="kill the command after this many seconds"
+    )
+    parser.add_argument("command", nargs="+", help="the command, after --")
+    args = parser.parse_args(argv)
     try:
-        result = measure(argv[1:])
+        result = measure(args.command, args.timeout)
     except OSError as exc:
-        print(f"measure: cannot run {argv[1]!r}: {exc}", file=sys.stderr)
+        print(f"measure: cannot run {args.command[0]!r}: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

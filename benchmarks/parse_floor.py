@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import libcst
-
 from corpus import iter_py_files
 
 CHUNKSIZE = 8

@@ -6,6 +6,10 @@
   values;
 - everything else is unknown.
 
+It also recognises `tf.data` datasets and their iterators (loops over them are graph loops) and
+`tf.TensorArray`s (functional updates), and the constructs that make AutoGraph refuse a whole
+function (`unconvertible_reason`).
+
 It is flow-insensitive per function (a name takes the kind all its assignments agree on) and
 deliberately shallow: rules fire at full severity only on TENSOR, and say "if `x` is a tensor"
 (or stay silent) on UNKNOWN.
@@ -14,12 +18,12 @@ deliberately shallow: rules fire at full severity only on TENSOR, and say "if `x
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import libcst as cst
 
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.model import CompiledContext, ContextKind
 
 
 class Kind(enum.Enum):
@@ -124,6 +128,50 @@ _NON_TENSOR_PREFIXES = (
 _PYTHON_LIST_OPS = frozenset(
     {"unstack", "split", "meshgrid", "gradients", "dynamic_partition", "py_func"}
 )
+# ... and of those, the ones whose items are always tensors (`gradients` may hold None).
+_TENSOR_LIST_OPS = frozenset({"unstack", "split", "meshgrid", "dynamic_partition"})
+# Lower-case top-level TF (mostly TF1) functions that return Python values, lists, graphs,
+# context managers or functions, not tensors.
+_PYTHON_VALUED = frozenset(
+    {
+        "executing_eagerly_outside_functions",
+        "inside_function",
+        "get_current_name_scope",
+        "variable_scope",
+        "variable_op_scope",
+        "variable_creator_scope",
+        "get_variable_scope",
+        "get_default_graph",
+        "get_default_session",
+        "reset_default_graph",
+        "make_template",
+        "trainable_variables",
+        "global_variables",
+        "local_variables",
+        "model_variables",
+        "moving_average_variables",
+        "all_variables",
+        "get_collection",
+        "get_collection_ref",
+        "add_to_collection",
+        "add_to_collections",
+        "load_op_library",
+        "load_library",
+        "import_graph_def",
+        "set_random_seed",
+        "get_seed",
+        "enable_eager_execution",
+        "disable_eager_execution",
+        "enable_v2_behavior",
+        "disable_v2_behavior",
+        "colocate_with",
+        "container",
+        "no_gradient",
+        "shape_n",
+        "identity_n",
+        "hessians",
+    }
+)
 _TENSOR_NAMESPACES = (
     "math.",
     "linalg.",
@@ -143,7 +191,9 @@ _TENSOR_CLASSES = frozenset({"Variable", "RaggedTensor", "SparseTensor", "consta
 _PY_METHODS_OF_TENSOR = frozenset(
     {"get_shape", "as_list", "num_elements", "is_fully_defined", "numpy", "_numpy"}
 )
-_PY_ATTRS = frozenset({"shape", "dtype", "ndim", "rank", "name", "device", "op", "graph"})
+# Methods that return a static `TensorShape` or its Python parts, whatever the receiver.
+_SHAPE_METHODS = frozenset({"get_shape", "as_list", "num_elements", "is_fully_defined"})
+_PY_ATTRS = frozenset({"shape", "dtype", "ndim", "ndims", "rank", "name", "device", "op", "graph"})
 _PY_BUILTINS = frozenset(
     {
         "builtins.len",
@@ -176,10 +226,11 @@ def tf_call_kind(qualname: str) -> Kind | None:
         return Kind.TENSOR
     if rest in _TENSOR_CLASSES:
         return Kind.TENSOR
-    if rest.split(".")[-1] in _PYTHON_LIST_OPS:
+    last = rest.split(".")[-1]
+    if last in _PYTHON_LIST_OPS or rest in _PYTHON_VALUED:
         return Kind.PYTHON
-    if rest.startswith(_NON_TENSOR_PREFIXES):
-        return Kind.UNKNOWN
+    if rest.startswith(_NON_TENSOR_PREFIXES) or last[:1].isupper():
+        return Kind.UNKNOWN  # classes: layers, linear operators, specs, RNN cells...
     if rest.startswith(_TENSOR_NAMESPACES):
         return Kind.TENSOR
     if "." not in rest and rest[:1].islower():
@@ -241,6 +292,52 @@ class _BodyBindings(cst.CSTVisitor):
             self._bind(node.name.name, "other", None)
 
 
+_DATASET_METHODS = frozenset(
+    {
+        "apply",
+        "batch",
+        "bucket_by_sequence_length",
+        "cache",
+        "concatenate",
+        "enumerate",
+        "filter",
+        "flat_map",
+        "group_by_window",
+        "ignore_errors",
+        "interleave",
+        "map",
+        "padded_batch",
+        "prefetch",
+        "ragged_batch",
+        "rebatch",
+        "rejection_resample",
+        "repeat",
+        "scan",
+        "shard",
+        "shuffle",
+        "skip",
+        "snapshot",
+        "take",
+        "take_while",
+        "unbatch",
+        "unique",
+        "window",
+        "with_options",
+    }
+)
+_DATASET_FACTORIES = frozenset(
+    {
+        "data.experimental.make_csv_dataset",
+        "data.experimental.make_batched_features_dataset",
+        "data.experimental.sample_from_datasets",
+        "data.experimental.choose_from_datasets",
+    }
+)
+# TensorArray methods that return a new TensorArray (the functional update) or a tensor.
+_TENSOR_ARRAY_UPDATES = frozenset({"write", "scatter", "unstack", "split", "identity", "grad"})
+_TENSOR_ARRAY_READS = frozenset({"read", "stack", "gather", "concat", "size"})
+
+
 class FunctionFacts:
     """Kinds of names and expressions inside one compiled function."""
 
@@ -261,10 +358,15 @@ class FunctionFacts:
         func.visit(collector)
         self._bindings = collector.bindings
         self._params: dict[str, Kind] = {}
+        self._param_nodes: dict[str, cst.Param] = {}
         for param in _all_params(func):
             self._params[param.name.value] = self._param_kind(param)
+            self._param_nodes[param.name.value] = param
+        self._shadowed = _params_rebound_first(func, set(self._params))
         self._cache: dict[str, Kind] = {}
         self._in_progress: set[str] = set()
+        self._unconvertible: tuple[str, cst.CSTNode] | None = None
+        self._unconvertible_checked = False
 
     @property
     def param_names(self) -> list[str]:
@@ -288,6 +390,10 @@ class FunctionFacts:
                 return Kind.PYTHON
         return Kind.UNKNOWN
 
+    def bindings_of(self, name: str) -> list[cst.BaseExpression | None]:
+        """The values assigned to `name` in this body (None for bindings without one)."""
+        return [value for _, value in self._bindings.get(name, [])]
+
     def name_kind(self, name: str) -> Kind:
         if name in ("True", "False", "None"):
             return Kind.PYTHON
@@ -298,7 +404,7 @@ class FunctionFacts:
         self._in_progress.add(name)
         try:
             kinds: list[Kind] = []
-            if name in self._params:
+            if name in self._params and name not in self._shadowed:
                 kinds.append(self._params[name])
             for how, value in self._bindings.get(name, []):
                 try:
@@ -322,21 +428,37 @@ class FunctionFacts:
         if value is None:
             return Kind.UNKNOWN
         if how == "assign":
-            return self.kind(value)
+            return self._kind(value, {})  # a cycle (`i = i + 1`) skips this binding
         if how == "unpack":
-            return Kind.TENSOR if self.kind(value) is Kind.TENSOR else Kind.UNKNOWN
+            return Kind.TENSOR if self._kind(value, {}) is Kind.TENSOR else Kind.UNKNOWN
         if how == "iter":
             return self.element_kind(value)
         return Kind.UNKNOWN
 
-    def element_kind(self, iterable: cst.BaseExpression) -> Kind:
-        """Kind of the loop variable of `for x in iterable`."""
+    def element_kind(
+        self, iterable: cst.BaseExpression, local: Mapping[str, Kind] | None = None
+    ) -> Kind:
+        """Kind of the loop variable of `for x in iterable` (`local` as in `kind`)."""
         if self.is_range_call(iterable):
             assert isinstance(iterable, cst.Call)
-            return any_tensor(self.kind(a.value) for a in iterable.args)
-        if self.kind(iterable) is Kind.TENSOR:
+            return any_tensor(self.kind(a.value, local) for a in iterable.args)
+        if self.kind(iterable, local) is Kind.TENSOR or self._is_tensor_list(iterable):
             return Kind.TENSOR
         return Kind.UNKNOWN
+
+    def _is_tensor_list(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """A Python list whose items are all tensors: `tf.unstack(x)`, `tf.split(...)`, or a
+        name only ever bound to one."""
+        if isinstance(expr, cst.Call):
+            tf_names = (names.strip_tf_root(q) for q in self.qualnames(expr.func))
+            return any(n is not None and n.split(".")[-1] in _TENSOR_LIST_OPS for n in tf_names)
+        if isinstance(expr, cst.Name) and depth < 4 and not self.is_param(expr.value):
+            values = self._bindings.get(expr.value, [])
+            return bool(values) and all(
+                how == "assign" and value is not None and self._is_tensor_list(value, depth + 1)
+                for how, value in values
+            )
+        return False
 
     def is_range_call(self, expr: cst.BaseExpression) -> bool:
         return isinstance(expr, cst.Call) and "builtins.range" in self.qualnames(expr.func)
@@ -349,6 +471,8 @@ class FunctionFacts:
             return any_tensor(self.kind(a.value) for a in iterable.args)
         if isinstance(iterable, cst.Call) and self.qualnames(iterable.func) & names.TF_RANGE:
             return Kind.TENSOR
+        if self.is_dataset(iterable) or self.is_dataset_iterator(iterable):
+            return Kind.TENSOR
         if isinstance(iterable, cst.List | cst.Tuple | cst.Dict | cst.Set):
             return Kind.PYTHON
         if isinstance(iterable, cst.Call) and self.qualnames(iterable.func) & {
@@ -357,17 +481,162 @@ class FunctionFacts:
             "builtins.reversed",
             "builtins.sorted",
         }:
+            args = [a.value for a in iterable.args if a.keyword is None]
+            if (
+                args
+                and self.qualnames(iterable.func) & {"builtins.enumerate", "builtins.zip"}
+                and all(self.is_dataset(a) for a in args)
+            ):
+                return Kind.TENSOR  # tf.data overloads enumerate/zip over datasets
             # Not overloaded for tensors: a Python loop (or an error over a tensor).
             return Kind.PYTHON
         return self.kind(iterable)
 
-    def kind(self, expr: cst.BaseExpression) -> Kind:
+    # ------------------------------------------------------------------ datasets
+    def is_dataset(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """Whether `expr` is a `tf.data.Dataset`: built by `tf.data`, a chain of dataset
+        methods on one, a name only ever bound to one, or a parameter annotated as one."""
+        if depth > 8:
+            return False
+        if isinstance(expr, cst.Call):
+            for qn in self.qualnames(expr.func):
+                rest = names.strip_tf_root(qn)
+                if rest is not None and (
+                    rest.startswith("data.Dataset.")
+                    or (rest.startswith("data.") and rest.endswith("Dataset"))
+                    or rest in _DATASET_FACTORIES
+                ):
+                    return True
+            func = expr.func
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _DATASET_METHODS
+                and self.is_dataset(func.value, depth + 1)
+            )
+        if isinstance(expr, cst.Name):
+            name = expr.value
+            if name in self._param_nodes and name not in self._bindings:
+                ann = self._param_nodes[name].annotation
+                return ann is not None and any(
+                    names.strip_tf_root(q) == "data.Dataset" for q in self.qualnames(ann.annotation)
+                )
+            values = self._bindings.get(name, [])
+            if not values:
+                return self.outer is not None and self.outer.is_dataset(expr, depth + 1)
+            return all(
+                how == "assign" and value is not None and self.is_dataset(value, depth + 1)
+                for how, value in values
+            )
+        return False
+
+    def is_dataset_iterator(self, expr: cst.BaseExpression) -> bool:
+        """`iter(dataset)` (a `tf.data.Iterator`), or a name only ever bound to one."""
+        if isinstance(expr, cst.Call):
+            return (
+                "builtins.iter" in self.qualnames(expr.func)
+                and len(expr.args) == 1
+                and self.is_dataset(expr.args[0].value)
+            )
+        if isinstance(expr, cst.Name) and not self.is_param(expr.value):
+            values = self._bindings.get(expr.value, [])
+            return bool(values) and all(
+                how == "assign" and isinstance(value, cst.Call) and self.is_dataset_iterator(value)
+                for how, value in values
+            )
+        return False
+
+    # ------------------------------------------------------------------ TensorArray
+    def is_tensor_array(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """Whether `expr` is a `tf.TensorArray`: a constructor call, the result of a functional
+        update (`ta.write(...)`), a name only ever bound to those (at least once to a
+        constructor, checked through enclosing functions), or a parameter annotated as one."""
+        if depth > 8:
+            return False
+        if isinstance(expr, cst.Call):
+            if any(names.strip_tf_root(q) == "TensorArray" for q in self.qualnames(expr.func)):
+                return True
+            func = expr.func
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in _TENSOR_ARRAY_UPDATES
+                and self.is_tensor_array(func.value, depth + 1)
+            )
+        if not isinstance(expr, cst.Name):
+            return False
+        name = expr.value
+        if name in self._param_nodes and name not in self._bindings:
+            ann = self._param_nodes[name].annotation
+            return ann is not None and any(
+                names.strip_tf_root(q) == "TensorArray" for q in self.qualnames(ann.annotation)
+            )
+        values = self._bindings.get(name, [])
+        if not values:
+            return self.outer is not None and self.outer.is_tensor_array(expr, depth + 1)
+        constructed = any(
+            isinstance(v, cst.Call)
+            and any(names.strip_tf_root(q) == "TensorArray" for q in self.qualnames(v.func))
+            for _, v in values
+        )
+        return constructed and all(
+            how == "assign"
+            and isinstance(value, cst.Call)
+            and (
+                isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in _TENSOR_ARRAY_UPDATES
+                and isinstance(value.func.value, cst.Name)
+                and value.func.value.value == name
+                or self.is_tensor_array(value, depth + 1)
+            )
+            for how, value in values
+        )
+
+    # ------------------------------------------------------------------ AutoGraph refusal
+    def unconvertible_reason(self) -> tuple[str, cst.CSTNode] | None:
+        """Why AutoGraph refuses to convert this whole function (and runs it as plain Python),
+        with the offending node: `for`/`else`, `while`/`else`, `yield` anywhere in it (nested
+        functions included, as AutoGraph's checker walks them), or a name-mangled attribute
+        such as `self.__x` (TF 2.21 `unsupported_features_checker`)."""
+        if not self._unconvertible_checked:
+            finder = _UnsupportedFinder()
+            self.func.body.visit(finder)
+            self._unconvertible = finder.found
+            self._unconvertible_checked = True
+        return self._unconvertible
+
+    def autograph_off_reason(self) -> str | None:
+        """Why Python, not AutoGraph, runs this body's `if`/`for`/`while` (a phrase for
+        messages), or None when AutoGraph converts it."""
+        ctx = self.ctx
+        if ctx is not None and not ctx.converted:
+            if ctx.kind in (ContextKind.KERAS_STEP, ContextKind.KERAS_CALL):
+                return "Keras traces it without AutoGraph"
+            if isinstance(self.func, cst.FunctionDef) and any(
+                names.any_in(self.qualnames(_decorator_callee(d)), names.DO_NOT_CONVERT)
+                for d in self.func.decorators
+            ):
+                return "it is decorated with `do_not_convert`"
+            if ctx.is_root:
+                return "it is compiled with `autograph=False`"
+            return f"AutoGraph is off for tf.function `{ctx.root_qualname}`"
+        facts: FunctionFacts | None = self
+        while facts is not None:
+            refused = facts.unconvertible_reason()
+            if refused is not None:
+                what = "it" if facts is self else f"the enclosing `{_func_name(facts.func)}`"
+                return f"AutoGraph refuses to convert {what} ({refused[0]})"
+            facts = facts.outer
+        return None
+
+    # ------------------------------------------------------------------ expressions
+    def kind(self, expr: cst.BaseExpression, local: Mapping[str, Kind] | None = None) -> Kind:
+        """Kind of `expr`. `local` gives the kinds of names bound by an enclosing
+        comprehension (they shadow the function's names inside it)."""
         try:
-            return self._kind(expr)
+            return self._kind(expr, local or {})
         except _Cycle:
             return Kind.UNKNOWN
 
-    def _kind(self, expr: cst.BaseExpression) -> Kind:
+    def _kind(self, expr: cst.BaseExpression, local: Mapping[str, Kind]) -> Kind:
         if isinstance(
             expr,
             cst.Integer
@@ -384,51 +653,73 @@ class FunctionFacts:
         ):
             return Kind.PYTHON
         if isinstance(expr, cst.Name):
+            if expr.value in local:
+                return local[expr.value]
             return self.name_kind(expr.value)
         if isinstance(expr, cst.Call):
-            return self._call_kind(expr)
+            return self._call_kind(expr, local)
         if isinstance(expr, cst.Attribute):
             if expr.attr.value in _PY_ATTRS:
                 return Kind.PYTHON
             return Kind.UNKNOWN
         if isinstance(expr, cst.Subscript):
-            base = self._kind(expr.value)
+            base = self._kind(expr.value, local)
             if base is Kind.TENSOR:
                 return Kind.TENSOR
             if isinstance(expr.value, cst.Attribute) and expr.value.attr.value == "shape":
                 return Kind.PYTHON
             return Kind.UNKNOWN
         if isinstance(expr, cst.BinaryOperation):
-            return any_tensor((self._kind(expr.left), self._kind(expr.right)))
+            return self._operands_kind((expr.left, expr.right), local)
         if isinstance(expr, cst.UnaryOperation):
-            return self._kind(expr.expression)
+            return self._kind(expr.expression, local)
         if isinstance(expr, cst.BooleanOperation):
-            return any_tensor((self._kind(expr.left), self._kind(expr.right)))
+            return self._operands_kind((expr.left, expr.right), local)
         if isinstance(expr, cst.Comparison):
             if any(
                 isinstance(t.operator, cst.Is | cst.IsNot | cst.In | cst.NotIn)
                 for t in expr.comparisons
             ):
                 return Kind.PYTHON
-            return any_tensor(
-                [self._kind(expr.left), *(self._kind(t.comparator) for t in expr.comparisons)]
+            return self._operands_kind(
+                [expr.left, *(t.comparator for t in expr.comparisons)], local
             )
         if isinstance(expr, cst.IfExp):
-            return combine((self._kind(expr.body), self._kind(expr.orelse)))
+            return combine((self._kind(expr.body, local), self._kind(expr.orelse, local)))
         return Kind.UNKNOWN
 
-    def _call_kind(self, call: cst.Call) -> Kind:
+    def _operands_kind(
+        self, operands: Iterable[cst.BaseExpression], local: Mapping[str, Kind]
+    ) -> Kind:
+        """`any_tensor` of the operands; a tensor operand decides even when another one is
+        the name being inferred (`x = x + tf.reduce_sum(y)` makes `x` a tensor)."""
+        kinds: list[Kind] = []
+        cycled = False
+        for operand in operands:
+            try:
+                kinds.append(self._kind(operand, local))
+            except _Cycle:
+                cycled = True
+        if Kind.TENSOR in kinds:
+            return Kind.TENSOR
+        if cycled:
+            raise _Cycle
+        return any_tensor(kinds)
+
+    def _call_kind(self, call: cst.Call, local: Mapping[str, Kind]) -> Kind:
         qns = self.qualnames(call.func)
         if qns & _PY_BUILTINS:
             if (
                 "builtins.len" in qns
                 and call.args
-                and self._kind(call.args[0].value) is Kind.TENSOR
+                and self._kind(call.args[0].value, local) is Kind.TENSOR
             ):
                 return Kind.UNKNOWN  # a static dim, or tf.shape(t)[0] when it is dynamic
             return Kind.PYTHON
         if qns & _CASTING_BUILTINS:
-            return any_tensor(self._kind(a.value) for a in call.args) if call.args else Kind.PYTHON
+            if not call.args:
+                return Kind.PYTHON
+            return self._operands_kind([a.value for a in call.args], local)
         if "builtins.range" in qns:
             return Kind.PYTHON
         for qn in qns:
@@ -439,16 +730,89 @@ class FunctionFacts:
                 return Kind.PYTHON
         func = call.func
         if isinstance(func, cst.Attribute):
-            receiver = self._kind(func.value)
+            if func.attr.value in _SHAPE_METHODS:
+                return Kind.PYTHON
+            receiver = self._kind(func.value, local)
             if receiver is Kind.TENSOR:
                 return Kind.PYTHON if func.attr.value in _PY_METHODS_OF_TENSOR else Kind.TENSOR
-            if func.attr.value == "as_list":
-                return Kind.PYTHON
+            if func.attr.value in _TENSOR_ARRAY_READS and self.is_tensor_array(func.value):
+                return Kind.TENSOR
         return Kind.UNKNOWN
+
+
+class _UnsupportedFinder(cst.CSTVisitor):
+    """First construct that makes AutoGraph refuse a function (see `unconvertible_reason`)."""
+
+    def __init__(self) -> None:
+        self.found: tuple[str, cst.CSTNode] | None = None
+
+    def _hit(self, reason: str, node: cst.CSTNode) -> None:
+        if self.found is None:
+            self.found = (reason, node)
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.orelse is not None:
+            self._hit("`for`/`else` is not supported", node)
+
+    def visit_While(self, node: cst.While) -> None:
+        if node.orelse is not None:
+            self._hit("`while`/`else` is not supported", node)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self._hit("generators (`yield`) are not supported", node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        attr = node.attr.value
+        if attr.startswith("__") and not attr.endswith("__"):
+            self._hit(f"name-mangled attributes (`.{attr}`) are not supported", node)
 
 
 class _Cycle(Exception):
     pass
+
+
+class _NameUses(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
+def _params_rebound_first(func: cst.FunctionDef | cst.Lambda, params: set[str]) -> set[str]:
+    """Parameters that the function body rebinds, at its top level, before any other use
+    (`x = tf.convert_to_tensor(x)`): the parameter's own value is never seen afterwards."""
+    if not isinstance(func, cst.FunctionDef) or not isinstance(func.body, cst.IndentedBlock):
+        return set()
+    seen: set[str] = set()
+    shadowed: set[str] = set()
+    for stmt in func.body.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
+                    targets = (
+                        [t.target for t in small.targets]
+                        if isinstance(small, cst.Assign)
+                        else [small.target]
+                    )
+                    shadowed.update(
+                        t.value
+                        for t in targets
+                        if isinstance(t, cst.Name) and t.value in params and t.value not in seen
+                    )
+        uses = _NameUses()
+        stmt.visit(uses)
+        seen |= uses.names
+    return shadowed
+
+
+def _decorator_callee(decorator: cst.Decorator) -> cst.BaseExpression:
+    expr = decorator.decorator
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def _func_name(func: cst.FunctionDef | cst.Lambda) -> str:
+    return func.name.value if isinstance(func, cst.FunctionDef) else "<lambda>"
 
 
 def _all_params(func: cst.FunctionDef | cst.Lambda) -> list[cst.Param]:

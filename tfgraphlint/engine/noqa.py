@@ -1,11 +1,15 @@
 """flake8-compatible suppression comments, for the standalone CLI.
 
-Under flake8 the plugin leaves noqa to flake8 itself; here we apply the same semantics:
-- `# noqa` silences every finding on the line; `# noqa: TFG101,TFG2` silences codes that
-  start with one of the listed codes (a prefix match, case-insensitive `noqa`);
-- a comment on any physical line of a multi-line logical line covers the whole logical line,
-  as flake8 maps it;
-- `# flake8: noqa` (without codes) on its own line skips the file.
+Under flake8 the plugin leaves noqa to flake8 itself; here the same rules apply, mirrored from
+flake8 7 (`defaults.py`, `processor.py`, `violation.py`) so a file gives the same findings
+either way:
+- `# noqa` silences every finding on the line. `# noqa: TFG101,TFG2` silences the findings
+  whose code equals or starts with a listed code (prefix match; `noqa` is case-insensitive,
+  the codes are not). Only the first `# noqa` of a line counts.
+- The line searched is the *token range* of the reported line: the physical lines between two
+  newline tokens. A string or a backslash continuation spanning several lines forms one range,
+  so a comment at its end covers all its lines; lines inside brackets are separate ranges.
+- A line that starts with `# flake8: noqa` (or `# flake8=noqa`) skips the whole file.
 """
 
 from __future__ import annotations
@@ -17,68 +21,60 @@ from collections.abc import Iterable
 
 from tfgraphlint._types import Finding
 
-# Same pattern as flake8's defaults.NOQA_INLINE_REGEXP.
+# flake8's defaults.NOQA_INLINE_REGEXP.
 NOQA_INLINE = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
-NOQA_FILE = re.compile(r"\s*# flake8[:=]\s*noqa(?P<codes>:\s?(.*))?", re.IGNORECASE)
-_SPLIT = re.compile(r"[,\s]+")
+# flake8's defaults.NOQA_FILE, matched at the start of a line.
+NOQA_FILE = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
+_CODE_SEPARATOR = re.compile(r"[,\s]")
 
 
 def file_is_skipped(source: str) -> bool:
-    for line in source.splitlines():
-        m = NOQA_FILE.match(line)
-        if m and not m.group("codes"):
-            return True
-    return False
-
-
-def _logical_ranges(source: str) -> list[tuple[int, int]]:
-    """(first, last) physical lines of each multi-line logical line."""
-    ranges: list[tuple[int, int]] = []
-    start: int | None = None
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            skip = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
-            if tok.type in skip and start is None:
-                continue
-            if start is None:
-                start = tok.start[0]
-            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                if tok.end[0] > start:
-                    ranges.append((start, tok.end[0]))
-                start = None
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass
-    return ranges
+    return any(NOQA_FILE.match(line) for line in source.splitlines())
 
 
 def noqa_lines(source: str) -> dict[int, str]:
-    """Line number -> the noqa-bearing text that applies to it."""
-    lines = source.splitlines()
+    """Line number -> the text searched for `# noqa` when a finding starts on that line.
+
+    Lines missing from the mapping (and every line when the source does not tokenize) use
+    their own physical line, as flake8 does."""
+    lines = source.splitlines(keepends=True)
     mapping: dict[int, str] = {}
-    if not any("noqa" in line.lower() for line in lines):
-        return mapping
-    for i, line in enumerate(lines, start=1):
-        mapping[i] = line
-    for first, last in _logical_ranges(source):
-        joined = "\n".join(lines[first - 1 : last])
-        for i in range(first, last + 1):
-            mapping[i] = joined
+    first, last = len(lines) + 2, -1
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            first, last = min(first, tok.start[0]), max(last, tok.end[0])
+            if tok.type in (tokenize.NL, tokenize.NEWLINE):
+                joined = "".join(lines[first - 1 : last])
+                mapping.update(dict.fromkeys(range(first, last + 1), joined))
+                first, last = len(lines) + 2, -1
+    except (tokenize.TokenError, SyntaxError):
+        return {}
     return mapping
 
 
 def is_suppressed(code: str, text: str) -> bool:
-    for m in NOQA_INLINE.finditer(text):
-        codes = m.group("codes")
-        if not codes:
-            return True
-        listed = [c.upper() for c in _SPLIT.split(codes.strip()) if c]
-        if code.upper().startswith(tuple(listed)):
-            return True
-    return False
+    match = NOQA_INLINE.search(text)
+    if match is None:
+        return False
+    codes = match.group("codes")
+    if codes is None:
+        return True
+    listed = tuple(c for c in _CODE_SEPARATOR.split(codes) if c)
+    return code.startswith(listed)
 
 
 def apply_noqa(source: str, findings: Iterable[Finding]) -> list[Finding]:
+    findings = list(findings)
+    if "noqa" not in source.lower():
+        return findings
     mapping = noqa_lines(source)
-    if not mapping:
-        return list(findings)
-    return [f for f in findings if not is_suppressed(f.code, mapping.get(f.line, ""))]
+    physical = source.splitlines()
+
+    def searched(line: int) -> str:
+        if line in mapping:
+            return mapping[line]
+        return physical[line - 1] if 0 < line <= len(physical) else ""
+
+    return [f for f in findings if not is_suppressed(f.code, searched(f.line))]

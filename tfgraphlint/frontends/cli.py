@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--disable-noqa", action="store_true", help="report noqa'd findings")
     check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     check.add_argument("-j", "--jobs", type=int, default=0, help="processes (default: all cores)")
-    check.add_argument("-q", "--quiet", action="store_true", help="print findings only")
+    check.add_argument(
+        "-q", "--quiet", action="store_true", help="print findings and errors only (no summary)"
+    )
 
     sub.add_parser("rules", help="list every rule")
     explain = sub.add_parser("explain", help="print a rule's documentation")
@@ -90,19 +92,54 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    if args.isolated:
-        config = Config()
-    else:
-        config = load_config(args.config)
+    """The configuration file's settings, overridden by the flags."""
+    config = Config() if args.isolated else load_config(args.config)
+    config = _apply_selection_flags(config, args.select, args.extend_select, args.ignore)
     config = config.with_overrides(
-        select=tuple(args.select) if args.select is not None else None,
-        ignore=tuple(config.ignore) + tuple(args.ignore or ()),
-        extend_select=tuple(config.extend_select) + tuple(args.extend_select or ()),
-        extend_exclude=tuple(config.extend_exclude) + tuple(args.extend_exclude or ()),
+        extend_exclude=(*config.extend_exclude, *(args.extend_exclude or ()))
     )
     if args.show_conversions:
         config = config.with_overrides(show_conversions=True)
     return config
+
+
+def _apply_selection_flags(
+    config: Config,
+    select: Sequence[str] | None,
+    extend_select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+) -> Config:
+    """Flags are a layer over the file's selection, as in ruff: `--select` starts afresh (the
+    file's `select`, `extend-select` and `ignore` no longer apply); otherwise the rules the file
+    selects are the starting set, and `--extend-select`/`--ignore` add to and remove from it
+    (between the two flags, the more specific selector wins)."""
+    from tfgraphlint.engine.registry import matching, selected_rules
+
+    extend, ignored = tuple(extend_select or ()), tuple(ignore or ())
+    if select is not None:
+        return config.with_overrides(select=tuple(select), extend_select=extend, ignore=ignored)
+    if not extend and not ignored:
+        return config
+    selected_rules(Config(extend_select=extend, ignore=ignored))  # unknown selectors fail
+    start = set(selected_rules(config))
+    added = set(selected_rules(Config(select=extend, ignore=ignored)))
+    removed = {rule for sel in ignored for rule in matching(sel)} - added
+    final = sorted(rule.CODE for rule in (start | added) - removed)
+    return config.with_overrides(select=tuple(final), extend_select=(), ignore=())
+
+
+def _validate_selection(config: Config) -> None:
+    """Unknown selectors fail before any file is read (exit 2), wherever they come from."""
+    from tfgraphlint.engine.registry import matching, selected_rules
+
+    selected_rules(config)
+    for glob, selectors in config.per_file_ignores:
+        for selector in selectors:
+            if not matching(selector):
+                raise ConfigError(
+                    f"per-file-ignores: `{selector}` (for `{glob}`) matches no rule "
+                    "(see `tfgraphlint rules`)"
+                )
 
 
 def _lint_file(job: tuple[str, Config, bool]) -> LintResult:
@@ -116,43 +153,49 @@ def _lint_file(job: tuple[str, Config, bool]) -> LintResult:
     return lint_source(data, path, config, noqa=noqa)
 
 
-def _check(args: argparse.Namespace) -> int:
-    from tfgraphlint.engine.files import iter_python_files
-    from tfgraphlint.engine.registry import selected_rules
+def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
+    from tfgraphlint.engine.files import iter_python_paths
     from tfgraphlint.engine.runner import lint_source
-    from tfgraphlint.frontends.output import FORMATTERS, format_statistics
 
-    config = _config(args)
-    selected_rules(config)  # unknown selectors fail before any file is read
     noqa = not args.disable_noqa
     results: list[LintResult] = []
-    paths = [p for p in args.paths if p != "-"]
     if "-" in args.paths:
         data = sys.stdin.buffer.read()
         results.append(lint_source(data, args.stdin_filename or "<stdin>", config, noqa=noqa))
-    files = [str(p) for p in iter_python_files(paths, config)]
-    jobs = [(f, config, noqa) for f in files]
+    paths = [p for p in args.paths if p != "-"]
+    jobs = [(path, config, noqa) for path in iter_python_paths(paths, config)]
     workers = args.jobs or os.cpu_count() or 1
     if workers > 1 and len(jobs) > 8:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results.extend(pool.map(_lint_file, jobs, chunksize=8))
     else:
         results.extend(_lint_file(job) for job in jobs)
+    return results
 
-    if args.format == "sarif":
-        from tfgraphlint.frontends.sarif import format_sarif
 
-        sys.stdout.write(format_sarif(results))
-    else:
-        sys.stdout.write(FORMATTERS[args.format](results))
-    errors = [e for r in results for e in r.errors]
+def _check(args: argparse.Namespace) -> int:
+    from tfgraphlint.frontends.output import (
+        FORMATTERS,
+        format_statistics,
+        format_summary,
+        format_text_errors,
+    )
+
+    config = _config(args)
+    _validate_selection(config)
+    results = _lint_all(args, config)
+
+    sys.stdout.write(FORMATTERS[args.format](results))
     if args.format == "text":
-        for e in errors:
-            where = f"{e.path}:{e.line}" if e.line is not None else e.path
-            print(f"{where}: error: {e.message}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.write(format_text_errors(results))
     if args.statistics:
-        sys.stdout.write(format_statistics(results))
-    if errors:
+        # Keep machine-readable formats parseable: their statistics go to stderr.
+        out = sys.stdout if args.format == "text" else sys.stderr
+        out.write(format_statistics(results))
+    if args.format == "text" and not args.quiet:
+        sys.stderr.write(format_summary(results))
+    if any(r.errors for r in results):
         return EXIT_ERROR
     if any(r.findings for r in results) and not args.exit_zero:
         return EXIT_FINDINGS

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from tfgraphlint._types import FileError, Finding, LintResult
+from tfgraphlint.frontends.sarif import format_sarif
 
 
 def _all(results: Sequence[LintResult]) -> tuple[list[Finding], list[FileError]]:
@@ -16,9 +17,38 @@ def _all(results: Sequence[LintResult]) -> tuple[list[Finding], list[FileError]]
 
 
 def format_text(results: Sequence[LintResult]) -> str:
-    """flake8's default: `path:line:col: CODE message`, so editors' problem matchers work."""
+    """flake8's default: `path:line:col: CODE message`, so editors' problem matchers work.
+    Errors go to stderr (`format_text_errors`)."""
     findings, _ = _all(results)
     return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+
+
+def format_text_errors(results: Sequence[LintResult]) -> str:
+    """`path:line: error: message` (`path: error: message` when the line is unknown)."""
+    _, errors = _all(results)
+    lines = []
+    for e in errors:
+        where = e.path if e.line is None else f"{e.path}:{e.line}"
+        lines.append(f"{where}: error: {e.message}\n")
+    return "".join(lines)
+
+
+def format_summary(results: Sequence[LintResult]) -> str:
+    """One line for people: how many findings, in how many files, and what failed."""
+    findings, errors = _all(results)
+    files_with = len({f.path for f in findings})
+    parts = [
+        f"{_plural(len(findings), 'finding')} in {_plural(files_with, 'file')} "
+        f"({_plural(len(results), 'file')} checked)"
+    ]
+    if errors:
+        failed = len({e.path for e in errors})
+        parts.append(f"{_plural(failed, 'file')} with errors")
+    return "tfgraphlint: " + "; ".join(parts) + "\n"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def format_json(results: Sequence[LintResult]) -> str:
@@ -41,7 +71,8 @@ def _gh_escape(text: str, *, prop: bool = False) -> str:
 
 
 def format_github(results: Sequence[LintResult]) -> str:
-    """GitHub Actions workflow commands: one annotation per finding and per error."""
+    """GitHub Actions workflow commands: one annotation per finding (titled with its code) and
+    per error."""
     findings, errors = _all(results)
     level = {"error": "error", "warning": "warning", "info": "notice"}
     lines = []
@@ -49,7 +80,7 @@ def format_github(results: Sequence[LintResult]) -> str:
         lines.append(
             f"::{level[f.severity.value]} file={_gh_escape(f.path, prop=True)},line={f.line},"
             f"col={f.column},endLine={f.end_line},endColumn={f.end_column},"
-            f"title={_gh_escape(f.code + ' ' + f.name, prop=True)}::{_gh_escape(f.message)}"
+            f"title={f.code}::{_gh_escape(f.message)}"
         )
     for e in errors:
         where = f",line={e.line}" if e.line is not None else ""
@@ -75,4 +106,5 @@ FORMATTERS: dict[str, Callable[[Sequence[LintResult]], str]] = {
     "text": format_text,
     "json": format_json,
     "github": format_github,
+    "sarif": format_sarif,
 }

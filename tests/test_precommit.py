@@ -1,0 +1,79 @@
+"""The pre-commit hook, for real: `pre-commit try-repo` installs this repository's committed
+HEAD into a hook environment (libcst comes from PyPI) and runs the `tfgraphlint` hook on a
+temporary git repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BAD = """\
+import tensorflow as tf
+
+
+@tf.function
+def train_step(x):
+    print("tracing", x)
+    return x * 2
+"""
+GOOD = BAD.replace('print("tracing", x)', 'tf.print("step", x)')
+
+pytestmark = pytest.mark.slow
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+@pytest.fixture
+def head_commit() -> str:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout of tfgraphlint")
+    if not (ROOT / ".pre-commit-hooks.yaml").is_file():
+        pytest.skip("no .pre-commit-hooks.yaml")
+    return git(ROOT, "rev-parse", "HEAD")
+
+
+def try_repo(cwd: Path, ref: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    env["PRE_COMMIT_HOME"] = str(home)
+    return subprocess.run(
+        ["pre-commit", "try-repo", str(ROOT), "tfgraphlint", "--ref", ref, "--all-files"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_hook_fails_on_a_finding_and_passes_when_clean(head_commit: str, tmp_path: Path) -> None:
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "train.py").write_text(BAD, encoding="utf-8")
+    (repo / "model.py").write_text(GOOD, encoding="utf-8")
+    (repo / "notes.txt").write_text("print('not python')\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    home = tmp_path / "pre-commit-home"
+
+    failed = try_repo(repo, head_commit, home)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert "Failed" in output
+    assert "train.py:6:5: TFG101 " in output
+    assert "model.py:" not in output
+
+    git(repo, "rm", "-q", "--cached", "train.py")
+    (repo / "train.py").unlink()
+    passed = try_repo(repo, head_commit, home)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "Passed" in passed.stdout

@@ -1,0 +1,249 @@
+"""The shared tensor/Python inference (`tfgraphlint.discovery.tensors`)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, QualifiedNameProvider
+from libcst.metadata.base_provider import LazyValue
+
+from tfgraphlint.discovery.model import CompiledContext, ContextKind
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind, tf_call_kind
+
+
+def _facts(source: str, ctx: CompiledContext | None = None) -> FunctionFacts:
+    """Facts of the first function of `source`; names resolved as the engine does."""
+    module = cst.parse_module(textwrap.dedent(source))
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    qualified = wrapper.resolve(QualifiedNameProvider)
+
+    def qualnames(node: cst.CSTNode) -> set[str]:
+        value = qualified.get(node, set())
+        if isinstance(value, LazyValue):
+            value = value()
+        return {q.name for q in value}
+
+    func = next(s for s in module.body if isinstance(s, cst.FunctionDef))
+    return FunctionFacts(func, ctx, qualnames)
+
+
+def _returned(facts: FunctionFacts) -> cst.BaseExpression:
+    """The expression of the function's last `return`."""
+    assert isinstance(facts.func, cst.FunctionDef)
+    last = facts.func.body.body[-1]
+    assert isinstance(last, cst.SimpleStatementLine)
+    ret = last.body[0]
+    assert isinstance(ret, cst.Return) and ret.value is not None
+    return ret.value
+
+
+def _ctx(signature: frozenset[str] = frozenset()) -> CompiledContext:
+    return CompiledContext(
+        kind=ContextKind.DECORATED,
+        qualname="f",
+        line=1,
+        root_qualname="f",
+        root_line=1,
+        has_input_signature=bool(signature),
+        signature_params=signature,
+    )
+
+
+@pytest.mark.parametrize(
+    ("expr", "kind"),
+    [
+        ("tf.reduce_sum(x) > 0", Kind.TENSOR),
+        ("tf.shape(x)[0]", Kind.TENSOR),
+        ("x.shape[0] is None", Kind.PYTHON),
+        ("x.shape.ndims == 2", Kind.PYTHON),
+        ("len(items)", Kind.PYTHON),
+        ("flag", Kind.UNKNOWN),
+        ("tf.linalg.LinearOperatorFullMatrix(m)", Kind.UNKNOWN),
+        ("tf.compat.v1.trainable_variables()", Kind.PYTHON),
+        ("tf.executing_eagerly_outside_functions()", Kind.PYTHON),
+        ("m.get_shape()", Kind.PYTHON),
+    ],
+)
+def test_expression_kinds(expr: str, kind: Kind) -> None:
+    facts = _facts(
+        f"""
+        import tensorflow as tf
+
+        def f(x, flag, items, m):
+            return {expr}
+        """
+    )
+    assert facts.kind(_returned(facts)) is kind
+
+
+def test_self_referencing_update_keeps_the_tensor_kind() -> None:
+    facts = _facts(
+        """
+        import tensorflow as tf
+
+        def f(x):
+            loss = tf.reduce_mean(x)
+            loss = loss / 10.0
+            total = 0
+            total = total + tf.reduce_sum(x)
+            count = 0
+            count = count + 1
+            return loss
+        """
+    )
+    assert facts.name_kind("loss") is Kind.TENSOR
+    assert facts.name_kind("total") is Kind.UNKNOWN  # starts Python, becomes a tensor
+    assert facts.name_kind("count") is Kind.PYTHON
+
+
+def test_parameter_rebound_first_takes_the_new_kind() -> None:
+    facts = _facts(
+        """
+        import tensorflow as tf
+
+        def f(x, y):
+            x = tf.convert_to_tensor(x)
+            z = y
+            y = tf.constant(1.0)
+            return x
+        """
+    )
+    assert facts.name_kind("x") is Kind.TENSOR
+    assert facts.name_kind("y") is Kind.UNKNOWN  # the parameter's value is read first
+
+
+def test_signature_parameters_are_tensors() -> None:
+    facts = _facts("def f(x, n):\n    return x\n", _ctx(frozenset({"x"})))
+    assert facts.name_kind("x") is Kind.TENSOR
+    assert facts.name_kind("n") is Kind.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("iterable", "kind"),
+    [
+        ("tf.range(n)", Kind.TENSOR),
+        ("range(tf.shape(x)[0])", Kind.TENSOR),
+        ("range(3)", Kind.PYTHON),
+        ("range(n)", Kind.UNKNOWN),
+        ("ds", Kind.TENSOR),
+        ("ds.batch(2).prefetch(1)", Kind.TENSOR),
+        ("iter(ds)", Kind.TENSOR),
+        ("enumerate(ds)", Kind.TENSOR),
+        ("zip(ds, ds)", Kind.TENSOR),
+        ("enumerate(layers)", Kind.PYTHON),
+        ("[x, x]", Kind.PYTHON),
+        ("layers", Kind.UNKNOWN),
+        ("annotated", Kind.TENSOR),
+    ],
+)
+def test_iteration_kinds(iterable: str, kind: Kind) -> None:
+    facts = _facts(
+        f"""
+        import tensorflow as tf
+
+        def f(x, n, layers, annotated: tf.data.Dataset):
+            ds = tf.data.Dataset.from_tensor_slices(x)
+            return {iterable}
+        """
+    )
+    assert facts.iteration_kind(_returned(facts)) is kind
+
+
+def test_datasets_are_not_tensors() -> None:
+    facts = _facts(
+        """
+        import tensorflow as tf
+
+        def f(x):
+            ds = tf.data.TFRecordDataset(x).map(parse)
+            return ds
+        """
+    )
+    assert facts.is_dataset(_returned(facts))
+    assert facts.kind(_returned(facts)) is Kind.UNKNOWN
+
+
+def test_elements_of_unstack_are_tensors_with_comprehension_locals() -> None:
+    facts = _facts(
+        """
+        import tensorflow as tf
+
+        def f(x):
+            vals = tf.unstack(x)
+            return vals
+        """
+    )
+    vals = _returned(facts)
+    assert facts.kind(vals) is Kind.PYTHON
+    assert facts.element_kind(vals) is Kind.TENSOR
+    assert facts.kind(cst.Name("v"), {"v": Kind.TENSOR}) is Kind.TENSOR
+
+
+def test_tensor_arrays() -> None:
+    facts = _facts(
+        """
+        import tensorflow as tf
+
+        def f(n, out):
+            ta = tf.TensorArray(tf.float32, size=n)
+            ta = ta.write(0, 1.0)
+            return ta.stack()
+        """
+    )
+    stack = _returned(facts)
+    assert isinstance(stack, cst.Call) and isinstance(stack.func, cst.Attribute)
+    assert facts.is_tensor_array(stack.func.value)
+    assert not facts.is_tensor_array(cst.Name("out"))
+    assert facts.kind(stack) is Kind.TENSOR
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("for i in range(3):\n        pass\n    else:\n        pass", "`for`/`else`"),
+        ("while x:\n        pass\n    else:\n        pass", "`while`/`else`"),
+        ("def gen():\n        yield 1", "generators"),
+        ("y = self.__scale", "name-mangled"),
+    ],
+)
+def test_constructs_autograph_refuses(body: str, reason: str) -> None:
+    facts = _facts(f"def f(self, x):\n    {body}\n    return x\n", _ctx())
+    refused = facts.unconvertible_reason()
+    assert refused is not None and reason in refused[0]
+    off = facts.autograph_off_reason()
+    assert off is not None and reason in off
+
+
+def test_converted_function_has_no_refusal() -> None:
+    facts = _facts("def f(x):\n    y = x.__class__\n    return [v for v in x]\n", _ctx())
+    assert facts.unconvertible_reason() is None
+    assert facts.autograph_off_reason() is None
+
+
+def test_autograph_false_reason() -> None:
+    ctx = CompiledContext(
+        kind=ContextKind.DECORATED,
+        qualname="f",
+        line=1,
+        root_qualname="f",
+        root_line=1,
+        converted=False,
+    )
+    facts = _facts("def f(x):\n    return x\n", ctx)
+    assert facts.autograph_off_reason() == "it is compiled with `autograph=False`"
+
+
+@pytest.mark.parametrize(
+    ("qualname", "kind"),
+    [
+        ("tensorflow.reduce_sum", Kind.TENSOR),
+        ("tensorflow.compat.v1.nn.rnn_cell.LSTMCell", Kind.UNKNOWN),
+        ("tensorflow.compat.v1.global_variables", Kind.PYTHON),
+        ("tensorflow.unstack", Kind.PYTHON),
+        ("numpy.sum", None),
+    ],
+)
+def test_tf_call_kind(qualname: str, kind: Kind | None) -> None:
+    assert tf_call_kind(qualname) is kind

@@ -1,0 +1,92 @@
+"""A results cache keyed on file content, configuration and version (like ruff's).
+
+One JSON file per configuration under `.tfgraphlint_cache/<version>/`, mapping each checked
+path to the SHA-256 of its bytes and its findings and errors. A file whose bytes are unchanged
+is not read by libCST again; anything else (an edit, another config, a new tfgraphlint) misses.
+The folder holds a `.gitignore` of `*`, as ruff's does, so it never shows up in `git status`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tfgraphlint._types import FileError, Finding, LintResult
+from tfgraphlint.config import Config
+
+CACHE_DIR = ".tfgraphlint_cache"
+
+
+def config_digest(config: Config, extra: str = "") -> str:
+    """A digest of every setting that can change results (and the rule set's identity)."""
+    from tfgraphlint import __version__
+    from tfgraphlint.rules import ALL_RULES
+
+    fields = {
+        f.name: repr(getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if f.name not in ("root", "trace", "exclude", "extend_exclude")
+    }
+    payload = json.dumps([__version__, [r.CODE for r in ALL_RULES], fields, extra], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ResultCache:
+    """Load once, look up per file, save once at the end of a run."""
+
+    def __init__(self, root: Path, digest: str) -> None:
+        from tfgraphlint import __version__
+
+        self.folder = root / CACHE_DIR / __version__
+        self.path = self.folder / f"{digest}.json"
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.entries = loaded
+
+    def get(self, path: str, sha: str) -> LintResult | None:
+        entry = self.entries.get(path)
+        if entry is None or entry.get("sha") != sha:
+            return None
+        return LintResult(
+            path,
+            findings=[Finding.from_json(f) for f in entry["findings"]],
+            errors=[FileError.from_json(e) for e in entry["errors"]],
+        )
+
+    def put(self, path: str, sha: str, result: LintResult) -> None:
+        if any(e.kind == "internal" for e in result.errors):
+            return  # never cache a crash: the next run should try again
+        self.entries[path] = {
+            "sha": sha,
+            "findings": [f.to_json() for f in result.findings],
+            "errors": [e.to_json() for e in result.errors],
+        }
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Automatically created by tfgraphlint.\n*\n")
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.entries, handle)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only checkout still gets its results, just not cached

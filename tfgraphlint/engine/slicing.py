@@ -1,0 +1,203 @@
+"""Cheap pre-passes that decide what libCST must parse (issue 4: speed without lost findings).
+
+libCST parses about 20x slower than CPython's `ast`, and its scope and qualified-name metadata
+cost more again. Most of a TensorFlow code base holds no compiled body, so:
+
+1. `may_contain_compiled_code`: a file that never names `tensorflow`/`keras` (or a configured
+   decorator's package) cannot reference `tf.function`, a `tf.data` dataset or a Keras model:
+   nothing to check.
+2. `_CANDIDATE`: a file with no `.function`, `import ... function`, dataset-callback method
+   call (`.map(`, `.filter(`, ...), Keras step or `call` def cannot hold a compiled body.
+3. `slice_source`: CPython's `ast` finds the module's top-level statements; a statement is
+   kept when its text could matter to discovery or a rule (it mentions a compile decorator or
+   dataset method, defines a Keras step, holds `global`/`nonlocal`, imports, assigns at module
+   level, or names a kept function, transitively). The others become blank lines, so line and
+   column numbers are unchanged and libCST parses only what matters.
+
+Each step over-approximates what discovery needs; `tests/test_slicing.py` checks on real code
+that findings are identical with and without it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tfgraphlint.config import Config
+
+_DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
+_CANDIDATE = re.compile(
+    r"\.\s*function\b"
+    r"|\bimport\b[^\n]*\bfunction\b"
+    rf"|\.\s*(?:{_DATASET_METHODS})\s*\("
+    r"|\bdef\s+(?:train_step|test_step|predict_step|call)\b"
+)
+_IMPORT_FUNCTION = re.compile(r"\bfrom\s+[\w.]+\s+import\b")
+_FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IMPORTS_FUNCTION = re.compile(r"\bimport\b[^\n]*\bfunction\b|\bimport\s*\([^)]*\bfunction\b")
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+@dataclass(eq=False, slots=True)
+class _Unit:
+    """A top-level statement, or a method of a top-level class."""
+
+    start: int
+    end: int
+    name: str | None
+    cls: _Unit | None
+    stmt: ast.stmt
+
+
+def _needles(config: Config) -> tuple[str, ...]:
+    roots = {d.split(".")[0].strip("*") for d in config.extra_function_decorators}
+    return ("tensorflow", "keras", *sorted(r for r in roots if r))
+
+
+def may_contain_compiled_code(text: str, config: Config) -> bool:
+    """Step 1: the file names a package through which a compiled body can be reached."""
+    return any(needle in text for needle in _needles(config))
+
+
+def _extra_names(config: Config) -> list[str]:
+    return [d.rsplit(".", 1)[-1] for d in config.extra_function_decorators if "*" not in d]
+
+
+def is_candidate(text: str, config: Config) -> bool:
+    """Step 2: the file has a token without which discovery finds nothing."""
+    if _CANDIDATE.search(text):
+        return True
+    if any(pat.endswith("*") for pat in config.extra_function_decorators):
+        return True  # a wildcard decorator can be spelled any way
+    if _IMPORT_FUNCTION.search(text) and "function" in text:
+        return True  # `from tensorflow import (\n    function,\n)` across lines
+    return any(re.search(rf"\b{re.escape(n)}\b", text) for n in _extra_names(config))
+
+
+def _spans(tree: ast.Module) -> list[_Unit]:
+    """Top-level statements, with each class split into its header part and its methods."""
+    units: list[_Unit] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef):
+            methods = [m for m in stmt.body if isinstance(m, _DEFS)]
+            header = _Unit(_start(stmt), stmt.end_lineno or stmt.lineno, stmt.name, None, stmt)
+            units.append(header)
+            for m in methods:
+                assert isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+                units.append(_Unit(_start(m), m.end_lineno or m.lineno, m.name, header, m))
+        else:
+            name = stmt.name if isinstance(stmt, _DEFS) else None
+            units.append(_Unit(_start(stmt), stmt.end_lineno or stmt.lineno, name, None, stmt))
+    return units
+
+
+def _start(stmt: ast.stmt) -> int:
+    decorators: Iterable[ast.expr] = getattr(stmt, "decorator_list", ())
+    return min([stmt.lineno, *(d.lineno for d in decorators)])
+
+
+def _relevance(text: str, config: Config) -> re.Pattern[str]:
+    parts = [r"\.\s*function\b", rf"\.\s*(?:{_DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
+    parts.append(r"\bdef\s+(?:train_step|test_step|predict_step)\b")
+    if config.keras_call:
+        parts.append(r"\bdef\s+call\b")
+    names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)
+    if _IMPORTS_FUNCTION.search(text):
+        names.append("function")
+    parts += [rf"\b{re.escape(n)}\b" for n in names]
+    return re.compile("|".join(parts))
+
+
+def slice_source(text: str, config: Config) -> str | None:
+    """The source libCST needs to see, with irrelevant statements and methods blanked; None
+    when nothing in the file can be compiled. The original text comes back when `ast` cannot
+    parse it (libCST then reports the syntax error)."""
+    if not may_contain_compiled_code(text, config) or not is_candidate(text, config):
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text
+    lines = text.splitlines(keepends=True)
+    units = _spans(tree)
+    relevant = _relevance(text, config)
+    segments = [_segment(lines, u, units) for u in units]
+    direct = [bool(relevant.search(s)) for s in segments]
+    if not any(direct):
+        return None
+    keep = [
+        d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
+        for d, u in zip(direct, units, strict=True)
+    ]
+    for i, u in enumerate(units):  # a kept method keeps its class header (bases, decorators)
+        if keep[i] and u.cls is not None:
+            keep[units.index(u.cls)] = True
+    _close_over_names(units, segments, keep)
+    return _render(lines, units, keep)
+
+
+def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
+    """A unit's own text: a class header without its methods' lines."""
+    text_lines = lines[unit.start - 1 : unit.end]
+    if isinstance(unit.stmt, ast.ClassDef):
+        method_lines = {ln for m in units if m.cls is unit for ln in range(m.start, m.end + 1)}
+        text_lines = [
+            line for ln, line in enumerate(text_lines, start=unit.start) if ln not in method_lines
+        ]
+    return "".join(text_lines)
+
+
+def _close_over_names(units: list[_Unit], segments: list[str], keep: list[bool]) -> None:
+    """Keep definitions that kept units name (helpers, bases, methods called on `self`), and
+    units that name kept definitions (call sites of compiled functions), to a fixpoint."""
+    idents = [set(_IDENT.findall(s)) for s in segments]
+    top: dict[str, int] = {}
+    members: dict[tuple[int, str], int] = {}
+    for i, u in enumerate(units):
+        if u.name is None:
+            continue
+        if u.cls is None:
+            top[u.name] = i
+        else:
+            members[(units.index(u.cls), u.name)] = i
+    owner = [units.index(u.cls) if u.cls is not None else None for u in units]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(units)):
+            reachable = [j for n, j in top.items() if n in idents[i]]
+            cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
+            if cls is not None:
+                reachable += [j for (c, n), j in members.items() if c == cls and n in idents[i]]
+            for j in reachable:
+                if keep[i] and not keep[j]:
+                    keep[j] = changed = True
+                elif keep[j] and not keep[i] and j != i:
+                    keep[i] = changed = True
+            parent = owner[i]
+            if keep[i] and parent is not None and not keep[parent]:
+                keep[parent] = changed = True
+
+
+def _render(lines: list[str], units: list[_Unit], keep: list[bool]) -> str:
+    out = list(lines)
+    for unit, kept in zip(units, keep, strict=True):
+        if kept:
+            continue
+        if unit.cls is not None and not keep[units.index(unit.cls)]:
+            continue  # blanked with its class
+        for ln in range(unit.start - 1, unit.end):
+            out[ln] = "\n"
+    for ci, unit in enumerate(units):
+        if not isinstance(unit.stmt, ast.ClassDef) or not keep[ci]:
+            continue
+        methods = [i for i, m in enumerate(units) if m.cls is unit]
+        others = [s for s in unit.stmt.body if not isinstance(s, _DEFS)]
+        if methods and not others and not any(keep[i] for i in methods):
+            first = units[methods[0]]
+            indent = len(lines[first.start - 1]) - len(lines[first.start - 1].lstrip())
+            out[first.start - 1] = " " * indent + "pass\n"
+    return "".join(out)

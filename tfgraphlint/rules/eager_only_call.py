@@ -1,0 +1,249 @@
+"""TFG401 eager-only-call."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.tensors import Kind
+from tfgraphlint.engine.rule import Rule
+
+# Keras backend helpers that call `.numpy()` on a tensor argument (variables are fine).
+_KERAS_EVAL = frozenset(
+    {
+        *names.under_tf("keras.backend.eval", "keras.backend.get_value"),
+        "keras.backend.eval",
+        "keras.backend.get_value",
+        "tf_keras.backend.eval",
+        "tf_keras.backend.get_value",
+    }
+)
+# Words in an `if` test that mean the branch checks for eager execution or for a NumPy value.
+_GUARD_WORDS = ("executing_eagerly", "numpy", "isinstance", "is_tensor", "EagerTensor")
+
+
+class EagerOnlyCall(Rule):
+    """
+    ## What it does
+    Flags calls that need a concrete (eager) value in a compiled body: `x.numpy()`,
+    `x.item()` on a tensor, and `tf.keras.backend.eval(t)` / `get_value(t)` on a tensor.
+
+    ## Why is this bad?
+    While TensorFlow traces a function, tensors are symbolic: they have a dtype and a shape
+    but no value yet. The first call fails (TF 2.21):
+
+    - `AttributeError: 'SymbolicTensor' object has no attribute 'numpy'` (TF 2.12 and older:
+      `'Tensor' object has no attribute 'numpy'`);
+    - on a `tf.Variable`: `NotImplementedError: numpy() is only available when eager
+      execution is enabled.`;
+    - `K.eval(t)` / `K.get_value(t)` call `t.numpy()` and fail the same way.
+
+    ## Example
+    ```python
+    @tf.function
+    def train_step(x, y):
+        loss = compute_loss(x, y)
+        history.append(loss.numpy())
+        return loss
+    ```
+
+    ## Use instead
+    Return the tensor and convert it outside the compiled function, or use `tf.print` for
+    logging:
+    ```python
+    @tf.function
+    def train_step(x, y):
+        return compute_loss(x, y)
+
+    history.append(train_step(x, y).numpy())
+    ```
+
+    ## Known problems
+    When the receiver of `.numpy()` may or may not be a tensor (a parameter, an attribute),
+    the finding says "if `x` is a tensor" and is a warning. Branches guarded by
+    `tf.executing_eagerly()`, `isinstance(...)` or `hasattr(x, "numpy")` are skipped, and so
+    are functions run through `tf.py_function`.
+
+    ## References
+    - TensorFlow guide, "Introduction to graphs and tf.function"
+    - TensorFlow guide, "Better performance with tf.function", "Executing Python side effects"
+    """
+
+    CODE = "TFG401"
+    NAME = "eager-only-call"
+    SEVERITY = Severity.ERROR
+    SUMMARY = "`.numpy()`, `.item()`, `K.eval` / `K.get_value` on a tensor in a compiled body"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def step(x):
+                return tf.reduce_sum(x)
+
+            total = step(tf.ones([3])).numpy()  # eager: fine
+            """
+        ),
+        Valid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            @tf.function
+            def scale(x):
+                table = np.arange(4)
+                return x * table.sum().item()  # NumPy values: trace-time constants
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def to_host(t):
+                return t.numpy()  # runs eagerly inside tf.py_function
+
+            @tf.function
+            def step(x):
+                return tf.py_function(to_host, [x], tf.float32)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def summarize(x):
+                if tf.executing_eagerly():  # False while tracing: never runs in the graph
+                    print(x.numpy())
+                return tf.reduce_mean(x)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            lr = tf.Variable(0.1)
+
+            @tf.function
+            def decayed():
+                return tf.keras.backend.get_value(lr) * 0.5  # a variable: works in a graph
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def f(x, y):
+                return (x + y).numpy()  # error: TFG401
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, y):
+                loss = tf.reduce_mean(tf.square(x - y))
+                if loss.numpy() > 10.0:  # error: TFG401
+                    tf.print("diverging")
+                return loss
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def log_metric(value):
+                print("metric", value.numpy())  # error: TFG401
+
+            @tf.function
+            def evaluate(model, x):
+                log_metric(model(x))
+                return model(x)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+            from tensorflow.keras import backend as K
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+            def normalize(x):
+                peak = K.eval(tf.reduce_max(x))  # error: TFG401
+                return x / peak, x.numpy()  # error: TFG401
+            """
+        ),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and not node.args:
+            if func.attr.value in ("numpy", "item"):
+                self._check_method(node, func)
+        elif self.qualnames(func) & _KERAS_EVAL and node.args:
+            self._check_keras_eval(node, node.args[0].value)
+
+    def _check_method(self, node: cst.Call, func: cst.Attribute) -> None:
+        facts = self.facts(node)
+        ctx = self.compiled_context(node)
+        if facts is None or ctx is None or self._guarded(node):
+            return
+        receiver = func.value
+        kind = facts.kind(receiver)
+        method = func.attr.value
+        if kind is Kind.PYTHON or (kind is Kind.UNKNOWN and method != "numpy"):
+            return
+        text = self.code(receiver)
+        consequence = (
+            f"`{self.code(node)}` in {ctx.describe()} fails while tracing "
+            f"(`AttributeError: 'SymbolicTensor' object has no attribute '{method}'`); "
+            "return the tensor and convert it outside, or use `tf.print`"
+        )
+        if kind is Kind.TENSOR:
+            self.report(node, consequence, context=ctx)
+        else:
+            self.report(
+                node,
+                f"if `{text}` is a tensor, {consequence}",
+                severity=Severity.WARNING,
+                context=ctx,
+            )
+
+    def _check_keras_eval(self, node: cst.Call, arg: cst.BaseExpression) -> None:
+        facts = self.facts(node)
+        ctx = self.compiled_context(node)
+        if facts is None or ctx is None or self._guarded(node):
+            return
+        if facts.kind(arg) is not Kind.TENSOR:
+            return
+        self.report(
+            node,
+            f"`{self.code(node)}` in {ctx.describe()} calls `.numpy()` on the symbolic tensor "
+            f"`{self.code(arg)}` and fails while tracing; use the tensor itself",
+            context=ctx,
+        )
+
+    def _guarded(self, node: cst.CSTNode) -> bool:
+        """Whether `node` is in a function that checks for eager execution or NumPy values
+        (`if tf.executing_eagerly():`, `isinstance(x, np.ndarray)`, `hasattr(x, "numpy")`)."""
+        func = self.enclosing_function(node)
+        child: cst.CSTNode = node
+        parent = self.get_metadata(ParentNodeProvider, child, None)
+        while parent is not None and parent is not func:
+            if isinstance(parent, cst.If | cst.IfExp) and child is not parent.test:
+                test = self.state.module.code_for_node(parent.test)
+                if any(word in test for word in _GUARD_WORDS):
+                    return True
+            child = parent
+            parent = self.get_metadata(ParentNodeProvider, child, None)
+        if func is None:
+            return False
+        body = self.state.module.code_for_node(func.body)
+        return "executing_eagerly" in body

@@ -1,0 +1,231 @@
+"""TFG507 large-python-loop."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.engine.rule import Rule
+
+
+def literal_int(expr: cst.BaseExpression) -> int | None:
+    """The value of an integer literal (`100`, `-1`, `1_000`), else None."""
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    if (
+        isinstance(expr, cst.UnaryOperation)
+        and isinstance(expr.operator, cst.Minus)
+        and isinstance(expr.expression, cst.Integer)
+    ):
+        return -int(expr.expression.evaluated_value)
+    return None
+
+
+def literal_range_length(call: cst.Call) -> int | None:
+    """`len(range(...))` when every argument of a `range(...)` call is an integer literal."""
+    if not 1 <= len(call.args) <= 3 or any(a.keyword or a.star for a in call.args):
+        return None
+    values = [literal_int(a.value) for a in call.args]
+    ints = [v for v in values if v is not None]
+    if len(ints) != len(values) or (len(ints) == 3 and ints[2] == 0):
+        return None
+    return len(range(*ints))
+
+
+class _CreatesOps(cst.CSTVisitor):
+    """Whether a loop body adds TF ops to the graph: a TF API call, or a call or arithmetic
+    whose result is a tensor. Nested functions are not looked into."""
+
+    def __init__(self, rule: Rule, facts: FunctionFacts) -> None:
+        self.rule = rule
+        self.facts = facts
+        self.found: cst.CSTNode | None = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if self.found is None and (
+            any(names.strip_tf_root(q) is not None for q in self.rule.qualnames(node.func))
+            or self.facts.kind(node) is Kind.TENSOR
+        ):
+            self.found = node
+        return self.found is None
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> bool:
+        if self.found is None and self.facts.kind(node) is Kind.TENSOR:
+            self.found = node
+        return self.found is None
+
+
+class LargePythonLoop(Rule):
+    """
+    ## What it does
+    Flags a `for` loop over `range(N)` with literal bounds and at least
+    `large-loop-threshold` iterations (default 100) in a compiled body, when the loop body
+    creates TensorFlow ops.
+
+    ## Why is this bad?
+    A loop over Python integers runs while tracing: AutoGraph leaves it to Python, which adds
+    one copy of the loop body to the graph per iteration. Graph size, trace time and memory
+    grow with N (3, 12 and 102 graph nodes for 1, 10 and 100 matmuls, against a constant 17 with
+    `tf.range`). TensorFlow itself only warns past 50,000 iterations.
+
+    ## Example
+    ```python
+    @tf.function
+    def power(m):
+        out = tf.eye(4)
+        for _ in range(1000):
+            out = tf.matmul(out, m)
+        return out
+    ```
+
+    ## Use instead
+    `for _ in tf.range(1000):` (AutoGraph makes it a `tf.while_loop`, the body is traced once).
+    Short loops are fine, and often faster unrolled: that is what the threshold is for.
+
+    ## References
+    - TensorFlow guide, "Better performance with tf.function", "Looping over Python data"
+    - HAZARDS H19
+    """
+
+    CODE = "TFG507"
+    NAME = "large-python-loop"
+    SEVERITY = Severity.WARNING
+    SUMMARY = "`for _ in range(N)` with a large literal N in a compiled body (unrolled N times)"
+    OPTIONS = ("large-loop-threshold",)
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def power(m):
+                out = tf.eye(4)
+                for _ in tf.range(1000):
+                    out = tf.matmul(out, m)
+                return out
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def residual(x, blocks):
+                for i in range(4):  # a short static loop: unrolling is intended
+                    x = x + blocks[i](x)
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def build_table(x):
+                names = []
+                for i in range(500):  # pure Python at trace time, no ops
+                    names.append(f"feature_{i}")
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def eager_power(m):
+                out = tf.eye(4)
+                for _ in range(1000):  # eager: no graph
+                    out = tf.matmul(out, m)
+                return out
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def smooth(x):
+                for _ in range(50):
+                    x = tf.nn.avg_pool1d(x, 3, 1, "SAME")
+                return x
+            """,
+            large_loop_threshold=64,
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def power(m):
+                out = tf.eye(4)
+                for _ in range(1000):  # error: TFG507
+                    out = tf.matmul(out, m)
+                return out
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def rollout(state, policy):
+                rewards = []
+                for t in range(0, 400, 2):  # error: TFG507
+                    state, reward = policy(state)
+                    rewards.append(tf.reduce_sum(reward))
+                return tf.stack(rewards)
+
+            @tf.function
+            def evaluate(state, policy):
+                return rollout(state, policy)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def smooth(x):
+                for _ in range(50):  # error: TFG507
+                    x = tf.nn.avg_pool1d(x, 3, 1, "SAME")
+                return x
+            """,
+            large_loop_threshold=10,
+        ),
+    )
+
+    def visit_For(self, node: cst.For) -> None:
+        if not isinstance(node.iter, cst.Call):
+            return
+        ctx = self.compiled_context(node)
+        facts = self.facts(node)
+        if ctx is None or facts is None or not facts.is_range_call(node.iter):
+            return
+        count = literal_range_length(node.iter)
+        threshold = int(self.config.large_loop_threshold)
+        if count is None or count < threshold:
+            return
+        finder = _CreatesOps(self, facts)
+        node.body.visit(finder)
+        if finder.found is None:
+            return
+        self.report(
+            node,
+            f"`for` loop over `{self.code(node.iter)}` in {ctx.describe()} runs in Python while "
+            f"tracing and adds {count} copies of its body (`{self.code(finder.found)}`...) to "
+            "the graph; iterate over `tf.range(...)` to get one `tf.while_loop`",
+            context=ctx,
+        )

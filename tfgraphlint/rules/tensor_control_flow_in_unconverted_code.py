@@ -1,0 +1,180 @@
+"""TFG510 tensor-control-flow-in-unconverted-code."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.engine.rule import Rule
+from tfgraphlint.rules.autograph_conversion import ControlFlow, header, unconverted_verdict
+
+
+class TensorControlFlowInUnconvertedCode(Rule):
+    """
+    ## What it does
+    Flags an `if`, `while`, `for` or conditional expression on a tensor in a compiled body
+    that AutoGraph does not convert: `tf.function(autograph=False)`, functions decorated with
+    `tf.autograph.experimental.do_not_convert`, Keras `train_step`/`test_step`/`predict_step`
+    overrides (and `call` with the `keras-call` option), and functions AutoGraph refuses as a
+    whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
+    attribute such as `self.__x`.
+
+    ## Why is this bad?
+    Without AutoGraph, Python runs the statement while tracing and asks for the truth value
+    of a symbolic tensor (or iterates it): `OperatorNotAllowedInGraphError: Using a symbolic
+    tf.Tensor as a Python bool is not allowed` (verified on TensorFlow 2.21 for
+    `autograph=False`, for a function with `for`/`else`, for a generator helper and for a
+    Keras 3 `train_step` under `fit`). AutoGraph's refusal is only a log warning, and for
+    generators TensorFlow 2.12+ says nothing.
+
+    ## Example
+    ```python
+    @tf.function(autograph=False)
+    def clip(x):
+        if tf.reduce_max(x) > 1.0:
+            x = x / tf.reduce_max(x)
+        return x
+    ```
+
+    ## Use instead
+    Let AutoGraph convert the function (drop `autograph=False`, or remove the `for`/`else`,
+    the generator, the mangled name), or write the graph control flow explicitly:
+    `tf.cond`, `tf.where`, `tf.while_loop`.
+
+    ## References
+    - AutoGraph reference, "Limitations"; `unsupported_features_checker.py`
+    - HAZARDS H30, H34, H35
+    """
+
+    CODE = "TFG510"
+    NAME = "tensor-control-flow-in-unconverted-code"
+    SEVERITY = Severity.ERROR
+    SUMMARY = "tensor `if`/`while`/`for` where AutoGraph does not convert (tracing fails)"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def clip(x):
+                if tf.reduce_max(x) > 1.0:  # converted: a tf.cond
+                    x = x / tf.reduce_max(x)
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
+            def clip(x):
+                return tf.cond(tf.reduce_max(x) > 1.0, lambda: x / tf.reduce_max(x), lambda: x)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
+            def stack(x, n_layers):
+                for _ in range(3):  # Python ints: fine without AutoGraph
+                    x = tf.nn.relu(x)
+                if x.shape.rank == 2:
+                    x = x[None]
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def total(xs):
+                s = tf.constant(0.0)
+                for x in xs:
+                    s += x
+                else:
+                    s += 1.0  # for/else: AutoGraph refuses `total`, but no tensor test here
+                return s
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
+            def clip(x):
+                if tf.reduce_max(x) > 1.0:  # error: TFG510
+                    x = x / tf.reduce_max(x)
+                return x
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Model(tf.keras.Model):
+                def train_step(self, data):
+                    x, y = data
+                    loss = tf.reduce_mean(tf.square(self(x) - y))
+                    if loss > 10.0:  # error: TFG510
+                        loss = loss / 10.0
+                    return {"loss": loss}
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None]), tf.TensorSpec([])])
+            def find(x, target):
+                for i in tf.range(tf.shape(x)[0]):  # error: TFG510
+                    if x[i] == target:  # error: TFG510
+                        break
+                else:
+                    i = -1
+                return i
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Scaler(tf.Module):
+                def __init__(self):
+                    self.__scale = tf.Variable(2.0)
+
+                @tf.function(input_signature=[tf.TensorSpec([None])])
+                def __call__(self, x):
+                    return x * self.__scale if tf.reduce_all(x > 0) else x  # error: TFG510
+            """
+        ),
+    )
+
+    def _visit(self, node: ControlFlow) -> None:
+        ctx = self.compiled_context(node)
+        facts = self.facts(node)
+        if ctx is None or facts is None:
+            return
+        reason = facts.autograph_off_reason()
+        if reason is None:
+            return
+        verdict = unconverted_verdict(node, facts, reason, self)
+        if not verdict.fails:
+            return
+        self.report(node, f"`{header(node, self)}` in {ctx.describe()} {verdict.text}", context=ctx)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._visit(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._visit(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._visit(node)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._visit(node)

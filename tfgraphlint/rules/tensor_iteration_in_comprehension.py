@@ -1,0 +1,261 @@
+"""TFG502 tensor-iteration-in-comprehension."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.engine.rule import Rule
+
+Comprehension = cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
+_PAIRING = frozenset({"builtins.enumerate", "builtins.zip"})
+
+
+def _for_clauses(comp: Comprehension) -> Iterator[cst.CompFor]:
+    clause: cst.CompFor | None = comp.for_in
+    while clause is not None:
+        yield clause
+        clause = clause.inner_for_in
+
+
+def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, cst.Tuple | cst.List):
+        for element in target.elements:
+            yield from _target_names(element.value)
+
+
+class TensorIterationInComprehension(Rule):
+    """
+    ## What it does
+    Flags, in a compiled body, a list/set/dict comprehension or generator expression that
+    iterates over a tensor (including `range(<tensor>)`) or filters on a tensor condition, and
+    a `for` loop over `enumerate(t)` or `zip(t, ...)` with a tensor `t`.
+
+    ## Why is this bad?
+    AutoGraph converts `for` statements, not comprehensions, and it overloads `range` but not
+    `enumerate` or `zip` for tensors. Python then iterates the symbolic tensor (or asks for
+    its truth value) while tracing, and tracing fails with `OperatorNotAllowedInGraphError:
+    Iterating over a symbolic tf.Tensor is not allowed` (or `Using a symbolic tf.Tensor as a
+    Python bool is not allowed`). Verified on TensorFlow 2.21 for list comprehensions,
+    generator expressions, `range(tf.shape(x)[0])`, `enumerate(t)` and `zip(list, t)`.
+
+    ## Example
+    ```python
+    @tf.function
+    def double(x):
+        return tf.stack([v * 2 for v in x])
+    ```
+
+    ## Use instead
+    Vectorized ops (`x * 2`), `tf.map_fn`, or a `for` statement over the tensor (a graph
+    loop) writing into a `tf.TensorArray`; index with `for i in tf.range(n)` instead of
+    `enumerate`. Iterating `tf.unstack(x)` (a Python list of tensors) or `x.shape` is fine.
+
+    ## References
+    - AutoGraph reference, "Limitations" and "Common errors"
+    - HAZARDS H30, §2.2, §2.5
+    """
+
+    CODE = "TFG502"
+    NAME = "tensor-iteration-in-comprehension"
+    SEVERITY = Severity.ERROR
+    SUMMARY = "comprehension or `enumerate`/`zip` iterating a tensor in a compiled body"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def double(x):
+                return tf.stack([v * 2 for v in tf.unstack(x)])  # a Python list of tensors
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def rows(x):
+                return tf.stack([x[i] for i in range(x.shape[0])])  # static shape: Python ints
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def total(x):
+                s = tf.constant(0.0)
+                for i, v in enumerate(tf.data.Dataset.from_tensor_slices(x)):
+                    s += v  # enumerate over a dataset is converted
+                return s
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def eager(x):
+                return [v * 2 for v in x]  # eager tensors are iterable
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def apply(x, layers, weights):
+                outs = [layer(x) for layer in layers if layer.trainable]
+                for w, out in zip(weights, outs):
+                    x = x + w * out
+                return x
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def double(x):
+                x = tf.convert_to_tensor(x)
+                return tf.stack([v * 2 for v in x])  # error: TFG502
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+            def norms(x):
+                n = tf.shape(x)[0]
+                return [tf.norm(x[i]) for i in range(n)]  # error: TFG502
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def positives(x):
+                vals = tf.unstack(tf.abs(x) - 1.0)
+                return sum(v for v in vals if v > 0)  # error: TFG502
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([3])])
+            def weighted(x):
+                s = 0.0
+                for w, v in zip([0.2, 0.3, 0.5], x):  # error: TFG502
+                    s += w * v
+                return s
+            """
+        ),
+    )
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._check(node)
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._check(node)
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._check(node)
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._check(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        if not isinstance(node.iter, cst.Call) or not self.qualnames(node.iter.func) & _PAIRING:
+            return
+        ctx = self.compiled_context(node)
+        facts = self.facts(node)
+        if ctx is None or facts is None:
+            return
+        tensor = next((a.value for a in node.iter.args if facts.kind(a.value) is Kind.TENSOR), None)
+        if tensor is None:
+            return
+        pairing = self.code(node.iter.func)
+        self.report(
+            node.iter,
+            f"`{self.code(node.iter)}` in {ctx.describe()} iterates the tensor "
+            f"`{self.code(tensor)}` in Python: AutoGraph does not convert `{pairing}` over "
+            "tensors, so tracing raises `OperatorNotAllowedInGraphError`; loop over "
+            "`tf.range(n)` and index, or over the tensor itself",
+            context=ctx,
+        )
+
+    def _check(self, node: Comprehension) -> None:
+        ctx = self.compiled_context(node)
+        facts = self.facts(node)
+        if ctx is None or facts is None:
+            return
+        local = self._enclosing_locals(node, facts)
+        for clause in _for_clauses(node):
+            problem = self._iteration_problem(clause.iter, facts, local)
+            if problem is not None:
+                self.report(
+                    clause,
+                    f"comprehension in {ctx.describe()} {problem}: AutoGraph does not convert "
+                    "comprehensions, so tracing raises `OperatorNotAllowedInGraphError`; use "
+                    "vectorized ops, `tf.map_fn`, or a `for` loop over the tensor writing to a "
+                    "`tf.TensorArray`",
+                    context=ctx,
+                )
+                return
+            element = facts.element_kind(clause.iter, local)
+            local = {**local, **dict.fromkeys(_target_names(clause.target), element)}
+            for cond in clause.ifs:
+                if facts.kind(cond.test, local) is Kind.TENSOR:
+                    self.report(
+                        cond,
+                        f"comprehension in {ctx.describe()} filters on the tensor condition "
+                        f"`{self.code(cond.test)}`: AutoGraph does not convert comprehensions, "
+                        "so Python asks for its truth value and tracing raises "
+                        "`OperatorNotAllowedInGraphError`; use `tf.boolean_mask` or "
+                        "`tf.where`",
+                        context=ctx,
+                    )
+                    return
+
+    def _iteration_problem(
+        self, iterable: cst.BaseExpression, facts: FunctionFacts, local: dict[str, Kind]
+    ) -> str | None:
+        if facts.kind(iterable, local) is Kind.TENSOR:
+            return f"iterates the tensor `{self.code(iterable)}`"
+        if isinstance(iterable, cst.Call) and (
+            facts.is_range_call(iterable) or self.qualnames(iterable.func) & _PAIRING
+        ):
+            for arg in iterable.args:
+                if facts.kind(arg.value, local) is Kind.TENSOR:
+                    return (
+                        f"iterates `{self.code(iterable)}` where `{self.code(arg.value)}` is a "
+                        "tensor"
+                    )
+        return None
+
+    def _enclosing_locals(self, node: cst.CSTNode, facts: FunctionFacts) -> dict[str, Kind]:
+        """Kinds of the names bound by comprehensions around `node` (outermost first)."""
+        outer: list[Comprehension] = []
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        while parent is not None and parent is not facts.func:
+            if isinstance(parent, Comprehension):
+                outer.append(parent)
+            parent = self.get_metadata(ParentNodeProvider, parent, None)
+        local: dict[str, Kind] = {}
+        for comp in reversed(outer):
+            for clause in _for_clauses(comp):
+                element = facts.element_kind(clause.iter, local)
+                local.update(dict.fromkeys(_target_names(clause.target), element))
+        return local

@@ -1,0 +1,172 @@
+"""TFG508 tensorarray-write-discarded."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.engine.rule import Rule
+
+_UPDATES = frozenset({"write", "scatter", "unstack", "split"})
+
+
+class TensorarrayWriteDiscarded(Rule):
+    """
+    ## What it does
+    Flags `ta.write(i, v)` (and `scatter`, `unstack`, `split`) used as a statement, its result
+    thrown away, where `ta` is a `tf.TensorArray`, in a compiled body.
+
+    ## Why is this bad?
+    `TensorArray` is functional: `write` returns a new TensorArray that holds the value, and
+    leaves `ta` as it was. Eagerly the array happens to be updated in place, so the code works
+    in tests; under `tf.function` the writes are lost without any error or warning: a loop of
+    bare `ta.write(i, i)` stacks to `[]`, two bare writes into a `size=2` array stack to
+    `[0, 0]` (verified on TensorFlow 2.3, 2.12 and 2.21).
+
+    ## Example
+    ```python
+    @tf.function
+    def squares(n):
+        ta = tf.TensorArray(tf.int32, size=n)
+        for i in tf.range(n):
+            ta.write(i, i * i)
+        return ta.stack()
+    ```
+
+    ## Use instead
+    Rebind the result: `ta = ta.write(i, i * i)`.
+
+    ## References
+    - `tf.TensorArray` API documentation ("the result of `write` must be used")
+    - HAZARDS H28
+    """
+
+    CODE = "TFG508"
+    NAME = "tensorarray-write-discarded"
+    SEVERITY = Severity.WARNING
+    SUMMARY = "`TensorArray.write()` result thrown away (writes lost in graph mode)"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def squares(n):
+                ta = tf.TensorArray(tf.int32, size=n)
+                for i in tf.range(n):
+                    ta = ta.write(i, i * i)
+                return ta.stack()
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def log_step(writer, loss, step):
+                with writer.as_default():
+                    tf.summary.scalar("loss", loss, step=step)
+                writer.flush()
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def step(x, out_file):
+                out_file.write("not a TensorArray")  # a file, not a TensorArray
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def eager_fill(values):
+                ta = tf.TensorArray(tf.float32, size=len(values))
+                for i, v in enumerate(values):
+                    ta.write(i, v)  # eager code: updated in place, works
+                return ta.stack()
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def squares(n):
+                ta = tf.TensorArray(tf.int32, size=n)
+                for i in tf.range(n):
+                    ta.write(i, i * i)  # error: TFG508
+                return ta.stack()
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def pair(a, b):
+                ta = tf.TensorArray(tf.float32, size=2)
+                ta = ta.write(0, a)
+                ta.write(1, b)  # error: TFG508
+                return ta.stack()
+            """
+        ),
+        Invalid(
+            """
+            from tensorflow import TensorArray
+            import tensorflow as tf
+
+            def fill(ta: TensorArray, x):
+                ta.unstack(x)  # error: TFG508
+                return ta
+
+            @tf.function
+            def rows(x):
+                ta = TensorArray(tf.float32, size=tf.shape(x)[0])
+                return fill(ta, x).stack()
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def collect(x):
+                ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+                i = tf.constant(0)
+                while i < tf.shape(x)[0]:
+                    ta.write(i, x[i] * 2)  # error: TFG508
+                    i += 1
+                return ta.stack()
+            """
+        ),
+    )
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        call = node.value
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in _UPDATES
+        ):
+            return
+        ctx = self.compiled_context(node)
+        facts = self.facts(node)
+        if ctx is None or facts is None or not facts.is_tensor_array(call.func.value):
+            return
+        receiver = self.code(call.func.value)
+        method = call.func.attr.value
+        self.report(
+            node,
+            f"the result of `{self.code(call)}` is thrown away in {ctx.describe()}: "
+            f"`TensorArray.{method}` returns the updated array and leaves `{receiver}` "
+            "unchanged, so in the graph the data is lost silently (eagerly it happens to "
+            f"work); write `{receiver} = {self.code(call)}`",
+            context=ctx,
+        )

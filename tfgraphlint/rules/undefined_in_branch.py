@@ -1,0 +1,553 @@
+"""TFG501 undefined-in-branch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.engine.rule import FileState, Rule
+
+Pos = tuple[int, int]
+
+
+# ---------------------------------------------------------------------- assignment analysis
+class _Assigned(cst.CSTVisitor):
+    """Names a block may assign (first target node of each), not looking into nested scopes.
+
+    Augmented assignments are left out: they need the name to exist already."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, cst.Name] = {}
+
+    def _bind(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.names.setdefault(target.value, target)
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self._bind(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        return False
+
+    def visit_SetComp(self, node: cst.SetComp) -> bool:
+        return False
+
+    def visit_DictComp(self, node: cst.DictComp) -> bool:
+        return False
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target)
+
+
+def assigned(node: cst.CSTNode | None) -> dict[str, cst.Name]:
+    if node is None:
+        return {}
+    finder = _Assigned()
+    node.visit(finder)
+    return finder.names
+
+
+def _statements(suite: cst.BaseSuite | cst.Else | cst.If | None) -> list[cst.BaseStatement]:
+    if suite is None:
+        return []
+    if isinstance(suite, cst.If):
+        return [suite]
+    if isinstance(suite, cst.Else):
+        suite = suite.body
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=suite.body)]
+    assert isinstance(suite, cst.IndentedBlock)
+    return list(suite.body)
+
+
+def falls_through(suite: cst.BaseSuite | cst.Else | cst.If | None) -> bool:
+    """Whether control can reach the end of a block (no final return/raise/break/continue)."""
+    stmts = _statements(suite)
+    if not stmts:
+        return True
+    last = stmts[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return not isinstance(last.body[-1], cst.Return | cst.Raise | cst.Break | cst.Continue)
+    if isinstance(last, cst.If) and last.orelse is not None:
+        return falls_through(last.body) or falls_through(last.orelse)
+    return True
+
+
+def definitely_assigned(suite: cst.BaseSuite | cst.Else | cst.If | None) -> set[str]:
+    """Names a block assigns on every path that falls through it."""
+    out: set[str] = set()
+    for stmt in _statements(suite):
+        out |= statement_assigns(stmt)
+    return out
+
+
+def statement_assigns(stmt: cst.CSTNode) -> set[str]:
+    """Names one statement assigns on every path that falls through it. Loops, `try` and
+    `match` count as assigning everything they may assign (errs towards silence)."""
+    if isinstance(stmt, cst.If):
+        body, orelse = stmt.body, stmt.orelse
+        if not falls_through(body):
+            return definitely_assigned(orelse)
+        if orelse is not None and not falls_through(orelse):
+            return definitely_assigned(body)
+        return definitely_assigned(body) & definitely_assigned(orelse)
+    if isinstance(stmt, cst.With):
+        return definitely_assigned(stmt.body) | {n for item in stmt.items for n in assigned(item)}
+    if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+        return {stmt.name.value}
+    return set(assigned(stmt))
+
+
+def target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        return {n for element in target.elements for n in target_names(element.value)}
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return set()
+
+
+class _Declared(cst.CSTVisitor):
+    """Names declared `global` or `nonlocal` in a function (not in nested ones)."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.names: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.names.update(n.name.value for n in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.names.update(n.name.value for n in node.names)
+
+
+def _is_none(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+class UndefinedInBranch(Rule):
+    """
+    ## What it does
+    In a body that AutoGraph converts, flags a variable that a tensor-dependent `if` assigns
+    in only one branch (or sets to `None` on one path) and that is read after the `if`; a
+    variable first assigned inside a `for` loop over a `tf.data.Dataset` and read after the
+    loop; and a conditional expression `a if <tensor> else None`.
+
+    ## Why is this bad?
+    A tensor condition makes AutoGraph build a `tf.cond`, whose two branches must produce
+    every variable that lives on after it, with a tensor value. Tracing fails with
+    `ValueError: 'y' must also be initialized in the else branch`, or `ValueError: 'y' is None
+    at the end of the else branch.` (identical on TensorFlow 2.3, 2.12 and 2.21). A dataset
+    loop becomes a `Dataset.reduce`, whose state must exist before it: `ValueError: 'z' must be
+    defined before the loop`. The same code works eagerly and with a Python condition.
+
+    ## Example
+    ```python
+    @tf.function
+    def scale(x):
+        if tf.reduce_sum(x) > 0:
+            y = x * 2
+        return y
+    ```
+
+    ## Use instead
+    Give the variable a tensor value on every path: assign it before the `if`
+    (`y = tf.zeros_like(x)`) or in an `else` branch; define loop results before the loop.
+
+    ## Known problems
+    Only conditions known to be tensors are reported: a parameter such as `training` may be a
+    Python `bool` (then Python runs the `if` and the code is fine) or a tensor.
+
+    ## References
+    - AutoGraph reference, "Limitations", "Undefined and None values"
+    - HAZARDS H23, §2.1
+    """
+
+    CODE = "TFG501"
+    NAME = "undefined-in-branch"
+    SEVERITY = Severity.ERROR
+    SUMMARY = "variable set in only one branch of a tensor `if` and used after it"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def scale(x):
+                y = tf.zeros_like(x)
+                if tf.reduce_sum(x) > 0:
+                    y = x * 2
+                return y
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def scale(x, training=False):
+                if training:  # a Python flag: Python runs this `if`
+                    y = x * 2
+                else:
+                    y = x
+                if x.shape[0] is None:
+                    z = tf.shape(x)[0]
+                return y
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def report(x):
+                if tf.reduce_sum(x) > 0:
+                    tmp = x * 2  # only used inside the branch
+                    tf.print(tmp)
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def pick(x):
+                if tf.reduce_sum(x) > 0:
+                    y = x * 2
+                else:
+                    return x  # the other path leaves the function
+                return y
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def last(x):
+                for i in tf.range(3):
+                    z = x * tf.cast(i, tf.float32)  # AutoGraph defines z from the first iteration
+                y = None
+                if x.shape.rank == 2:
+                    y = x
+                return z, y
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def eager(x):
+                if tf.reduce_sum(x) > 0:
+                    y = x * 2
+                return y  # eager: a normal Python `if`
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def scale(x):
+                if tf.reduce_sum(x) > 0:
+                    y = x * 2  # error: TFG501
+                return y
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None])])
+            def masked(x):
+                mask = None
+                if tf.reduce_any(x < 0):
+                    mask = x >= 0  # error: TFG501
+                return x if mask is None else tf.boolean_mask(x, mask)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def bucket(x):
+                s = tf.reduce_sum(x)
+                if s > 10:
+                    label = tf.constant(2)  # error: TFG501
+                elif s > 0:
+                    label = tf.constant(1)
+                return label
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def last_loss(dataset: tf.data.Dataset):
+                for x, y in dataset:
+                    loss = tf.reduce_mean(tf.square(x - y))  # error: TFG501
+                return loss
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def safe_log(x):
+                return tf.math.log(x) if tf.reduce_all(x > 0) else None  # error: TFG501
+            """
+        ),
+    )
+
+    def __init__(self, state: FileState) -> None:
+        super().__init__(state)
+        self._reported: set[tuple[int, str]] = set()
+
+    # ------------------------------------------------------------------ visitors
+    def visit_If(self, node: cst.If) -> None:
+        found = self._converted(node)
+        if found is None:
+            return
+        ctx, facts = found
+        if facts.kind(node.test) is not Kind.TENSOR:
+            return
+        orelse = node.orelse
+        if not falls_through(node.body) or not falls_through(orelse):
+            return
+        self._check_one_branch(node, ctx, facts)
+        self._check_none_before(node, ctx, facts)
+
+    def visit_For(self, node: cst.For) -> None:
+        found = self._converted(node)
+        if found is None:
+            return
+        ctx, facts = found
+        if not facts.is_dataset(node.iter):
+            return
+        targets = target_names(node.target)
+        for name, target in assigned(node.body).items():
+            if name in targets or self._defined_before(name, node, facts):
+                continue
+            read = self._read_after(name, node, facts)
+            if read is None:
+                continue
+            self.report(
+                target,
+                f"`{name}` is first assigned inside `for {self.code(node.target)} in "
+                f"{self.code(node.iter)}` in {ctx.describe()} and read after the loop (line "
+                f"{read}): AutoGraph turns a loop over a dataset into a `Dataset.reduce` whose "
+                f"state must exist before it, so tracing raises `ValueError: '{name}' must be "
+                f"defined before the loop`; assign `{name}` before the loop",
+                context=ctx,
+            )
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        found = self._converted(node)
+        if found is None or not (_is_none(node.body) or _is_none(node.orelse)):
+            return
+        ctx, facts = found
+        if facts.kind(node.test) is not Kind.TENSOR:
+            return
+        side = "else" if _is_none(node.orelse) else "if"
+        self.report(
+            node,
+            f"`{self.code(node)}` in {ctx.describe()} has a tensor condition, so AutoGraph makes "
+            f"it a `tf.cond`, and its {side} side is `None`, which a `tf.cond` cannot return: "
+            "tracing raises `ValueError: ... is None at the end of the else branch.`; return a "
+            "tensor on both sides",
+            context=ctx,
+        )
+
+    # ------------------------------------------------------------------ checks
+    def _check_one_branch(self, node: cst.If, ctx: CompiledContext, facts: FunctionFacts) -> None:
+        in_body = assigned(node.body)
+        in_else = assigned(node.orelse)
+        both = definitely_assigned(node.body) & definitely_assigned(node.orelse)
+        for name, target in {**in_else, **in_body}.items():
+            if name in both or self._defined_before(name, node, facts):
+                continue
+            read = self._read_after(name, node, facts)
+            if read is None or not self._first_report(node, name):
+                continue
+            missing = "else" if name not in definitely_assigned(node.orelse) else "main"
+            self.report(
+                target,
+                f"`{name}` is assigned in only one branch of `if {self.code(node.test)}` in "
+                f"{ctx.describe()} and read after it (line {read}): the condition is a tensor, "
+                "so AutoGraph makes the `if` a `tf.cond` and tracing raises `ValueError: "
+                f"'{name}' must also be initialized in the {missing} branch`; assign `{name}` "
+                "before the `if` or in every branch",
+                context=ctx,
+            )
+
+    def _check_none_before(self, node: cst.If, ctx: CompiledContext, facts: FunctionFacts) -> None:
+        """`y = None` just before a tensor `if` that sets `y` on one path only."""
+        both = definitely_assigned(node.body) & definitely_assigned(node.orelse)
+        for name, target in {**assigned(node.orelse), **assigned(node.body)}.items():
+            if name in both or not self._none_just_before(name, node):
+                continue
+            read = self._read_after(name, node, facts)
+            if read is None or not self._first_report(node, name):
+                continue
+            self.report(
+                target,
+                f"`{name}` is `None` before `if {self.code(node.test)}` in {ctx.describe()} and "
+                f"only one branch gives it a value, and it is read after the `if` (line {read}): "
+                "the condition is a tensor, so AutoGraph makes the `if` a `tf.cond`, which "
+                f"cannot output `None`; tracing raises `ValueError: '{name}' is None at the end "
+                "of the else branch.`; give it a tensor value on every path",
+                context=ctx,
+            )
+
+    # ------------------------------------------------------------------ helpers
+    def _converted(self, node: cst.CSTNode) -> tuple[CompiledContext, FunctionFacts] | None:
+        ctx = self.compiled_context(node)
+        facts = self.facts(node)
+        if ctx is None or facts is None or facts.autograph_off_reason() is not None:
+            return None
+        return ctx, facts
+
+    def _first_report(self, node: cst.If, name: str) -> bool:
+        """Report a name once per `if`/`elif` chain."""
+        root: cst.CSTNode = node
+        parent = self.get_metadata(ParentNodeProvider, root, None)
+        while isinstance(parent, cst.If) and parent.orelse is root:
+            root, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
+        key = (id(root), name)
+        if key in self._reported:
+            return False
+        self._reported.add(key)
+        return True
+
+    def _pos(self, node: cst.CSTNode) -> Pos:
+        start = self.get_metadata(PositionProvider, node).start
+        return (start.line, start.column)
+
+    def _end(self, node: cst.CSTNode) -> Pos:
+        end = self.get_metadata(PositionProvider, node).end
+        return (end.line, end.column)
+
+    def _defined_before(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> bool:
+        """Bound before `stmt` in the function, or anywhere in a loop around it, or declared
+        global/nonlocal (all err towards silence)."""
+        declared = _Declared(facts.func)
+        facts.func.visit(declared)
+        if name in declared.names or name in facts.param_names:
+            return True
+        scope = self.get_metadata(ScopeProvider, stmt, None)
+        if scope is None:
+            return True
+        start = self._pos(stmt)
+        loops = [(self._pos(loop), self._end(loop)) for loop in self._enclosing_loops(stmt, facts)]
+        for assignment in scope.assignments[name]:
+            target = getattr(assignment, "node", None)
+            if not isinstance(target, cst.CSTNode):
+                return True
+            pos = self._pos(target)
+            if pos < start or any(lo <= pos <= hi for lo, hi in loops):
+                return True
+        return False
+
+    def _enclosing_loops(self, node: cst.CSTNode, facts: FunctionFacts) -> Iterator[cst.CSTNode]:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        while parent is not None and parent is not facts.func:
+            if isinstance(parent, cst.For | cst.While):
+                yield parent
+            parent = self.get_metadata(ParentNodeProvider, parent, None)
+
+    def _following(self, stmt: cst.CSTNode, facts: FunctionFacts) -> Iterator[cst.CSTNode]:
+        """Statements that may run after `stmt`, in order, up to the end of the function."""
+        child: cst.CSTNode = stmt
+        parent = self.get_metadata(ParentNodeProvider, child, None)
+        while parent is not None and child is not facts.func.body:
+            if isinstance(parent, cst.IndentedBlock | cst.SimpleStatementSuite):
+                siblings = list(parent.body)
+                if child in siblings:
+                    yield from siblings[siblings.index(child) + 1 :]
+            child = parent
+            parent = self.get_metadata(ParentNodeProvider, child, None)
+
+    def _read_after(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> int | None:
+        """Line of the first read of `name` after `stmt` that no assignment masks, or None."""
+        scope = self.get_metadata(ScopeProvider, stmt, None)
+        if scope is None:
+            return None
+        reads = sorted(
+            self._pos(access.node)
+            for assignment in scope.assignments[name]
+            for access in assignment.references
+        )
+        for following in self._following(stmt, facts):
+            lo, hi = self._pos(following), self._end(following)
+            inside = [r for r in reads if lo <= r <= hi]
+            if inside:
+                return inside[0][0]
+            if name in statement_assigns(following):
+                return None
+        return None
+
+    def _none_just_before(self, name: str, node: cst.If) -> bool:
+        """Whether the statement right before `node` in its block is `name = None`."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if not isinstance(parent, cst.IndentedBlock):
+            return False
+        siblings = list(parent.body)
+        index = siblings.index(node)
+        if index == 0:
+            return False
+        before = siblings[index - 1]
+        if not isinstance(before, cst.SimpleStatementLine) or len(before.body) != 1:
+            return False
+        small = before.body[0]
+        return (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and small.targets[0].target.value == name
+            and _is_none(small.value)
+        )

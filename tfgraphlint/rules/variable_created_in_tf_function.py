@@ -1,0 +1,426 @@
+"""TFG301 variable-created-in-tf-function."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.model import ContextKind
+from tfgraphlint.engine.rule import FileState, FuncNode, Rule
+
+# Calls that create a `tf.Variable` when they run.
+_VARIABLE_FACTORIES = frozenset(
+    {
+        *names.TF_VARIABLE,
+        *names.under_tf(
+            "keras.backend.variable",
+            "keras.Variable",
+            "random.Generator",
+            "random.Generator.from_seed",
+            "random.Generator.from_non_deterministic_state",
+            "random.Generator.from_key_counter",
+            "random.experimental.Generator",
+            "random.experimental.Generator.from_seed",
+            "random.experimental.Generator.from_non_deterministic_state",
+        ),
+        "keras.Variable",
+        "keras.backend.Variable",
+        "keras.backend.variable",
+        "tf_keras.backend.variable",
+    }
+)
+# Keras packages whose classes build weights (layers, models, optimizers, metrics).
+_KERAS_ROOTS = ("keras.", "tf_keras.", *(f"{r}.keras." for r in names.TF_ROOTS))
+_KERAS_STATEFUL_PACKAGES = ("layers", "optimizers", "metrics", "models")
+_KERAS_MODELS = frozenset({"Model", "Sequential"})
+# Layers that own no variable: constructing and calling them in a trace works (checked on
+# TF 2.21 / Keras 3 for each name below).
+_STATELESS_LAYERS = frozenset(
+    {
+        "Activation",
+        "ActivityRegularization",
+        "Add",
+        "Average",
+        "CenterCrop",
+        "Concatenate",
+        "Dot",
+        "ELU",
+        "Flatten",
+        "Identity",
+        "InputLayer",
+        "Lambda",
+        "LeakyReLU",
+        "Masking",
+        "Maximum",
+        "Minimum",
+        "Multiply",
+        "Permute",
+        "ReLU",
+        "RepeatVector",
+        "Rescaling",
+        "Reshape",
+        "Resizing",
+        "Softmax",
+        "Subtract",
+        "ThresholdedReLU",
+        "UnitNormalization",
+    }
+)
+_STATELESS_LAYER_PREFIXES = (
+    "MaxPool",
+    "AveragePooling",
+    "AvgPool",
+    "GlobalAveragePooling",
+    "GlobalAvgPool",
+    "GlobalMaxPool",
+    "ZeroPadding",
+    "Cropping",
+    "UpSampling",
+)
+# Layers that own a seed-generator variable on Keras 3 only (Keras 2 keeps no state).
+_KERAS3_SEEDED_LAYERS = frozenset({"Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise"})
+
+
+class VariableCreatedInTfFunction(Rule):
+    """
+    ## What it does
+    Flags code in a compiled body that creates TensorFlow variables on every trace:
+    `tf.Variable(...)`, `tf.keras.backend.variable(...)`, `tf.random.Generator.from_seed(...)`,
+    and constructors of Keras layers with weights, models, optimizers and metrics. A creation
+    under an `if` (the singleton pattern `if self.v is None: self.v = tf.Variable(...)`) or
+    under `with tf.init_scope():` is not flagged.
+
+    ## Why is this bad?
+    `tf.function` only supports variables created once, on the first call: it traces that
+    call twice, the second time with variable creation forbidden. An unconditional creation
+    therefore fails on the very first call (TF 2.21):
+
+    `ValueError: tf.function only supports singleton tf.Variables created on the first call.
+    Make sure the tf.Variable is only created once or created outside tf.function.`
+
+    (TF 2.3 and older: `ValueError: tf.function-decorated function tried to create variables
+    on non-first call.`) Keras layers, models, optimizers (Keras 3 creates the `iterations`
+    variable in the constructor), metrics and `tf.random.Generator` all create variables, so
+    they fail the same way. Keras `train_step` runs inside Keras' own `tf.function`.
+
+    ## Example
+    ```python
+    @tf.function
+    def train_step(x, y):
+        optimizer = tf.keras.optimizers.Adam(1e-3)
+        counter = tf.Variable(0)
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+    counter = tf.Variable(0)
+
+    @tf.function
+    def train_step(x, y):
+        ...
+    ```
+    or create the state in `__init__`/`build()`, or lazily under `if self.v is None:`.
+
+    ## Known problems
+    Layers are matched by name: weightless layers (`ReLU`, `Flatten`, pooling, merging...)
+    are known and skipped; `Dropout`-style layers are reported only for Keras 3 spellings
+    (`tf.keras`, `keras`), where they own a seed-generator variable.
+
+    ## References
+    - TensorFlow guide, "Better performance with tf.function", "Creating tf.Variables"
+    """
+
+    CODE = "TFG301"
+    NAME = "variable-created-in-tf-function"
+    SEVERITY = Severity.ERROR
+    SUMMARY = "`tf.Variable`, Keras layer/model/optimizer/metric created on every trace"
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Scale(tf.Module):
+                def __init__(self):
+                    self.w = None
+
+                @tf.function
+                def __call__(self, x):
+                    if self.w is None:  # the documented singleton pattern
+                        self.w = tf.Variable(tf.ones_like(x))
+                    return self.w * x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Counter(tf.Module):
+                @tf.function
+                def __call__(self, x):
+                    with tf.init_scope():  # runs eagerly, once per trace
+                        if not hasattr(self, "count"):
+                            self.count = tf.Variable(0)
+                    self.count.assign_add(1)
+                    return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Block(tf.keras.layers.Layer):
+                def build(self, input_shape):  # Keras calls build() outside the trace
+                    self.dense = tf.keras.layers.Dense(input_shape[-1])
+                    self.scale = tf.Variable(1.0)
+
+                def call(self, x):
+                    return self.dense(x) * self.scale
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def head(x):
+                x = tf.keras.layers.Flatten()(x)  # no weights: fine in a trace
+                return tf.keras.layers.ReLU()(x)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def make_counter():
+                return tf.Variable(0)  # only called eagerly
+
+            counter = make_counter()
+
+            @tf.function
+            def step(x):
+                counter.assign_add(1)
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def decayed(step):
+                schedule = tf.keras.optimizers.schedules.ExponentialDecay(0.1, 1000, 0.9)
+                loss_fn = tf.keras.losses.MeanSquaredError()  # no variables
+                return schedule(step)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class DPModel(tf.keras.Model):
+                def _make_loss_tracker(self):
+                    self._loss_tracker = tf.keras.metrics.Mean(name="dp_loss")
+
+                def train_step(self, data):
+                    if self._loss_tracker is None:  # the helper runs on the first trace only
+                        self._make_loss_tracker()
+                    x, y = data
+                    self._loss_tracker.update_state(self.compute_loss(x, y, self(x)))
+                    return {"loss": self._loss_tracker.result()}
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def f(x):
+                v = tf.Variable(1.0)  # error: TFG301
+                return v + x
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(model, x, y):
+                optimizer = tf.keras.optimizers.Adam(1e-3)  # error: TFG301
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(tf.square(model(x) - y))
+                grads = tape.gradient(loss, model.trainable_variables)
+                optimizer.apply_gradients(zip(grads, model.trainable_variables))
+                return loss
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Classifier(keras.Model):
+                def train_step(self, data):
+                    x, y = data
+                    acc = keras.metrics.SparseCategoricalAccuracy()  # error: TFG301
+                    acc.update_state(y, self(x))
+                    return {"acc": acc.result()}
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def project(x, units):
+                return tf.keras.layers.Dense(units)(x)  # error: TFG301
+
+            @tf.function
+            def encode(x):
+                noise = tf.random.Generator.from_seed(0).normal(tf.shape(x))  # error: TFG301
+                return project(x + noise, 16)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            ds = tf.data.Dataset.range(10)
+            ds = ds.map(lambda i: i + tf.Variable(1, dtype=tf.int64))  # error: TFG301
+            """
+        ),
+    )
+
+    def __init__(self, state: FileState) -> None:
+        super().__init__(state)
+        self._calls: dict[str, list[cst.Call]] | None = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        what = self._creates_variables(node)
+        if what is None:
+            return
+        ctx = self.compiled_context(node)
+        if ctx is None or self._conditional(node) or self._inside_other_creation(node):
+            return
+        func = self.enclosing_function(node)
+        if func is not None and not self._reached_unconditionally(func, depth=0):
+            return
+        self.report(
+            node,
+            f"`{self.code(node)}` {what} in {ctx.describe()} on every trace: TensorFlow raises "
+            "`ValueError: tf.function only supports singleton tf.Variables created on the "
+            "first call`; create it once outside (or in `__init__`/`build()`)",
+            context=ctx,
+        )
+
+    def _creates_variables(self, call: cst.Call) -> str | None:
+        """What the call creates ("creates a variable", ...), or None."""
+        qns = self.qualnames(call.func)
+        if qns & _VARIABLE_FACTORIES:
+            return "creates a variable"
+        for qn in qns:
+            kind = _keras_stateful(qn)
+            if kind is not None:
+                return f"builds a Keras {kind} (which owns variables)"
+        return None
+
+    def _reached_unconditionally(self, func: FuncNode, depth: int) -> bool:
+        """Whether a traced function runs on every trace of its root: a root or callback
+        does; a helper or nested def does when one of its calls does, outside any `if`
+        (`if self.loss is None: self._make_loss()` is the singleton pattern too)."""
+        ctx = self.context_of_function(func)
+        if ctx is None or ctx.kind not in (ContextKind.HELPER, ContextKind.NESTED):
+            return ctx is not None
+        if depth > 5 or not isinstance(func, cst.FunctionDef):
+            return True
+        calls = self._calls_by_name().get(func.name.value, [])
+        if not calls:
+            return True
+        for call in calls:
+            caller = self.enclosing_function(call)
+            if (
+                caller is not None
+                and self.context_of_function(caller) is not None
+                and not self._conditional(call)
+                and self._reached_unconditionally(caller, depth + 1)
+            ):
+                return True
+        return False
+
+    def _calls_by_name(self) -> dict[str, list[cst.Call]]:
+        """Every call in the module, by the callee's last name (`f(...)`, `self.f(...)`)."""
+        if self._calls is None:
+            collector = _CallIndex()
+            self.state.module.visit(collector)
+            self._calls = collector.calls
+        return self._calls
+
+    def _inside_other_creation(self, node: cst.CSTNode) -> bool:
+        """Whether `node` is an argument of another creation in the same statement
+        (`Sequential([Dense(1)])`): that one is reported."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        while isinstance(parent, cst.BaseExpression | cst.Arg | cst.BaseElement):
+            if isinstance(parent, cst.Call) and self._creates_variables(parent) is not None:
+                return True
+            parent = self.get_metadata(ParentNodeProvider, parent, None)
+        return False
+
+    def _conditional(self, node: cst.CSTNode) -> bool:
+        """Whether `node` runs only under a condition inside its function (`if`, a
+        conditional expression, `and`/`or`): the lazy singleton pattern."""
+        child = node
+        parent = self.get_metadata(ParentNodeProvider, child, None)
+        while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
+            if isinstance(parent, cst.If) and child is not parent.test:
+                return True
+            if isinstance(parent, cst.IfExp) and child is not parent.test:
+                return True
+            if isinstance(parent, cst.BooleanOperation) and child is parent.right:
+                return True
+            child = parent
+            parent = self.get_metadata(ParentNodeProvider, child, None)
+        return False
+
+
+class _CallIndex(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: dict[str, list[cst.Call]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.value if isinstance(func, cst.Name) else None
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+        if name is not None:
+            self.calls.setdefault(name, []).append(node)
+
+
+def _keras_stateful(qualname: str) -> str | None:
+    """ "layer", "model", "optimizer" or "metric" when `qualname` is a Keras class that owns
+    variables, else None."""
+    root = next((r for r in _KERAS_ROOTS if qualname.startswith(r)), None)
+    if root is None:
+        return None
+    parts = qualname[len(root) :].split(".")
+    cls = parts[-1]
+    if not cls[:1].isupper():
+        return None
+    if len(parts) == 1 or parts == ["models", cls]:
+        return "model" if cls in _KERAS_MODELS else None
+    if len(parts) != 2 or parts[0] not in _KERAS_STATEFUL_PACKAGES:
+        return None
+    package = parts[0]
+    if package == "layers":
+        if cls in _STATELESS_LAYERS or cls.startswith(_STATELESS_LAYER_PREFIXES):
+            return None
+        if cls in _KERAS3_SEEDED_LAYERS and root == "tf_keras.":
+            return None
+        return "layer"
+    if package == "models":
+        return None
+    return package[:-1]
