@@ -135,6 +135,7 @@ def test_signature_parameters_are_tensors() -> None:
         ("enumerate(layers)", Kind.PYTHON),
         ("[x, x]", Kind.PYTHON),
         ("layers", Kind.UNKNOWN),
+        ("features.items()", Kind.PYTHON),
         ("annotated", Kind.TENSOR),
     ],
 )
@@ -143,7 +144,7 @@ def test_iteration_kinds(iterable: str, kind: Kind) -> None:
         f"""
         import tensorflow as tf
 
-        def f(x, n, layers, annotated: tf.data.Dataset):
+        def f(x, n, layers, features, annotated: tf.data.Dataset):
             ds = tf.data.Dataset.from_tensor_slices(x)
             return {iterable}
         """

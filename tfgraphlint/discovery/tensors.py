@@ -475,6 +475,13 @@ class FunctionFacts:
             return Kind.TENSOR
         if isinstance(iterable, cst.List | cst.Tuple | cst.Dict | cst.Set):
             return Kind.PYTHON
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Attribute)
+            and iterable.func.attr.value in ("keys", "values", "items")
+            and not iterable.args
+        ):
+            return Kind.PYTHON  # a dict view: neither tensors nor datasets have these
         if isinstance(iterable, cst.Call) and self.qualnames(iterable.func) & {
             "builtins.enumerate",
             "builtins.zip",

@@ -25,6 +25,7 @@ from tfgraphlint.discovery.provider import (
 from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.slicing import slice_source
 
 
 def decode_source(data: bytes) -> str:
@@ -69,6 +70,17 @@ def _max_depth(tree: ast.AST) -> tuple[int, int | None]:
 def _null_byte_line(text: str) -> int | None:
     index = text.find("\0")
     return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+def _parses(text: str) -> bool:
+    """Whether CPython's (fast, C) parser accepts the text."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def python_precheck(path: str, text: str) -> tuple[FileError | None, bool]:
@@ -116,8 +128,13 @@ def lint_source(
     *,
     noqa: bool = True,
     rules: Sequence[type[Rule]] | None = None,
+    prefilter: bool = True,
 ) -> LintResult:
-    """Check one file's source. Never raises on bad input: problems become `errors`."""
+    """Check one file's source. Never raises on bad input: problems become `errors`.
+
+    With `prefilter` (the default), `engine.slicing` skips files that cannot hold compiled
+    code and blanks the top-level statements and methods no rule can need; `prefilter=False`
+    parses everything (the equivalence test compares both)."""
     config = config or Config()
     result = LintResult(path)
     if isinstance(source, bytes):
@@ -138,12 +155,21 @@ def lint_source(
         chosen = [r for r in chosen if r not in ignored]
     if not chosen:
         return result
-    python_error, conclusive = python_precheck(path, text)
+    analysed = text
+    if prefilter:
+        sliced = slice_source(text, config)
+        if sliced is None:
+            if _parses(text):
+                return result
+            # A syntax error: let the full path report it (libcst decides on new syntax).
+        else:
+            analysed = sliced
+    python_error, conclusive = python_precheck(path, analysed)
     if python_error is not None and conclusive:
         result.errors.append(python_error)
         return result
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(analysed)
     except Exception as exc:  # ParserSyntaxError, RecursionError, and odd input
         result.errors.append(python_error or _libcst_error(path, exc))
         return result

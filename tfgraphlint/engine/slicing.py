@@ -36,6 +36,7 @@ _CANDIDATE = re.compile(
 )
 _IMPORT_FUNCTION = re.compile(r"\bfrom\s+[\w.]+\s+import\b")
 _FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
+_SELF_BINDING = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IMPORTS_FUNCTION = re.compile(r"\bimport\b[^\n]*\bfunction\b|\bimport\s*\([^)]*\bfunction\b")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -102,13 +103,16 @@ def _start(stmt: ast.stmt) -> int:
 def _relevance(text: str, config: Config) -> re.Pattern[str]:
     parts = [r"\.\s*function\b", rf"\.\s*(?:{_DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
     parts.append(r"\bdef\s+(?:train_step|test_step|predict_step)\b")
+    parts.append(r"\brun_functions_eagerly\b")  # TFG403 reports outside compiled bodies
     if config.keras_call:
         parts.append(r"\bdef\s+call\b")
     names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
+    if any("*" in pat for pat in config.extra_function_decorators):
+        parts.append(r"^[ \t]*@")  # a wildcard decorator can be spelled any way
     parts += [rf"\b{re.escape(n)}\b" for n in names]
-    return re.compile("|".join(parts))
+    return re.compile("|".join(parts), re.MULTILINE)
 
 
 def slice_source(text: str, config: Config) -> str | None:
@@ -154,6 +158,9 @@ def _close_over_names(units: list[_Unit], segments: list[str], keep: list[bool])
     """Keep definitions that kept units name (helpers, bases, methods called on `self`), and
     units that name kept definitions (call sites of compiled functions), to a fixpoint."""
     idents = [set(_IDENT.findall(s)) for s in segments]
+    # Attributes a method binds on `self` (`self.history = []` in `__init__`): rules read
+    # them to know what a kept method's `self.history` holds.
+    binds = [set(_SELF_BINDING.findall(s)) for s in segments]
     top: dict[str, int] = {}
     members: dict[tuple[int, str], int] = {}
     for i, u in enumerate(units):
@@ -172,6 +179,10 @@ def _close_over_names(units: list[_Unit], segments: list[str], keep: list[bool])
             cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
             if cls is not None:
                 reachable += [j for (c, n), j in members.items() if c == cls and n in idents[i]]
+                if keep[i]:
+                    reachable += [
+                        j for (c, _), j in members.items() if c == cls and binds[j] & idents[i]
+                    ]
             for j in reachable:
                 if keep[i] and not keep[j]:
                     keep[j] = changed = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 from tfgraphlint import __version__
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config, ConfigError, load_config
+from tfgraphlint.engine.cache import ResultCache, config_digest, content_digest
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -163,14 +165,38 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
         data = sys.stdin.buffer.read()
         results.append(lint_source(data, args.stdin_filename or "<stdin>", config, noqa=noqa))
     paths = [p for p in args.paths if p != "-"]
-    jobs = [(path, config, noqa) for path in iter_python_paths(paths, config)]
+    files = list(iter_python_paths(paths, config))
+    cache = None if args.no_cache else _open_cache(config, noqa)
+    cached: dict[str, LintResult] = {}
+    digests: dict[str, str] = {}
+    if cache is not None:
+        for path in files:
+            with contextlib.suppress(OSError):
+                digests[path] = content_digest(Path(path).read_bytes())
+                hit = cache.get(path, digests[path])
+                if hit is not None:
+                    cached[path] = hit
+    jobs = [(path, config, noqa) for path in files if path not in cached]
     workers = args.jobs or os.cpu_count() or 1
     if workers > 1 and len(jobs) > 8:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results.extend(pool.map(_lint_file, jobs, chunksize=8))
+            fresh = list(pool.map(_lint_file, jobs, chunksize=8))
     else:
-        results.extend(_lint_file(job) for job in jobs)
+        fresh = [_lint_file(job) for job in jobs]
+    by_path = {r.path: r for r in fresh}
+    if cache is not None:
+        for result in fresh:
+            if result.path in digests:
+                cache.put(result.path, digests[result.path], result)
+        cache.save()
+    results.extend(cached.get(path) or by_path[path] for path in files)
     return results
+
+
+def _open_cache(config: Config, noqa: bool) -> ResultCache:
+    """The cache of this configuration, under the project root (or the current folder)."""
+    root = config.root or Path.cwd()
+    return ResultCache(root, config_digest(config, f"noqa={noqa}"))
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,0 +1,100 @@
+"""Speed without lost findings: the prefilter and the slicing of `engine.slicing` give exactly
+the findings of a full parse, on a sample of the real-world corpus (issue 4), and the cache
+gives back exactly what a cold run found."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tfgraphlint.config import Config
+from tfgraphlint.engine.runner import lint_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_STEP = 40  # every 40th corpus file: about 120 files, 30 k lines
+
+
+def _corpus() -> Path:
+    spec = importlib.util.spec_from_file_location("corpus", ROOT / "benchmarks" / "corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["corpus"] = module
+    spec.loader.exec_module(module)
+    dest = Path(os.environ.get("TFGRAPHLINT_CORPUS", ROOT / "benchmarks" / ".corpus"))
+    try:
+        built: Path = module.build_corpus(dest)
+    except Exception as exc:  # no PyPI: say so, loudly
+        pytest.skip(f"could not build the corpus (needs PyPI): {exc}")
+    return built
+
+
+def _both(
+    path: str,
+) -> tuple[str, list[tuple[int, int, str, str]], list[tuple[int, int, str, str]]]:
+    data = Path(path).read_bytes()
+    config = Config(select=("ALL",))
+    fast = lint_source(data, path, config, prefilter=True)
+    full = lint_source(data, path, config, prefilter=False)
+
+    def key(findings: list) -> list[tuple[int, int, str, str]]:  # type: ignore[type-arg]
+        return sorted((f.line, f.column, f.code, f.message) for f in findings)
+
+    assert not [e for e in full.errors if e.kind == "internal"], full.errors
+    return path, key(fast.findings), key(full.findings)
+
+
+@pytest.mark.slow
+def test_prefilter_and_slicing_lose_no_finding_on_real_code() -> None:
+    files = sorted(str(p) for p in _corpus().rglob("*.py"))[::SAMPLE_STEP]
+    assert len(files) > 100
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_both, files, chunksize=4))
+    differ = [(p, fast, full) for p, fast, full in results if fast != full]
+    assert not differ, differ[:3]
+    assert sum(len(full) for _, _, full in results) > 0, "the sample should hold findings"
+
+
+def test_slicing_keeps_lines_and_columns(tmp_path: Path) -> None:
+    from tfgraphlint.engine.slicing import slice_source
+
+    source = (ROOT / "fixtures" / "side_effects.py").read_text(encoding="utf-8")
+    sliced = slice_source(source, Config())
+    assert sliced is not None
+    assert sliced.count("\n") == source.count("\n")
+    for kept, original in zip(sliced.splitlines(), source.splitlines(), strict=True):
+        assert kept in ("", original) or kept.strip() == "pass"
+
+
+def test_slicing_skips_files_without_compiled_code() -> None:
+    from tfgraphlint.engine.slicing import slice_source
+
+    assert slice_source("import tensorflow as tf\nx = tf.constant(1)\n", Config()) is None
+    assert slice_source("def f():\n    print(1)\n", Config()) is None
+
+
+def test_cache_gives_back_the_cold_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tfgraphlint.frontends.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for fixture in (ROOT / "fixtures").glob("*.py"):
+        (tmp_path / fixture.name).write_bytes(fixture.read_bytes())
+    args = ["check", "--isolated", "--format", "json", "-j", "1", "."]
+    cold = main([*args, "--no-cache"]), capsys.readouterr().out
+    assert not (tmp_path / ".tfgraphlint_cache").exists()
+    first = main(args), capsys.readouterr().out
+    assert (tmp_path / ".tfgraphlint_cache" / ".gitignore").is_file()
+    warm = main(args), capsys.readouterr().out
+    assert cold == first == warm
+    assert '"findings": []' not in warm
+    # An edit misses the cache: the new finding shows up.
+    edited = tmp_path / "basic_training.py"
+    edited.write_text(edited.read_text() + "\n@tf.function\ndef g(x):\n    print(x)\n")
+    after = main(args), capsys.readouterr().out
+    assert after[1].count("TFG101") == warm[1].count("TFG101") + 1
