@@ -6,6 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import ContextKind
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import Rule
 
 # Compiled bodies whose return value TensorFlow itself consumes (it must be tensors).
@@ -19,20 +20,11 @@ _RETURN_CONSUMED = frozenset(
 )
 
 
-class _FirstYield(cst.CSTVisitor):
+class _FirstYield(SameScopeVisitor):
     """The first `yield` of a function body, not looking into nested functions or classes."""
 
     def __init__(self) -> None:
         self.found: cst.Yield | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Yield(self, node: cst.Yield) -> None:
         if self.found is None:

@@ -6,6 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 
@@ -34,7 +35,7 @@ def literal_range_length(call: cst.Call) -> int | None:
     return len(range(*ints))
 
 
-class _CreatesOps(cst.CSTVisitor):
+class _CreatesOps(SameScopeVisitor):
     """Whether a loop body adds TF ops to the graph: a TF API call, or a call or arithmetic
     whose result is a tensor. Nested functions are not looked into."""
 
@@ -42,15 +43,6 @@ class _CreatesOps(cst.CSTVisitor):
         self.rule = rule
         self.facts = facts
         self.found: cst.CSTNode | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Call(self, node: cst.Call) -> bool:
         if self.found is None and (

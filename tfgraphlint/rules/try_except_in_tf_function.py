@@ -7,25 +7,17 @@ from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import Rule
 
 _ERRORS_MODULE = "tensorflow.python.framework.errors_impl."
 
 
-class _FirstCall(cst.CSTVisitor):
+class _FirstCall(SameScopeVisitor):
     """The first call in a `try` body, not looking into nested functions or classes."""
 
     def __init__(self) -> None:
         self.found: cst.Call | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Call(self, node: cst.Call) -> bool:
         if self.found is None:
