@@ -281,6 +281,23 @@ def test_dataset_callbacks() -> None:
     assert "not_a_dataset" not in found and "make" not in found
 
 
+def test_helper_of_a_dataset_callback_names_its_root() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        def resize(x):
+            return x
+
+        def make(ds):
+            ds = tf.data.Dataset.range(3)
+            return ds.map(lambda x: resize(x))
+        """
+    )
+    resize = ctx(found, "resize")
+    assert "called from `Dataset.map` callback `make.<locals>.<lambda>`" in resize.describe()
+
+
 def test_graph_bodies_only_inside_compiled_code() -> None:
     found = discover(
         """

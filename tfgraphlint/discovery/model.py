@@ -39,6 +39,7 @@ class CompiledContext:
     call_line: int | None = None  # where a helper is called from its caller
     caller_qualname: str | None = None
     options: tuple[tuple[str, str], ...] = field(default=())
+    root_label: str = "tf.function"  # what the root is: "tf.function", "`Dataset.map` callback"
 
     @property
     def is_root(self) -> bool:
@@ -50,18 +51,21 @@ class CompiledContext:
         if self.kind in (ContextKind.DECORATED, ContextKind.WRAPPED):
             return f"tf.function {name}"
         if self.kind is ContextKind.HELPER:
+            root = f"{self.root_label} `{self.root_qualname}`"
             return (
-                f"{name} (called from tf.function `{self.root_qualname}`, line {self.call_line})"
+                f"{name} (called from {root}, line {self.call_line})"
                 if self.caller_qualname == self.root_qualname
                 else f"{name} (called from `{self.caller_qualname}`, line {self.call_line}, "
-                f"reached from tf.function `{self.root_qualname}`)"
+                f"reached from {root})"
             )
         if self.kind is ContextKind.NESTED:
-            return f"{name} (nested in tf.function `{self.root_qualname}`)"
+            return f"{name} (nested in {self.root_label} `{self.root_qualname}`)"
         if self.kind is ContextKind.DATASET_CALLBACK:
             return f"{name} (a `{self.via}` callback, traced once into the dataset graph)"
         if self.kind is ContextKind.GRAPH_BODY:
-            return f"{name} (a `{self.via}` function inside tf.function `{self.root_qualname}`)"
+            return (
+                f"{name} (a `{self.via}` function inside {self.root_label} `{self.root_qualname}`)"
+            )
         if self.kind is ContextKind.KERAS_STEP:
             return f"{name} (traced by `Model.fit` unless the model runs eagerly)"
         return f"{name} (Keras `call`, traced by Keras unless the model runs eagerly)"

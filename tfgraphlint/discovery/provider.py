@@ -338,6 +338,7 @@ class _Discovery:
             line=info.line,
             root_qualname=parent.root_qualname,
             root_line=parent.root_line,
+            root_label=parent.root_label,
             converted=parent.converted and not self._has_do_not_convert(info),
             via=via,
             call_line=call_line,
@@ -449,6 +450,7 @@ class _Discovery:
                             root_line=info.line,
                             converted=not self._has_do_not_convert(info),
                             via=via,
+                            root_label=f"`{via}` callback",
                         )
                         self._mark(info, ctx)
 
@@ -473,6 +475,7 @@ class _Discovery:
                         root_qualname=info.qualname,
                         root_line=info.line,
                         converted=False,
+                        root_label="Keras method",
                     ),
                 )
 
