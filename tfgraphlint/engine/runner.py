@@ -25,7 +25,7 @@ from tfgraphlint.discovery.provider import (
 from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import FileState, Rule
-from tfgraphlint.engine.slicing import slice_source
+from tfgraphlint.engine.slicing import may_contain_compiled_code, slice_source
 
 
 def decode_source(data: bytes) -> str:
@@ -108,17 +108,6 @@ def python_precheck(path: str, text: str) -> tuple[FileError | None, bool]:
         )
         return FileError(path, message, line), True
     return None, False
-
-
-def _needles(config: Config) -> tuple[str, ...]:
-    roots = {d.split(".")[0].strip("*") for d in config.extra_function_decorators}
-    return ("tensorflow", "keras", *sorted(r for r in roots if r))
-
-
-def may_contain_compiled_code(text: str, config: Config) -> bool:
-    """Cheap and sound prefilter: every compiled body is reached through a name that resolves
-    into `tensorflow`/`keras` (or a configured decorator), which needs an import naming it."""
-    return any(needle in text for needle in _needles(config))
 
 
 def lint_source(
