@@ -44,6 +44,25 @@ class FileState:
     module_constants: frozenset[str] | None = None
 
 
+_VISITOR_NAMES: dict[type[cst.BatchableCSTVisitor], tuple[str, ...]] = {}
+
+
+def _visitor_names(cls: type[cst.BatchableCSTVisitor]) -> tuple[str, ...]:
+    """The `visit_*`/`leave_*` methods a visitor class defines, without libCST's no-op stubs
+    (what `BatchableCSTVisitor.get_visitors` selects), computed once per class."""
+    found = _VISITOR_NAMES.get(cls)
+    if found is None:
+        found = tuple(
+            name
+            for name in dir(cls)
+            if name.startswith(("visit_", "leave_"))
+            and callable(getattr(cls, name))
+            and not getattr(getattr(cls, name), "_is_no_op", False)
+        )
+        _VISITOR_NAMES[cls] = found
+    return found
+
+
 class Rule(cst.BatchableCSTVisitor):
     """Base of every rule. Subclasses set the class attributes and visit nodes.
 
@@ -90,8 +109,9 @@ class Rule(cst.BatchableCSTVisitor):
 
     # ------------------------------------------------------------------ error isolation
     def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
-        visitors = super().get_visitors()
-        return {name: self._guard(fn) for name, fn in visitors.items()}
+        # libCST's own `get_visitors` runs `inspect.getmembers` on every instance, i.e. once
+        # per rule per file; the set of methods depends on the class only.
+        return {name: self._guard(getattr(self, name)) for name in _visitor_names(type(self))}
 
     def _guard(self, fn: Callable[[cst.CSTNode], None]) -> Callable[[cst.CSTNode], None]:
         def guarded(node: cst.CSTNode) -> None:

@@ -12,7 +12,9 @@ cost more again. Most of a TensorFlow code base holds no compiled body, so:
    kept when its text could matter to discovery or a rule (it mentions a compile decorator or
    dataset method, defines a Keras step, holds `global`/`nonlocal`, imports, assigns at module
    level, or names a kept function, transitively). The others become blank lines, so line and
-   column numbers are unchanged and libCST parses only what matters.
+   column numbers are unchanged and libCST parses only what matters. Before that,
+   `discovery.quick.may_have_compiled_context` answers on the same `ast` tree whether
+   discovery can find any compiled body at all (most files that mention TensorFlow cannot).
 
 Each step over-approximates what discovery needs; `tests/test_slicing.py` checks on real code
 that findings are identical with and without it.
@@ -26,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tfgraphlint.config import Config
+from tfgraphlint.discovery.quick import may_have_compiled_context
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
 _CANDIDATE = re.compile(
@@ -125,6 +128,13 @@ def slice_source(text: str, config: Config) -> str | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return text
+    if not may_have_compiled_context(
+        text,
+        tree,
+        keras_call=config.keras_call,
+        extra_function_decorators=config.extra_function_decorators,
+    ):
+        return None
     lines = text.splitlines(keepends=True)
     units = _spans(tree)
     relevant = _relevance(text, config)
@@ -136,10 +146,7 @@ def slice_source(text: str, config: Config) -> str | None:
         d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
         for d, u in zip(direct, units, strict=True)
     ]
-    for i, u in enumerate(units):  # a kept method keeps its class header (bases, decorators)
-        if keep[i] and u.cls is not None:
-            keep[units.index(u.cls)] = True
-    _close_over_names(units, segments, keep)
+    _close_over_names(units, segments, direct, keep)
     return _render(lines, units, keep)
 
 
@@ -154,12 +161,22 @@ def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
     return "".join(text_lines)
 
 
-def _close_over_names(units: list[_Unit], segments: list[str], keep: list[bool]) -> None:
-    """Keep definitions that kept units name (helpers, bases, methods called on `self`), and
-    units that name kept definitions (call sites of compiled functions), to a fixpoint."""
+def _close_over_names(
+    units: list[_Unit], segments: list[str], direct: list[bool], keep: list[bool]
+) -> None:
+    """Extend `keep` to a fixpoint, in two tiers.
+
+    *Bodies* are the units that may be traced: the directly relevant ones, and every
+    definition a body names (a helper it calls, a function it passes to `tf.function` or
+    `Dataset.map`, a method it calls on `self`). Only bodies propagate: an ordinary statement
+    that names a helper does not make the helper traced, so a large module with one
+    `tf.function` keeps that function and its helpers, not the whole call graph.
+
+    Kept for context, without propagating: units that name a directly relevant definition
+    (call sites of compiled functions, for the retracing rules), methods that bind an attribute
+    a body reads on `self` (`self.history = []` in `__init__`), and the class of a kept
+    method."""
     idents = [set(_IDENT.findall(s)) for s in segments]
-    # Attributes a method binds on `self` (`self.history = []` in `__init__`): rules read
-    # them to know what a kept method's `self.history` holds.
     binds = [set(_SELF_BINDING.findall(s)) for s in segments]
     top: dict[str, int] = {}
     members: dict[tuple[int, str], int] = {}
@@ -171,26 +188,39 @@ def _close_over_names(units: list[_Unit], segments: list[str], keep: list[bool])
         else:
             members[(units.index(u.cls), u.name)] = i
     owner = [units.index(u.cls) if u.cls is not None else None for u in units]
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(units)):
-            reachable = [j for n, j in top.items() if n in idents[i]]
-            cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
-            if cls is not None:
-                reachable += [j for (c, n), j in members.items() if c == cls and n in idents[i]]
-                if keep[i]:
-                    reachable += [
-                        j for (c, _), j in members.items() if c == cls and binds[j] & idents[i]
-                    ]
-            for j in reachable:
-                if keep[i] and not keep[j]:
-                    keep[j] = changed = True
-                elif keep[j] and not keep[i] and j != i:
-                    keep[i] = changed = True
-            parent = owner[i]
-            if keep[i] and parent is not None and not keep[parent]:
-                keep[parent] = changed = True
+
+    def named(i: int) -> list[int]:
+        found = [j for n, j in top.items() if n in idents[i]]
+        cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
+        if cls is not None:
+            found += [j for (c, n), j in members.items() if c == cls and n in idents[i]]
+        return found
+
+    body = list(direct)
+    pending = [i for i, b in enumerate(body) if b]
+    while pending:
+        i = pending.pop()
+        keep[i] = True
+        for j in named(i):
+            if not body[j]:
+                body[j] = True
+                pending.append(j)
+    # Compiled functions: the relevant definitions, and what relevant units name (the `f` of
+    # `g = tf.function(f)` or `ds.map(f)`).
+    roots = {i for i, d in enumerate(direct) if d and units[i].name is not None}
+    roots.update(j for i, d in enumerate(direct) if d for j in named(i))
+    for i in range(len(units)):
+        if not keep[i] and roots.intersection(named(i)):
+            keep[i] = True  # a call site of a compiled function
+        cls = owner[i]
+        if cls is not None and body[i]:
+            for (c, _), j in members.items():
+                if c == cls and binds[j] & idents[i]:
+                    keep[j] = True
+    for i in range(len(units)):
+        parent = owner[i]
+        if keep[i] and parent is not None:
+            keep[parent] = True
 
 
 def _render(lines: list[str], units: list[_Unit], keep: list[bool]) -> str:

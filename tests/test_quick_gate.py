@@ -1,0 +1,147 @@
+"""`discovery.quick.may_have_compiled_context`: the `ast` screen in front of libCST.
+
+It may say True for a module where discovery finds nothing (that only costs time), never
+False for one where discovery finds a compiled body or a `tf.function` reference (that would
+lose findings). Each case is checked against libCST discovery itself."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper
+
+from tfgraphlint.discovery import DISCOVERY_OPTIONS, CompiledContextProvider, DiscoveryOptions
+from tfgraphlint.discovery.model import ModuleDiscovery
+from tfgraphlint.discovery.quick import may_have_compiled_context
+
+
+def _libcst_finds(source: str, keras_call: bool) -> bool:
+    module = cst.parse_module(source)
+    token = DISCOVERY_OPTIONS.set(DiscoveryOptions(keras_call=keras_call))
+    try:
+        wrapper = MetadataWrapper(module)
+        found = wrapper.resolve(CompiledContextProvider)[wrapper.module]
+    finally:
+        DISCOVERY_OPTIONS.reset(token)
+    assert isinstance(found, ModuleDiscovery)
+    return bool(found.contexts) or found.references_tf_function
+
+
+# (source, what the gate answers, what libCST discovery finds)
+CASES = {
+    "decorator": ("import tensorflow as tf\n@tf.function\ndef f(x):\n    return x\n", True, True),
+    "from-import alias": (
+        "from tensorflow import function as compiled\n@compiled\ndef f(x):\n    return x\n",
+        True,
+        True,
+    ),
+    "compat.v2": ("import tensorflow.compat.v2 as tf\ng = tf.function(len)\n", True, True),
+    "submodule import binds the root": (
+        "import tensorflow.keras\ng = tensorflow.function(len)\n",
+        True,
+        True,
+    ),
+    "function-local import": (
+        "def build():\n    import tensorflow as tf\n    return tf.function(lambda x: x)\n",
+        True,
+        True,
+    ),
+    "spaces around the dot": (
+        "import tensorflow as tf\n@tf . function\ndef f(x):\n    return x\n",
+        True,
+        True,
+    ),
+    "parenthesised receiver": (
+        "import tensorflow as tf\n@(tf).function\ndef f(x):\n    return x\n",
+        True,
+        True,
+    ),
+    "chain broken over lines": (
+        "import tensorflow as tf\ng = (tf.\n     function)(len)\n",
+        True,
+        True,
+    ),
+    "chain broken by a backslash": (
+        "import tensorflow as tf\ng = tf.\\\n    function(len)\n",
+        True,
+        True,
+    ),
+    "tensorflow only in a comment": (
+        "import tensorflow as tf\nx = tf.constant(1)  # unlike tf.function\n",
+        False,
+        False,
+    ),
+    "no tensorflow import at all": (
+        "import numpy as np\nfunction = np.vectorize\ny = np.function\n",
+        False,
+        False,
+    ),
+    "a project's own function decorator": (
+        "from mylib import function\n@function\ndef f(x):\n    return x\n",
+        False,
+        False,
+    ),
+    "dataset callback": (
+        "import tensorflow as tf\ndef parse(x):\n    return x\n"
+        "ds = tf.data.Dataset.range(3).map(parse)\n",
+        True,
+        True,
+    ),
+    "dataset imported from tf.data": (
+        "from tensorflow.data import Dataset\ndef parse(x):\n    return x\n"
+        "ds = Dataset.range(3).map(parse)\n",
+        True,
+        True,
+    ),
+    "map on something else": (
+        "import tensorflow as tf\nout = pool.map(len, [1, 2])\n",
+        False,
+        False,
+    ),
+    "keras train_step": (
+        "import tensorflow as tf\nclass M(tf.keras.Model):\n"
+        "    def train_step(self, data):\n        return {}\n",
+        True,
+        True,
+    ),
+    "keras step on a plain class": (
+        "import tensorflow as tf\nclass M:\n    def train_step(self, data):\n        return {}\n",
+        False,
+        False,
+    ),
+    "star import from tensorflow": (
+        "from tensorflow import *\n@function\ndef f(x):\n    return x\n",
+        True,
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gate_against_libcst_discovery(name: str) -> None:
+    source, gate, libcst_finds = CASES[name]
+    source = textwrap.dedent(source)
+    assert may_have_compiled_context(source, ast.parse(source)) is gate
+    assert _libcst_finds(source, keras_call=False) is libcst_finds
+    assert gate or not libcst_finds  # the gate may never hide what discovery finds
+
+
+def test_keras_call_only_with_the_option() -> None:
+    source = (
+        "import tensorflow as tf\nclass L(tf.keras.layers.Layer):\n"
+        "    def call(self, x):\n        return x\n"
+    )
+    tree = ast.parse(source)
+    assert may_have_compiled_context(source, tree) is False
+    assert may_have_compiled_context(source, tree, keras_call=True) is True
+    assert _libcst_finds(source, keras_call=True)
+
+
+def test_extra_decorators_turn_the_gate_off() -> None:
+    source = "from mylib import compiled\n@compiled\ndef f(x):\n    return x\n"
+    tree = ast.parse(source)
+    assert may_have_compiled_context(source, tree) is False
+    assert may_have_compiled_context(source, tree, extra_function_decorators=("mylib.*",))
