@@ -353,3 +353,15 @@ def test_flake8_plugin_never_fixes(tmp_path: Path) -> None:
     messages = [m for _, _, m, _ in plugin.run()]
     assert messages and not any("[*]" in m for m in messages)
     assert path.read_text(encoding="utf-8") == OLD
+
+
+def test_a_stale_cached_result_is_not_used(tmp_path: Path) -> None:
+    from tfgraphlint.frontends.fixing import FixJob, fix_file
+
+    path = tmp_path / "step.py"
+    path.write_text(OLD, encoding="utf-8")
+    stale = LintResult(str(path), [_finding(1, 1, 7, "BROKEN")])  # of other bytes
+    job = FixJob(str(path), Config(), True, False, True, stale, "digest of other bytes")
+    outcome = fix_file(job)
+    assert path.read_text(encoding="utf-8") == SAFE_FIXED
+    assert outcome.fixed == ["TFG204"]

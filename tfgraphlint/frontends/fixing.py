@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import stat
 import sys
@@ -41,7 +42,8 @@ class FixJob:
     noqa: bool
     unsafe: bool
     write: bool
-    first: LintResult | None = None  # the cached result of the file's current bytes
+    first: LintResult | None = None  # the cached result of the bytes whose digest is `sha`
+    sha: str | None = None
 
 
 def fix_bytes(data: bytes, job: FixJob) -> FileFix:
@@ -84,6 +86,8 @@ def fix_file(job: FixJob) -> FileFix:
     except OSError as exc:
         error = FileError(job.path, f"cannot read: {exc.strerror}", kind="io")
         return FileFix(LintResult(job.path, errors=[error]))
+    if job.first is not None and content_digest(data) != job.sha:
+        job = dataclasses.replace(job, first=None, sha=None)  # changed since the cache lookup
     outcome = fix_bytes(data, job)
     output = outcome.output
     outcome.output = None  # the bytes go to disk, not back through the process pool
@@ -155,7 +159,7 @@ def fix_all(
     done: dict[str, FileFix] = {}
     jobs: list[FixJob] = []
     for path in files:
-        hit = None
+        hit, sha = None, None
         if cache is not None:
             with contextlib.suppress(OSError):
                 sha = content_digest(Path(path).read_bytes())
@@ -163,7 +167,7 @@ def fix_all(
         if hit is not None and not any(applicable(f, unsafe) for f in hit.findings):
             done[path] = FileFix(hit)  # nothing to fix: no need to read it again
         else:
-            jobs.append(FixJob(path, config, noqa, unsafe, write, hit))
+            jobs.append(FixJob(path, config, noqa, unsafe, write, hit, sha))
     workers = args.jobs or os.cpu_count() or 1
     if workers > 1 and len(jobs) > 8:
         with ProcessPoolExecutor(max_workers=workers) as pool:
