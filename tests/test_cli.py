@@ -57,7 +57,10 @@ def test_text_format_and_exit_code(tree: Path, capsys: pytest.CaptureFixture[str
     assert code == 1
     assert out.startswith(f"src/train.py:5:5: TFG101 {MESSAGE}")
     assert out.count("\n") == 1
-    assert err == "tfgraphlint: 1 finding in 1 file (2 files checked)\n"
+    assert err == (
+        "tfgraphlint: 1 finding in 1 file (2 files checked); "
+        "1 fixable with `--fix --unsafe-fixes`\n"
+    )
 
 
 def test_clean_exit_zero_and_quiet(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -271,4 +274,7 @@ def test_many_files_in_a_process_pool(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert reported_paths(proc.stdout) == [f"pkg/m{i:02}.py" for i in (0, 3, 6, 9)]
-    assert proc.stderr == "tfgraphlint: 4 findings in 4 files (12 files checked)\n"
+    assert proc.stderr == (
+        "tfgraphlint: 4 findings in 4 files (12 files checked); "
+        "4 fixable with `--fix --unsafe-fixes`\n"
+    )

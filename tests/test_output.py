@@ -81,6 +81,7 @@ def test_json_document() -> None:
         "severity": "warning",
         "message": "`print()` in tf.function `step` runs only while tracing",
         "function": "step",
+        "fix": None,
     }
     assert doc["errors"] == [
         {

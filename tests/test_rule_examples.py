@@ -1,5 +1,6 @@
 """Every rule's embedded examples, as tests: valid ones give no finding of that rule, invalid
-ones give exactly the marked (line, code) pairs."""
+ones give exactly the marked (line, code) pairs, and the fixed source when they say `fixed=`
+(and no fix when they do not)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import re
 import pytest
 
 from tfgraphlint._types import Example, Severity
-from tfgraphlint.engine.examples import iter_examples, parse_markers, run_example
+from tfgraphlint.engine.examples import (
+    fix_example,
+    iter_examples,
+    parse_markers,
+    run_example,
+    strip_markers,
+)
+from tfgraphlint.engine.fixes import parsers_accepting
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules import ALL_RULES
 
@@ -37,6 +45,17 @@ def test_example(rule: type[Rule], kind: str, index: int, example: Example) -> N
         assert f.name == rule.NAME and f.severity in (rule.SEVERITY, *_LOWER[rule.SEVERITY])
         assert not re.search(r"\{\w*\}", f.message), f.message
         assert "`" in f.message, "messages name the variable, argument or call in backticks"
+    fixes = [f.fix for f in findings if f.fix is not None]
+    if example.fixed_source is None:
+        assert not fixes, "this example offers a fix: give its `fixed=` source"
+        return
+    assert fixes, "`fixed=` is given but no finding carries a fix"
+    assert {fix.applicability for fix in fixes} == {rule.FIX}
+    assert all(fix.title for fix in fixes)
+    fixed, left = fix_example(rule, example)
+    assert strip_markers(fixed) == strip_markers(example.fixed_source)
+    assert parsers_accepting(fixed) == {"python", "libcst"}
+    assert not [f for f in left if f.fix is not None], "fixing again would change the code"
 
 
 _LOWER = {

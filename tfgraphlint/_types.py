@@ -21,6 +21,85 @@ class Severity(str, enum.Enum):
     INFO = "info"
 
 
+class Applicability(str, enum.Enum):
+    """How far a fix can be trusted (Ruff's fix safety).
+
+    `safe`: the meaning and intent of the code are kept; applied by `--fix`.
+    `unsafe`: the fix may change behaviour (or an intent the linter cannot see); applied only
+    with `--unsafe-fixes`.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text from (line, column) up to (end_line, end_column) with `content`.
+
+    Positions are 1-based and count characters (not bytes), with the end exclusive, as in
+    `Finding`. An insertion has start == end; a deletion has empty content. They refer to the
+    file's text as decoded (without a BOM), whatever slicing the engine did to analyse it.
+    """
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "content": self.content,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Edit:
+        return cls(
+            line=int(data["line"]),
+            column=int(data["column"]),
+            end_line=int(data["end_line"]),
+            end_column=int(data["end_column"]),
+            content=str(data["content"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A rule's repair for one finding: text edits applied together or not at all."""
+
+    edits: tuple[Edit, ...]
+    applicability: Applicability
+    title: str  # what the fix does, for people: "Replace `a` with `b`"
+
+    @classmethod
+    def safe(cls, title: str, *edits: Edit) -> Fix:
+        return cls(tuple(edits), Applicability.SAFE, title)
+
+    @classmethod
+    def unsafe(cls, title: str, *edits: Edit) -> Fix:
+        return cls(tuple(edits), Applicability.UNSAFE, title)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applicability": self.applicability.value,
+            "title": self.title,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fix:
+        return cls(
+            edits=tuple(Edit.from_json(e) for e in data["edits"]),
+            applicability=Applicability(data["applicability"]),
+            title=str(data.get("title", "")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One reported hazard. Lines and columns are 1-based, as in every front end's output."""
@@ -35,6 +114,7 @@ class Finding:
     severity: Severity
     message: str
     function: str | None = None
+    fix: Fix | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +128,7 @@ class Finding:
             "severity": self.severity.value,
             "message": self.message,
             "function": self.function,
+            "fix": None if self.fix is None else self.fix.to_json(),
         }
 
     @classmethod
@@ -63,6 +144,7 @@ class Finding:
             severity=Severity(data["severity"]),
             message=str(data["message"]),
             function=data.get("function"),
+            fix=None if data.get("fix") is None else Fix.from_json(data["fix"]),
         )
 
 
@@ -107,19 +189,32 @@ class Example:
 
     Lines of an invalid example carry `# error: CODE` (or `# error: NAME`) markers on the line
     where each finding starts. `options` overrides config options for this example only.
+    `fixed` is the source once every fix of the rule is applied (unsafe ones included); an
+    invalid example without it must offer no fix.
     """
 
     code: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    fixed: str | None = None
 
     @property
     def source(self) -> str:
-        return textwrap.dedent(self.code).strip("\n") + "\n"
+        return _normalize(self.code)
+
+    @property
+    def fixed_source(self) -> str | None:
+        return None if self.fixed is None else _normalize(self.fixed)
+
+
+def _normalize(code: str) -> str:
+    return textwrap.dedent(code).strip("\n") + "\n"
 
 
 def Valid(code: str, **options: Any) -> Example:  # noqa: N802 - reads like a constructor
     return Example(code, options)
 
 
-def Invalid(code: str, **options: Any) -> Example:  # noqa: N802 - reads like a constructor
-    return Example(code, options)
+def Invalid(  # noqa: N802 - reads like a constructor
+    code: str, *, fixed: str | None = None, **options: Any
+) -> Example:
+    return Example(code, options, fixed)

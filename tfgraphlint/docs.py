@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 
+from tfgraphlint._types import Applicability
 from tfgraphlint.engine.examples import strip_markers
 from tfgraphlint.engine.rule import Rule
 
@@ -18,6 +19,13 @@ TABLE_END = "<!-- rules-table:end -->"
 
 def _code_block(source: str) -> str:
     return f"```python\n{strip_markers(source).rstrip()}\n```\n"
+
+
+_FIX_LINE = {
+    Applicability.SAFE: "Fix: **safe** (sometimes available; applied by `check --fix`).",
+    Applicability.UNSAFE: "Fix: **unsafe** (sometimes available; applied only with "
+    "`check --fix --unsafe-fixes`).",
+}
 
 
 def rule_page(rule: type[Rule]) -> str:
@@ -32,6 +40,7 @@ def rule_page(rule: type[Rule]) -> str:
         "",
         f"Flags: {rule.SUMMARY}.",
         "",
+        *([_FIX_LINE[rule.FIX], ""] if rule.FIX is not None else []),
         doc,
         "",
     ]
@@ -42,6 +51,8 @@ def rule_page(rule: type[Rule]) -> str:
     parts += ["## Flagged (from the rule's tests)", ""]
     for ex in rule.INVALID:
         parts.append(_code_block(ex.source))
+        if ex.fixed_source is not None:
+            parts += ["Fixed:", "", _code_block(ex.fixed_source)]
     parts += ["## Not flagged (from the rule's tests)", ""]
     for ex in rule.VALID:
         parts.append(_code_block(ex.source))
@@ -50,13 +61,14 @@ def rule_page(rule: type[Rule]) -> str:
 
 def rules_table(rules: tuple[type[Rule], ...]) -> str:
     rows = [
-        "| code | name | severity | flags | default |",
-        "|---|---|---|---|---|",
+        "| code | name | severity | flags | default | fix |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rules:
         rows.append(
             f"| [{r.CODE}](docs/rules/{r.CODE}.md) | `{r.NAME}` | {r.SEVERITY.value} "
-            f"| {r.SUMMARY} | {'on' if r.DEFAULT_ENABLED else 'off'} |"
+            f"| {r.SUMMARY} | {'on' if r.DEFAULT_ENABLED else 'off'} "
+            f"| {r.FIX.value if r.FIX is not None else ''} |"
         )
     return "\n".join(rows) + "\n"
 

@@ -21,6 +21,9 @@ from tfgraphlint._types import FileError, Finding, LintResult
 from tfgraphlint.config import Config
 
 CACHE_DIR = ".tfgraphlint_cache"
+# The layout of an entry; bump it when findings gain a field (2: each finding's fix), so that
+# a cache written by an older build of the same version is not read as "no fix".
+FORMAT = 2
 
 
 def config_digest(config: Config, extra: str = "") -> str:
@@ -33,7 +36,9 @@ def config_digest(config: Config, extra: str = "") -> str:
         for f in dataclasses.fields(config)
         if f.name not in ("root", "trace", "exclude", "extend_exclude")
     }
-    payload = json.dumps([__version__, [r.CODE for r in ALL_RULES], fields, extra], sort_keys=True)
+    payload = json.dumps(
+        [__version__, FORMAT, [r.CODE for r in ALL_RULES], fields, extra], sort_keys=True
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 

@@ -71,6 +71,19 @@ def run_example(rule: type[Rule], example: Example) -> list[Finding]:
     return result.findings
 
 
+def fix_example(rule: type[Rule], example: Example) -> tuple[str, list[Finding]]:
+    """The example once every fix of `rule` is applied (unsafe ones too), and the findings
+    left."""
+    from tfgraphlint.engine.fixes import fix_text
+
+    outcome = fix_text(
+        example.source, "example.py", example_config(example), unsafe=True, rules=[rule]
+    )
+    if outcome.result.errors:
+        raise AssertionError(f"{rule.CODE} example fix gave errors: {outcome.result.errors}")
+    return outcome.text, outcome.result.findings
+
+
 def iter_examples(
     rules: tuple[type[Rule], ...],
 ) -> Iterator[tuple[type[Rule], str, int, Example]]:

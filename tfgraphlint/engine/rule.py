@@ -17,7 +17,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from tfgraphlint._types import Example, Finding, Severity
+from tfgraphlint._types import Applicability, Edit, Example, Finding, Fix, Severity
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext
@@ -66,9 +66,10 @@ def _visitor_names(cls: type[cst.BatchableCSTVisitor]) -> tuple[str, ...]:
 class Rule(cst.BatchableCSTVisitor):
     """Base of every rule. Subclasses set the class attributes and visit nodes.
 
-    A rule reports with `self.report(node, message)`; it asks `self.compiled_context(node)`
-    whether a node is in a compiled body and why, and `self.facts(node).kind(expr)` whether a
-    value is a tensor.
+    A rule reports with `self.report(node, message)`, and attaches a repair with
+    `fix=Fix.safe(title, self.edit(node, replacement))` when one is unambiguous; it asks
+    `self.compiled_context(node)` whether a node is in a compiled body and why, and
+    `self.facts(node).kind(expr)` whether a value is a tensor.
     """
 
     CODE: ClassVar[str]
@@ -79,6 +80,8 @@ class Rule(cst.BatchableCSTVisitor):
     OPTIONS: ClassVar[tuple[str, ...]] = ()  # config keys that affect the rule
     VALID: ClassVar[Sequence[Example]] = ()
     INVALID: ClassVar[Sequence[Example]] = ()
+    # The most trusted fix the rule can offer (for the docs), or None when it never fixes.
+    FIX: ClassVar[Applicability | None] = None
 
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
@@ -100,6 +103,9 @@ class Rule(cst.BatchableCSTVisitor):
             raise TypeError(f"{cls.__name__}: docstring lacks {', '.join(missing)}")
         if not cls.VALID or not cls.INVALID:
             raise TypeError(f"{cls.__name__}: needs VALID and INVALID examples")
+        has_fixed = any(ex.fixed is not None for ex in cls.INVALID)
+        if has_fixed != (cls.FIX is not None):
+            raise TypeError(f"{cls.__name__}: FIX is set iff an INVALID example has `fixed=`")
 
     def __init__(self, state: FileState) -> None:
         super().__init__()
@@ -133,6 +139,7 @@ class Rule(cst.BatchableCSTVisitor):
         *,
         severity: Severity | None = None,
         context: CompiledContext | None = None,
+        fix: Fix | None = None,
     ) -> None:
         pos: CodeRange = self.get_metadata(PositionProvider, node)
         ctx = context if context is not None else self.compiled_context(node)
@@ -148,8 +155,28 @@ class Rule(cst.BatchableCSTVisitor):
                 severity=severity or self.SEVERITY,
                 message=message,
                 function=ctx.qualname if ctx is not None else None,
+                fix=fix,
             )
         )
+
+    # ------------------------------------------------------------------ fixes
+    def edit(self, node: cst.CSTNode, replacement: cst.CSTNode | str) -> Edit:
+        """An edit replacing `node`'s source with a node (rendered) or text. Edits are text
+        positions, not a re-rendered tree: the engine may analyse a sliced copy of the file,
+        and the fix must apply to the original."""
+        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        text = (
+            replacement
+            if isinstance(replacement, str)
+            else self.state.module.code_for_node(replacement)
+        )
+        return Edit(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1, text)
+
+    def insert_before(self, node: cst.CSTNode, text: str) -> Edit:
+        """An edit inserting `text` where `node` starts."""
+        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        line, column = pos.start.line, pos.start.column + 1
+        return Edit(line, column, line, column, text)
 
     # ------------------------------------------------------------------ questions
     def qualnames(self, node: cst.CSTNode) -> set[str]:

@@ -58,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--isolated", action="store_true", help="ignore configuration files")
     check.add_argument("--disable-noqa", action="store_true", help="report noqa'd findings")
     check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    check.add_argument(
+        "--fix", action="store_true", help="apply fixes (safe ones only, unless --unsafe-fixes)"
+    )
+    check.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, apply unsafe fixes too; otherwise, show them as fixable",
+    )
+    check.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff and write nothing (exit 1 if there are any)",
+    )
     check.add_argument("-j", "--jobs", type=int, default=0, help="processes (default: all cores)")
     check.add_argument(
         "-q", "--quiet", action="store_true", help="print findings and errors only (no summary)"
@@ -204,28 +217,64 @@ def _check(args: argparse.Namespace) -> int:
         FORMATTERS,
         format_statistics,
         format_summary,
+        format_text,
         format_text_errors,
     )
 
     config = _config(args)
     _validate_selection(config)
-    results = _lint_all(args, config)
+    fixed = None
+    out = sys.stdout
+    if args.fix or args.diff:
+        from tfgraphlint.frontends.fixing import fix_all, total_fixed
 
-    sys.stdout.write(FORMATTERS[args.format](results))
+        results, outcomes, stdin_output = fix_all(args, config)
+        fixed = total_fixed(outcomes)
+        if args.diff:
+            diffs = [o.diff for o in outcomes if o.diff]
+            return _report_diff(args, results, diffs, fixed)
+        if stdin_output is not None:
+            # As `ruff check --fix -`: the fixed source on stdout, the report on stderr.
+            sys.stdout.buffer.write(stdin_output)
+            sys.stdout.flush()
+            out = sys.stderr
+    else:
+        results = _lint_all(args, config)
+
     if args.format == "text":
-        sys.stdout.flush()
+        out.write(format_text(results, unsafe_fixes=args.unsafe_fixes))
+        out.flush()
         sys.stderr.write(format_text_errors(results))
+    else:
+        out.write(FORMATTERS[args.format](results))
     if args.statistics:
         # Keep machine-readable formats parseable: their statistics go to stderr.
-        out = sys.stdout if args.format == "text" else sys.stderr
-        out.write(format_statistics(results))
+        (out if args.format == "text" else sys.stderr).write(format_statistics(results))
     if args.format == "text" and not args.quiet:
-        sys.stderr.write(format_summary(results))
+        sys.stderr.write(format_summary(results, fixed=fixed, unsafe_fixes=args.unsafe_fixes))
     if any(r.errors for r in results):
         return EXIT_ERROR
     if any(r.findings for r in results) and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _report_diff(
+    args: argparse.Namespace, results: list[LintResult], diffs: list[str], fixed: int
+) -> int:
+    """`--diff`, as ruff's: the diffs on stdout, nothing written; exit 1 when there are any."""
+    from tfgraphlint.frontends.output import format_text_errors
+
+    sys.stdout.write("".join(diffs))
+    sys.stdout.flush()
+    sys.stderr.write(format_text_errors(results))
+    if not args.quiet:
+        files = "1 file" if len(diffs) == 1 else f"{len(diffs)} files"
+        what = f"would fix {fixed} finding{'s' if fixed != 1 else ''} in {files}"
+        sys.stderr.write(f"tfgraphlint: {what if diffs else 'nothing to fix'}\n")
+    if any(r.errors for r in results):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if diffs else EXIT_CLEAN
 
 
 def _rules() -> int:

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from tfgraphlint._types import FileError, Finding, LintResult
+from tfgraphlint._types import Applicability, FileError, Finding, LintResult
 from tfgraphlint.frontends.sarif import format_sarif
 
 
@@ -16,11 +16,21 @@ def _all(results: Sequence[LintResult]) -> tuple[list[Finding], list[FileError]]
     return findings, errors
 
 
-def format_text(results: Sequence[LintResult]) -> str:
+def format_text(results: Sequence[LintResult], *, unsafe_fixes: bool = False) -> str:
     """flake8's default: `path:line:col: CODE message`, so editors' problem matchers work.
-    Errors go to stderr (`format_text_errors`)."""
+    A finding that `--fix` would repair is marked `[*]` before its message, as ruff does (an
+    unsafe fix only with `--unsafe-fixes`). Errors go to stderr (`format_text_errors`)."""
     findings, _ = _all(results)
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+    return "".join(
+        f"{f.path}:{f.line}:{f.column}: {f.code} "
+        f"{'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}\n"
+        for f in findings
+    )
+
+
+def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
+    fix = finding.fix
+    return fix is not None and (unsafe_fixes or fix.applicability is Applicability.SAFE)
 
 
 def format_text_errors(results: Sequence[LintResult]) -> str:
@@ -33,14 +43,26 @@ def format_text_errors(results: Sequence[LintResult]) -> str:
     return "".join(lines)
 
 
-def format_summary(results: Sequence[LintResult]) -> str:
-    """One line for people: how many findings, in how many files, and what failed."""
+def format_summary(
+    results: Sequence[LintResult], *, fixed: int | None = None, unsafe_fixes: bool = False
+) -> str:
+    """One line for people: how many findings, in how many files, what failed, and what
+    `--fix` did (`fixed`, when it ran) or could do."""
     findings, errors = _all(results)
     files_with = len({f.path for f in findings})
     parts = [
         f"{_plural(len(findings), 'finding')} in {_plural(files_with, 'file')} "
         f"({_plural(len(results), 'file')} checked)"
     ]
+    if fixed is not None:
+        parts.append(f"{fixed} fixed")
+    fixable = sum(_fixable(f, unsafe_fixes) for f in findings)
+    hidden = sum(_fixable(f, True) for f in findings) - fixable
+    if fixable:
+        more = f" ({hidden} more with `--unsafe-fixes`)" if hidden else ""
+        parts.append(f"{fixable} fixable with `--fix`{more}")
+    elif hidden:
+        parts.append(f"{hidden} fixable with `--fix --unsafe-fixes`")
     if errors:
         failed = len({e.path for e in errors})
         parts.append(f"{_plural(failed, 'file')} with errors")

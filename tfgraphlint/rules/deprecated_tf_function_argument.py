@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.engine.rule import Rule
 
 # Deprecated keyword -> (what TensorFlow does with it, the replacement to suggest).
@@ -23,6 +23,10 @@ _DEPRECATED: dict[str, tuple[str, str]] = {
         "use `input_signature` or pass tensors",
     ),
 }
+
+
+# Deprecated keyword -> its new name, for the keywords that were only renamed.
+_RENAMED = {"experimental_relax_shapes": "reduce_retracing", "experimental_compile": "jit_compile"}
 
 
 class DeprecatedTfFunctionArgument(Rule):
@@ -55,6 +59,13 @@ class DeprecatedTfFunctionArgument(Rule):
     ```
     For `experimental_follow_type_hints`, give an `input_signature` or pass tensors
     (`tf.constant(n)`) instead of Python numbers.
+
+    ## Fix safety
+    Renaming `experimental_relax_shapes` to `reduce_retracing` and `experimental_compile` to
+    `jit_compile` is safe: TensorFlow maps the old names onto the new ones, so the function
+    compiles exactly as before. There is no fix when the call already has the new keyword too
+    (which value wins is for the author to decide), and none for
+    `experimental_follow_type_hints`, which has no equivalent.
 
     ## Known problems
     `reduce_retracing` does not exist before TF 2.9 and `jit_compile` before TF 2.5; a project
@@ -111,6 +122,7 @@ class DeprecatedTfFunctionArgument(Rule):
             """
         ),
     )
+    FIX = Applicability.SAFE
     INVALID = (
         Invalid(
             """
@@ -119,7 +131,14 @@ class DeprecatedTfFunctionArgument(Rule):
             @tf.function(experimental_relax_shapes=True)  # error: TFG204
             def encode(tokens):
                 return tf.reduce_sum(tokens, axis=-1)
-            """
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            @tf.function(reduce_retracing=True)
+            def encode(tokens):
+                return tf.reduce_sum(tokens, axis=-1)
+            """,
         ),
         Invalid(
             """
@@ -135,7 +154,21 @@ class DeprecatedTfFunctionArgument(Rule):
 
                 def train_step(self, x):
                     return self.model(x)
-            """
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            class Trainer:
+                def __init__(self, model, use_xla):
+                    self.model = model
+                    if use_xla:
+                        self.train_step = tf.function(
+                            self.train_step, jit_compile=True
+                        )
+
+                def train_step(self, x):
+                    return self.model(x)
+            """,
         ),
         Invalid(
             """
@@ -147,13 +180,38 @@ class DeprecatedTfFunctionArgument(Rule):
             )
             def scale(x: "tf.Tensor", factor: "tf.Tensor"):
                 return x * factor
-            """
+            """,
+            fixed="""
+            from tensorflow import function
+
+            @function(
+                experimental_follow_type_hints=True,  # error: TFG204
+                jit_compile=False,
+            )
+            def scale(x: "tf.Tensor", factor: "tf.Tensor"):
+                return x * factor
+            """,
         ),
         Invalid(
             """
             import tensorflow.compat.v2 as tf
 
             predict = tf.function(experimental_relax_shapes=True)(lambda x: x * 2)  # error: TFG204
+            """,
+            fixed="""
+            import tensorflow.compat.v2 as tf
+
+            predict = tf.function(reduce_retracing=True)(lambda x: x * 2)
+            """,
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            # Both spellings: which value is meant is for the author to say (no fix).
+            @tf.function(experimental_compile=True, jit_compile=False)  # error: TFG204
+            def step(x):
+                return x * 2
             """
         ),
     )
@@ -170,4 +228,11 @@ class DeprecatedTfFunctionArgument(Rule):
                 arg,
                 f"`tf.function` argument `{arg.keyword.value}` {problem}; "
                 + remedy.format(value=value),
+                fix=self._rename(node, arg.keyword),
             )
+
+    def _rename(self, call: cst.Call, keyword: cst.Name) -> Fix | None:
+        new = _RENAMED.get(keyword.value)
+        if new is None or any(a.keyword is not None and a.keyword.value == new for a in call.args):
+            return None
+        return Fix.safe(f"Rename `{keyword.value}` to `{new}`", self.edit(keyword, new))

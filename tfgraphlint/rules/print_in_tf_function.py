@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider, QualifiedNameSource, ScopeProvider
 
-from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
+from tfgraphlint.discovery import names
 from tfgraphlint.engine.rule import Rule
+
+_TF_PRINT = names.under_tf("print")
 
 
 class PrintInTfFunction(Rule):
@@ -31,6 +35,15 @@ class PrintInTfFunction(Rule):
     `tf.print(...)`, which is an op in the graph and runs on every call. Keep `print` only for
     messages meant to appear at trace time.
 
+    ## Fix safety
+    The fix, `print(...)` to `tf.print(...)`, is unsafe: it changes what runs and what is
+    shown. `tf.print` prints on every call instead of once per trace, shows tensor values
+    instead of symbolic tensors, formats them its own way, and writes to stderr, not stdout.
+    It is offered only for a `print(...)` statement with plain positional arguments (no
+    `sep=`/`end=`/`file=`, no `*args`), none of which formats text (an f-string, `%`,
+    `.format()`, `str()`, `repr()`: the tensor would be turned into text once, at trace time),
+    in a file where `tf` (or `tensorflow`) names the imported TensorFlow module.
+
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Executing Python side effects"
     """
@@ -39,6 +52,7 @@ class PrintInTfFunction(Rule):
     NAME = "print-in-tf-function"
     SEVERITY = Severity.WARNING
     SUMMARY = "builtin `print` in a compiled body (runs only while tracing)"
+    FIX = Applicability.UNSAFE
 
     VALID = (
         Valid(
@@ -90,7 +104,28 @@ class PrintInTfFunction(Rule):
             def step(x):
                 print("x =", x)  # error: TFG101
                 return x * 2
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            @tf.function
+            def step(x):
+                tf.print("x =", x)
+                return x * 2
+            """,
+        ),
+        Invalid(
             """
+            import tensorflow as tf
+
+            @tf.function
+            def step(x, total):
+                print(f"x = {x}")  # error: TFG101
+                print("total:", total, sep="")  # error: TFG101
+                return x * 2
+            """
+            # No fix: the f-string freezes the symbolic tensor into text at trace time, and
+            # `sep=` is not passed on.
         ),
         Invalid(
             """
@@ -126,4 +161,61 @@ class PrintInTfFunction(Rule):
             f"`print()` in {ctx.describe()} runs only while tracing, not on every call; "
             "use `tf.print()`",
             context=ctx,
+            fix=self._to_tf_print(node),
         )
+
+    def _to_tf_print(self, node: cst.Call) -> Fix | None:
+        if not isinstance(node.func, cst.Name):
+            return None
+        if not isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Expr):
+            return None  # a value is used (`print(x) or x`): `tf.print` returns an op
+        for arg in node.args:
+            if arg.keyword is not None or arg.star:
+                return None
+            finder = _TextFormatting()
+            arg.value.visit(finder)
+            if finder.found:
+                return None
+        module = self._tf_module_name(node)
+        if module is None:
+            return None
+        return Fix.unsafe(
+            f"Replace `print` with `{module}.print`", self.edit(node.func, f"{module}.print")
+        )
+
+    def _tf_module_name(self, node: cst.CSTNode) -> str | None:
+        """`tf` or `tensorflow` when that name, where `node` is, is the imported module."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return None
+        for candidate in ("tf", "tensorflow"):
+            found = scope.get_qualified_names_for(f"{candidate}.print")
+            if found and all(
+                q.source is QualifiedNameSource.IMPORT and q.name in _TF_PRINT for q in found
+            ):
+                return candidate
+        return None
+
+
+class _TextFormatting(cst.CSTVisitor):
+    """Finds text formatting: f-strings, `%` on a string, `.format()`, `str()`, `repr()`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.found = True
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Modulo) and isinstance(
+            node.left, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString
+        ):
+            self.found = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value == "format") or (
+            isinstance(func, cst.Name) and func.value in ("str", "repr", "format")
+        ):
+            self.found = True

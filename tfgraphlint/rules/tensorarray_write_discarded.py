@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import libcst as cst
+from libcst.metadata import FunctionScope, ScopeProvider
 
-from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.engine.rule import Rule
 
 _UPDATES = frozenset({"write", "scatter", "unstack", "split"})
@@ -36,6 +37,14 @@ class TensorarrayWriteDiscarded(Rule):
     ## Use instead
     Rebind the result: `ta = ta.write(i, i * i)`.
 
+    ## Fix safety
+    The fix rebinds the result (`ta = ta.write(...)`). It is unsafe because it changes what the
+    graph computes: the writes that were lost now land in the array, which is what the code
+    meant (and what it does eagerly, where it is a no-op) but a change of behaviour to review.
+    It is offered only when `ta` is a plain local name of the function (a parameter or a local
+    variable): rebinding a closure variable or a `global` would make it local, or rebind it
+    for everyone.
+
     ## References
     - `tf.TensorArray` API documentation ("the result of `write` must be used")
     - HAZARDS H28
@@ -45,6 +54,7 @@ class TensorarrayWriteDiscarded(Rule):
     NAME = "tensorarray-write-discarded"
     SEVERITY = Severity.WARNING
     SUMMARY = "`TensorArray.write()` result thrown away (writes lost in graph mode)"
+    FIX = Applicability.UNSAFE
 
     VALID = (
         Valid(
@@ -103,7 +113,17 @@ class TensorarrayWriteDiscarded(Rule):
                 for i in tf.range(n):
                     ta.write(i, i * i)  # error: TFG508
                 return ta.stack()
-            """
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            @tf.function
+            def squares(n):
+                ta = tf.TensorArray(tf.int32, size=n)
+                for i in tf.range(n):
+                    ta = ta.write(i, i * i)
+                return ta.stack()
+            """,
         ),
         Invalid(
             """
@@ -115,7 +135,17 @@ class TensorarrayWriteDiscarded(Rule):
                 ta = ta.write(0, a)
                 ta.write(1, b)  # error: TFG508
                 return ta.stack()
-            """
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            @tf.function
+            def pair(a, b):
+                ta = tf.TensorArray(tf.float32, size=2)
+                ta = ta.write(0, a)
+                ta = ta.write(1, b)
+                return ta.stack()
+            """,
         ),
         Invalid(
             """
@@ -130,7 +160,20 @@ class TensorarrayWriteDiscarded(Rule):
             def rows(x):
                 ta = TensorArray(tf.float32, size=tf.shape(x)[0])
                 return fill(ta, x).stack()
-            """
+            """,
+            fixed="""
+            from tensorflow import TensorArray
+            import tensorflow as tf
+
+            def fill(ta: TensorArray, x):
+                ta = ta.unstack(x)
+                return ta
+
+            @tf.function
+            def rows(x):
+                ta = TensorArray(tf.float32, size=tf.shape(x)[0])
+                return fill(ta, x).stack()
+            """,
         ),
         Invalid(
             """
@@ -144,7 +187,37 @@ class TensorarrayWriteDiscarded(Rule):
                     ta.write(i, x[i] * 2)  # error: TFG508
                     i += 1
                 return ta.stack()
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            @tf.function
+            def collect(x):
+                ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+                i = tf.constant(0)
+                while i < tf.shape(x)[0]:
+                    ta = ta.write(i, x[i] * 2)
+                    i += 1
+                return ta.stack()
+            """,
+        ),
+        Invalid(
             """
+            import tensorflow as tf
+
+            @tf.function
+            def fill_all(values):
+                ta = tf.TensorArray(tf.float32, size=3)
+
+                def put(i, v):
+                    ta.write(i, v)  # error: TFG508
+
+                for i in range(3):
+                    put(i, values[i])
+                return ta.stack()
+            """
+            # No fix: `ta` belongs to the enclosing function; `ta = ta.write(...)` in `put`
+            # would make it local to `put` and raise UnboundLocalError.
         ),
     )
 
@@ -169,4 +242,15 @@ class TensorarrayWriteDiscarded(Rule):
             "unchanged, so in the graph the data is lost silently (eagerly it happens to "
             f"work); write `{receiver} = {self.code(call)}`",
             context=ctx,
+            fix=self._rebind(node, call.func.value),
         )
+
+    def _rebind(self, node: cst.Expr, receiver: cst.BaseExpression) -> Fix | None:
+        if not isinstance(receiver, cst.Name):
+            return None
+        scope = self.get_metadata(ScopeProvider, node, None)
+        # Local assignments only: libCST files `global`/`nonlocal` names under their own scope.
+        if not isinstance(scope, FunctionScope) or receiver.value not in scope.assignments:
+            return None
+        name = receiver.value
+        return Fix.unsafe(f"Rebind `{name}` to the result", self.insert_before(node, f"{name} = "))
