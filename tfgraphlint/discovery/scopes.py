@@ -17,3 +17,22 @@ class SameScopeVisitor(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
+
+
+class _NameFinder(cst.CSTVisitor):
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+        self.found: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self.value is None or node.value == self.value:
+            self.found.append(node)
+
+
+def find_names(node: cst.CSTNode, value: str | None = None) -> list[cst.Name]:
+    """Every `Name` node under `node` (itself included), in source order; only those spelled
+    `value` when given. What `libcst.matchers.findall(node, m.Name(value))` returns, without
+    importing `libcst.matchers` (0.6 s of start-up, which a cached run otherwise pays)."""
+    finder = _NameFinder(value)
+    node.visit(finder)
+    return finder.found

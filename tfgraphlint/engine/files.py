@@ -5,34 +5,42 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tfgraphlint.config import Config
 
 
-def _excluded(path: Path, patterns: Iterable[str], root: Path | None) -> bool:
-    name = path.name
-    rel = path.as_posix()
-    if root is not None:
-        with contextlib.suppress(ValueError, OSError):
-            rel = path.resolve().relative_to(root).as_posix()
-    for pat in patterns:
-        pat = pat.rstrip("/")
-        if fnmatch.fnmatchcase(name, pat) or fnmatch.fnmatchcase(rel, pat):
+class _Excludes:
+    """Exclude patterns, each matched (as `fnmatch`) against a path's name and against its
+    path relative to the config root; a pattern with a `/` also excludes everything under it.
+    Compiled into one regex per kind, since a walk asks for every file and folder."""
+
+    def __init__(self, patterns: Iterable[str], root: Path | None) -> None:
+        cleaned = [p.rstrip("/") for p in patterns]
+        self.glob = re.compile("|".join(fnmatch.translate(p) for p in cleaned)) if cleaned else None
+        self.prefixes = tuple(p for p in cleaned if "/" in p)
+        self.root = root
+
+    def relative(self, path: Path) -> str:
+        if self.root is not None:
+            with contextlib.suppress(ValueError, OSError):
+                return path.resolve().relative_to(self.root).as_posix()
+        return path.as_posix()
+
+    def match(self, name: str, rel: str) -> bool:
+        if self.glob is not None and (self.glob.match(name) or self.glob.match(rel)):
             return True
-        if "/" in pat and (rel == pat or rel.startswith(pat + "/")):
-            return True
-    return False
+        return any(rel == p or rel.startswith(p + "/") for p in self.prefixes)
+
+    def excluded(self, path: Path) -> bool:
+        return self.match(path.name, self.relative(path))
 
 
 def is_virtualenv(folder: Path) -> bool:
     """A virtual environment under any name: venv and virtualenv both write `pyvenv.cfg`."""
     return (folder / "pyvenv.cfg").is_file()
-
-
-def _skip_folder(folder: Path, patterns: Sequence[str], root: Path | None) -> bool:
-    return _excluded(folder, patterns, root) or is_virtualenv(folder)
 
 
 def iter_python_files(paths: Iterable[str], config: Config) -> Iterator[Path]:
@@ -48,17 +56,24 @@ def iter_python_paths(paths: Iterable[str], config: Config) -> Iterator[str]:
     name or path matches an exclude pattern; a folder named explicitly is walked even if it
     would be skipped inside a walk.
     """
-    patterns = (*config.exclude, *config.extend_exclude)
+    excludes = _Excludes((*config.exclude, *config.extend_exclude), config.root)
     for raw in paths:
         if not os.path.isdir(raw):
-            if not _excluded(Path(raw), patterns, config.root):
+            if not excludes.excluded(Path(raw)):
                 yield raw
             continue
         for folder, dirs, files in os.walk(raw):
             base = Path(folder)
-            dirs[:] = sorted(d for d in dirs if not _skip_folder(base / d, patterns, config.root))
+            rel_base = excludes.relative(base)  # one resolve per folder, not per file
+            kept = []
+            for d in sorted(dirs):
+                rel = f"{rel_base}/{d}" if rel_base not in ("", ".") else d
+                if not excludes.match(d, rel) and not is_virtualenv(base / d):
+                    kept.append(d)
+            dirs[:] = kept
             for name in sorted(files):
-                if name.endswith((".py", ".pyi")) and not _excluded(
-                    base / name, patterns, config.root
-                ):
+                if not name.endswith((".py", ".pyi")):
+                    continue
+                rel = f"{rel_base}/{name}" if rel_base not in ("", ".") else name
+                if not excludes.match(name, rel):
                     yield os.path.join(folder, name)

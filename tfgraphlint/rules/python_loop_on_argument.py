@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FuncNode, Rule
 
@@ -204,7 +204,7 @@ class PythonLoopOnArgument(Rule):
     def _used_as_tensor(self, func: FuncNode, param: str, facts: FunctionFacts) -> bool:
         """Whether the function treats `param` as a tensor anywhere: passes it to a TF API,
         reads an attribute or an item of it, or combines it with a tensor."""
-        for use in m.findall(func.body, m.Name(param)):
+        for use in find_names(func.body, param):
             parent = self.get_metadata(ParentNodeProvider, use, None)
             if isinstance(parent, cst.Attribute | cst.Subscript) and parent.value is use:
                 return True

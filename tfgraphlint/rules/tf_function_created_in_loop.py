@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.engine.rule import Rule
 
 Loop = cst.For | cst.While
@@ -21,8 +21,7 @@ class _Uses(cst.CSTVisitor):
         self.callees: set[str] = set()
 
     def _bind(self, target: cst.BaseExpression) -> None:
-        for name in m.findall(target, m.Name()):
-            assert isinstance(name, cst.Name)
+        for name in find_names(target):
             self.bound.add(name.value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
