@@ -107,8 +107,8 @@ class RaiseInTensorBranch(Rule):
 
             @tf.function
             def flatten(x, strict=True):
-                if x.shape.rank != 2:  # static shape: a Python check at trace time
-                    raise ValueError("expects a matrix")
+                if x.shape.rank == 0:  # static shape: a Python check at trace time
+                    raise ValueError("expects a batch")
                 if not isinstance(strict, bool):
                     raise TypeError("strict must be a bool")
                 if strict:  # a Python flag, or unknown: not reported
