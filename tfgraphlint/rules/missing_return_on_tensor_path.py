@@ -166,6 +166,15 @@ class MissingReturnOnTensorPath(Rule):
                 return y
 
             @tf.function
+            def guarded(x):
+                try:
+                    if tf.reduce_sum(x) > 0:  # in a `try`: traces fine (TF 2.21)
+                        return x
+                except ValueError:
+                    pass
+                return x * 0
+
+            @tf.function
             def log_if_positive(x):
                 if tf.reduce_sum(x) > 0:
                     tf.print(x)
