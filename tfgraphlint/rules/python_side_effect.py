@@ -285,8 +285,8 @@ class OuterState:
 
     def presence_checks(self, test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         """Sub-expressions an `if` test checks for presence or truth (`x is None`, `not x`,
-        `x`, `k in x`, `hasattr(o, n)`): the lazy-initialisation guards. Equality and
-        ordering tests (`if self.count == 0:`) are not presence checks."""
+        `x`, `k in x`, `hasattr(o, n)`, `self._needs_init()`): the lazy-initialisation guards.
+        Equality and ordering tests (`if self.count == 0:`) are not presence checks."""
         if isinstance(test, cst.BooleanOperation):
             yield from self.presence_checks(test.left)
             yield from self.presence_checks(test.right)
@@ -302,6 +302,9 @@ class OuterState:
         elif isinstance(test, cst.Call):
             if test.args and self.rule.qualnames(test.func) & _PRESENCE_BUILTINS:
                 yield test.args[0].value
+            elif not test.args and isinstance(test.func, cst.Attribute):
+                # A predicate method on the state: `if self._need_init():` (tf-gnn's HGT)
+                yield test.func
         else:
             yield test
 
@@ -496,6 +499,27 @@ class PythonSideEffect(Rule):
     )
 
     VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            class GraphUpdate(tf.Module):
+                def __init__(self):
+                    self._names = None
+
+                def _need_init(self):
+                    return self._names is None
+
+                def _do_init(self, spec):
+                    self._names = sorted(spec)  # static metadata, set once (tf-gnn's HGT)
+
+                @tf.function
+                def __call__(self, x):
+                    if self._need_init():
+                        self._do_init(["a", "b"])
+                    return x
+            """
+        ),
         Valid(
             """
             import tensorflow as tf

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.control import under_eager_check
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.autograph_conversion import ControlFlow, header, unconverted_verdict
 
@@ -52,6 +54,20 @@ class TensorControlFlowInUnconvertedCode(Rule):
     SUMMARY = "tensor `if`/`while`/`for` where AutoGraph does not convert (tracing fails)"
 
     VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            class CRF(tf.keras.layers.Layer):
+                def call(self, inputs, mask):
+                    first = mask[:, 0]
+                    if tf.executing_eagerly():  # False while Keras traces `call`
+                        if not tf.reduce_all(first):
+                            raise NotImplementedError("left padding")
+                    return inputs
+            """,
+            keras_call=True,
+        ),
         Valid(
             """
             import tensorflow as tf
@@ -162,10 +178,16 @@ class TensorControlFlowInUnconvertedCode(Rule):
         reason = facts.autograph_off_reason()
         if reason is None:
             return
+        if under_eager_check(node, self._parent, self.code):
+            return  # `tf.executing_eagerly()` is False while tracing: never traced
         verdict = unconverted_verdict(node, facts, reason, self)
         if not verdict.fails:
             return
         self.report(node, f"`{header(node, self)}` in {ctx.describe()} {verdict.text}", context=ctx)
+
+    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        parent: cst.CSTNode | None = self.get_metadata(ParentNodeProvider, node, None)
+        return parent
 
     def visit_If(self, node: cst.If) -> None:
         self._visit(node)
