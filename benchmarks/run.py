@@ -179,16 +179,23 @@ def corpus_rows(corpus: Path) -> list[Row]:
     return [
         tool_row(
             "tfg-cold",
-            "tfgraphlint cold (--no-cache)",
+            "tfgraphlint cold (--no-cache), all rules, -j 2",
             "tfgraphlint",
-            ["check", "--no-cache", "--exit-zero", target],
+            ["check", "--select", "ALL", "--no-cache", "--exit-zero", "-j", "2", target],
+            unavailable_exit=TFG_UNAVAILABLE_EXIT,
+        ),
+        tool_row(
+            "tfg-cold-1p",
+            "tfgraphlint cold (--no-cache), all rules, -j 1",
+            "tfgraphlint",
+            ["check", "--select", "ALL", "--no-cache", "--exit-zero", "-j", "1", target],
             unavailable_exit=TFG_UNAVAILABLE_EXIT,
         ),
         tool_row(
             "tfg-warm",
-            "tfgraphlint warm (cache filled)",
+            "tfgraphlint warm (cache filled), all rules",
             "tfgraphlint",
-            ["check", "--exit-zero", target],
+            ["check", "--select", "ALL", "--exit-zero", target],
             warm_up=True,
             unavailable_exit=TFG_UNAVAILABLE_EXIT,
         ),

@@ -459,6 +459,10 @@ class _Discovery:
             bases = {q for base in cls.bases for q in self.p.qualnames(base.value)}
             is_model = bool(bases & names.KERAS_MODEL_CLASSES)
             is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
+            # Keras 2 (`tf_keras`) wraps `call` with AutoGraph in `Layer.__call__`; Keras 3
+            # (`keras`, and `tf.keras` from TF 2.16) does not. `train_step` is unconverted in
+            # both (HAZARDS.md H35, checked on TF 2.12 and 2.21).
+            keras2 = any(q.startswith("tf_keras.") for q in bases)
             for name, info in methods.items():
                 if is_model and name in names.KERAS_STEP_METHODS:
                     kind = ContextKind.KERAS_STEP
@@ -474,7 +478,7 @@ class _Discovery:
                         line=info.line,
                         root_qualname=info.qualname,
                         root_line=info.line,
-                        converted=False,
+                        converted=keras2 and kind is ContextKind.KERAS_CALL,
                         root_label="Keras method",
                     ),
                 )

@@ -17,7 +17,9 @@ class TensorControlFlowInUnconvertedCode(Rule):
     Flags an `if`, `while`, `for` or conditional expression on a tensor in a compiled body
     that AutoGraph does not convert: `tf.function(autograph=False)`, functions decorated with
     `tf.autograph.experimental.do_not_convert`, Keras `train_step`/`test_step`/`predict_step`
-    overrides (and `call` with the `keras-call` option), and functions AutoGraph refuses as a
+    overrides (and, with the `keras-call` option, `call` of Keras 3 layers: `keras`, or
+    `tf.keras` taken as Keras 3 as on TensorFlow 2.16+; Keras 2's `tf_keras` converts `call`
+    and is not reported), and functions AutoGraph refuses as a
     whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
     attribute such as `self.__x`.
 
@@ -54,6 +56,19 @@ class TensorControlFlowInUnconvertedCode(Rule):
     SUMMARY = "tensor `if`/`while`/`for` where AutoGraph does not convert (tracing fails)"
 
     VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+            import tf_keras
+
+            class Block(tf_keras.layers.Layer):  # Keras 2 converts `call` with AutoGraph
+                def call(self, x):
+                    if tf.reduce_sum(x) > 0:
+                        x = x * 2
+                    return x
+            """,
+            keras_call=True,
+        ),
         Valid(
             """
             import tensorflow as tf
