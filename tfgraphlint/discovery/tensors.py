@@ -624,7 +624,7 @@ class FunctionFacts:
                 return "it is decorated with `do_not_convert`"
             if ctx.is_root:
                 return "it is compiled with `autograph=False`"
-            return f"AutoGraph is off for tf.function `{ctx.root_qualname}`"
+            return f"AutoGraph is off for {ctx.root_label} `{ctx.root_qualname}`"
         facts: FunctionFacts | None = self
         while facts is not None:
             refused = facts.unconvertible_reason()
