@@ -15,9 +15,11 @@ class TensorControlFlowInUnconvertedCode(Rule):
     Flags an `if`, `while`, `for` or conditional expression on a tensor in a compiled body
     that AutoGraph does not convert: `tf.function(autograph=False)`, functions decorated with
     `tf.autograph.experimental.do_not_convert`, Keras `train_step`/`test_step`/`predict_step`
-    overrides (and `call` with the `keras-call` option), and functions AutoGraph refuses as a
+    overrides (and `call` with the `keras-call` option), functions AutoGraph refuses as a
     whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
-    attribute such as `self.__x`.
+    attribute such as `self.__x`, and (with `follow-imports`) functions of modules on
+    AutoGraph's allowlist, such as `tensorflow_probability` or `keras`, that compiled code
+    of another module calls.
 
     ## Why is this bad?
     Without AutoGraph, Python runs the statement while tracing and asks for the truth value
