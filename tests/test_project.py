@@ -114,7 +114,10 @@ def test_locate_import_forms(tmp_path: Path) -> None:
         tmp_path,
         {
             "pkg/__init__.py": "from .ops import helper as exported\n",
-            "pkg/ops.py": "def helper(x):\n    return x\n\nclass K:\n    def m(self): ...\n",
+            "pkg/ops.py": (
+                "def helper(x):\n    return x\n\nclass K:\n    def m(self): ...\n\n"
+                "try:\n    from fast import g\nexcept ImportError:\n    def g(x): ...\n"
+            ),
             "pkg/train.py": "",
             "one/util.py": "def f(): ...\n",
             "two/util.py": "def f(): ...\n",
@@ -128,6 +131,7 @@ def test_locate_import_forms(tmp_path: Path) -> None:
     assert index.locate("pkg.ops.helper", train) == (ops, "helper")
     assert index.locate(".ops.helper", train) == (ops, "helper")
     assert index.locate("pkg.exported", train) == (ops, "helper")  # re-exported
+    assert index.locate("pkg.ops.g", train) == (ops, "g")  # a def in a top-level `try`
     assert index.locate("pkg.ops.K", train) is None  # a class, not a function
     assert index.locate("pkg.ops.K.m", train) is None  # methods are not followed
     assert index.locate("tensorflow.reduce_sum", train) is None  # not a checked file

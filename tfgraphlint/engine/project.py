@@ -145,14 +145,21 @@ def _top_level(path: str) -> _TopLevel:
         return _TopLevel()
     functions: set[str] = set()
     imports: dict[str, str] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+    stack = list(reversed(tree.body))
+    while stack:  # module level, including `if`/`try`/`with` blocks (not defs or classes)
+        stmt = stack.pop()
+        if isinstance(stmt, ast.If | ast.Try | ast.With):
+            for block in ("body", "orelse", "finalbody"):
+                stack.extend(reversed(getattr(stmt, block, [])))
+            for handler in getattr(stmt, "handlers", []):
+                stack.extend(reversed(handler.body))
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             functions.add(stmt.name)
         elif isinstance(stmt, ast.ImportFrom):
             source = "." * stmt.level + (f"{stmt.module}." if stmt.module else "")
             for alias in stmt.names:
                 if alias.name != "*":
-                    imports[alias.asname or alias.name] = source + alias.name
+                    imports.setdefault(alias.asname or alias.name, source + alias.name)
     return _TopLevel(frozenset(functions), imports)
 
 
