@@ -113,7 +113,12 @@ def test_locate_import_forms(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
-            "pkg/__init__.py": "from .ops import helper as exported\n",
+            "pkg/__init__.py": (
+                "from .ops import helper as exported\n"
+                "from pkg import ops as _ops\n"
+                "import pkg.ops\n"
+                "aliased = _ops.helper\n"
+            ),
             "pkg/ops.py": (
                 "def helper(x):\n    return x\n\nclass K:\n    def m(self): ...\n\n"
                 "try:\n    from fast import g\nexcept ImportError:\n    def g(x): ...\n"
@@ -132,6 +137,8 @@ def test_locate_import_forms(tmp_path: Path) -> None:
     assert index.locate(".ops.helper", train) == (ops, "helper")
     assert index.locate("pkg.exported", train) == (ops, "helper")  # re-exported
     assert index.locate("pkg.ops.g", train) == (ops, "g")  # a def in a top-level `try`
+    assert index.locate("pkg.aliased", train) == (ops, "helper")  # `aliased = _ops.helper`
+    assert index.locate("pkg._ops.helper", train) == (ops, "helper")  # through a module import
     assert index.locate("pkg.ops.K", train) is None  # a class, not a function
     assert index.locate("pkg.ops.K.m", train) is None  # methods are not followed
     assert index.locate("tensorflow.reduce_sum", train) is None  # not a checked file
@@ -343,6 +350,8 @@ def test_cache_keys_include_the_injected_roots(
     code, out = run(capsys, *args)
     messages = [f["message"] for f in json.loads(out)["findings"]]
     assert len(messages) == 1 and "`print()` in `other`" in messages[0]
-    # And back: the earlier entry answers again.
+    # The entry of the roots no caller gives any more is dropped; going back recomputes it.
+    entries = json.loads(cache_file.read_text())
+    assert len([key for key in entries if key.startswith("pkg/ops.py#roots=")]) == 1
     (project / "pkg/train.py").write_text(TRAIN, encoding="utf-8")
     assert run(capsys, *args) == warm

@@ -102,6 +102,19 @@ class ResultCache:
         self.entries[_key(path, roots)] = entry
         self.dirty = True
 
+    def retain_roots(self, paths: set[str], used: set[tuple[str, str]]) -> None:
+        """Drop the entries of `paths` under injected roots that this run did not use (their
+        callers changed), so that the cache does not grow with every edit."""
+        keep = {_key(path, roots) for path, roots in used}
+        stale = [
+            key
+            for key in self.entries
+            if "#roots=" in key and key.split("#roots=")[0] in paths and key not in keep
+        ]
+        for key in stale:
+            del self.entries[key]
+        self.dirty = self.dirty or bool(stale)
+
     def save(self) -> None:
         if not self.dirty:
             return

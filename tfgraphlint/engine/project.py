@@ -129,8 +129,9 @@ def resolve_relative(target: str, module: str, is_package: bool) -> str | None:
 
 @dataclass(slots=True)
 class _TopLevel:
-    """What a module binds at top level that a target can name: functions, and names
-    imported from elsewhere (`from .ops import helper` in an `__init__.py`)."""
+    """What a module binds at top level that a target can name: functions, and names bound
+    to something of another module, as a qualified name: `from .ops import helper`,
+    `import pkg.ops as ops`, `helper = ops.helper` (re-exports in an `__init__.py`)."""
 
     functions: frozenset[str] = frozenset()
     imports: dict[str, str] = field(default_factory=dict)
@@ -145,6 +146,7 @@ def _top_level(path: str) -> _TopLevel:
         return _TopLevel()
     functions: set[str] = set()
     imports: dict[str, str] = {}
+    aliases: list[tuple[str, str]] = []
     stack = list(reversed(tree.body))
     while stack:  # module level, including `if`/`try`/`with` blocks (not defs or classes)
         stmt = stack.pop()
@@ -160,7 +162,35 @@ def _top_level(path: str) -> _TopLevel:
             for alias in stmt.names:
                 if alias.name != "*":
                     imports.setdefault(alias.asname or alias.name, source + alias.name)
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    imports.setdefault(alias.asname, alias.name)
+                else:
+                    top = alias.name.split(".")[0]
+                    imports.setdefault(top, top)
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            dotted = _dotted(stmt.value)
+            if dotted is not None and "." in dotted:
+                aliases.append((stmt.targets[0].id, dotted))
+    for name, dotted in aliases:  # `helper = ops.helper`, with `ops` imported
+        root, _, rest = dotted.partition(".")
+        if root in imports and name not in functions:
+            imports.setdefault(name, f"{imports[root]}.{rest}")
     return _TopLevel(frozenset(functions), imports)
+
+
+def _dotted(expr: ast.expr) -> str | None:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = _dotted(expr.value)
+        return None if base is None else f"{base}.{expr.attr}"
+    return None
 
 
 class ModuleIndex:
@@ -211,17 +241,18 @@ class ModuleIndex:
                 path = self._file(".".join(parts[:cut]), from_path)
                 if path is None:
                     continue
-                if cut != len(parts) - 1:
-                    return None  # `Class.method` or an attribute of something: not followed
-                func = parts[-1]
+                rest = parts[cut:]
                 top = self._top.get(path)
                 if top is None:
                     top = self._top[path] = _top_level(path)
-                if func in top.functions:
-                    return path, func
-                source = top.imports.get(func)
+                if len(rest) == 1 and rest[0] in top.functions:
+                    return path, rest[0]
+                # Bound there to something of another module: `from .ops import helper`, or
+                # `mod.ops.helper` with `ops` imported into `mod`. A class defined there is
+                # neither: `Class.method` is not followed.
+                source = top.imports.get(rest[0])
                 if source is not None and hops < _MAX_REEXPORT_HOPS:
-                    return self.locate(source, path, hops + 1)
+                    return self.locate(".".join([source, *rest[1:]]), path, hops + 1)
                 return None
         return None
 
@@ -289,7 +320,12 @@ def _merge(base: LintResult, extra: LintResult) -> None:
     base.errors.extend(e for e in extra.errors if (e.message, e.line) not in known)
 
 
-def _run(jobs: Sequence[RelintJob], cache: ResultCache | None, workers: int) -> list[LintResult]:
+def _run(
+    jobs: Sequence[RelintJob],
+    cache: ResultCache | None,
+    workers: int,
+    used: set[tuple[str, str]],
+) -> list[LintResult]:
     results: dict[str, LintResult] = {}
     keys: dict[str, tuple[str, str]] = {}
     todo: list[RelintJob] = []
@@ -298,6 +334,7 @@ def _run(jobs: Sequence[RelintJob], cache: ResultCache | None, workers: int) -> 
         if cache is not None:
             with contextlib.suppress(OSError):
                 keys[path] = (content_digest(Path(path).read_bytes()), roots_digest(roots))
+                used.add((path, keys[path][1]))
                 hit = cache.get(path, *keys[path])
                 if hit is not None:
                     results[path] = hit
@@ -332,6 +369,7 @@ def follow_imports(
     by_path = {r.path: r for r in results}
     injected: dict[str, dict[str, CompiledContext]] = {}
     pending = [(r.path, call) for r in results for call in r.calls]
+    used: set[tuple[str, str]] = set()
     for _ in range(MAX_ROUNDS):
         grown: set[str] = set()
         for caller_path, call in pending:
@@ -348,7 +386,9 @@ def follow_imports(
             break
         jobs = [(path, config, noqa, dict(injected[path])) for path in sorted(grown)]
         pending = []
-        for fresh in _run(jobs, cache, workers):
+        for fresh in _run(jobs, cache, workers, used):
             _merge(by_path[fresh.path], fresh)
             pending.extend((fresh.path, call) for call in fresh.calls)
+    if cache is not None:
+        cache.retain_roots(set(files), used)
     return list(results)
