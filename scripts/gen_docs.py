@@ -1,4 +1,4 @@
-"""Regenerate docs/rules/*.md, docs/rules/index.md and the README rules table.
+"""Regenerate docs/rules/*.md, docs/rules/index.md and the README rules and options tables.
 
 Usage: python scripts/gen_docs.py [--check]
 With --check, write nothing and exit 1 when a generated file is out of date.
@@ -9,7 +9,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tfgraphlint.docs import index_page, replace_table, rule_page, rules_table
+from tfgraphlint.docs import (
+    OPTIONS_END,
+    OPTIONS_START,
+    index_page,
+    options_table,
+    replace_table,
+    rule_page,
+    rules_table,
+)
 from tfgraphlint.rules import ALL_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +27,8 @@ def expected_files() -> dict[Path, str]:
     out = {ROOT / "docs" / "rules" / f"{r.CODE}.md": rule_page(r) for r in ALL_RULES}
     out[ROOT / "docs" / "rules" / "index.md"] = index_page(ALL_RULES)
     readme = ROOT / "README.md"
-    out[readme] = replace_table(readme.read_text(encoding="utf-8"), rules_table(ALL_RULES))
+    text = replace_table(readme.read_text(encoding="utf-8"), rules_table(ALL_RULES))
+    out[readme] = replace_table(text, options_table(), OPTIONS_START, OPTIONS_END)
     return out
 
 

@@ -174,13 +174,67 @@ class FileError:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalCall:
+    """A function of another module that a compiled body reaches (option `follow-imports`).
+
+    Discovery records it per file; `engine.project` resolves `target` to a linted file and
+    re-checks that file with the function as a compiled context. `target` is the qualified name
+    as imported: `pkg.ops.helper`, or `.ops.helper` for a relative import (leading dots kept).
+    `kind` is the `ContextKind` value the callee gets: "helper" (a call from a compiled body)
+    or "dataset-callback" (`ds.map(ops.parse)`). `root_path` is None when the root is in the
+    file that made the call.
+    """
+
+    target: str
+    kind: str
+    line: int
+    caller: str | None
+    root: str
+    root_line: int
+    root_label: str
+    root_path: str | None = None
+    converted: bool = True
+    via: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "kind": self.kind,
+            "line": self.line,
+            "caller": self.caller,
+            "root": self.root,
+            "root_line": self.root_line,
+            "root_label": self.root_label,
+            "root_path": self.root_path,
+            "converted": self.converted,
+            "via": self.via,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExternalCall:
+        return cls(
+            target=str(data["target"]),
+            kind=str(data["kind"]),
+            line=int(data["line"]),
+            caller=data.get("caller"),
+            root=str(data["root"]),
+            root_line=int(data["root_line"]),
+            root_label=str(data["root_label"]),
+            root_path=data.get("root_path"),
+            converted=bool(data.get("converted", True)),
+            via=data.get("via"),
+        )
+
+
 @dataclass(slots=True)
 class LintResult:
-    """Everything one file produced."""
+    """Everything one file produced. `calls` is filled only with `follow-imports`."""
 
     path: str
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    calls: list[ExternalCall] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class Config:
     extra_function_decorators: tuple[str, ...] = ()
     keras_call: bool = False
     follow_calls: bool = True
+    follow_imports: bool = False
     large_loop_threshold: int = 100
     show_conversions: bool = False
     root: Path | None = None
@@ -147,6 +148,13 @@ OPTIONS: tuple[Option, ...] = (
         "follow_calls",
         _bool,
         "Check same-module helpers called from compiled bodies (AutoGraph converts them).",
+    ),
+    Option(
+        "follow-imports",
+        "follow_imports",
+        _bool,
+        "Also check functions of other checked files that compiled bodies call or pass to "
+        "`Dataset.map` (through imports); off until its precision is measured.",
     ),
     Option(
         "large-loop-threshold",

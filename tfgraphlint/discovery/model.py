@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from tfgraphlint._types import ExternalCall
+
 
 class ContextKind(str, enum.Enum):
     DECORATED = "decorated"  # @tf.function / @tf.function(...) / configured wrapper
     WRAPPED = "wrapped"  # g = tf.function(f), tf.function(...)(f), tf.function(lambda ...)
-    HELPER = "helper"  # a same-module function called from a compiled body
+    HELPER = "helper"  # a function called from a compiled body (same module, or imported)
     NESTED = "nested"  # a def or lambda nested inside a compiled body
     DATASET_CALLBACK = "dataset-callback"  # Dataset.map/filter/... callback
     GRAPH_BODY = "graph-body"  # tf.map_fn / tf.while_loop / tf.cond body in a compiled body
@@ -40,6 +42,11 @@ class CompiledContext:
     caller_qualname: str | None = None
     options: tuple[tuple[str, str], ...] = field(default=())
     root_label: str = "tf.function"  # what the root is: "tf.function", "`Dataset.map` callback"
+    # follow-imports: the files of the root and of the caller when they are not this file.
+    root_path: str | None = None
+    caller_path: str | None = None
+    # Why AutoGraph does not convert this body when no root option says so (a phrase).
+    unconverted_reason: str | None = None
 
     @property
     def is_root(self) -> bool:
@@ -48,24 +55,26 @@ class CompiledContext:
     def describe(self) -> str:
         """A phrase for messages: where the finding is and why that code is traced."""
         name = f"`{self.qualname}`"
+        root = f"{self.root_label} `{self.root_qualname}`"
+        if self.root_path is not None:
+            root += f" in {self.root_path}"
         if self.kind in (ContextKind.DECORATED, ContextKind.WRAPPED):
             return f"tf.function {name}"
         if self.kind is ContextKind.HELPER:
-            root = f"{self.root_label} `{self.root_qualname}`"
-            return (
-                f"{name} (called from {root}, line {self.call_line})"
-                if self.caller_qualname == self.root_qualname
-                else f"{name} (called from `{self.caller_qualname}`, line {self.call_line}, "
-                f"reached from {root})"
+            where = (
+                f", line {self.call_line}"
+                if self.caller_path is None
+                else f" at {self.caller_path}:{self.call_line}"
             )
+            if self.caller_qualname == self.root_qualname and self.root_path == self.caller_path:
+                return f"{name} (called from {self.root_label} `{self.root_qualname}`{where})"
+            return f"{name} (called from `{self.caller_qualname}`{where}, reached from {root})"
         if self.kind is ContextKind.NESTED:
-            return f"{name} (nested in {self.root_label} `{self.root_qualname}`)"
+            return f"{name} (nested in {root})"
         if self.kind is ContextKind.DATASET_CALLBACK:
             return f"{name} (a `{self.via}` callback, traced once into the dataset graph)"
         if self.kind is ContextKind.GRAPH_BODY:
-            return (
-                f"{name} (a `{self.via}` function inside {self.root_label} `{self.root_qualname}`)"
-            )
+            return f"{name} (a `{self.via}` function inside {root})"
         if self.kind is ContextKind.KERAS_STEP:
             return f"{name} (traced by `Model.fit` unless the model runs eagerly)"
         return f"{name} (Keras `call`, traced by Keras unless the model runs eagerly)"
@@ -77,3 +86,5 @@ class ModuleDiscovery:
 
     contexts: tuple[CompiledContext, ...]
     references_tf_function: bool
+    # follow-imports: calls from compiled bodies to functions imported from other modules.
+    external_calls: tuple[ExternalCall, ...] = ()

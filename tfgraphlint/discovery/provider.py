@@ -14,6 +14,7 @@ helpers.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import fnmatch
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -25,9 +26,11 @@ from libcst.metadata import (
     BatchableMetadataProvider,
     PositionProvider,
     QualifiedNameProvider,
+    QualifiedNameSource,
     ScopeProvider,
 )
 
+from tfgraphlint._types import ExternalCall
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
 
@@ -49,6 +52,10 @@ class DiscoveryOptions:
     extra_function_decorators: tuple[str, ...] = ()
     keras_call: bool = False
     follow_calls: bool = True
+    # follow-imports: record calls to imported functions (phase 1), and treat these module-level
+    # functions as compiled, with the given contexts (phase 2, from `engine.project`).
+    follow_imports: bool = False
+    external_roots: tuple[tuple[str, CompiledContext], ...] = ()
 
 
 _DEFAULT_OPTIONS: Final = DiscoveryOptions()
@@ -183,7 +190,8 @@ class CompiledContextProvider(BatchableMetadataProvider[object]):
         opts = DISCOVERY_OPTIONS.get()
         collector = _Collector(self)
         node.visit(collector)
-        result = _Discovery(self, collector, opts).run()
+        discovery = _Discovery(self, collector, opts)
+        result = discovery.run()
         for func, ctx in result.items():
             self.set_metadata(func, ctx)
         contexts = tuple(c for c in result.values() if isinstance(c, CompiledContext))
@@ -192,7 +200,7 @@ class CompiledContextProvider(BatchableMetadataProvider[object]):
             or (isinstance(call.func, cst.Call) and self._is_tf_function(call.func.func))
             for call, _ in collector.all_calls
         ) or bool(contexts)
-        self.set_metadata(node, ModuleDiscovery(contexts, refs))
+        self.set_metadata(node, ModuleDiscovery(contexts, refs, tuple(discovery.external)))
 
     def _is_tf_function(self, expr: cst.BaseExpression) -> bool:
         return names.any_in(self.qualnames(expr), names.TF_FUNCTION)
@@ -210,6 +218,8 @@ class _Discovery:
         self.opts = opts
         self.result: dict[FuncNode, object] = {}
         self.queue: deque[_FuncInfo] = deque()
+        self.external: list[ExternalCall] = []
+        self._exported: set[tuple[str, str, str | None, str]] = set()
 
     # ---------------------------------------------------------------- name helpers
     def _is_compile_decorator(self, expr: cst.BaseExpression) -> bool:
@@ -339,7 +349,9 @@ class _Discovery:
             root_qualname=parent.root_qualname,
             root_line=parent.root_line,
             root_label=parent.root_label,
+            root_path=parent.root_path,
             converted=parent.converted and not self._has_do_not_convert(info),
+            unconverted_reason=parent.unconverted_reason,
             via=via,
             call_line=call_line,
             caller_qualname=caller,
@@ -353,7 +365,63 @@ class _Discovery:
         self._mark_dataset_callbacks()
         self._mark_keras()
         self._propagate()
+        if self.opts.external_roots:
+            # After the module's own contexts: a function compiled here keeps its own context.
+            self._mark_external_roots()
+            self._propagate()
         return self.result
+
+    def _mark_external_roots(self) -> None:
+        """Module-level functions that compiled code of another module reaches."""
+        wanted = dict(self.opts.external_roots)
+        for info in self.c.funcs.values():
+            node = info.node
+            if not isinstance(node, cst.FunctionDef) or info.parent is not None or info.cls:
+                continue
+            ctx = wanted.get(node.name.value)
+            if ctx is None:
+                continue
+            changes: dict[str, object] = {"qualname": info.qualname, "line": info.line}
+            if ctx.kind is ContextKind.DATASET_CALLBACK:
+                changes |= {"root_qualname": info.qualname, "root_line": info.line}
+            if self._has_do_not_convert(info):
+                changes["converted"] = False
+            self._mark(info, dataclasses.replace(ctx, **changes))  # type: ignore[arg-type]
+
+    def _export(
+        self,
+        expr: cst.BaseExpression,
+        kind: ContextKind,
+        line: int,
+        caller: _FuncInfo | None,
+        ctx: CompiledContext | None,
+        via: str | None = None,
+    ) -> None:
+        """Record a reference to an imported function that this module's compiled code calls
+        or hands to `Dataset.map` (follow-imports, phase 1): `engine.project` resolves it."""
+        if not self.opts.follow_imports or not isinstance(expr, cst.Name | cst.Attribute):
+            return
+        for qn in self.p.get_metadata(QualifiedNameProvider, expr, set()):
+            if qn.source is not QualifiedNameSource.IMPORT:
+                continue
+            key = (qn.name, kind.value, caller.qualname if caller else None, via or "")
+            if key in self._exported:
+                continue
+            self._exported.add(key)
+            self.external.append(
+                ExternalCall(
+                    target=qn.name,
+                    kind=kind.value,
+                    line=line,
+                    caller=caller.qualname if caller else None,
+                    root=ctx.root_qualname if ctx else "",
+                    root_line=ctx.root_line if ctx else 0,
+                    root_label=ctx.root_label if ctx else f"`{via}` callback",
+                    root_path=ctx.root_path if ctx else None,
+                    converted=ctx.converted if ctx else True,
+                    via=via,
+                )
+            )
 
     def _mark_exits(self) -> None:
         for call, where in self.c.all_calls:
@@ -441,6 +509,9 @@ class _Discovery:
             via = f"Dataset.{func.attr.value}"
             for arg in _callable_args(call, *spec):
                 for target in _callables_in(arg):
+                    if not self._resolve(target, where):
+                        line = self.p.line_of(call)
+                        self._export(target, ContextKind.DATASET_CALLBACK, line, where, None, via)
                     for info in self._resolve(target, where):
                         ctx = CompiledContext(
                             kind=ContextKind.DATASET_CALLBACK,
@@ -504,12 +575,19 @@ class _Discovery:
             via = "tf." + (names.strip_tf_root(qn) or qn)
             for arg in _callable_args(call, *spec):
                 for target in _callables_in(arg):
-                    for body in self._resolve(target, info):
+                    bodies = self._resolve(target, info)
+                    if not bodies and self.opts.follow_calls:
+                        line = self.p.line_of(call)
+                        self._export(target, ContextKind.GRAPH_BODY, line, info, ctx, via)
+                    for body in bodies:
                         self._mark(body, self._derived(body, ctx, ContextKind.GRAPH_BODY, via=via))
             return
         if not self.opts.follow_calls:
             return
-        for helper in self._resolve(call.func, info):
+        helpers = self._resolve(call.func, info)
+        if not helpers:
+            self._export(call.func, ContextKind.HELPER, self.p.line_of(call), info, ctx)
+        for helper in helpers:
             if helper.node in self.result or isinstance(helper.node, cst.Lambda):
                 continue
             self._mark(

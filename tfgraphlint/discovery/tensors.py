@@ -622,6 +622,8 @@ class FunctionFacts:
                 for d in self.func.decorators
             ):
                 return "it is decorated with `do_not_convert`"
+            if ctx.unconverted_reason is not None:
+                return ctx.unconverted_reason
             if ctx.is_root:
                 return "it is compiled with `autograph=False`"
             return f"AutoGraph is off for {ctx.root_label} `{ctx.root_qualname}`"

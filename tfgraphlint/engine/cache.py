@@ -1,8 +1,11 @@
 """A results cache keyed on file content, configuration and version (like ruff's).
 
 One JSON file per configuration under `.tfgraphlint_cache/<version>/`, mapping each checked
-path to the SHA-256 of its bytes and its findings and errors. A file whose bytes are unchanged
-is not read by libCST again; anything else (an edit, another config, a new tfgraphlint) misses.
+path to the SHA-256 of its bytes and its findings, errors and (with `follow-imports`) the calls
+it makes into other modules. A file whose bytes are unchanged is not read by libCST again;
+anything else (an edit, another config, a new tfgraphlint or cache format) misses. A file
+re-checked with contexts injected from other modules (`engine.project`) is stored under its
+path and a digest of those contexts: other callers, another entry.
 The folder holds a `.gitignore` of `*`, as ruff's does, so it never shows up in `git status`.
 """
 
@@ -14,16 +17,21 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tfgraphlint._types import FileError, Finding, LintResult
+from tfgraphlint._types import ExternalCall, FileError, Finding, LintResult
 from tfgraphlint.config import Config
 
+if TYPE_CHECKING:  # importing discovery loads libcst: not needed to read a cache
+    from tfgraphlint.discovery.model import CompiledContext
+
 CACHE_DIR = ".tfgraphlint_cache"
-# The layout of an entry; bump it when findings gain a field (2: each finding's fix), so that
-# a cache written by an older build of the same version is not read as "no fix".
-FORMAT = 2
+# The layout of an entry; bump it when its shape or meaning changes, so that a cache written
+# by an older build of the same version is not misread. 2: each finding's fix; 3: `calls`,
+# and entries keyed by injected roots (follow-imports).
+CACHE_FORMAT = 3
 
 
 def config_digest(config: Config, extra: str = "") -> str:
@@ -37,13 +45,23 @@ def config_digest(config: Config, extra: str = "") -> str:
         if f.name not in ("root", "trace", "exclude", "extend_exclude")
     }
     payload = json.dumps(
-        [__version__, FORMAT, [r.CODE for r in ALL_RULES], fields, extra], sort_keys=True
+        [__version__, CACHE_FORMAT, [r.CODE for r in ALL_RULES], fields, extra], sort_keys=True
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
 def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def roots_digest(roots: Mapping[str, CompiledContext]) -> str:
+    """A digest of the contexts injected into a file (follow-imports): part of its cache key."""
+    payload = json.dumps(sorted((name, repr(ctx)) for name, ctx in roots.items()))
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def _key(path: str, roots: str) -> str:
+    return f"{path}#roots={roots}" if roots else path
 
 
 class ResultCache:
@@ -61,25 +79,43 @@ class ResultCache:
             if isinstance(loaded, dict):
                 self.entries = loaded
 
-    def get(self, path: str, sha: str) -> LintResult | None:
-        entry = self.entries.get(path)
+    def get(self, path: str, sha: str, roots: str = "") -> LintResult | None:
+        """The stored result of `path` with these bytes (and this `roots_digest`, if any)."""
+        entry = self.entries.get(_key(path, roots))
         if entry is None or entry.get("sha") != sha:
             return None
         return LintResult(
             path,
             findings=[Finding.from_json(f) for f in entry["findings"]],
             errors=[FileError.from_json(e) for e in entry["errors"]],
+            calls=[ExternalCall.from_json(c) for c in entry.get("calls", ())],
         )
 
-    def put(self, path: str, sha: str, result: LintResult) -> None:
+    def put(self, path: str, sha: str, result: LintResult, roots: str = "") -> None:
         if any(e.kind == "internal" for e in result.errors):
             return  # never cache a crash: the next run should try again
-        self.entries[path] = {
+        entry: dict[str, Any] = {
             "sha": sha,
             "findings": [f.to_json() for f in result.findings],
             "errors": [e.to_json() for e in result.errors],
         }
+        if result.calls:
+            entry["calls"] = [c.to_json() for c in result.calls]
+        self.entries[_key(path, roots)] = entry
         self.dirty = True
+
+    def retain_roots(self, paths: set[str], used: set[tuple[str, str]]) -> None:
+        """Drop the entries of `paths` under injected roots that this run did not use (their
+        callers changed), so that the cache does not grow with every edit."""
+        keep = {_key(path, roots) for path, roots in used}
+        stale = [
+            key
+            for key in self.entries
+            if "#roots=" in key and key.split("#roots=")[0] in paths and key not in keep
+        ]
+        for key in stale:
+            del self.entries[key]
+        self.dirty = self.dirty or bool(stale)
 
     def save(self) -> None:
         if not self.dirty:

@@ -8,7 +8,7 @@ import fnmatch
 import io
 import tokenize
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 
 import libcst as cst
@@ -16,7 +16,7 @@ from libcst.metadata import MetadataWrapper
 
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config
-from tfgraphlint.discovery.model import ModuleDiscovery
+from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
 from tfgraphlint.discovery.provider import (
     DISCOVERY_OPTIONS,
     CompiledContextProvider,
@@ -118,12 +118,16 @@ def lint_source(
     noqa: bool = True,
     rules: Sequence[type[Rule]] | None = None,
     prefilter: bool = True,
+    external_roots: Mapping[str, CompiledContext] | None = None,
 ) -> LintResult:
     """Check one file's source. Never raises on bad input: problems become `errors`.
 
     With `prefilter` (the default), `engine.slicing` skips files that cannot hold compiled
     code and blanks the top-level statements and methods no rule can need; `prefilter=False`
-    parses everything (the equivalence test compares both)."""
+    parses everything (the equivalence test compares both). `external_roots` (follow-imports,
+    from `engine.project`) maps module-level function names to the compiled contexts other
+    modules give them: such a file is analysed even if it never mentions TensorFlow."""
+    roots = dict(external_roots or {})
     config = config or Config()
     result = LintResult(path)
     if isinstance(source, bytes):
@@ -134,7 +138,7 @@ def lint_source(
             return result
     else:
         text = source[1:] if source.startswith("\ufeff") else source
-    if not may_contain_compiled_code(text, config):
+    if not roots and not may_contain_compiled_code(text, config):
         return result
     if noqa and noqa_mod.file_is_skipped(text):
         return result
@@ -146,7 +150,7 @@ def lint_source(
         return result
     analysed = text
     if prefilter:
-        sliced = slice_source(text, config)
+        sliced = slice_source(text, config, frozenset(roots))
         if sliced is None:
             if _parses(text):
                 return result
@@ -168,13 +172,17 @@ def lint_source(
             extra_function_decorators=config.extra_function_decorators,
             keras_call=config.keras_call,
             follow_calls=config.follow_calls,
+            follow_imports=config.follow_imports,
+            external_roots=tuple(sorted(roots.items(), key=lambda item: item[0])),
         )
     )
     try:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         discovery = wrapper.resolve(CompiledContextProvider).get(module)
-        if isinstance(discovery, ModuleDiscovery) and not discovery.references_tf_function:
-            return result
+        if isinstance(discovery, ModuleDiscovery):
+            result.calls = list(discovery.external_calls)
+            if not discovery.references_tf_function:
+                return result
         state = FileState(path=path, config=config, module=module)
         visitors = [rule(state) for rule in chosen]
         wrapper.visit_batched(visitors)

@@ -118,17 +118,21 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.MULTILINE)
 
 
-def slice_source(text: str, config: Config) -> str | None:
+def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled. The original text comes back when `ast` cannot
-    parse it (libCST then reports the syntax error)."""
-    if not may_contain_compiled_code(text, config) or not is_candidate(text, config):
+    parse it (libCST then reports the syntax error). `roots` names module-level functions that
+    another module's compiled code reaches (follow-imports): they are kept, whatever the file
+    mentions."""
+    if not roots and (
+        not may_contain_compiled_code(text, config) or not is_candidate(text, config)
+    ):
         return None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return text
-    if not may_have_compiled_context(
+    if not roots and not may_have_compiled_context(
         text,
         tree,
         keras_call=config.keras_call,
@@ -139,7 +143,11 @@ def slice_source(text: str, config: Config) -> str | None:
     units = _spans(tree)
     relevant = _relevance(text, config)
     segments = [_segment(lines, u, units) for u in units]
-    direct = [bool(relevant.search(s)) for s in segments]
+    direct = [
+        bool(relevant.search(s))
+        or (u.cls is None and isinstance(u.stmt, _DEFS) and u.name in roots)
+        for s, u in zip(segments, units, strict=True)
+    ]
     if not any(direct):
         return None
     keep = [

@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report how AutoGraph converts each if/for/while (info findings)",
     )
+    check.add_argument(
+        "--follow-imports",
+        action="store_true",
+        help="also check functions of other checked files that compiled code calls",
+    )
     check.add_argument("--config", type=Path, help="pyproject.toml to read instead of searching")
     check.add_argument("--isolated", action="store_true", help="ignore configuration files")
     check.add_argument("--disable-noqa", action="store_true", help="report noqa'd findings")
@@ -115,6 +120,8 @@ def _config(args: argparse.Namespace) -> Config:
     )
     if args.show_conversions:
         config = config.with_overrides(show_conversions=True)
+    if args.follow_imports:
+        config = config.with_overrides(follow_imports=True)
     return config
 
 
@@ -201,8 +208,13 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
         for result in fresh:
             if result.path in digests:
                 cache.put(result.path, digests[result.path], result)
-        cache.save()
     results.extend(cached.get(path) or by_path[path] for path in files)
+    if config.follow_imports:
+        from tfgraphlint.engine.project import follow_imports
+
+        follow_imports(results, files, config, noqa=noqa, cache=cache, workers=workers)
+    if cache is not None:
+        cache.save()
     return results
 
 

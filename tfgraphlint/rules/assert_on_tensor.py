@@ -158,7 +158,7 @@ class AssertOnTensor(Rule):
     def _assert_feature_on(self, ctx: CompiledContext) -> bool:
         """Whether the root tf.function enables AutoGraph's `ASSERT_STATEMENTS` feature."""
         root = ctx
-        if not ctx.is_root:
+        if not ctx.is_root and ctx.root_path is None:  # a root in another file: not here
             discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
             if isinstance(discovery, ModuleDiscovery):
                 root = next(

@@ -19,9 +19,11 @@ class TensorControlFlowInUnconvertedCode(Rule):
     `tf.autograph.experimental.do_not_convert`, Keras `train_step`/`test_step`/`predict_step`
     overrides (and, with the `keras-call` option, `call` of Keras 3 layers: `keras`, or
     `tf.keras` taken as Keras 3 as on TensorFlow 2.16+; Keras 2's `tf_keras` converts `call`
-    and is not reported), and functions AutoGraph refuses as a
+    and is not reported), functions AutoGraph refuses as a
     whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
-    attribute such as `self.__x`.
+    attribute such as `self.__x`, and (with `follow-imports`) functions of modules on
+    AutoGraph's allowlist, such as `tensorflow_probability` or `keras`, that compiled code
+    of another module calls.
 
     ## Why is this bad?
     Without AutoGraph, Python runs the statement while tracing and asks for the truth value
