@@ -23,9 +23,10 @@ from tfgraphlint.discovery.provider import (
     DiscoveryOptions,
 )
 from tfgraphlint.engine import noqa as noqa_mod
+from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import FileState, Rule
-from tfgraphlint.engine.slicing import may_contain_compiled_code, slice_source
+from tfgraphlint.engine.slicing import slice_source
 
 
 def decode_source(data: bytes) -> str:

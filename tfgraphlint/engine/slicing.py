@@ -3,9 +3,9 @@
 libCST parses about 20x slower than CPython's `ast`, and its scope and qualified-name metadata
 cost more again. Most of a TensorFlow code base holds no compiled body, so:
 
-1. `may_contain_compiled_code`: a file that never names `tensorflow`/`keras` (or a configured
-   decorator's package) cannot reference `tf.function`, a `tf.data` dataset or a Keras model:
-   nothing to check.
+1. `engine.prefilter.may_contain_compiled_code`: a file that never names
+   `tensorflow`/`keras` (or a configured decorator's package) cannot reference `tf.function`,
+   a `tf.data` dataset or a Keras model: nothing to check.
 2. `_CANDIDATE`: a file with no `.function`, `import ... function`, dataset-callback method
    call (`.map(`, `.filter(`, ...), Keras step or `call` def cannot hold a compiled body.
 3. `slice_source`: CPython's `ast` finds the module's top-level statements; a statement is
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.quick import may_have_compiled_context
+from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
 _CANDIDATE = re.compile(
@@ -54,16 +55,6 @@ class _Unit:
     name: str | None
     cls: _Unit | None
     stmt: ast.stmt
-
-
-def _needles(config: Config) -> tuple[str, ...]:
-    roots = {d.split(".")[0].strip("*") for d in config.extra_function_decorators}
-    return ("tensorflow", "keras", *sorted(r for r in roots if r))
-
-
-def may_contain_compiled_code(text: str, config: Config) -> bool:
-    """Step 1: the file names a package through which a compiled body can be reached."""
-    return any(needle in text for needle in _needles(config))
 
 
 def _extra_names(config: Config) -> list[str]:

@@ -95,9 +95,14 @@ class Flake8Plugin:
         cls.config = Config(select=("ALL",)).with_overrides(**changes)
 
     def run(self) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
+        from tfgraphlint.engine.prefilter import may_contain_compiled_code
+
+        source = "".join(self.lines)
+        if not may_contain_compiled_code(source, self.config):
+            return  # the engine (libCST and every rule) is not even imported
         from tfgraphlint.engine.runner import lint_source
 
-        result = lint_source("".join(self.lines), self.filename, self.config, noqa=False)
+        result = lint_source(source, self.filename, self.config, noqa=False)
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)
         for e in result.errors:
