@@ -21,6 +21,7 @@ from libcst.metadata import (
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 
@@ -329,6 +330,19 @@ class OuterState:
 _INITIALISERS = frozenset({"__init__", "build"})
 
 
+class _SameTargetAssignments(SameScopeVisitor):
+    """Counts the assignments to one target expression in a body (not in nested scopes)."""
+
+    def __init__(self, target: cst.BaseExpression) -> None:
+        super().__init__()
+        self.target = target
+        self.count = 0
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if node.target.deep_equals(self.target):
+            self.count += 1
+
+
 def _decorator_name(dec: cst.Decorator) -> str:
     expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
     if isinstance(expr, cst.Attribute):
@@ -499,6 +513,28 @@ class PythonSideEffect(Rule):
     )
 
     VALID = (
+        Valid(
+            """
+            import contextlib
+            import threading
+
+            import tensorflow as tf
+
+            _scope = threading.local()
+
+            @contextlib.contextmanager
+            def quantized(flag):
+                backup = getattr(_scope, "quantize", False)
+                _scope.quantize = flag  # set for the `with` block, then restored (larq)
+                yield flag
+                _scope.quantize = backup
+
+            @tf.function
+            def forward(x):
+                with quantized(True):
+                    return x * 2
+            """
+        ),
         Valid(
             """
             import tensorflow as tf
@@ -762,12 +798,26 @@ class PythonSideEffect(Rule):
             if what is None:
                 continue
             state_expr = target.value if isinstance(target, cst.Subscript) else target
+            if self._restored_on_exit(body, target):
+                continue
             if self.outer.lazily_guarded(
                 stmt, body, self._mentions(state_expr, body)
             ) or self.outer.runs_once(body, ctx):
                 continue
             self._report(stmt, what, ctx, [] if value is None else [value])
             return
+
+    def _restored_on_exit(self, body: FuncNode, target: cst.BaseExpression) -> bool:
+        """A `@contextlib.contextmanager` that sets `target` and sets it back (larq's
+        `quantized_scope`: `backup = ...; x.flag = value; yield; x.flag = backup`): the
+        change lasts only for the `with` block, inside the same trace."""
+        if not isinstance(body, cst.FunctionDef) or not any(
+            "contextlib.contextmanager" in self.qualnames(d.decorator) for d in body.decorators
+        ):
+            return False
+        finder = _SameTargetAssignments(target)
+        body.body.visit(finder)
+        return finder.count >= 2
 
     def _describe_target(self, target: cst.BaseExpression, body: FuncNode) -> str | None:
         """What assigning or deleting `target` changes, when it is outer state."""
