@@ -6,14 +6,18 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from tfgraphlint import __version__
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config, ConfigError, load_config
 from tfgraphlint.engine.cache import ResultCache, config_digest, content_digest
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -198,11 +202,7 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
                     cached[path] = hit
     jobs = [(path, config, noqa) for path in files if path not in cached]
     workers = args.jobs or os.cpu_count() or 1
-    if workers > 1 and len(jobs) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            fresh = list(pool.map(_lint_file, jobs, chunksize=8))
-    else:
-        fresh = [_lint_file(job) for job in jobs]
+    fresh = map_jobs(_lint_file, jobs, workers)
     by_path = {r.path: r for r in fresh}
     if cache is not None:
         for result in fresh:
@@ -216,6 +216,14 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     if cache is not None:
         cache.save()
     return results
+
+
+def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int) -> list[R]:
+    """`fn` over `jobs`, in order: in a process pool when there is enough work for one."""
+    if workers > 1 and len(jobs) > 8:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(fn, jobs, chunksize=8))
+    return [fn(job) for job in jobs]
 
 
 def _open_cache(config: Config, noqa: bool) -> ResultCache:

@@ -15,7 +15,6 @@ import stat
 import sys
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +142,7 @@ def fix_all(
     stdin source (None without `-`)."""
     from tfgraphlint.engine.files import iter_python_paths
     from tfgraphlint.engine.fixes import applicable
-    from tfgraphlint.frontends.cli import _open_cache
+    from tfgraphlint.frontends.cli import _open_cache, map_jobs
 
     noqa, unsafe, write = not args.disable_noqa, args.unsafe_fixes, not args.diff
     outcomes: list[FileFix] = []
@@ -168,12 +167,7 @@ def fix_all(
             done[path] = FileFix(hit)  # nothing to fix: no need to read it again
         else:
             jobs.append(FixJob(path, config, noqa, unsafe, write, hit, sha))
-    workers = args.jobs or os.cpu_count() or 1
-    if workers > 1 and len(jobs) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            fresh = list(pool.map(fix_file, jobs, chunksize=8))
-    else:
-        fresh = [fix_file(job) for job in jobs]
+    fresh = map_jobs(fix_file, jobs, args.jobs or os.cpu_count() or 1)
     for job, outcome in zip(jobs, fresh, strict=True):
         done[job.path] = outcome
         if cache is not None and outcome.sha is not None and _cacheable(outcome):

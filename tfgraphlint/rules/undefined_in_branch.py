@@ -8,6 +8,7 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.control import statements
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
@@ -81,22 +82,9 @@ def assigned(node: cst.CSTNode | None) -> dict[str, cst.Name]:
     return finder.names
 
 
-def _statements(suite: cst.BaseSuite | cst.Else | cst.If | None) -> list[cst.BaseStatement]:
-    if suite is None:
-        return []
-    if isinstance(suite, cst.If):
-        return [suite]
-    if isinstance(suite, cst.Else):
-        suite = suite.body
-    if isinstance(suite, cst.SimpleStatementSuite):
-        return [cst.SimpleStatementLine(body=suite.body)]
-    assert isinstance(suite, cst.IndentedBlock)
-    return list(suite.body)
-
-
 def falls_through(suite: cst.BaseSuite | cst.Else | cst.If | None) -> bool:
     """Whether control can reach the end of a block (no final return/raise/break/continue)."""
-    stmts = _statements(suite)
+    stmts = statements(suite)
     if not stmts:
         return True
     last = stmts[-1]
@@ -110,7 +98,7 @@ def falls_through(suite: cst.BaseSuite | cst.Else | cst.If | None) -> bool:
 def definitely_assigned(suite: cst.BaseSuite | cst.Else | cst.If | None) -> set[str]:
     """Names a block assigns on every path that falls through it."""
     out: set[str] = set()
-    for stmt in _statements(suite):
+    for stmt in statements(suite):
         out |= statement_assigns(stmt)
     return out
 
