@@ -36,3 +36,42 @@ def find_names(node: cst.CSTNode, value: str | None = None) -> list[cst.Name]:
     finder = _NameFinder(value)
     node.visit(finder)
     return finder.found
+
+
+class FunctionScopeVisitor(cst.CSTVisitor):
+    """Walks one function (`root`, a def or a lambda, entered) without entering the functions,
+    lambdas and classes nested in it: what it finds belongs to `root`'s own scope."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        super().__init__()
+        self.root = root
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return node is self.root
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+class _Declarations(FunctionScopeVisitor):
+    def __init__(self, root: cst.CSTNode) -> None:
+        super().__init__(root)
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.globals.update(n.name.value for n in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.nonlocals.update(n.name.value for n in node.names)
+
+
+def declarations(func: cst.CSTNode) -> tuple[frozenset[str], frozenset[str]]:
+    """The names a function declares `global`, and those it declares `nonlocal` (not counting
+    nested functions and classes, whose declarations are their own)."""
+    finder = _Declarations(func)
+    func.visit(finder)
+    return frozenset(finder.globals), frozenset(finder.nonlocals)

@@ -24,6 +24,7 @@ import libcst as cst
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
+from tfgraphlint.discovery.scopes import FunctionScopeVisitor
 
 
 class Kind(enum.Enum):
@@ -241,11 +242,11 @@ def tf_call_kind(qualname: str) -> Kind | None:
 QualNames = Callable[[cst.CSTNode], set[str]]
 
 
-class _BodyBindings(cst.CSTVisitor):
+class _BodyBindings(FunctionScopeVisitor):
     """Name bindings in one function body, not descending into nested scopes."""
 
     def __init__(self, root: cst.CSTNode) -> None:
-        self.root = root
+        super().__init__(root)
         self.bindings: dict[str, list[tuple[str, cst.BaseExpression | None]]] = {}
 
     def _bind(self, target: cst.BaseExpression, how: str, value: cst.BaseExpression | None) -> None:
@@ -255,15 +256,6 @@ class _BodyBindings(cst.CSTVisitor):
             for el in target.elements:
                 # Unpacking loses the per-element kind, except unpacking a tensor (rows).
                 self._bind(el.value, "unpack" if how == "assign" else how, value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.root
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return node is self.root
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for t in node.targets:

@@ -19,6 +19,7 @@ from libcst.metadata import (
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
 
@@ -369,7 +370,7 @@ class PythonGlobalFrozen(Rule):
 
     def _calls_of_local_functions(self, body: cst.CSTNode) -> Iterator[cst.Call]:
         """Calls, directly in `body`, of functions defined in the module (by name)."""
-        finder = _Calls(body)
+        finder = _Calls()
         body.visit(finder)
         for call in finder.calls:
             if not isinstance(call.func, cst.Name):
@@ -389,21 +390,12 @@ class PythonGlobalFrozen(Rule):
         )
 
 
-class _Calls(cst.CSTVisitor):
+class _Calls(SameScopeVisitor):
     """Calls in one body, not in nested functions or classes."""
 
-    def __init__(self, root: cst.CSTNode) -> None:
-        self.root = root
+    def __init__(self) -> None:
+        super().__init__()
         self.calls: list[cst.Call] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)

@@ -21,7 +21,7 @@ from libcst.metadata import (
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
-from tfgraphlint.discovery.scopes import SameScopeVisitor
+from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 
@@ -158,9 +158,7 @@ class OuterState:
     def declared(self, func: FuncNode) -> tuple[frozenset[str], frozenset[str]]:
         """Names `func` declares `global` and `nonlocal`."""
         if func not in self._declared:
-            finder = _Declarations(func)
-            func.visit(finder)
-            self._declared[func] = (frozenset(finder.globals), frozenset(finder.nonlocals))
+            self._declared[func] = declarations(func)
         return self._declared[func]
 
     # ------------------------------------------------------------------ self
@@ -367,30 +365,6 @@ def _flatten(targets: list[cst.BaseExpression]) -> Iterator[cst.BaseExpression]:
             yield from _flatten([el.value for el in target.elements])
         else:
             yield target
-
-
-class _Declarations(cst.CSTVisitor):
-    """`global` and `nonlocal` names of one function (not of nested ones)."""
-
-    def __init__(self, root: FuncNode) -> None:
-        self.root = root
-        self.globals: set[str] = set()
-        self.nonlocals: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.root
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return node is self.root
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.globals.update(n.name.value for n in node.names)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.nonlocals.update(n.name.value for n in node.names)
 
 
 class _SelfCalls(cst.CSTVisitor):

@@ -10,6 +10,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import statements
 from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
 
@@ -17,12 +18,13 @@ Pos = tuple[int, int]
 
 
 # ---------------------------------------------------------------------- assignment analysis
-class _Assigned(cst.CSTVisitor):
+class _Assigned(SameScopeVisitor):
     """Names a block may assign (first target node of each), not looking into nested scopes.
 
     Augmented assignments are left out: they need the name to exist already."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.names: dict[str, cst.Name] = {}
 
     def _bind(self, target: cst.BaseExpression) -> None:
@@ -33,15 +35,6 @@ class _Assigned(cst.CSTVisitor):
                 self._bind(element.value)
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
 
     def visit_ListComp(self, node: cst.ListComp) -> bool:
         return False
@@ -128,23 +121,6 @@ def target_names(target: cst.BaseExpression) -> set[str]:
     if isinstance(target, cst.StarredElement):
         return target_names(target.value)
     return set()
-
-
-class _Declared(cst.CSTVisitor):
-    """Names declared `global` or `nonlocal` in a function (not in nested ones)."""
-
-    def __init__(self, root: cst.CSTNode) -> None:
-        self.root = root
-        self.names: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.root
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.names.update(n.name.value for n in node.names)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.names.update(n.name.value for n in node.names)
 
 
 def _is_none(expr: cst.BaseExpression | None) -> bool:
@@ -463,9 +439,8 @@ class UndefinedInBranch(Rule):
     def _defined_before(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> bool:
         """Bound before `stmt` in the function, or anywhere in a loop around it, or declared
         global/nonlocal (all err towards silence)."""
-        declared = _Declared(facts.func)
-        facts.func.visit(declared)
-        if name in declared.names or name in facts.param_names:
+        globals_, nonlocals = declarations(facts.func)
+        if name in globals_ or name in nonlocals or name in facts.param_names:
             return True
         scope = self.get_metadata(ScopeProvider, stmt, None)
         if scope is None:
