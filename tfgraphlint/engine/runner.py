@@ -26,7 +26,7 @@ from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import FileState, Rule
-from tfgraphlint.engine.slicing import slice_source
+from tfgraphlint.engine.slicing import plan_source
 
 
 def decode_source(data: bytes) -> str:
@@ -151,13 +151,13 @@ def lint_source(
         return result
     analysed = text
     if prefilter:
-        sliced = slice_source(text, config, frozenset(roots))
-        if sliced is None:
-            if _parses(text):
+        plan = plan_source(text, config, frozenset(roots))
+        if plan.text is None:
+            if plan.parsed or _parses(text):
                 return result
             # A syntax error: let the full path report it (libcst decides on new syntax).
         else:
-            analysed = sliced
+            analysed = plan.text
     python_error, conclusive = python_precheck(path, analysed)
     if python_error is not None and conclusive:
         result.errors.append(python_error)

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.quick import may_have_compiled_context
@@ -109,27 +111,43 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.MULTILINE)
 
 
+class Sliced(NamedTuple):
+    """What `plan_source` decided: the text libCST must see (None: nothing in the file can be
+    compiled), and whether CPython's parser accepted the whole file on the way (so that the
+    engine need not parse it again to know it has no syntax error to report)."""
+
+    text: str | None
+    parsed: bool
+
+
 def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled. The original text comes back when `ast` cannot
     parse it (libCST then reports the syntax error). `roots` names module-level functions that
     another module's compiled code reaches (follow-imports): they are kept, whatever the file
     mentions."""
+    return plan_source(text, config, roots).text
+
+
+def plan_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> Sliced:
+    """`slice_source`, also telling whether the file was parsed (and parses)."""
     if not roots and (
         not may_contain_compiled_code(text, config) or not is_candidate(text, config)
     ):
-        return None
+        return Sliced(None, parsed=False)
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return text
+        return Sliced(text, parsed=False)
     if not roots and not may_have_compiled_context(
         text,
         tree,
         keras_call=config.keras_call,
         extra_function_decorators=config.extra_function_decorators,
     ):
-        return None
+        return Sliced(None, parsed=True)
     lines = text.splitlines(keepends=True)
     units = _spans(tree)
     relevant = _relevance(text, config)
@@ -140,13 +158,13 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         for s, u in zip(segments, units, strict=True)
     ]
     if not any(direct):
-        return None
+        return Sliced(None, parsed=True)
     keep = [
         d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
         for d, u in zip(direct, units, strict=True)
     ]
     _close_over_names(units, segments, direct, keep)
-    return _render(lines, units, keep)
+    return Sliced(_render(lines, units, keep), parsed=True)
 
 
 def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
