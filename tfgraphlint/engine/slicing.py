@@ -195,6 +195,8 @@ def _close_over_names(
     method."""
     idents = [set(_IDENT.findall(s)) for s in segments]
     binds = [set(_SELF_BINDING.findall(s)) for s in segments]
+    position = {u: i for i, u in enumerate(units)}
+    owner = [position[u.cls] if u.cls is not None else None for u in units]
     top: dict[str, int] = {}
     members: dict[tuple[int, str], int] = {}
     for i, u in enumerate(units):
@@ -203,31 +205,32 @@ def _close_over_names(
         if u.cls is None:
             top[u.name] = i
         else:
-            members[(units.index(u.cls), u.name)] = i
-    owner = [units.index(u.cls) if u.cls is not None else None for u in units]
+            members[(position[u.cls], u.name)] = i
 
-    def named(i: int) -> list[int]:
+    def names_of(i: int) -> list[int]:
+        """The definitions unit `i` names: top-level ones, and members of its class."""
         found = [j for n, j in top.items() if n in idents[i]]
         cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
         if cls is not None:
             found += [j for (c, n), j in members.items() if c == cls and n in idents[i]]
         return found
 
+    named = [names_of(i) for i in range(len(units))]
     body = list(direct)
     pending = [i for i, b in enumerate(body) if b]
     while pending:
         i = pending.pop()
         keep[i] = True
-        for j in named(i):
+        for j in named[i]:
             if not body[j]:
                 body[j] = True
                 pending.append(j)
     # Compiled functions: the relevant definitions, and what relevant units name (the `f` of
     # `g = tf.function(f)` or `ds.map(f)`).
     roots = {i for i, d in enumerate(direct) if d and units[i].name is not None}
-    roots.update(j for i, d in enumerate(direct) if d for j in named(i))
+    roots.update(j for i, d in enumerate(direct) if d for j in named[i])
     for i in range(len(units)):
-        if not keep[i] and roots.intersection(named(i)):
+        if not keep[i] and roots.intersection(named[i]):
             keep[i] = True  # a call site of a compiled function
         cls = owner[i]
         if cls is not None and body[i]:
