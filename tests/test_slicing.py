@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import textwrap
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -98,3 +99,66 @@ def test_cache_gives_back_the_cold_results(
     edited.write_text(edited.read_text() + "\n@tf.function\ndef g(x):\n    print(x)\n")
     after = main(args), capsys.readouterr().out
     assert after[1].count("TFG101") == warm[1].count("TFG101") + 1
+
+
+def _kept_defs(source: str) -> set[str]:
+    """Names of the `def`s whose line survives slicing."""
+    from tfgraphlint.engine.slicing import slice_source
+
+    sliced = slice_source(textwrap.dedent(source), Config())
+    assert sliced is not None
+    return {
+        line.split("def ", 1)[1].split("(")[0]
+        for line in sliced.splitlines()
+        if line.lstrip().startswith("def ")
+    }
+
+
+def test_slicing_traces_only_what_eager_code_hands_to_tf_function() -> None:
+    # `main` runs eagerly: what it calls itself (`load`, `report`) cannot be traced, only
+    # what it hands to tf.function (`step`) and what that calls (`loss`).
+    kept = _kept_defs(
+        """
+        import tensorflow as tf
+
+        def loss(x):
+            return x * 2
+
+        def step(x):
+            return loss(x)
+
+        def load():
+            return [1.0, 2.0]
+
+        def report(values):
+            print(values)
+
+        def main():
+            compiled = tf.function(step)
+            values = [compiled(x) for x in load()]
+            report(values)
+        """
+    )
+    assert kept == {"loss", "step", "main"}
+
+
+def test_slicing_keeps_the_call_sites_of_a_wrapped_function() -> None:
+    # `g = tf.function(f)` at module level: a function calling `g` is a call site (TFG202).
+    source = """
+        import tensorflow as tf
+
+        def f(x, step):
+            return x
+
+        g = tf.function(f)
+
+        def unrelated():
+            return 1
+
+        def fit(x):
+            for step in range(10):
+                g(x, step)
+        """
+    assert _kept_defs(source) == {"f", "fit"}
+    findings = lint_source(textwrap.dedent(source), "m.py", Config(select=("ALL",))).findings
+    assert [f.code for f in findings] == ["TFG202"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -13,7 +13,7 @@ from libcst.metadata import (
     ParentNodeProvider,
     PositionProvider,
     ProviderT,
-    QualifiedNameProvider,
+    QualifiedName,
     ScopeProvider,
 )
 
@@ -22,6 +22,7 @@ from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.provider import CompiledContextProvider
+from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.tensors import FunctionFacts
 
 FuncNode = cst.FunctionDef | cst.Lambda
@@ -42,6 +43,7 @@ class FileState:
     rule_errors: list[tuple[str, BaseException]] = field(default_factory=list)
     facts: dict[cst.CSTNode, FunctionFacts] = field(default_factory=dict)
     module_constants: frozenset[str] | None = None
+    qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = field(default_factory=dict)
 
 
 _VISITOR_NAMES: dict[type[cst.BatchableCSTVisitor], tuple[str, ...]] = {}
@@ -86,7 +88,6 @@ class Rule(cst.BatchableCSTVisitor):
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
         ParentNodeProvider,
-        QualifiedNameProvider,
         ScopeProvider,
         CompiledContextProvider,
     )
@@ -180,7 +181,11 @@ class Rule(cst.BatchableCSTVisitor):
 
     # ------------------------------------------------------------------ questions
     def qualnames(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+        return {q.name for q in self.qualified_names(node)}
+
+    def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        """What libCST's `QualifiedNameProvider` would give `node`, on demand."""
+        return qualified_names(self, node, self.state.qualname_memo)
 
     def is_tf(self, node: cst.CSTNode, *suffixes: str) -> bool:
         return names.any_in(self.qualnames(node), names.under_tf(*suffixes))

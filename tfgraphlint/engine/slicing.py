@@ -11,7 +11,8 @@ cost more again. Most of a TensorFlow code base holds no compiled body, so:
 3. `slice_source`: CPython's `ast` finds the module's top-level statements; a statement is
    kept when its text could matter to discovery or a rule (it mentions a compile decorator or
    dataset method, defines a Keras step, holds `global`/`nonlocal`, imports, assigns at module
-   level, or names a kept function, transitively). The others become blank lines, so line and
+   level, is named by code that may be traced, or calls a compiled function; see
+   `_close_over_names`). The others become blank lines, so line and
    column numbers are unchanged and libCST parses only what matters. Before that,
    `discovery.quick.may_have_compiled_context` answers on the same `ast` tree whether
    discovery can find any compiled body at all (most files that mention TensorFlow cannot).
@@ -163,7 +164,11 @@ def plan_source(text: str, config: Config, roots: frozenset[str] = frozenset()) 
         d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
         for d, u in zip(direct, units, strict=True)
     ]
-    _close_over_names(units, segments, direct, keep)
+    traced = [
+        d and _is_root(u, lines, relevant, config, roots)
+        for d, u in zip(direct, units, strict=True)
+    ]
+    _close_over_names(units, segments, direct, traced, keep)
     return Sliced(_render(lines, units, keep), parsed=True)
 
 
@@ -178,16 +183,75 @@ def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
     return "".join(text_lines)
 
 
+_KERAS_STEPS = frozenset({"train_step", "test_step", "predict_step"})
+
+
+def _is_root(
+    unit: _Unit, lines: list[str], relevant: re.Pattern[str], config: Config, roots: frozenset[str]
+) -> bool:
+    """Whether a directly relevant unit may be traced as a whole: a definition whose own
+    decorators are relevant (`@tf.function`), a Keras step (or `call`, with `keras-call`), or
+    a function another module's compiled code reaches. Any other relevant unit only
+    *contains* what may be traced (a nested `@tf.function`, the `f` of `tf.function(f)` or
+    `ds.map(f)`) and runs eagerly itself."""
+    stmt = unit.stmt
+    if not isinstance(stmt, _DEFS):
+        return False
+    if stmt.name in _KERAS_STEPS or (config.keras_call and stmt.name == "call"):
+        return True
+    if unit.cls is None and stmt.name in roots:
+        return True
+    return bool(relevant.search("".join(lines[unit.start - 1 : stmt.lineno])))
+
+
+def _idents_in(node: ast.AST) -> set[str]:
+    """Names and attribute names anywhere under `node`."""
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            found.add(sub.attr)
+    return found
+
+
+def _contained_idents(unit: _Unit) -> set[str]:
+    """What an eager unit can hand to tracing: the names under its nested functions and
+    lambdas (which may be compiled, and then trace what they call), and under the arguments
+    of its calls (`tf.function(f)`, `ds.map(self._parse)`, `functools.partial(g, ...)`).
+    Discovery resolves nothing else: a name the eager code merely calls runs eagerly."""
+    stmt = unit.stmt
+    tops: list[ast.AST] = [stmt]
+    if isinstance(stmt, ast.ClassDef):  # the header: methods are units of their own
+        tops = [*stmt.decorator_list, *stmt.bases, *stmt.keywords]
+        tops += [s for s in stmt.body if not isinstance(s, _DEFS)]
+    found: set[str] = set()
+    for top in tops:
+        for sub in ast.walk(top):
+            if sub is not stmt and isinstance(sub, _DEFS + (ast.Lambda,)):
+                found |= _idents_in(sub)
+            elif isinstance(sub, ast.Call):
+                for arg in [*sub.args, *(k.value for k in sub.keywords)]:
+                    found |= _idents_in(arg)
+    return found
+
+
 def _close_over_names(
-    units: list[_Unit], segments: list[str], direct: list[bool], keep: list[bool]
+    units: list[_Unit],
+    segments: list[str],
+    direct: list[bool],
+    traced: list[bool],
+    keep: list[bool],
 ) -> None:
     """Extend `keep` to a fixpoint, in two tiers.
 
-    *Bodies* are the units that may be traced: the directly relevant ones, and every
-    definition a body names (a helper it calls, a function it passes to `tf.function` or
-    `Dataset.map`, a method it calls on `self`). Only bodies propagate: an ordinary statement
-    that names a helper does not make the helper traced, so a large module with one
-    `tf.function` keeps that function and its helpers, not the whole call graph.
+    *Bodies* are the units that may be traced: the relevant units that may be traced whole
+    (`traced`: decorated definitions, Keras steps), what the other relevant units hand to
+    tracing (`_contained_idents`), and every definition a body names (a helper it calls, a
+    function it passes to `tf.function` or `Dataset.map`, a method it calls on `self`). Only
+    bodies propagate: an ordinary statement that names a helper does not make the helper
+    traced, so a large module with one `tf.function` keeps that function and its helpers, not
+    the whole call graph.
 
     Kept for context, without propagating: units that name a directly relevant definition
     (call sites of compiled functions, for the retracing rules), methods that bind an attribute
@@ -207,16 +271,24 @@ def _close_over_names(
         else:
             members[(position[u.cls], u.name)] = i
 
-    def names_of(i: int) -> list[int]:
-        """The definitions unit `i` names: top-level ones, and members of its class."""
-        found = [j for n, j in top.items() if n in idents[i]]
+    def names_of(i: int, used: set[str] | None = None) -> list[int]:
+        """The definitions unit `i` names (or `used` names, from unit `i`): top-level ones,
+        and members of its class."""
+        used = idents[i] if used is None else used
+        found = [j for n, j in top.items() if n in used]
         cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
         if cls is not None:
-            found += [j for (c, n), j in members.items() if c == cls and n in idents[i]]
+            found += [j for (c, n), j in members.items() if c == cls and n in used]
         return found
 
     named = [names_of(i) for i in range(len(units))]
-    body = list(direct)
+    handed = {  # what the eager relevant units hand to tracing
+        j
+        for i, unit in enumerate(units)
+        if direct[i] and not traced[i]
+        for j in names_of(i, _contained_idents(unit))
+    }
+    body = [t or i in handed for i, t in enumerate(traced)]
     pending = [i for i, b in enumerate(body) if b]
     while pending:
         i = pending.pop()
@@ -225,12 +297,20 @@ def _close_over_names(
             if not body[j]:
                 body[j] = True
                 pending.append(j)
-    # Compiled functions: the relevant definitions, and what relevant units name (the `f` of
-    # `g = tf.function(f)` or `ds.map(f)`).
-    roots = {i for i, d in enumerate(direct) if d and units[i].name is not None}
-    roots.update(j for i, d in enumerate(direct) if d for j in named[i])
+    # Compiled functions: the definitions traced whole, what eager code hands to tracing (the
+    # `f` of `tf.function(f)` or `ds.map(f)`), and the module-level names bound by relevant
+    # statements (the `g` of `g = tf.function(f)`).
+    roots = {i for i, t in enumerate(traced) if t and units[i].name is not None} | handed
+    bound = {
+        target.id
+        for d, u in zip(direct, units, strict=True)
+        if d and u.cls is None and isinstance(u.stmt, ast.Assign | ast.AnnAssign)
+        for node in ([u.stmt.target] if isinstance(u.stmt, ast.AnnAssign) else u.stmt.targets)
+        for target in ast.walk(node)
+        if isinstance(target, ast.Name)
+    }
     for i in range(len(units)):
-        if not keep[i] and roots.intersection(named[i]):
+        if not keep[i] and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i])):
             keep[i] = True  # a call site of a compiled function
         cls = owner[i]
         if cls is not None and body[i]:

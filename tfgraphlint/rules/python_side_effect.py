@@ -14,7 +14,6 @@ from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
     ParentNodeProvider,
-    QualifiedNameProvider,
     QualifiedNameSource,
     ScopeProvider,
 )
@@ -98,7 +97,7 @@ def container_kind(rule: Rule, value: cst.BaseExpression | None) -> str | None:
 def imported_qualnames(rule: Rule, node: cst.CSTNode) -> set[str]:
     """Qualified names of `node` that come from an import and are not shadowed by a local
     binding of the same name (`random = Foo()` is not the stdlib module)."""
-    names = rule.get_metadata(QualifiedNameProvider, node, set())
+    names = rule.qualified_names(node)
     local = {q.name for q in names if q.source is not QualifiedNameSource.IMPORT}
     return {q.name for q in names if q.source is QualifiedNameSource.IMPORT} - local
 
