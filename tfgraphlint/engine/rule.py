@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import (
     CodeRange,
-    ParentNodeProvider,
     PositionProvider,
     ProviderT,
     QualifiedName,
@@ -21,6 +20,7 @@ from tfgraphlint._types import Applicability, Edit, Example, Finding, Fix, Sever
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.tensors import FunctionFacts
@@ -87,7 +87,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
-        ParentNodeProvider,
+        ParentProvider,
         ScopeProvider,
         CompiledContextProvider,
     )
@@ -202,7 +202,7 @@ class Rule(cst.BatchableCSTVisitor):
         """The innermost function whose *body* holds `node` (decorators and defaults run in
         the enclosing scope), or None at module or class level, or in `with tf.init_scope()`."""
         child: cst.CSTNode = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None:
             if isinstance(parent, cst.FunctionDef | cst.Lambda):
                 if child is parent.body:
@@ -216,7 +216,7 @@ class Rule(cst.BatchableCSTVisitor):
             ):
                 return None
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return None
 
     def _is_init_scope(self, node: cst.With) -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import Rule
 
@@ -235,14 +235,14 @@ class EagerOnlyCall(Rule):
         (`if tf.executing_eagerly():`, `isinstance(x, np.ndarray)`, `hasattr(x, "numpy")`)."""
         func = self.enclosing_function(node)
         child: cst.CSTNode = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and parent is not func:
             if isinstance(parent, cst.If | cst.IfExp) and child is not parent.test:
                 test = self.state.module.code_for_node(parent.test)
                 if any(word in test for word in _GUARD_WORDS):
                     return True
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         if func is None:
             return False
         body = self.state.module.code_for_node(func.body)

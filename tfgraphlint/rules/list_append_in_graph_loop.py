@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 
@@ -204,7 +205,7 @@ class ListAppendInGraphLoop(Rule):
         """The outermost loop around `node` (inside its function) that becomes a graph loop."""
         found: cst.For | cst.While | None = None
         child = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and parent is not facts.func:
             if isinstance(parent, cst.For) and child is parent.body:
                 if facts.iteration_kind(parent.iter) is Kind.TENSOR:
@@ -216,7 +217,7 @@ class ListAppendInGraphLoop(Rule):
             ):
                 found = parent
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return found
 
     def _bound_before_and_read_after(self, name: cst.Name, loop: cst.For | cst.While) -> bool:

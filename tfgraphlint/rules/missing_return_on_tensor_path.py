@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import (
@@ -16,6 +15,7 @@ from tfgraphlint.discovery.control import (
     statements,
     under_eager_check,
 )
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.autograph_conversion import Explainer
@@ -310,5 +310,5 @@ class MissingReturnOnTensorPath(Rule):
             return
 
     def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         return parent if isinstance(parent, cst.CSTNode) else None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, QualifiedNameSource, ScopeProvider
+from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import Rule
 
 _TF_PRINT = names.under_tf("print")
@@ -167,7 +168,7 @@ class PrintInTfFunction(Rule):
     def _to_tf_print(self, node: cst.Call) -> Fix | None:
         if not isinstance(node.func, cst.Name):
             return None
-        if not isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Expr):
+        if not isinstance(self.get_metadata(ParentProvider, node, None), cst.Expr):
             return None  # a value is used (`print(x) or x`): `tf.print` returns an op
         for arg in node.args:
             if arg.keyword is not None or arg.star:

@@ -12,13 +12,13 @@ from libcst.metadata import (
     BaseAssignment,
     FunctionScope,
     ImportAssignment,
-    ParentNodeProvider,
     PositionProvider,
     Scope,
     ScopeProvider,
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
@@ -332,7 +332,7 @@ class PythonGlobalFrozen(Rule):
         return False
 
     def _is_write(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         return isinstance(parent, cst.AugAssign) and parent.target is node
 
     def _pos(self, node: cst.CSTNode) -> tuple[int, int]:
@@ -340,10 +340,10 @@ class PythonGlobalFrozen(Rule):
         return (start.line, start.column)
 
     def _parents(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        p = self.get_metadata(ParentNodeProvider, node, None)
+        p = self.get_metadata(ParentProvider, node, None)
         while p is not None:
             yield p
-            p = self.get_metadata(ParentNodeProvider, p, None)
+            p = self.get_metadata(ParentProvider, p, None)
 
     def _owner_body(self, node: cst.CSTNode) -> cst.CSTNode:
         """The body that holds `node`: the module, or the innermost function's body."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FuncNode, Rule
@@ -205,7 +205,7 @@ class PythonLoopOnArgument(Rule):
         """Whether the function treats `param` as a tensor anywhere: passes it to a TF API,
         reads an attribute or an item of it, or combines it with a tensor."""
         for use in find_names(func.body, param):
-            parent = self.get_metadata(ParentNodeProvider, use, None)
+            parent = self.get_metadata(ParentProvider, use, None)
             if isinstance(parent, cst.Attribute | cst.Subscript) and parent.value is use:
                 return True
             if self._in_tf_call(use):
@@ -219,20 +219,20 @@ class PythonLoopOnArgument(Rule):
 
     def _in_tf_call(self, node: cst.CSTNode) -> bool:
         """Whether `node` is (inside) an argument of a TensorFlow API call."""
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         while isinstance(parent, cst.BaseExpression | cst.Arg | cst.BaseElement):
             if isinstance(parent, cst.Call) and any(
                 names.strip_tf_root(q) is not None for q in self.qualnames(parent.func)
             ):
                 return True
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(ParentProvider, parent, None)
         return False
 
 
 def _operation(node: cst.CSTNode, rule: Rule) -> cst.BaseExpression:
     """The whole comparison or arithmetic expression a use of a name belongs to."""
     if isinstance(node, cst.ComparisonTarget):
-        parent = rule.get_metadata(ParentNodeProvider, node)
+        parent = rule.get_metadata(ParentProvider, node)
         assert isinstance(parent, cst.Comparison)
         return parent
     assert isinstance(node, cst.BaseExpression)

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import FuncNode, Rule
 
 # Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
@@ -286,8 +287,8 @@ class PythonScalarArgument(Rule):
 
     def _wrapped_by_assignment(self, name: cst.Name) -> _Target | None:
         """For `g = tf.function(f, ...)` or `g = tf.function(...)(f)`, the target of `f`."""
-        target = self.get_metadata(ParentNodeProvider, name, None)
-        assign = self.get_metadata(ParentNodeProvider, target, None) if target else None
+        target = self.get_metadata(ParentProvider, name, None)
+        assign = self.get_metadata(ParentProvider, target, None) if target else None
         if not isinstance(assign, cst.Assign) or not isinstance(assign.value, cst.Call):
             return None
         call = assign.value
@@ -312,7 +313,7 @@ class PythonScalarArgument(Rule):
     def _method(self, node: cst.CSTNode, name: str) -> _Target | None:
         cls: cst.CSTNode | None = node
         while cls is not None and not isinstance(cls, cst.ClassDef):
-            cls = self.get_metadata(ParentNodeProvider, cls, None)
+            cls = self.get_metadata(ParentProvider, cls, None)
         if cls is None:
             return None
         assert isinstance(cls, cst.ClassDef)
@@ -379,11 +380,11 @@ class PythonScalarArgument(Rule):
             target = getattr(assignment, "node", None)
             if not isinstance(target, cst.Name):
                 return []
-            parent = self.get_metadata(ParentNodeProvider, target, None)
+            parent = self.get_metadata(ParentProvider, target, None)
             while isinstance(parent, cst.Element | cst.Tuple | cst.List):
-                parent = self.get_metadata(ParentNodeProvider, parent, None)
+                parent = self.get_metadata(ParentProvider, parent, None)
             if isinstance(parent, cst.AssignTarget):
-                assign = self.get_metadata(ParentNodeProvider, parent, None)
+                assign = self.get_metadata(ParentProvider, parent, None)
                 if not isinstance(assign, cst.Assign):
                     return []
                 values.append(assign.value)
@@ -416,12 +417,12 @@ class PythonScalarArgument(Rule):
     def _inside(self, node: cst.CSTNode, loop: cst.For | cst.While) -> bool:
         """Whether `node` is in the body of `loop`."""
         child = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None:
             if parent is loop:
                 return child is loop.body
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return False
 
     def _counts(self, loop: cst.For, name: str) -> bool:
@@ -444,14 +445,14 @@ class PythonScalarArgument(Rule):
         """Loops whose body runs `node`, innermost first, within its function scope."""
         loops: list[cst.For | cst.While] = []
         child = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and not isinstance(
             parent, cst.FunctionDef | cst.Lambda | cst.ClassDef
         ):
             if isinstance(parent, cst.For | cst.While) and child is parent.body:
                 loops.append(parent)
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return loops
 
 

@@ -13,13 +13,13 @@ from libcst.metadata import (
     FunctionScope,
     GlobalScope,
     ImportAssignment,
-    ParentNodeProvider,
     QualifiedNameSource,
     ScopeProvider,
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
@@ -112,7 +112,7 @@ class OuterState:
         self._runs_once: dict[cst.FunctionDef, bool] = {}
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.rule.get_metadata(ParentNodeProvider, node, None)
+        return self.rule.get_metadata(ParentProvider, node, None)
 
     # ------------------------------------------------------------------ names
     def owner(self, name: cst.Name) -> tuple[str, list[Assignment]] | None:

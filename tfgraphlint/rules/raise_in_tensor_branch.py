@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import Guard, guards, under_eager_check
 from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.autograph_conversion import Explainer
@@ -25,7 +25,7 @@ def converted_facts(rule: Rule, node: cst.CSTNode) -> tuple[CompiledContext, Fun
 
 def if_header(rule: Rule, node: cst.If) -> str:
     """`if cond` or `elif cond`, as written."""
-    parent = rule.get_metadata(ParentNodeProvider, node, None)
+    parent = rule.get_metadata(ParentProvider, node, None)
     keyword = "elif" if isinstance(parent, cst.If) and parent.orelse is node else "if"
     return f"{keyword} {rule.code(node.test)}"
 
@@ -252,7 +252,7 @@ class RaiseInTensorBranch(Rule):
         )
 
     def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         return parent if isinstance(parent, cst.CSTNode) else None
 
     def _tensor_guard(self, node: cst.Raise, facts: FunctionFacts) -> Guard | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
 
@@ -271,8 +272,8 @@ class RecursiveTfFunction(Rule):
         """(class, name of its `self` parameter) for a method, following nested functions out."""
         current: cst.FunctionDef | cst.Lambda | None = func
         while isinstance(current, cst.FunctionDef):
-            body = self.get_metadata(ParentNodeProvider, current, None)
-            cls = self.get_metadata(ParentNodeProvider, body, None) if body else None
+            body = self.get_metadata(ParentProvider, current, None)
+            cls = self.get_metadata(ParentProvider, body, None) if body else None
             if isinstance(cls, cst.ClassDef):
                 params = current.params.params
                 return (cls, params[0].name.value) if params else None
@@ -320,7 +321,7 @@ class RecursiveTfFunction(Rule):
         or conditional expression, or an earlier `if <tensor>: return` in an enclosing block."""
         start = self._pos(call)
         child: cst.CSTNode = call
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and parent is not func:
             if (
                 isinstance(parent, cst.If | cst.While | cst.IfExp)
@@ -339,7 +340,7 @@ class RecursiveTfFunction(Rule):
                     ):
                         return stmt.test
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return None
 
 

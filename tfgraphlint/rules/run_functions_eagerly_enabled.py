@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import Rule
 
 _RUN_EAGERLY = names.under_tf(
@@ -155,11 +155,11 @@ class RunFunctionsEagerlyEnabled(Rule):
         )
 
     def _under_if(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         while parent is not None:
             if isinstance(parent, cst.If | cst.IfExp):
                 return True
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(ParentProvider, parent, None)
         return False
 
 

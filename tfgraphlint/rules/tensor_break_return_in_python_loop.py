@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import Guard, guards, under_eager_check
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
 from tfgraphlint.rules.autograph_conversion import Explainer, header
@@ -240,7 +240,7 @@ class TensorBreakReturnInPythonLoop(Rule):
         )
 
     def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         return parent if isinstance(parent, cst.CSTNode) else None
 
     def _python_loop_with_tensor_if(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import under_eager_check
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.autograph_conversion import ControlFlow, header, unconverted_verdict
 
@@ -203,7 +203,7 @@ class TensorControlFlowInUnconvertedCode(Rule):
         self.report(node, f"`{header(node, self)}` in {ctx.describe()} {verdict.text}", context=ctx)
 
     def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent: cst.CSTNode | None = self.get_metadata(ParentNodeProvider, node, None)
+        parent: cst.CSTNode | None = self.get_metadata(ParentProvider, node, None)
         return parent
 
     def visit_If(self, node: cst.If) -> None:

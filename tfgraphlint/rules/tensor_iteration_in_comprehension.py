@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 
@@ -248,11 +248,11 @@ class TensorIterationInComprehension(Rule):
     def _enclosing_locals(self, node: cst.CSTNode, facts: FunctionFacts) -> dict[str, Kind]:
         """Kinds of the names bound by comprehensions around `node` (outermost first)."""
         outer: list[Comprehension] = []
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         while parent is not None and parent is not facts.func:
             if isinstance(parent, Comprehension):
                 outer.append(parent)
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(ParentProvider, parent, None)
         local: dict[str, Kind] = {}
         for comp in reversed(outer):
             for clause in _for_clauses(comp):

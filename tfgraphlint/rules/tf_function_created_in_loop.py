@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.engine.rule import Rule
 
@@ -240,7 +240,7 @@ class TfFunctionCreatedInLoop(Rule):
     def _called_in_loop(self, created: cst.Call, uses: _Uses) -> bool:
         """The created function is called in the loop: at once, or through the name (or
         attribute) it is assigned to."""
-        parent = self.get_metadata(ParentNodeProvider, created, None)
+        parent = self.get_metadata(ParentProvider, created, None)
         if isinstance(parent, cst.Call) and parent.func is created:
             return True
         if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
@@ -252,14 +252,14 @@ class TfFunctionCreatedInLoop(Rule):
     def _enclosing_loop(self, node: cst.CSTNode) -> Loop | None:
         """The innermost loop whose body runs `node`, within the same function scope."""
         child = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None:
             if isinstance(parent, cst.FunctionDef | cst.Lambda | cst.ClassDef):
                 return None
             if isinstance(parent, Loop) and child is parent.body:
                 return parent
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return None
 
 

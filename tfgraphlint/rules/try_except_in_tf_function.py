@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import Rule
 
@@ -172,7 +172,7 @@ class TryExceptInTfFunction(Rule):
         if error is None:
             return
         ctx = self.compiled_context(node)
-        try_node = self.get_metadata(ParentNodeProvider, node, None)
+        try_node = self.get_metadata(ParentProvider, node, None)
         if ctx is None or not isinstance(try_node, cst.Try):
             return
         finder = _FirstCall()

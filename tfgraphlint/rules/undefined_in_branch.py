@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import statements
 from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
@@ -419,9 +420,9 @@ class UndefinedInBranch(Rule):
     def _first_report(self, node: cst.If, name: str) -> bool:
         """Report a name once per `if`/`elif` chain."""
         root: cst.CSTNode = node
-        parent = self.get_metadata(ParentNodeProvider, root, None)
+        parent = self.get_metadata(ParentProvider, root, None)
         while isinstance(parent, cst.If) and parent.orelse is root:
-            root, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
+            root, parent = parent, self.get_metadata(ParentProvider, parent, None)
         key = (id(root), name)
         if key in self._reported:
             return False
@@ -457,23 +458,23 @@ class UndefinedInBranch(Rule):
         return False
 
     def _enclosing_loops(self, node: cst.CSTNode, facts: FunctionFacts) -> Iterator[cst.CSTNode]:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         while parent is not None and parent is not facts.func:
             if isinstance(parent, cst.For | cst.While):
                 yield parent
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(ParentProvider, parent, None)
 
     def _following(self, stmt: cst.CSTNode, facts: FunctionFacts) -> Iterator[cst.CSTNode]:
         """Statements that may run after `stmt`, in order, up to the end of the function."""
         child: cst.CSTNode = stmt
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and child is not facts.func.body:
             if isinstance(parent, cst.IndentedBlock | cst.SimpleStatementSuite):
                 siblings = list(parent.body)
                 if child in siblings:
                     yield from siblings[siblings.index(child) + 1 :]
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
 
     def _read_after(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> int | None:
         """Line of the first read of `name` after `stmt` that no assignment masks, or None."""
@@ -496,7 +497,7 @@ class UndefinedInBranch(Rule):
 
     def _none_just_before(self, name: str, node: cst.If) -> bool:
         """Whether the statement right before `node` in its block is `name = None`."""
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         if not isinstance(parent, cst.IndentedBlock):
             return False
         siblings = list(parent.body)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import ContextKind
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 
 # Calls that create a `tf.Variable` when they run.
@@ -363,18 +363,18 @@ class VariableCreatedInTfFunction(Rule):
     def _inside_other_creation(self, node: cst.CSTNode) -> bool:
         """Whether `node` is an argument of another creation in the same statement
         (`Sequential([Dense(1)])`): that one is reported."""
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(ParentProvider, node, None)
         while isinstance(parent, cst.BaseExpression | cst.Arg | cst.BaseElement):
             if isinstance(parent, cst.Call) and self._creates_variables(parent) is not None:
                 return True
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(ParentProvider, parent, None)
         return False
 
     def _conditional(self, node: cst.CSTNode) -> bool:
         """Whether `node` runs only under a condition inside its function (`if`, a
         conditional expression, `and`/`or`): the lazy singleton pattern."""
         child = node
-        parent = self.get_metadata(ParentNodeProvider, child, None)
+        parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
             if isinstance(parent, cst.If) and child is not parent.test:
                 return True
@@ -383,7 +383,7 @@ class VariableCreatedInTfFunction(Rule):
             if isinstance(parent, cst.BooleanOperation) and child is parent.right:
                 return True
             child = parent
-            parent = self.get_metadata(ParentNodeProvider, child, None)
+            parent = self.get_metadata(ParentProvider, child, None)
         return False
 
 
