@@ -12,6 +12,7 @@ hold nodes are exactly what `_visit_and_replace_children` visits): about 1 s, th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider
@@ -48,6 +49,10 @@ def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
 class ParentProvider(BaseMetadataProvider[cst.CSTNode]):
     """Maps each node to its parent node (the Module has none)."""
 
+    def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, cst.CSTNode]:
+        # libCST's `_gen` would store each node through `set_metadata`, then copy the dict.
+        self._computed = parent_map(wrapper.module)  # type: ignore[assignment]
+        return self._computed  # type: ignore[return-value]
+
     def _gen_impl(self, module: cst.Module) -> None:
-        for child, parent in parent_map(module).items():
-            self.set_metadata(child, parent)
+        self._computed = parent_map(module)  # type: ignore[assignment]

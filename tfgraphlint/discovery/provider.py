@@ -24,7 +24,6 @@ from typing import Final
 import libcst as cst
 from libcst.metadata import (
     BatchableMetadataProvider,
-    PositionProvider,
     QualifiedName,
     QualifiedNameSource,
     ScopeProvider,
@@ -33,6 +32,7 @@ from libcst.metadata import (
 from tfgraphlint._types import ExternalCall
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
+from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
 from tfgraphlint.discovery.qualnames import qualified_names
 
 FuncNode = cst.FunctionDef | cst.Lambda
@@ -70,11 +70,17 @@ DISCOVERY_OPTIONS: contextvars.ContextVar[DiscoveryOptions] = contextvars.Contex
 class _FuncInfo:
     node: FuncNode
     qualname: str
-    line: int
+    provider: CompiledContextProvider
     parent: _FuncInfo | None
     cls: cst.ClassDef | None  # set when the function is defined directly in a class body
     calls: list[cst.Call] = field(default_factory=list)
     children: list[_FuncInfo] = field(default_factory=list)
+
+    @property
+    def line(self) -> int:
+        # From the `ast` when it lines up; else positions (computed per unit when first asked).
+        found = self.provider.function_lines.get(self.node)
+        return found if found is not None else self.provider.line_of(self.node)
 
 
 class _Collector(cst.CSTVisitor):
@@ -107,7 +113,7 @@ class _Collector(cst.CSTVisitor):
         cls = self._scope[-1][1] if self._scope and self._scope[-1][1] is not None else None
         if isinstance(node, cst.Lambda):
             cls = None
-        info = _FuncInfo(node, self._qualname(name), self.provider.line_of(node), parent, cls)
+        info = _FuncInfo(node, self._qualname(name), self.provider, parent, cls)
         self.funcs[node] = info
         if parent is not None:
             parent.children.append(info)
@@ -179,14 +185,15 @@ class CompiledContextProvider(BatchableMetadataProvider[object]):
     """Maps FunctionDef/Lambda nodes to `CompiledContext` (traced) or `EAGER`; the Module node
     to a `ModuleDiscovery`."""
 
-    METADATA_DEPENDENCIES = (ScopeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider, LazyPositionProvider)
 
     def __init__(self) -> None:
         super().__init__()
         self.qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = {}
+        self.function_lines: dict[cst.CSTNode, int] = {}
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
+        return self.get_metadata(LazyPositionProvider, node).start.line
 
     def qualnames(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.qualified_names(node)}
@@ -198,6 +205,7 @@ class CompiledContextProvider(BatchableMetadataProvider[object]):
         opts = DISCOVERY_OPTIONS.get()
         collector = _Collector(self)
         node.visit(collector)
+        self.function_lines = function_lines(list(collector.funcs), SOURCE_TREE.get()) or {}
         discovery = _Discovery(self, collector, opts)
         result = discovery.run()
         for func, ctx in result.items():
@@ -404,7 +412,7 @@ class _Discovery:
         self,
         expr: cst.BaseExpression,
         kind: ContextKind,
-        line: int,
+        call: cst.Call,
         caller: _FuncInfo | None,
         ctx: CompiledContext | None,
         via: str | None = None,
@@ -424,7 +432,7 @@ class _Discovery:
                 ExternalCall(
                     target=qn.name,
                     kind=kind.value,
-                    line=line,
+                    line=self.p.line_of(call),
                     caller=caller.qualname if caller else None,
                     root=ctx.root_qualname if ctx else "",
                     root_line=ctx.root_line if ctx else 0,
@@ -529,8 +537,7 @@ class _Discovery:
             for arg in _callable_args(call, *spec):
                 for target in _callables_in(arg):
                     if not self._resolve(target, where):
-                        line = self.p.line_of(call)
-                        self._export(target, ContextKind.DATASET_CALLBACK, line, where, None, via)
+                        self._export(target, ContextKind.DATASET_CALLBACK, call, where, None, via)
                     for info in self._resolve(target, where):
                         ctx = CompiledContext(
                             kind=ContextKind.DATASET_CALLBACK,
@@ -596,8 +603,7 @@ class _Discovery:
                 for target in _callables_in(arg):
                     bodies = self._resolve(target, info)
                     if not bodies and self.opts.follow_calls:
-                        line = self.p.line_of(call)
-                        self._export(target, ContextKind.GRAPH_BODY, line, info, ctx, via)
+                        self._export(target, ContextKind.GRAPH_BODY, call, info, ctx, via)
                     for body in bodies:
                         self._mark(body, self._derived(body, ctx, ContextKind.GRAPH_BODY, via=via))
             return
@@ -605,7 +611,7 @@ class _Discovery:
             return
         helpers = self._resolve(call.func, info)
         if not helpers:
-            self._export(call.func, ContextKind.HELPER, self.p.line_of(call), info, ctx)
+            self._export(call.func, ContextKind.HELPER, call, info, ctx)
         for helper in helpers:
             if helper.node in self.result or isinstance(helper.node, cst.Lambda):
                 continue

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import (
     CodeRange,
-    PositionProvider,
     ProviderT,
     QualifiedName,
     ScopeProvider,
@@ -21,6 +20,7 @@ from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.tensors import FunctionFacts
@@ -86,7 +86,7 @@ class Rule(cst.BatchableCSTVisitor):
     FIX: ClassVar[Applicability | None] = None
 
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
+        LazyPositionProvider,
         ParentProvider,
         ScopeProvider,
         CompiledContextProvider,
@@ -142,7 +142,7 @@ class Rule(cst.BatchableCSTVisitor):
         context: CompiledContext | None = None,
         fix: Fix | None = None,
     ) -> None:
-        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
         ctx = context if context is not None else self.compiled_context(node)
         self.state.findings.append(
             Finding(
@@ -165,7 +165,7 @@ class Rule(cst.BatchableCSTVisitor):
         """An edit replacing `node`'s source with a node (rendered) or text. Edits are text
         positions, not a re-rendered tree: the engine may analyse a sliced copy of the file,
         and the fix must apply to the original."""
-        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
         text = (
             replacement
             if isinstance(replacement, str)
@@ -175,7 +175,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     def insert_before(self, node: cst.CSTNode, text: str) -> Edit:
         """An edit inserting `text` where `node` starts."""
-        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
         line, column = pos.start.line, pos.start.column + 1
         return Edit(line, column, line, column, text)
 
@@ -191,7 +191,7 @@ class Rule(cst.BatchableCSTVisitor):
         return names.any_in(self.qualnames(node), names.under_tf(*suffixes))
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return int(self.get_metadata(PositionProvider, node).start.line)
+        return int(self.get_metadata(LazyPositionProvider, node).start.line)
 
     def code(self, node: cst.CSTNode) -> str:
         """Source text of a node, shortened for messages."""

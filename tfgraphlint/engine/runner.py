@@ -10,6 +10,7 @@ import tokenize
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
+from typing import NamedTuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -17,6 +18,7 @@ from libcst.metadata import MetadataWrapper
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
+from tfgraphlint.discovery.positions import SOURCE_TREE
 from tfgraphlint.discovery.provider import (
     DISCOVERY_OPTIONS,
     CompiledContextProvider,
@@ -84,31 +86,43 @@ def _parses(text: str) -> bool:
     return True
 
 
-def python_precheck(path: str, text: str) -> tuple[FileError | None, bool]:
+class Precheck(NamedTuple):
+    """What CPython's parser said: an error (None if it parsed), whether the error ends the
+    file, and the tree (None unless it parsed)."""
+
+    error: FileError | None
+    conclusive: bool
+    tree: ast.Module | None
+
+
+def python_precheck(path: str, text: str) -> Precheck:
     """Check the source with CPython's parser first: it is written in C, linear, and about ten
     times faster than libcst's, so it screens out what libcst cannot analyse before libcst
-    spends seconds on it. Returns (error, conclusive): a conclusive error ends the file; a
-    non-conclusive one is CPython's syntax error, reported only if libcst fails too."""
+    spends seconds on it. A conclusive error ends the file; a non-conclusive one is CPython's
+    syntax error, reported only if libcst fails too. The tree, when there is one, tells
+    `discovery.positions` where each top-level statement starts."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
             tree = ast.parse(text)
     except (RecursionError, MemoryError):
-        return FileError(path, "too deeply nested to parse (Python's parser gives up too)"), True
+        error = FileError(path, "too deeply nested to parse (Python's parser gives up too)")
+        return Precheck(error, True, None)
     except SyntaxError as exc:
         line = exc.lineno or _null_byte_line(text)
         conclusive = "null bytes" in exc.msg or exc.msg.startswith(_CPYTHON_LIMITS)
-        return FileError(path, f"syntax error: {exc.msg}", line), conclusive
+        return Precheck(FileError(path, f"syntax error: {exc.msg}", line), conclusive, None)
     except ValueError as exc:  # null bytes, on Python versions that raise ValueError for them
-        return FileError(path, f"syntax error: {exc}", _null_byte_line(text)), True
+        error = FileError(path, f"syntax error: {exc}", _null_byte_line(text))
+        return Precheck(error, True, None)
     depth, line = _max_depth(tree)
     if depth > MAX_NESTING_DEPTH:
         message = (
             f"too deeply nested to analyse: {depth} levels of nested syntax "
             f"(the limit is {MAX_NESTING_DEPTH})"
         )
-        return FileError(path, message, line), True
-    return None, False
+        return Precheck(FileError(path, message, line), True, None)
+    return Precheck(None, False, tree)
 
 
 def lint_source(
@@ -158,7 +172,7 @@ def lint_source(
             # A syntax error: let the full path report it (libcst decides on new syntax).
         else:
             analysed = plan.text
-    python_error, conclusive = python_precheck(path, analysed)
+    python_error, conclusive, tree = python_precheck(path, analysed)
     if python_error is not None and conclusive:
         result.errors.append(python_error)
         return result
@@ -177,6 +191,7 @@ def lint_source(
             external_roots=tuple(sorted(roots.items(), key=lambda item: item[0])),
         )
     )
+    tree_token = SOURCE_TREE.set(tree)
     try:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         discovery = wrapper.resolve(CompiledContextProvider).get(module)
@@ -195,6 +210,7 @@ def lint_source(
         result.errors.append(FileError(path, message, None, "internal"))
         return result
     finally:
+        SOURCE_TREE.reset(tree_token)
         DISCOVERY_OPTIONS.reset(token)
 
     names = {rule.CODE: rule.NAME for rule in chosen}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 
@@ -225,7 +226,7 @@ class ListAppendInGraphLoop(Rule):
         scope = self.get_metadata(ScopeProvider, name, None)
         if scope is None:
             return False
-        loop_range = self.get_metadata(PositionProvider, loop)
+        loop_range = self.get_metadata(LazyPositionProvider, loop)
         start = (loop_range.start.line, loop_range.start.column)
         end = (loop_range.end.line, loop_range.end.column)
         assignments = [a for a in scope.assignments[name.value] if hasattr(a, "node")]
@@ -243,5 +244,5 @@ class ListAppendInGraphLoop(Rule):
         return False
 
     def _position(self, node: cst.CSTNode) -> tuple[int, int] | None:
-        pos = self.get_metadata(PositionProvider, node, None)
+        pos = self.get_metadata(LazyPositionProvider, node, None)
         return None if pos is None else (pos.start.line, pos.start.column)

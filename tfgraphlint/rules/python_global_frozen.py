@@ -12,13 +12,13 @@ from libcst.metadata import (
     BaseAssignment,
     FunctionScope,
     ImportAssignment,
-    PositionProvider,
     Scope,
     ScopeProvider,
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
@@ -250,6 +250,10 @@ class PythonGlobalFrozen(Rule):
                 for a in assignments
             ):
                 continue  # imports, defs, classes, parameters
+            if len(assignments) < 2 or not any(
+                self.compiled_context(r.node) is not None for a in assignments for r in a.references
+            ):
+                continue  # never rebound, or never read in a compiled body: nothing to report
             ordered = sorted(assignments, key=lambda a: self._pos(a.node))
             own = [a for a in ordered if self._owner_body(a.node) is body]
             if not own or not self._is_scalar(self.outer.bound_value(own[0].node), scope):
@@ -336,7 +340,7 @@ class PythonGlobalFrozen(Rule):
         return isinstance(parent, cst.AugAssign) and parent.target is node
 
     def _pos(self, node: cst.CSTNode) -> tuple[int, int]:
-        start = self.get_metadata(PositionProvider, node).start
+        start = self.get_metadata(LazyPositionProvider, node).start
         return (start.line, start.column)
 
     def _parents(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import statements
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
@@ -430,11 +431,11 @@ class UndefinedInBranch(Rule):
         return True
 
     def _pos(self, node: cst.CSTNode) -> Pos:
-        start = self.get_metadata(PositionProvider, node).start
+        start = self.get_metadata(LazyPositionProvider, node).start
         return (start.line, start.column)
 
     def _end(self, node: cst.CSTNode) -> Pos:
-        end = self.get_metadata(PositionProvider, node).end
+        end = self.get_metadata(LazyPositionProvider, node).end
         return (end.line, end.column)
 
     def _defined_before(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> bool:

@@ -1,0 +1,138 @@
+"""`discovery.positions` gives libCST's `PositionProvider` ranges, node for node, whether they
+are computed per unit (the engine's way) or all at once (no `ast` tree), and
+`function_lines` gives each function's line without generating code."""
+
+from __future__ import annotations
+
+import ast
+import random
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
+from tfgraphlint.engine.registry import all_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+UNUSUAL = (ROOT / "tests" / "data" / "unusual_syntax.py").read_text(encoding="utf-8")
+
+DECORATED = """
+import tensorflow as tf
+
+class Model(tf.Module):
+    '''Doc.'''
+
+    scale = 2  # a class attribute between methods
+
+    @tf.function(input_signature=[tf.TensorSpec(None)])
+    @other(lambda z: z)
+    def step(self, x, f=lambda y: y + 1):
+        return (
+            x
+            + f(x)
+        )
+
+    def helper(self): return [lambda: 1, lambda: 2]
+
+    class Inner:
+        def deep(self):
+            def deeper():
+                pass
+
+
+def top(a, b):  # comment
+    \"\"\"Multi-line
+    docstring.\"\"\"
+    if a: return b
+    return lambda: a if b else (lambda: b)
+
+x = 1; y = [
+    2,
+]
+"""
+
+
+def _ranges(code: str, tree: ast.Module | None) -> tuple[cst.Module, dict[cst.CSTNode, CodeRange]]:
+    module = cst.parse_module(code)
+    token = SOURCE_TREE.set(tree)
+    try:
+        lazy = MetadataWrapper(module, unsafe_skip_copy=True).resolve(LazyPositionProvider)
+    finally:
+        SOURCE_TREE.reset(token)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = list(expected)
+    random.Random(0).shuffle(nodes)  # ask in any order, as rules do
+    got = {node: lazy[node] for node in nodes}
+    assert got == dict(expected)
+    return module, got
+
+
+def _same(code: str) -> None:
+    _ranges(code, ast.parse(code))  # per unit
+    _ranges(code, None)  # all at once
+
+
+def _funcs(module: cst.Module) -> list[cst.FunctionDef | cst.Lambda]:
+    found: list[cst.FunctionDef | cst.Lambda] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            found.append(node)
+
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            found.append(node)
+
+    module.visit(Collect())
+    return found
+
+
+@pytest.mark.parametrize("code", [DECORATED, UNUSUAL, "", "# only a comment\n", "x = 1"])
+def test_positions_match_libcst(code: str) -> None:
+    _same(code)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=str)
+def test_positions_match_libcst_on_fixtures(path: Path) -> None:
+    _same(path.read_text(encoding="utf-8"))
+
+
+def test_positions_match_libcst_on_rule_examples() -> None:
+    for rule in all_rules():
+        for example in (*rule.VALID, *rule.INVALID):
+            _same(textwrap.dedent(example.code))
+
+
+def test_positions_are_computed_per_unit() -> None:
+    module = cst.parse_module(DECORATED)
+    token = SOURCE_TREE.set(ast.parse(DECORATED))
+    try:
+        lazy = MetadataWrapper(module, unsafe_skip_copy=True).resolve(LazyPositionProvider)
+    finally:
+        SOURCE_TREE.reset(token)
+    top = module.body[-2]
+    assert isinstance(top, cst.FunctionDef) and top.name.value == "top"
+    assert (
+        lazy[top.name].start.line == DECORATED.splitlines().index("def top(a, b):  # comment") + 1
+    )
+    assert top in lazy._ranges  # type: ignore[attr-defined]
+    assert module.body[1] not in lazy._ranges  # type: ignore[attr-defined]  # the class: not yet
+
+
+@pytest.mark.parametrize("code", [DECORATED, UNUSUAL])
+def test_function_lines_match_positions(code: str) -> None:
+    module, ranges = _ranges(code, ast.parse(code))
+    funcs = _funcs(module)
+    assert len(funcs) >= 3
+    lines = function_lines(funcs, ast.parse(code))
+    assert lines == {f: ranges[f].start.line for f in funcs}
+
+
+def test_function_lines_refuse_what_does_not_pair_up() -> None:
+    module = cst.parse_module(DECORATED)
+    funcs = _funcs(module)
+    assert function_lines(funcs[1:], ast.parse(DECORATED)) is None  # one missing
+    assert function_lines(funcs, ast.parse("def other(): pass\n" * len(funcs))) is None
+    assert function_lines(funcs, None) is None

@@ -1,0 +1,219 @@
+"""`LazyPositionProvider`: libCST's `PositionProvider` ranges, computed only for the top-level
+statements whose nodes someone asks about (issue 4: speed).
+
+libCST computes positions by generating the code of the whole module while counting lines
+and columns: about 12 s of CPU on the benchmark corpus's candidate files, for a few thousand
+positions that findings and messages actually use. A top-level statement's code does not
+depend on what comes before it, only its first line does; CPython's `ast` of the same text
+gives that line. So this generates the code of one top-level statement at a time, when a node
+in it is first asked about, with libCST's own code generator, and shifts the lines.
+
+The engine hands over the `ast` tree of the text it parsed (`SOURCE_TREE`); without one, or
+when the two parsers do not agree on the statements, everything is computed at once, as
+libCST does. `tests/test_positions.py` checks, node for node, that the ranges equal libCST's.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextvars
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, cast
+
+import libcst as cst
+from libcst.metadata import BaseMetadataProvider, CodePosition, CodeRange
+from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+from tfgraphlint.discovery.parents import ParentProvider
+
+SOURCE_TREE: contextvars.ContextVar[ast.Module | None] = contextvars.ContextVar(
+    "tfgraphlint_source_tree", default=None
+)
+
+
+class _Sink:
+    """What `PositionProvidingCodegenState` writes into: a provider's `_computed`."""
+
+    def __init__(self) -> None:
+        self._computed: dict[cst.CSTNode, CodeRange] = {}
+
+
+_Units = dict[cst.CSTNode, tuple[int, tuple[str, ...]]]
+
+
+def _align(
+    stmts: Sequence[cst.BaseStatement],
+    nodes: list[ast.stmt],
+    indent: tuple[str, ...],
+    units: _Units,
+) -> list[tuple[cst.BaseStatement, ast.stmt]] | None:
+    """Pair each libCST statement with the first `ast` statement it holds (a simple line
+    `a = 1; b = 2` holds two), recording its first line and indentation in `units`."""
+    pairs: list[tuple[cst.BaseStatement, ast.stmt]] = []
+    index = 0
+    for stmt in stmts:
+        count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        if index + count > len(nodes):
+            return None
+        units[stmt] = (nodes[index].lineno, indent)
+        pairs.append((stmt, nodes[index]))
+        index += count
+    return pairs if index == len(nodes) else None
+
+
+def _units(module: cst.Module, tree: ast.Module | None) -> _Units | None:
+    """Where each unit starts: every top-level statement, and every statement of a top-level
+    class body (a method, mostly), mapped to the line of its first token (of its `def` or
+    `class` keyword after decorators, as libCST counts it) and the indentation its code is
+    generated with. From the `ast` of the same text; None when the parsers disagree."""
+    if tree is None:
+        return None
+    units: _Units = {}
+    pairs = _align(module.body, tree.body, (), units)
+    if pairs is None:
+        return None
+    for stmt, node in pairs:
+        if (
+            isinstance(stmt, cst.ClassDef)
+            and isinstance(node, ast.ClassDef)
+            and isinstance(stmt.body, cst.IndentedBlock)
+        ):
+            indent = stmt.body.indent if stmt.body.indent is not None else module.default_indent
+            if _align(stmt.body.body, node.body, (indent,), units) is None:
+                return None
+    return units
+
+
+def _generate(
+    node: cst.CSTNode, module: cst.Module, indent: tuple[str, ...] = ()
+) -> dict[cst.CSTNode, CodeRange]:
+    sink = _Sink()
+    state = PositionProvidingCodegenState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        provider=sink,  # type: ignore[arg-type]
+        indent_tokens=list(indent),
+    )
+    node._codegen(state)
+    return sink._computed
+
+
+def function_lines(
+    funcs: Sequence[cst.FunctionDef | cst.Lambda], tree: ast.Module | None
+) -> dict[cst.CSTNode, int] | None:
+    """The line of each function and lambda (of its `def`, `async` or `lambda` keyword, as
+    libCST's positions count it), given in the order a libCST visitor meets them, from the
+    `ast` of the same text, without generating any code. A visitor meets nodes in source
+    order, a node before its children, and a `def` before its decorators: so the `ast`
+    functions are sorted by where their whole statement starts. None when the two lists do
+    not pair up (count, kind and name), and the caller asks for positions instead."""
+    if tree is None:
+        return None
+    keyed: list[tuple[tuple[int, int], ast.AST]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.decorator_list[0] if node.decorator_list else node
+            keyed.append(((first.lineno, first.col_offset - 1), node))
+        elif isinstance(node, ast.Lambda):
+            keyed.append(((node.lineno, node.col_offset), node))
+    if len(keyed) != len(funcs):
+        return None
+    keyed.sort(key=lambda item: item[0])
+    lines: dict[cst.CSTNode, int] = {}
+    for func, (_, node) in zip(funcs, keyed, strict=True):
+        if isinstance(func, cst.Lambda):
+            if not isinstance(node, ast.Lambda):
+                return None
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or (
+            node.name != func.name.value
+        ):
+            return None
+        lines[func] = node.lineno
+    return lines
+
+
+class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
+    def __init__(
+        self,
+        module: cst.Module,
+        parents: Mapping[cst.CSTNode, cst.CSTNode],
+        units: _Units,
+    ) -> None:
+        self._module = module
+        self._parents = parents
+        self._units = units
+        self._ranges: dict[cst.CSTNode, CodeRange] = {}
+        self._done: set[cst.CSTNode] = set()
+        self._complete = False
+
+    def _unit_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The innermost unit holding `node`; None for the module and its header and footer."""
+        found: cst.CSTNode | None = node
+        while found is not None and found not in self._units:
+            found = self._parents.get(found)
+        return found
+
+    def _add_unit(self, unit: cst.CSTNode) -> None:
+        self._done.add(unit)
+        line, indent = self._units[unit]
+        ranges = _generate(unit, self._module, indent)
+        shift = line - ranges[unit].start.line
+        for node, r in ranges.items():
+            self._ranges[node] = CodeRange(
+                CodePosition(r.start.line + shift, r.start.column),
+                CodePosition(r.end.line + shift, r.end.column),
+            )
+
+    def _add_everything(self) -> None:
+        if not self._complete:
+            self._complete = True
+            for node, found in _generate(self._module, self._module).items():
+                self._ranges.setdefault(node, found)
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        found = self._ranges.get(node)
+        if found is not None:
+            return found
+        unit = None if self._complete else self._unit_of(node)
+        if unit is not None and unit not in self._done:
+            self._add_unit(unit)
+        elif unit is None:
+            self._add_everything()  # the module itself, or its header and footer lines
+        return self._ranges[node]
+
+    def __setitem__(self, node: cst.CSTNode, value: CodeRange) -> None:
+        self._ranges[node] = value
+
+    def __delitem__(self, node: cst.CSTNode) -> None:
+        del self._ranges[node]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        self._add_everything()
+        return iter(self._ranges)
+
+    def __len__(self) -> int:
+        self._add_everything()
+        return len(self._ranges)
+
+
+class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
+    """Same ranges as libCST's `PositionProvider` (syntactic positions, 1-based lines,
+    0-based columns), computed per top-level statement on first use."""
+
+    METADATA_DEPENDENCIES = (ParentProvider,)
+
+    def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+        # libCST's `_gen` copies the result into a new dict: that would compute every range.
+        self._computed = {}
+        with self.resolve(wrapper):
+            self._gen_impl(wrapper.module)
+        return self._computed
+
+    def _gen_impl(self, module: cst.Module) -> None:
+        units = _units(module, SOURCE_TREE.get())
+        if units is None:
+            self._computed.update(_generate(module, module))
+        else:
+            parents = cast(Mapping[cst.CSTNode, cst.CSTNode], self.metadata[ParentProvider])
+            lazy = _LazyRanges(module, parents, units)
+            self._computed = cast(MutableMapping[cst.CSTNode, Any], lazy)
