@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import textwrap
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from tfgraphlint import __version__
+from tfgraphlint.config import OPTIONS, Config
 from tfgraphlint.engine import runner
-from tfgraphlint.frontends.flake8_plugin import OFF_BY_DEFAULT, Flake8Plugin
+from tfgraphlint.engine.prefilter import package_needles
+from tfgraphlint.frontends.flake8_plugin import FLAKE8_OPTIONS, OFF_BY_DEFAULT, Flake8Plugin
 from tfgraphlint.rules import ALL_RULES
 
 TRAINING = """\
@@ -161,6 +164,75 @@ def test_files_without_tensorflow_are_not_parsed(monkeypatch: pytest.MonkeyPatch
     lines = ["import numpy as np\n", "def f(x):\n", "    print(x)\n"] * 2000
     plugin = Flake8Plugin(None, lines, "plain.py")  # type: ignore[arg-type]
     assert list(plugin.run()) == []
+
+
+def test_plain_files_load_neither_the_engine_nor_the_config(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text("import numpy as np\n\nx = np.ones(3)\n", encoding="utf-8")
+    (tmp_path / "train.py").write_text(TRAINING, encoding="utf-8")
+    code = """
+        import sys
+        from flake8.main.cli import main
+        try:
+            main(["--isolated", "--select", "F,TFG", "--jobs", "1", *sys.argv[1:]])
+        except SystemExit:
+            pass
+        heavy = ("libcst", "tfgraphlint.engine.runner", "tfgraphlint.config", "tfgraphlint._types")
+        assert "tfgraphlint.frontends.flake8_plugin" in sys.modules
+        print(sorted(m for m in heavy if m in sys.modules))
+    """
+    argv = [sys.executable, "-c", textwrap.dedent(code)]
+    plain = run([*argv, "plain.py"], tmp_path)
+    assert plain.stdout.splitlines()[-1:] == ["[]"], plain.stdout + plain.stderr
+    both = run([*argv, "plain.py", "train.py"], tmp_path)
+    heavy = "['libcst', 'tfgraphlint._types', 'tfgraphlint.config', 'tfgraphlint.engine.runner']"
+    assert both.stdout.splitlines()[-1:] == [heavy], both.stdout + both.stderr
+
+
+def test_flake8_options_match_the_config() -> None:
+    by_key = {o.key: o for o in OPTIONS}
+    for key, attr, is_list, help_text in FLAKE8_OPTIONS:
+        option = by_key[key]
+        assert (attr, is_list, help_text) == (
+            option.attr,
+            option.parse.__name__ == "_str_list",
+            option.help,
+        )
+    assert [key for key, *_ in FLAKE8_OPTIONS] == [
+        "extra-function-decorators",
+        "keras-call",
+        "follow-calls",
+        "large-loop-threshold",
+    ]
+
+
+def test_config_built_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("_changes", "_config", "_needles"):  # restored after the test
+        monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
+    assert Flake8Plugin.config == Config()  # before flake8 parses its options
+    assert Flake8Plugin._needles == package_needles(Config().extra_function_decorators)
+    nothing = argparse.Namespace(**{f"tfg_{attr}": None for _, attr, _, _ in FLAKE8_OPTIONS})
+    Flake8Plugin.parse_options(nothing)
+    assert Flake8Plugin._config is None
+    assert Flake8Plugin.config == Config(select=("ALL",))
+    assert Flake8Plugin._needles == package_needles(Config().extra_function_decorators)
+    given = argparse.Namespace(
+        tfg_extra_function_decorators=["mylib.compiled", "*.jit"],
+        tfg_keras_call="yes",
+        tfg_follow_calls=None,
+        tfg_large_loop_threshold="7",
+    )
+    Flake8Plugin.parse_options(given)
+    expected = Config(
+        select=("ALL",),
+        extra_function_decorators=("mylib.compiled", "*.jit"),
+        keras_call=True,
+        large_loop_threshold=7,
+    )
+    assert Flake8Plugin.config == expected
+    assert Flake8Plugin._needles == ("tensorflow", "keras", "mylib")
+    lines = ["from mylib import compiled\n", "@compiled\n", "def f(x):\n", "    print(x)\n"]
+    found = [m for _, _, m, _ in Flake8Plugin(None, lines, "m.py").run()]  # type: ignore[arg-type]
+    assert [m.split()[0] for m in found] == ["TFG101"]
 
 
 def test_off_by_default_list_matches_the_rules() -> None:

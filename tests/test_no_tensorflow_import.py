@@ -48,6 +48,34 @@ def test_import_and_lint_source(tmp_path: Path) -> None:
     assert verdict == "[]"
 
 
+def test_import_is_lazy_and_every_public_name_loads(tmp_path: Path) -> None:
+    verdict = run_python(
+        """
+        import sys
+        import tfgraphlint
+        loaded = ("tfgraphlint._types", "tfgraphlint.config", "tfgraphlint.engine.runner")
+        assert not [m for m in loaded if m in sys.modules]  # they load on first use
+        from tfgraphlint import Config, Finding, LintResult, lint_source, load_config
+        from tfgraphlint._types import Finding as DefinedFinding
+        from tfgraphlint.config import Config as DefinedConfig
+        assert (Config, Finding) == (DefinedConfig, DefinedFinding)
+        namespace = {}
+        exec("from tfgraphlint import *", namespace)
+        assert all(namespace[name] is getattr(tfgraphlint, name) for name in tfgraphlint.__all__)
+        assert set(tfgraphlint.__all__) <= set(dir(tfgraphlint))
+        try:
+            tfgraphlint.no_such_name
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError("no AttributeError")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+        """,
+        tmp_path,
+    )
+    assert verdict == "[]"
+
+
 def test_check_command(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(SOURCE, encoding="utf-8")
     verdict = run_python(

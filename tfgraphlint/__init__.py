@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from tfgraphlint._types import Example, FileError, Finding, LintResult, Severity
-from tfgraphlint.config import Config, ConfigError, load_config
-
 __version__ = "0.1.0.dev0"
 
 __all__ = [
@@ -29,16 +26,40 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tfgraphlint._types import Example, FileError, Finding, LintResult, Severity
+    from tfgraphlint.config import Config, ConfigError, load_config
     from tfgraphlint.engine.runner import lint_source
+
+# Keep `import tfgraphlint` light: it is the parent of every submodule, so the flake8 plugin
+# pays for whatever it imports on every run, even for files without TensorFlow. The public
+# names load on first use (PEP 562): the data types and the config (dataclasses), and the
+# engine (libcst).
+_LAZY = {
+    "Config": "tfgraphlint.config",
+    "ConfigError": "tfgraphlint.config",
+    "load_config": "tfgraphlint.config",
+    "Example": "tfgraphlint._types",
+    "FileError": "tfgraphlint._types",
+    "Finding": "tfgraphlint._types",
+    "LintResult": "tfgraphlint._types",
+    "Severity": "tfgraphlint._types",
+    "lint_source": "tfgraphlint.engine.runner",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Keep `import tfgraphlint` light: the engine (libcst) loads on first use.
-    if name == "lint_source":
-        from tfgraphlint.engine.runner import lint_source
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-        return lint_source
-    raise AttributeError(name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def examples(*calls: Any) -> Any:

@@ -12,11 +12,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 # What flake8 and ruff skip by default: VCS folders, caches, virtual envs, build output.
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".bzr",
@@ -205,6 +200,12 @@ def find_pyproject(start: Path) -> Path | None:
 
 def load_config(path: Path | None = None, *, start: Path | None = None) -> Config:
     """Read the config from `path`, or from the nearest pyproject.toml above `start`."""
+    # Imported here, not at the top: the flake8 plugin imports this module and never reads TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
     if path is None:
         path = find_pyproject(start or Path.cwd())
         if path is None:

@@ -9,15 +9,17 @@ named `tfg-<key>` after the `[tool.tfgraphlint]` keys.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tfgraphlint import __version__
-from tfgraphlint.config import OPTIONS, Config, ConfigError, Option
+from tfgraphlint.engine.prefilter import names_a_package, package_needles
 
 if TYPE_CHECKING:
+    import argparse
     import ast
+
+    from tfgraphlint.config import Config, Option
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -27,6 +29,8 @@ _FALSE = ("0", "false", "no", "off")
 def _flake8_value(option: Option, value: Any) -> Any:
     """Convert a flake8 option value (a string, or a list for list options) and validate it
     with the same parser as `[tool.tfgraphlint]`."""
+    from tfgraphlint.config import ConfigError
+
     key = f"tfg-{option.key}"
     kind = option.parse.__name__
     if isinstance(value, str) and kind == "_positive_int":
@@ -47,18 +51,63 @@ def _flake8_value(option: Option, value: Any) -> Any:
 # projects that never mention TensorFlow; tests/test_flake8_plugin.py checks the list.
 OFF_BY_DEFAULT: tuple[str, ...] = ("TFG590",)
 
-# Options that make sense under flake8 (selection is flake8's own job).
-_FLAKE8_OPTIONS = tuple(
-    o
-    for o in OPTIONS
-    if o.key in ("extra-function-decorators", "keras-call", "follow-calls", "large-loop-threshold")
+# The options that make sense under flake8 (selection is flake8's own job), as (key, attribute,
+# list or not, help) of their `config.OPTIONS` entries. Spelled out for the same reason: loading
+# the plugin does not import `tfgraphlint.config` (its dataclasses cost more than the rest of
+# the plugin); tests/test_flake8_plugin.py checks the copy against `config.OPTIONS`.
+FLAKE8_OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
+    (
+        "extra-function-decorators",
+        "extra_function_decorators",
+        True,
+        "Qualified names (globs allowed) of project decorators that wrap `tf.function`.",
+    ),
+    (
+        "keras-call",
+        "keras_call",
+        False,
+        "Treat Keras `Layer.call`/`Model.call` as compiled bodies (opt-in).",
+    ),
+    (
+        "follow-calls",
+        "follow_calls",
+        False,
+        "Check same-module helpers called from compiled bodies (AutoGraph converts them).",
+    ),
+    (
+        "large-loop-threshold",
+        "large_loop_threshold",
+        False,
+        "large-python-loop: smallest literal `range(N)` that is reported.",
+    ),
 )
+
+
+class _PluginConfig:
+    """`Flake8Plugin.config`, built on first use: a run over files that never name TensorFlow
+    does not build it. `Config()` until flake8 calls `parse_options`, then every rule with the
+    `tfg-*` options."""
+
+    def __get__(self, instance: object, owner: type[Flake8Plugin]) -> Config:
+        if owner._config is None:
+            from tfgraphlint.config import Config
+
+            if owner._changes is None:
+                owner._config = Config()
+            else:
+                # Every rule runs; flake8's --select/--ignore/--extend-select decide what is shown.
+                owner._config = Config(select=("ALL",)).with_overrides(**owner._changes)
+        return owner._config
 
 
 class Flake8Plugin:
     name = "tfgraphlint"
     version = __version__
-    config: ClassVar[Config] = Config()
+    config = _PluginConfig()
+    _changes: ClassVar[dict[str, Any] | None] = None  # the tfg-* options, once parsed
+    _config: ClassVar[Config | None] = None
+    # What `engine.prefilter` looks for, from `config.extra_function_decorators` (default: none).
+    _needles: ClassVar[tuple[str, ...]] = package_needles()
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         # `tree` is required for flake8 to classify this as a tree plugin; we use libCST.
@@ -68,38 +117,42 @@ class Flake8Plugin:
     @classmethod
     def add_options(cls, manager: Any) -> None:
         manager.extend_default_ignore(list(OFF_BY_DEFAULT))
-        for option in _FLAKE8_OPTIONS:
-            is_list = option.parse.__name__ == "_str_list"
+        for key, attr, is_list, help_text in FLAKE8_OPTIONS:
             manager.add_option(
-                f"--tfg-{option.key}",
-                dest=f"tfg_{option.attr}",
+                f"--tfg-{key}",
+                dest=f"tfg_{attr}",
                 default=None,
                 parse_from_config=True,
                 comma_separated_list=is_list,
-                help=f"tfgraphlint: {option.help}",
+                help=f"tfgraphlint: {help_text}",
             )
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
         changes: dict[str, Any] = {}
-        for option in _FLAKE8_OPTIONS:
-            value = getattr(options, f"tfg_{option.attr}", None)
+        for key, attr, _, _ in FLAKE8_OPTIONS:
+            value = getattr(options, f"tfg_{attr}", None)
             if value is not None:
+                from tfgraphlint.config import OPTIONS, ConfigError
+
+                option = next(o for o in OPTIONS if o.key == key)
                 try:
-                    changes[option.attr] = _flake8_value(option, value)
+                    changes[attr] = _flake8_value(option, value)
                 except ConfigError as exc:
                     from flake8.exceptions import ExecutionError
 
                     raise ExecutionError(f"tfgraphlint: {exc}") from exc
-        # Every rule runs; flake8's --select/--ignore/--extend-select decide what is shown.
-        cls.config = Config(select=("ALL",)).with_overrides(**changes)
+        cls._changes = changes
+        cls._config = None
+        # With tfg-* options the config module is loaded anyway (to validate them): build the
+        # config now. Without, it keeps its default (no extra decorators) until a file needs it.
+        cls._needles = package_needles(cls.config.extra_function_decorators if changes else ())
 
     def run(self) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
-        from tfgraphlint.engine.prefilter import may_contain_compiled_code
-
         source = "".join(self.lines)
-        if not may_contain_compiled_code(source, self.config):
-            return  # the engine (libCST and every rule) is not even imported
+        # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
+        if not names_a_package(source, self._needles):
+            return  # the engine (libCST and every rule) and the config are not even imported
         from tfgraphlint.engine.runner import lint_source
 
         result = lint_source(source, self.filename, self.config, noqa=False)
