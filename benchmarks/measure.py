@@ -38,6 +38,7 @@ Memory, and why it is measured this way:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -114,14 +115,28 @@ class TreeSampler(threading.Thread):
 
 
 def wait_or_kill(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
-    """Wait for ``proc``; on timeout kill its process group. Return True if it timed out."""
+    """Wait for ``proc``; on timeout kill its process group. Return True if it timed out.
+
+    A blocking ``wait()`` with a timer that kills, rather than ``wait(timeout)``: the latter
+    polls with sleeps growing to 50 ms, so every wall time came out rounded up to the next
+    poll (the flake8 latency medians moved in 50 ms steps)."""
+    fired = threading.Event()
+
+    def kill() -> None:
+        fired.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    timer = threading.Timer(timeout, kill) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        return True
-    return False
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return fired.is_set()
 
 
 def measure(argv: list[str], timeout: float | None) -> dict[str, object]:
