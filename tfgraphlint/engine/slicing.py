@@ -6,7 +6,7 @@ cost more again. Most of a TensorFlow code base holds no compiled body, so:
 1. `engine.prefilter.may_contain_compiled_code`: a file that never names
    `tensorflow`/`keras` (or a configured decorator's package) cannot reference `tf.function`,
    a `tf.data` dataset or a Keras model: nothing to check.
-2. `_CANDIDATE`: a file with no `.function`, `import ... function`, dataset-callback method
+2. `is_candidate`: a file with no `.function`, `import ... function`, dataset-callback method
    call (`.map(`, `.filter(`, ...), Keras step or `call` def cannot hold a compiled body.
 3. `slice_source`: CPython's `ast` finds the module's top-level statements; a statement is
    kept when its text could matter to discovery or a rule (it mentions a compile decorator or
@@ -35,13 +35,15 @@ from tfgraphlint.discovery.quick import may_have_compiled_context
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
-_CANDIDATE = re.compile(
-    r"\.\s*function\b"
-    r"|\bimport\b[^\n]*\bfunction\b"
-    rf"|\.\s*(?:{_DATASET_METHODS})\s*\("
-    r"|\bdef\s+(?:train_step|test_step|predict_step|call)\b"
-)
-_IMPORT_FUNCTION = re.compile(r"\bfrom\s+[\w.]+\s+import\b")
+_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
+# The patterns below start with a literal, not `\b`, so that `re` scans for it quickly; a
+# match inside a longer word only makes a file a candidate that need not be (never the reverse).
+_KERAS_STEP = re.compile(r"def\s+(?:train_step|test_step|predict_step)\b")
+_IMPORT_WORD = re.compile(r"\bimport\b")
+_DATASET_METHOD_NAMES = tuple(_DATASET_METHODS.split("|"))
+_IMPORT_PAREN = re.compile(r"import\s*\(((?:[^()#]|#[^\n]*)*)\)")
+_IMPORT_CONTINUED = re.compile(r"import\b[^\n#]*\\\r?\n(?:[^\n#]*\\\r?\n)*[^\n#]*\bfunction\b")
+_FUNCTION_WORD = re.compile(r"\bfunction\b")
 _FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
 _SELF_BINDING = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -64,15 +66,78 @@ def _extra_names(config: Config) -> list[str]:
     return [d.rsplit(".", 1)[-1] for d in config.extra_function_decorators if "*" not in d]
 
 
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_SPACE = frozenset(" \t\r\n\f\\")  # a backslash continues a line
+
+
+def _word_at(text: str, start: int, end: int) -> bool:
+    return (start == 0 or text[start - 1] not in _WORD_CHARS) and (
+        end >= len(text) or text[end] not in _WORD_CHARS
+    )
+
+
+def _after_dot(text: str, start: int) -> bool:
+    """`text[start:]` follows a `.`, across whitespace and line continuations."""
+    j = start - 1
+    while j >= 0 and text[j] in _SPACE:
+        j -= 1
+    return j >= 0 and text[j] == "."
+
+
+def _names_function(text: str) -> bool:
+    """`x.function` anywhere, or `function` on a line with `import`, found with `str.find`
+    (a regex starting with `\\.` tries every `.` of the file, and code is full of them)."""
+    i = text.find("function")
+    while i >= 0:
+        end = i + 8
+        if _word_at(text, i, end) and (
+            _after_dot(text, i) or _IMPORT_WORD.search(text, text.rfind("\n", 0, i) + 1, i)
+        ):
+            return True
+        i = text.find("function", end)
+    return False
+
+
+def _calls_dataset_method(text: str) -> bool:
+    """`.map(`, `.filter(`, ... (`_DATASET_METHODS`), found with `str.find`."""
+    for name in _DATASET_METHOD_NAMES:
+        i = text.find(name)
+        while i >= 0:
+            end = i + len(name)
+            if _word_at(text, i, end) and _after_dot(text, i):
+                k = end
+                while k < len(text) and text[k] in _SPACE:
+                    k += 1
+                if k < len(text) and text[k] == "(":
+                    return True
+            i = text.find(name, end)
+    return False
+
+
 def is_candidate(text: str, config: Config) -> bool:
-    """Step 2: the file has a token without which discovery finds nothing."""
-    if _CANDIDATE.search(text):
+    """Step 2: the file has a token without which discovery finds nothing: `x.function`,
+    `function` imported, `.map(`-style calls, a Keras step `def` (or `def call`, with
+    `keras-call`), a configured decorator's name."""
+    if (
+        _names_function(text)
+        or _calls_dataset_method(text)
+        or _KERAS_STEP.search(text)
+        or (config.keras_call and _KERAS_CALL.search(text))
+    ):
         return True
     if any(pat.endswith("*") for pat in config.extra_function_decorators):
         return True  # a wildcard decorator can be spelled any way
-    if _IMPORT_FUNCTION.search(text) and "function" in text:
-        return True  # `from tensorflow import (\n    function,\n)` across lines
+    if _imports_function_across_lines(text):
+        return True  # `from tensorflow import (\n    function,\n)`
     return any(re.search(rf"\b{re.escape(n)}\b", text) for n in _extra_names(config))
+
+
+def _imports_function_across_lines(text: str) -> bool:
+    """A name `function` imported on another line than `import`: inside the parentheses of
+    `import (...)` (comments skipped: they may hold a parenthesis), or after a backslash."""
+    if _IMPORT_CONTINUED.search(text):
+        return True
+    return any(_FUNCTION_WORD.search(m.group(1)) for m in _IMPORT_PAREN.finditer(text))
 
 
 def _spans(tree: ast.Module) -> list[_Unit]:
