@@ -23,10 +23,9 @@ from typing import Final
 
 import libcst as cst
 from libcst.metadata import (
-    BatchableMetadataProvider,
+    BaseMetadataProvider,
     QualifiedName,
     QualifiedNameSource,
-    ScopeProvider,
 )
 
 from tfgraphlint._types import ExternalCall
@@ -34,6 +33,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
 from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
 from tfgraphlint.discovery.qualnames import qualified_names
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 
 FuncNode = cst.FunctionDef | cst.Lambda
 
@@ -181,11 +181,11 @@ def _callables_in(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield expr
 
 
-class CompiledContextProvider(BatchableMetadataProvider[object]):
+class CompiledContextProvider(BaseMetadataProvider[object]):
     """Maps FunctionDef/Lambda nodes to `CompiledContext` (traced) or `EAGER`; the Module node
     to a `ModuleDiscovery`."""
 
-    METADATA_DEPENDENCIES = (ScopeProvider, LazyPositionProvider)
+    METADATA_DEPENDENCIES = (FastScopeProvider, LazyPositionProvider)
 
     def __init__(self) -> None:
         super().__init__()
@@ -201,7 +201,9 @@ class CompiledContextProvider(BatchableMetadataProvider[object]):
     def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
         return qualified_names(self, node, self.qualname_memo)
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def _gen_impl(self, node: cst.Module) -> None:
+        # Not a batchable provider: a batched traversal would walk the whole module only to
+        # call this on the Module node.
         opts = DISCOVERY_OPTIONS.get()
         collector = _Collector(self)
         node.visit(collector)
@@ -255,7 +257,7 @@ class _Discovery:
             info = self.c.funcs.get(expr)
             return [info] if info else []
         if isinstance(expr, cst.Name):
-            scope = self.p.get_metadata(ScopeProvider, expr, None)
+            scope = self.p.get_metadata(FastScopeProvider, expr, None)
             if scope is None:
                 return []
             found: list[_FuncInfo] = []
@@ -507,7 +509,7 @@ class _Discovery:
                 break
         if not isinstance(expr, cst.Name):
             return False
-        scope = self.p.get_metadata(ScopeProvider, expr, None)
+        scope = self.p.get_metadata(FastScopeProvider, expr, None)
         if scope is None:
             return False
         for assignment in scope[expr.value]:

@@ -1,6 +1,6 @@
 """Qualified names on demand, instead of libCST's `QualifiedNameProvider` (issue 4: speed).
 
-`QualifiedNameProvider` walks the whole module once more (after `ScopeProvider`) only to attach
+`QualifiedNameProvider` walks the whole module once more (after `FastScopeProvider`) only to attach
 `scope.get_qualified_names_for(node)`, lazily, to every node; discovery and the rules ask for a
 small fraction of them. This asks the node's scope directly, with the same answer: libCST's
 provider does exactly this call, and gives an empty set to a node without a scope. The result
@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import libcst as cst
-from libcst.metadata import QualifiedName, ScopeProvider
+from libcst.metadata import QualifiedName
+
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 
 
 def qualified_names(
@@ -23,6 +25,6 @@ def qualified_names(
     """What `QualifiedNameProvider` gives `node`: its qualified names (with their source)."""
     found = memo.get(node)
     if found is None:
-        scope = dependent.get_metadata(ScopeProvider, node, None)
+        scope = dependent.get_metadata(FastScopeProvider, node, None)
         found = memo[node] = set() if scope is None else scope.get_qualified_names_for(node)
     return found

@@ -12,7 +12,6 @@ from libcst.metadata import (
     CodeRange,
     ProviderT,
     QualifiedName,
-    ScopeProvider,
 )
 
 from tfgraphlint._types import Applicability, Edit, Example, Finding, Fix, Severity
@@ -23,6 +22,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.qualnames import qualified_names
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts
 
 FuncNode = cst.FunctionDef | cst.Lambda
@@ -88,7 +88,7 @@ class Rule(cst.BatchableCSTVisitor):
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         LazyPositionProvider,
         ParentProvider,
-        ScopeProvider,
+        FastScopeProvider,
         CompiledContextProvider,
     )
 

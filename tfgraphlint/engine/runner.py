@@ -24,6 +24,7 @@ from tfgraphlint.discovery.provider import (
     CompiledContextProvider,
     DiscoveryOptions,
 )
+from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
@@ -194,6 +195,7 @@ def lint_source(
     tree_token = SOURCE_TREE.set(tree)
     try:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
         discovery = wrapper.resolve(CompiledContextProvider).get(module)
         if isinstance(discovery, ModuleDiscovery):
             result.calls = list(discovery.external_calls)

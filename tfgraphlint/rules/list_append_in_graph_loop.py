@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 
@@ -223,7 +223,7 @@ class ListAppendInGraphLoop(Rule):
 
     def _bound_before_and_read_after(self, name: cst.Name, loop: cst.For | cst.While) -> bool:
         """Whether the list is bound only before `loop` (not inside it) and read after it."""
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(FastScopeProvider, name, None)
         if scope is None:
             return False
         loop_range = self.get_metadata(LazyPositionProvider, loop)

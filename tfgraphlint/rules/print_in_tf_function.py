@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import QualifiedNameSource, ScopeProvider
+from libcst.metadata import QualifiedNameSource
 
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.engine.rule import Rule
 
 _TF_PRINT = names.under_tf("print")
@@ -186,7 +187,7 @@ class PrintInTfFunction(Rule):
 
     def _tf_module_name(self, node: cst.CSTNode) -> str | None:
         """`tf` or `tensorflow` when that name, where `node` is, is the imported module."""
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.get_metadata(FastScopeProvider, node, None)
         if scope is None:
             return None
         for candidate in ("tf", "tensorflow"):

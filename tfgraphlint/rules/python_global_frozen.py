@@ -13,12 +13,12 @@ from libcst.metadata import (
     FunctionScope,
     ImportAssignment,
     Scope,
-    ScopeProvider,
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
@@ -227,14 +227,14 @@ class PythonGlobalFrozen(Rule):
         self.outer = OuterState(self)
 
     def visit_Module(self, node: cst.Module) -> None:
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.get_metadata(FastScopeProvider, node, None)
         if scope is not None:
             self._check_scope(scope, node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self.context_of_function(node) is not None:
             return  # its locals live within one trace
-        scope = self.get_metadata(ScopeProvider, node.body, None)
+        scope = self.get_metadata(FastScopeProvider, node.body, None)
         if isinstance(scope, FunctionScope):
             self._check_scope(scope, node.body)
 
@@ -301,7 +301,7 @@ class PythonGlobalFrozen(Rule):
             reported.add(func)
             where = (
                 "module-level"
-                if scope is self.get_metadata(ScopeProvider, self.state.module, None)
+                if scope is self.get_metadata(FastScopeProvider, self.state.module, None)
                 else "closure variable"
             )
             self.report(
@@ -379,7 +379,7 @@ class PythonGlobalFrozen(Rule):
         for call in finder.calls:
             if not isinstance(call.func, cst.Name):
                 continue
-            scope = self.get_metadata(ScopeProvider, call.func, None)
+            scope = self.get_metadata(FastScopeProvider, call.func, None)
             if scope is None:
                 continue
             if any(self._is_local_callable(a) for a in scope[call.func.value]):

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.engine.rule import FuncNode, Rule
 
 # Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
@@ -267,7 +267,7 @@ class PythonScalarArgument(Rule):
         return None
 
     def _definitions(self, name: cst.Name) -> list[_Target]:
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(FastScopeProvider, name, None)
         if scope is None:
             return []
         found: list[_Target] = []
@@ -302,7 +302,7 @@ class PythonScalarArgument(Rule):
         if isinstance(wrapped, cst.Lambda):
             return self._as_target(wrapped)
         if isinstance(wrapped, cst.Name):
-            scope = self.get_metadata(ScopeProvider, wrapped, None)
+            scope = self.get_metadata(FastScopeProvider, wrapped, None)
             assignments = scope[wrapped.value] if scope is not None else ()
             defs = [getattr(a, "node", None) for a in assignments]
             funcs = [d for d in defs if isinstance(d, cst.FunctionDef)]
@@ -372,7 +372,7 @@ class PythonScalarArgument(Rule):
     def _bound_values(self, name: cst.Name) -> list[cst.CSTNode]:
         """What each binding of `name` in its scope assigns (the statement for loops and
         augmented assignments)."""
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(FastScopeProvider, name, None)
         if scope is None:
             return []
         values: list[cst.CSTNode] = []

@@ -14,12 +14,12 @@ from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
     QualifiedNameSource,
-    ScopeProvider,
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
@@ -119,7 +119,7 @@ class OuterState:
         """Where the binding `name` refers to lives, when it is outside every compiled body:
         "module-level" or "enclosing function `f`" (an eager one), with its assignments.
         None for locals, imports, builtins, and names bound in a compiled enclosing body."""
-        scope = self.rule.get_metadata(ScopeProvider, name, None)
+        scope = self.rule.get_metadata(FastScopeProvider, name, None)
         if scope is None:
             return None
         assignments: list[Assignment] = []
@@ -226,7 +226,7 @@ class OuterState:
         method = self.receiver(func)
         if method is None or expr.value != method[1]:
             return False
-        scope = self.rule.get_metadata(ScopeProvider, expr, None)
+        scope = self.rule.get_metadata(FastScopeProvider, expr, None)
         if scope is None:
             return False
         bindings = list(scope[expr.value])
@@ -834,7 +834,7 @@ class PythonSideEffect(Rule):
         """`tf.Variable(...)`, or a name bound only to one: a variable outlives the trace."""
         values: list[cst.BaseExpression | None] = [value]
         if isinstance(value, cst.Name):
-            scope = self.get_metadata(ScopeProvider, value, None)
+            scope = self.get_metadata(FastScopeProvider, value, None)
             bindings = scope[value.value] if scope is not None else set()
             values = [
                 self.outer.bound_value(a.node) if isinstance(a, Assignment) else None

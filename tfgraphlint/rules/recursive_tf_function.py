@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
 
@@ -253,7 +253,7 @@ class RecursiveTfFunction(Rule):
         inside a method of the same class."""
         func = call.func
         if isinstance(func, cst.Name):
-            scope = self.get_metadata(ScopeProvider, func, None)
+            scope = self.get_metadata(FastScopeProvider, func, None)
             if scope is None:
                 return []
             defs = (getattr(a, "node", None) for a in scope[func.value])

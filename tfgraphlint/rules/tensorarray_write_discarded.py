@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import FunctionScope, ScopeProvider
+from libcst.metadata import FunctionScope
 
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.engine.rule import Rule
 
 _UPDATES = frozenset({"write", "scatter", "unstack", "split"})
@@ -248,7 +249,7 @@ class TensorarrayWriteDiscarded(Rule):
     def _rebind(self, node: cst.Expr, receiver: cst.BaseExpression) -> Fix | None:
         if not isinstance(receiver, cst.Name):
             return None
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.get_metadata(FastScopeProvider, node, None)
         # Local assignments only: libCST files `global`/`nonlocal` names under their own scope.
         if not isinstance(scope, FunctionScope) or receiver.value not in scope.assignments:
             return None

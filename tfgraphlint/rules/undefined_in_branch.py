@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import statements
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
@@ -444,7 +444,7 @@ class UndefinedInBranch(Rule):
         globals_, nonlocals = declarations(facts.func)
         if name in globals_ or name in nonlocals or name in facts.param_names:
             return True
-        scope = self.get_metadata(ScopeProvider, stmt, None)
+        scope = self.get_metadata(FastScopeProvider, stmt, None)
         if scope is None:
             return True
         start = self._pos(stmt)
@@ -479,7 +479,7 @@ class UndefinedInBranch(Rule):
 
     def _read_after(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> int | None:
         """Line of the first read of `name` after `stmt` that no assignment masks, or None."""
-        scope = self.get_metadata(ScopeProvider, stmt, None)
+        scope = self.get_metadata(FastScopeProvider, stmt, None)
         if scope is None:
             return None
         reads = sorted(

@@ -1,0 +1,82 @@
+"""`discovery.scope_metadata`: `FastScopeProvider` gives the scopes of libCST's `ScopeProvider`
+(same kind of scope, for the same defining node, with the same assignments and accesses) for
+every node, and `resolve_directly` resolves the engine's providers without libCST's resolver."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, ScopeProvider
+
+from tfgraphlint.discovery.parents import parent_map
+from tfgraphlint.discovery.provider import CompiledContextProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider, resolve_directly
+from tfgraphlint.engine.registry import all_rules
+from tfgraphlint.engine.rule import Rule
+
+ROOT = Path(__file__).resolve().parent.parent
+UNUSUAL = (ROOT / "tests" / "data" / "unusual_syntax.py").read_text(encoding="utf-8")
+
+
+def _shape(scope: object) -> object:
+    if scope is None:
+        return None
+    return (
+        type(scope).__name__,
+        getattr(scope, "node", None),
+        sorted((a.name, id(a.node)) for a in scope.assignments),  # type: ignore[attr-defined]
+        sum(1 for _ in scope.accesses),  # type: ignore[attr-defined]
+    )
+
+
+def _same(code: str) -> None:
+    module = cst.parse_module(code)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    got = MetadataWrapper(module, unsafe_skip_copy=True).resolve(FastScopeProvider)
+    # Nodes of the tree (libCST also scopes nodes it parses out of string annotations, new
+    # objects on every run).
+    tree = {module, *parent_map(module)}
+    assert {n for n in got if n in tree} == {n for n in expected if n in tree}
+    shapes: dict[int, object] = {}
+    for node, scope in expected.items():
+        if node not in tree:
+            continue
+        key = id(scope)
+        if key not in shapes:
+            shapes[key] = _shape(scope)
+        assert _shape(got[node]) == shapes[key]
+
+
+def test_scopes_match_libcst_on_unusual_syntax() -> None:
+    _same(UNUSUAL)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=str)
+def test_scopes_match_libcst_on_fixtures(path: Path) -> None:
+    _same(path.read_text(encoding="utf-8"))
+
+
+def test_scopes_match_libcst_on_rule_examples() -> None:
+    for rule in all_rules():
+        for example in (*rule.VALID, *rule.INVALID):
+            _same(textwrap.dedent(example.code))
+
+
+def test_resolve_directly_fills_the_wrapper_once() -> None:
+    module = cst.parse_module("import tensorflow as tf\n\n@tf.function\ndef f(x):\n    return x\n")
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
+    contexts = wrapper.resolve(CompiledContextProvider)
+    func = module.body[1]
+    assert contexts[func].qualname == "f"  # type: ignore[index, union-attr]
+    resolve_directly(wrapper, [CompiledContextProvider])  # already there: kept as it is
+    assert wrapper.resolve(CompiledContextProvider) is contexts
+
+
+def test_resolve_directly_refuses_batchable_providers() -> None:
+    wrapper = MetadataWrapper(cst.parse_module("x = 1\n"), unsafe_skip_copy=True)
+    with pytest.raises(TypeError, match="batchable"):
+        resolve_directly(wrapper, [ScopeProvider])
