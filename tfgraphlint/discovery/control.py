@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from tfgraphlint.discovery.scopes import SameScopeVisitor
+from tfgraphlint.discovery.walk import walk
 
 Parent = Callable[[cst.CSTNode], cst.CSTNode | None]
 Statement = cst.BaseStatement | cst.BaseSmallStatement
@@ -119,7 +120,7 @@ def find(stmts: Sequence[cst.CSTNode], *types: type[cst.CSTNode]) -> list[cst.CS
     """Nodes of the given types in `stmts`, in order, not looking into nested scopes."""
     finder = _Finder(types)
     for stmt in stmts:
-        stmt.visit(finder)
+        walk(stmt, finder)
     return finder.found
 
 

@@ -34,6 +34,7 @@ from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDisc
 from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
+from tfgraphlint.discovery.walk import walk
 
 FuncNode = cst.FunctionDef | cst.Lambda
 
@@ -206,7 +207,7 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         # call this on the Module node.
         opts = DISCOVERY_OPTIONS.get()
         collector = _Collector(self)
-        node.visit(collector)
+        walk(node, collector)
         self.function_lines = function_lines(list(collector.funcs), SOURCE_TREE.get()) or {}
         discovery = _Discovery(self, collector, opts)
         result = discovery.run()

@@ -21,12 +21,16 @@ import libcst as cst
 from libcst.metadata import (
     BaseMetadataProvider,
     BatchableMetadataProvider,
+    ExpressionContext,
     ExpressionContextProvider,
     MetadataWrapper,
     ProviderT,
     Scope,
     ScopeProvider,
 )
+from libcst.metadata.expression_context_provider import ExpressionContextVisitor
+
+from tfgraphlint.discovery.walk import walk
 
 
 class FastScopeProvider(BaseMetadataProvider[Scope | None]):
@@ -35,7 +39,8 @@ class FastScopeProvider(BaseMetadataProvider[Scope | None]):
     def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
         module = wrapper.module
         contexts = ExpressionContextProvider()
-        contexts.visit_Module(module)
+        # What `ExpressionContextProvider.visit_Module` does, walked without rebuilding.
+        walk(module, ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
         scopes = ScopeProvider()
         # What `MetadataWrapper` would hand it: its one dependency, already computed.
         scopes.metadata = {ExpressionContextProvider: contexts._computed}

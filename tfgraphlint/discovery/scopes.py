@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from tfgraphlint.discovery.walk import walk
+
 
 class SameScopeVisitor(cst.CSTVisitor):
     """Walks a body without entering nested functions, lambdas or classes: their code runs in
@@ -34,7 +36,7 @@ def find_names(node: cst.CSTNode, value: str | None = None) -> list[cst.Name]:
     `value` when given. What `libcst.matchers.findall(node, m.Name(value))` returns, without
     importing `libcst.matchers` (0.6 s of start-up, which a cached run otherwise pays)."""
     finder = _NameFinder(value)
-    node.visit(finder)
+    walk(node, finder)
     return finder.found
 
 
@@ -73,5 +75,5 @@ def declarations(func: cst.CSTNode) -> tuple[frozenset[str], frozenset[str]]:
     """The names a function declares `global`, and those it declares `nonlocal` (not counting
     nested functions and classes, whose declarations are their own)."""
     finder = _Declarations(func)
-    func.visit(finder)
+    walk(func, finder)
     return frozenset(finder.globals), frozenset(finder.nonlocals)

@@ -25,6 +25,7 @@ import libcst as cst
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.discovery.scopes import FunctionScopeVisitor
+from tfgraphlint.discovery.walk import walk
 
 
 class Kind(enum.Enum):
@@ -347,7 +348,7 @@ class FunctionFacts:
         self.module_constants = module_constants
         self.outer = outer
         collector = _BodyBindings(func)
-        func.visit(collector)
+        walk(func, collector)
         self._bindings = collector.bindings
         self._params: dict[str, Kind] = {}
         self._param_nodes: dict[str, cst.Param] = {}
@@ -597,7 +598,7 @@ class FunctionFacts:
         such as `self.__x` (TF 2.21 `unsupported_features_checker`)."""
         if not self._unconvertible_checked:
             finder = _UnsupportedFinder()
-            self.func.body.visit(finder)
+            walk(self.func.body, finder)
             self._unconvertible = finder.found
             self._unconvertible_checked = True
         return self._unconvertible
@@ -802,7 +803,7 @@ def _params_rebound_first(func: cst.FunctionDef | cst.Lambda, params: set[str]) 
                         if isinstance(t, cst.Name) and t.value in params and t.value not in seen
                     )
         uses = _NameUses()
-        stmt.visit(uses)
+        walk(stmt, uses)
         seen |= uses.names
     return shadowed
 

@@ -14,6 +14,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.discovery.provider import CompiledContextProvider
+from tfgraphlint.discovery.walk import walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ def _statements(
     if not isinstance(func, cst.FunctionDef):
         return []
     collector = _StatementCollector(positions, qualname)
-    func.body.visit(collector)
+    walk(func.body, collector)
     return collector.found
 
 

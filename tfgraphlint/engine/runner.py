@@ -25,6 +25,7 @@ from tfgraphlint.discovery.provider import (
     DiscoveryOptions,
 )
 from tfgraphlint.discovery.scope_metadata import resolve_directly
+from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
@@ -203,7 +204,10 @@ def lint_source(
                 return result
         state = FileState(path=path, config=config, module=module)
         visitors = [rule(state) for rule in chosen]
-        wrapper.visit_batched(visitors)
+        with contextlib.ExitStack() as stack:
+            for visitor in visitors:
+                stack.enter_context(visitor.resolve(wrapper))
+            walk_batched(module, visitors)
     except RecursionError:
         result.errors.append(FileError(path, "too deeply nested to analyse", None, "internal"))
         return result

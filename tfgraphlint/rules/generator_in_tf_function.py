@@ -7,6 +7,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import ContextKind
 from tfgraphlint.discovery.scopes import SameScopeVisitor
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
 
 # Compiled bodies whose return value TensorFlow itself consumes (it must be tensors).
@@ -159,7 +160,7 @@ class GeneratorInTfFunction(Rule):
         if ctx is None or ctx.kind not in _RETURN_CONSUMED:
             return
         finder = _FirstYield()
-        node.body.visit(finder)
+        walk(node.body, finder)
         if finder.found is None:
             return
         self.report(

@@ -8,6 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
 
 
@@ -211,7 +212,7 @@ class LargePythonLoop(Rule):
         if count is None or count < threshold:
             return
         finder = _CreatesOps(self, facts)
-        node.body.visit(finder)
+        walk(node.body, finder)
         if finder.found is None:
             return
         self.report(

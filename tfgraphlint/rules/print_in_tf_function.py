@@ -9,6 +9,7 @@ from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
 
 _TF_PRINT = names.under_tf("print")
@@ -175,7 +176,7 @@ class PrintInTfFunction(Rule):
             if arg.keyword is not None or arg.star:
                 return None
             finder = _TextFormatting()
-            arg.value.visit(finder)
+            walk(arg.value, finder)
             if finder.found:
                 return None
         module = self._tf_module_name(node)

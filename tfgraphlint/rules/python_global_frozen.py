@@ -20,6 +20,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
 
@@ -375,7 +376,7 @@ class PythonGlobalFrozen(Rule):
     def _calls_of_local_functions(self, body: cst.CSTNode) -> Iterator[cst.Call]:
         """Calls, directly in `body`, of functions defined in the module (by name)."""
         finder = _Calls()
-        body.visit(finder)
+        walk(body, finder)
         for call in finder.calls:
             if not isinstance(call.func, cst.Name):
                 continue

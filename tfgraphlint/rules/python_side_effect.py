@@ -22,6 +22,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 
 # Methods that mutate a list, dict, set or deque in place, and how messages say it.
@@ -200,7 +201,7 @@ class OuterState:
 
     def _only_called_lazily(self, cls: cst.ClassDef, method: cst.FunctionDef) -> bool:
         calls = _SelfCalls(method.name.value)
-        cls.visit(calls)
+        walk(cls, calls)
         mine = [
             (call, caller)
             for call, caller in calls.found
@@ -244,7 +245,7 @@ class OuterState:
             for stmt in cls.body.body:
                 if isinstance(stmt, cst.FunctionDef) and _is_plain_method(stmt):
                     collector.receiver = stmt.params.params[0].name.value
-                    stmt.body.visit(collector)
+                    walk(stmt.body, collector)
                 elif isinstance(stmt, cst.SimpleStatementLine):
                     for small in stmt.body:
                         if isinstance(small, cst.Assign):
@@ -789,7 +790,7 @@ class PythonSideEffect(Rule):
         ):
             return False
         finder = _SameTargetAssignments(target)
-        body.body.visit(finder)
+        walk(body.body, finder)
         return finder.count >= 2
 
     def _describe_target(self, target: cst.BaseExpression, body: FuncNode) -> str | None:

@@ -12,6 +12,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, Rule
 
 
@@ -307,7 +308,7 @@ class RecursiveTfFunction(Rule):
     def _calls_in(self, func: cst.FunctionDef) -> list[cst.Call]:
         if func not in self._calls:
             collector = _Calls()
-            func.body.visit(collector)
+            walk(func.body, collector)
             self._calls[func] = collector.calls
         return self._calls[func]
 

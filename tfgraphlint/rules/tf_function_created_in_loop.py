@@ -7,6 +7,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
 
 Loop = cst.For | cst.While
@@ -289,7 +290,7 @@ def _uses(loop: Loop, module: cst.Module) -> _Uses:
     uses = _Uses(module)
     if isinstance(loop, cst.For):
         uses._bind(loop.target)
-    loop.body.visit(uses)
+    walk(loop.body, uses)
     return uses
 
 

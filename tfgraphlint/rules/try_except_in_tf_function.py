@@ -8,6 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
 
 _ERRORS_MODULE = "tensorflow.python.framework.errors_impl."
@@ -176,7 +177,7 @@ class TryExceptInTfFunction(Rule):
         if ctx is None or not isinstance(try_node, cst.Try):
             return
         finder = _FirstCall()
-        try_node.body.visit(finder)
+        walk(try_node.body, finder)
         if finder.found is None:
             return
         self.report(

@@ -14,6 +14,7 @@ from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, Rule
 
 Pos = tuple[int, int]
@@ -73,7 +74,7 @@ def assigned(node: cst.CSTNode | None) -> dict[str, cst.Name]:
     if node is None:
         return {}
     finder = _Assigned()
-    node.visit(finder)
+    walk(node, finder)
     return finder.names
 
 

@@ -8,6 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import ContextKind
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, FuncNode, Rule
 
 # Calls that create a `tf.Variable` when they run.
@@ -356,7 +357,7 @@ class VariableCreatedInTfFunction(Rule):
         """Every call in the module, by the callee's last name (`f(...)`, `self.f(...)`)."""
         if self._calls is None:
             collector = _CallIndex()
-            self.state.module.visit(collector)
+            walk(self.state.module, collector)
             self._calls = collector.calls
         return self._calls
 

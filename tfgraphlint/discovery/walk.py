@@ -1,0 +1,144 @@
+"""`walk`: libCST's traversal for read-only visitors, without rebuilding the tree (issue 4).
+
+`node.visit(visitor)` rebuilds every node it passes (`_visit_and_replace_children` makes a
+copy of each node with its visited children, validated, then thrown away when the visitor
+changes nothing) and asks for `visit_<Node>_<attribute>` methods on every field of every
+node. For a `CSTVisitor`, which can change nothing, this walks the same nodes in the same
+order and makes the same calls, reading the children straight from each node's fields:
+
+- the fields and their order per node class are what `_visit_and_replace_children` visits,
+  recorded once per class by running it with a visitor that does not descend (per class and
+  pattern of None fields, for the few classes that skip a field when it is None);
+- `visit_<Node>` runs before the children and `leave_<Node>` after, through the visitor's own
+  `on_visit`/`on_leave`, and a `visit_<Node>` returning False skips the children;
+- attribute hooks (`visit_<Node>_<attribute>`) are called only when the visitor class has any
+  (none of tfgraphlint's do).
+
+`tests/test_walk.py` checks that the events (visit, leave, attribute visit and leave, in
+order, on which node) are identical to libCST's on fixtures, rule examples, odd syntax and
+generated source. `walk_batched` does the same for the rules' batched traversal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+
+_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # classes with one order
+_CONDITIONAL: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # the others: fields maybe skipped
+_BY_PATTERN: dict[tuple[type[cst.CSTNode], tuple[bool, ...]], tuple[str, ...]] = {}
+_ATTRIBUTE_HOOK = re.compile(r"^(?:visit|leave)_[A-Z][A-Za-z0-9]*_[a-z_0-9]+$")
+_HOOKS: dict[type[cst.CSTVisitor], bool] = {}
+
+
+class _Recorder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.fields.append(attribute)
+
+
+def _record(node: cst.CSTNode) -> tuple[str, ...]:
+    recorder = _Recorder()
+    node._visit_and_replace_children(recorder)
+    return tuple(recorder.fields)
+
+
+def _fields(node: cst.CSTNode) -> tuple[str, ...]:
+    """The fields libCST visits on `node`, in order. Static per class, except that a few
+    classes skip a field that is None (`FormattedStringExpression.format_spec`): for those,
+    the order is kept per pattern of None fields."""
+    kind = type(node)
+    order = _ORDER.get(kind)
+    if order is not None:
+        return order
+    conditional = _CONDITIONAL.get(kind)
+    if conditional is None:
+        order = _record(node)
+        skipped = tuple(
+            f.name
+            for f in dataclasses.fields(node)
+            if f.name not in order and getattr(node, f.name) is None
+        )
+        if not skipped:
+            _ORDER[kind] = order
+            return order
+        conditional = _CONDITIONAL[kind] = skipped
+    key = (kind, tuple(getattr(node, name) is None for name in conditional))
+    order = _BY_PATTERN.get(key)
+    if order is None:
+        order = _BY_PATTERN[key] = _record(node)
+    return order
+
+
+def _has_attribute_hooks(kind: type[cst.CSTVisitor]) -> bool:
+    found = _HOOKS.get(kind)
+    if found is None:
+        found = _HOOKS[kind] = (
+            kind.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute
+            or kind.on_leave_attribute is not cst.CSTVisitor.on_leave_attribute
+            or any(
+                _ATTRIBUTE_HOOK.match(name)
+                and not getattr(getattr(kind, name), "_is_no_op", False)  # libCST's stubs
+                for name in dir(kind)
+            )
+        )
+    return found
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a read-only visitor, without rebuilding the tree."""
+    if _has_attribute_hooks(type(visitor)):
+        node.visit(visitor)
+        return
+    _walk(node, visitor.on_visit, visitor.on_leave)
+
+
+def _walk(
+    node: cst.CSTNode,
+    on_visit: Callable[[cst.CSTNode], bool],
+    on_leave: Callable[[cst.CSTNode], None],
+) -> None:
+    if on_visit(node):
+        for name in _ORDER.get(type(node)) or _fields(node):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                _walk(value, on_visit, on_leave)
+            elif type(value) is tuple or type(value) is list:
+                for child in value:
+                    if isinstance(child, cst.CSTNode):
+                        _walk(child, on_visit, on_leave)
+    on_leave(node)
+
+
+def walk_batched(node: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    """`libcst.visit_batched(node, visitors)`, without rebuilding the tree (metadata must
+    already be resolved for the visitors, as `MetadataWrapper.visit_batched` does)."""
+    visits: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
+    leaves: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
+    for visitor in visitors:
+        for name, method in visitor.get_visitors().items():
+            if _ATTRIBUTE_HOOK.match(name):
+                cst.visit_batched(node, visitors)  # attribute hooks: libCST's own way
+                return
+            kind, _, type_name = name.partition("_")
+            (visits if kind == "visit" else leaves).setdefault(type_name, []).append(method)
+    empty: list[Callable[[cst.CSTNode], None]] = []
+
+    def on_visit(current: cst.CSTNode) -> bool:
+        for method in visits.get(type(current).__name__, empty):
+            method(current)
+        return True
+
+    def on_leave(current: cst.CSTNode) -> None:
+        for method in leaves.get(type(current).__name__, empty):
+            method(current)
+
+    _walk(node, on_visit, on_leave)
