@@ -43,8 +43,7 @@ def train_step_0(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -98,8 +97,7 @@ def train_step_1(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -153,8 +151,7 @@ def train_step_2(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -208,8 +205,7 @@ def train_step_3(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -263,8 +259,7 @@ def train_step_4(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -318,8 +313,7 @@ def train_step_5(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -373,8 +367,7 @@ def train_step_6(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
@@ -428,8 +421,7 @@ def train_step_7(model, optimizer, images, labels):
     with tf.GradientTape() as tape:
         logits = model(images, training=True)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
     if loss > 10.0:
