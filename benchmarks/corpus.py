@@ -18,6 +18,7 @@ a corpus whose stamp matches ``PINS`` is not rebuilt.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import stat
@@ -156,7 +157,20 @@ def remove_dir(path: Path) -> None:
 
 
 def build_corpus(dest: Path) -> Path:
-    """Build the corpus at ``dest`` unless it is already built; return ``dest``."""
+    """Build the corpus at ``dest`` unless it is already built; return ``dest``.
+
+    Processes that build the same corpus at once (pytest-xdist workers) take turns through a
+    lock file beside it: the first builds, the others find it built."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.with_name(dest.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_locked(dest)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_locked(dest: Path) -> Path:
     if is_built(dest):
         return dest
     check_replaceable(dest)
