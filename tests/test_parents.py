@@ -4,21 +4,14 @@ source."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import hypothesmith
 import libcst as cst
 import pytest
-from hypothesis import HealthCheck, given, settings
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
+from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
 from tfgraphlint.discovery.parents import ParentProvider, parent_map
-from tfgraphlint.engine.registry import all_rules
-
-ROOT = Path(__file__).resolve().parent.parent
-
-UNUSUAL = (Path(__file__).parent / "data" / "unusual_syntax.py").read_text(encoding="utf-8")
 
 
 def _same(code: str) -> None:
@@ -33,16 +26,16 @@ def test_parent_map_matches_libcst_on_unusual_syntax() -> None:
     _same(UNUSUAL)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=str)
+@pytest.mark.parametrize("path", FIXTURES, ids=str)
 def test_parent_map_matches_libcst_on_fixtures(path: Path) -> None:
     _same(path.read_text(encoding="utf-8"))
 
 
 def test_parent_map_matches_libcst_on_rule_examples() -> None:
-    codes = [ex.code for rule in all_rules() for ex in (*rule.VALID, *rule.INVALID)]
+    codes = rule_examples()
     assert len(codes) > 50
     for code in codes:
-        _same(textwrap.dedent(code))
+        _same(code)
 
 
 def test_provider_answers_through_metadata() -> None:
@@ -53,13 +46,4 @@ def test_provider_answers_through_metadata() -> None:
     assert module not in parents
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-@given(hypothesmith.from_grammar())
-def test_parent_map_matches_libcst_on_generated_source(code: str) -> None:
-    try:
-        cst.parse_module(code)
-    except Exception:  # hypothesmith's grammar is wider than libcst's
-        return
-    _same(code)
+test_parent_map_matches_libcst_on_generated_source = on_generated_source(_same)

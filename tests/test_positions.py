@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import ast
 import random
-import textwrap
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from samples import FIXTURES, UNUSUAL, rule_examples
 
 from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
-from tfgraphlint.engine.registry import all_rules
-
-ROOT = Path(__file__).resolve().parent.parent
-UNUSUAL = (ROOT / "tests" / "data" / "unusual_syntax.py").read_text(encoding="utf-8")
 
 DECORATED = """
 import tensorflow as tf
@@ -94,15 +90,14 @@ def test_positions_match_libcst(code: str) -> None:
     _same(code)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=str)
+@pytest.mark.parametrize("path", FIXTURES, ids=str)
 def test_positions_match_libcst_on_fixtures(path: Path) -> None:
     _same(path.read_text(encoding="utf-8"))
 
 
 def test_positions_match_libcst_on_rule_examples() -> None:
-    for rule in all_rules():
-        for example in (*rule.VALID, *rule.INVALID):
-            _same(textwrap.dedent(example.code))
+    for code in rule_examples():
+        _same(code)
 
 
 def test_positions_are_computed_per_unit() -> None:

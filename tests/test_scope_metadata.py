@@ -4,21 +4,17 @@ every node, and `resolve_directly` resolves the engine's providers without libCS
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ScopeProvider
+from samples import FIXTURES, UNUSUAL, rule_examples
 
 from tfgraphlint.discovery.parents import parent_map
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider, resolve_directly
-from tfgraphlint.engine.registry import all_rules
 from tfgraphlint.engine.rule import Rule
-
-ROOT = Path(__file__).resolve().parent.parent
-UNUSUAL = (ROOT / "tests" / "data" / "unusual_syntax.py").read_text(encoding="utf-8")
 
 
 def _shape(scope: object) -> object:
@@ -54,15 +50,14 @@ def test_scopes_match_libcst_on_unusual_syntax() -> None:
     _same(UNUSUAL)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=str)
+@pytest.mark.parametrize("path", FIXTURES, ids=str)
 def test_scopes_match_libcst_on_fixtures(path: Path) -> None:
     _same(path.read_text(encoding="utf-8"))
 
 
 def test_scopes_match_libcst_on_rule_examples() -> None:
-    for rule in all_rules():
-        for example in (*rule.VALID, *rule.INVALID):
-            _same(textwrap.dedent(example.code))
+    for code in rule_examples():
+        _same(code)
 
 
 def test_resolve_directly_fills_the_wrapper_once() -> None:

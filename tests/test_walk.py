@@ -5,19 +5,13 @@ visitors, and visitors with attribute hooks are handed to libCST."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import hypothesmith
 import libcst as cst
 import pytest
-from hypothesis import HealthCheck, given, settings
+from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
 from tfgraphlint.discovery.walk import walk, walk_batched
-from tfgraphlint.engine.registry import all_rules
-
-ROOT = Path(__file__).resolve().parent.parent
-UNUSUAL = (ROOT / "tests" / "data" / "unusual_syntax.py").read_text(encoding="utf-8")
 
 
 class Log(cst.CSTVisitor):
@@ -63,16 +57,14 @@ def _same(code: str) -> None:
     assert batched_got == batched_expected
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=str)
+@pytest.mark.parametrize("path", FIXTURES, ids=str)
 def test_walk_matches_libcst_on_fixtures(path: Path) -> None:
     _same(path.read_text(encoding="utf-8"))
 
 
 def test_walk_matches_libcst_on_unusual_syntax_and_rule_examples() -> None:
-    _same(UNUSUAL)
-    for rule in all_rules():
-        for example in (*rule.VALID, *rule.INVALID):
-            _same(textwrap.dedent(example.code))
+    for code in [UNUSUAL, *rule_examples()]:
+        _same(code)
 
 
 def test_visitors_with_attribute_hooks_go_to_libcst() -> None:
@@ -88,13 +80,4 @@ def test_visitors_with_attribute_hooks_go_to_libcst() -> None:
     assert hooked.funcs == ["f", "g"]
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-@given(hypothesmith.from_grammar())
-def test_walk_matches_libcst_on_generated_source(code: str) -> None:
-    try:
-        cst.parse_module(code)
-    except Exception:  # hypothesmith's grammar is wider than libcst's
-        return
-    _same(code)
+test_walk_matches_libcst_on_generated_source = on_generated_source(_same)
