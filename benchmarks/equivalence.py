@@ -4,11 +4,11 @@
     python benchmarks/equivalence.py --compare a.json b.json  # per-file comparison
 
 Every file is linted with every rule (`select = ["ALL"]`, conversion map included) and
-`keras-call`, through `lint_source` in two processes. Run it on two builds (e.g. before and
-after a change to `engine/slicing.py` or `discovery/quick.py`, from two git worktrees on
-`PYTHONPATH`), or with `--no-prefilter` for the full libCST path on every file (slow: about
-half an hour on two cores), and compare. `tests/test_slicing.py` does the same on every
-40th file in the default suite.
+`keras-call` (`--no-keras-call`: without it, as by default), through `lint_source` in two
+processes. Run it on two builds (e.g. before and after a change to `engine/slicing.py` or
+`discovery/quick.py`, from two git worktrees on `PYTHONPATH`), or with `--no-prefilter` for
+the full libCST path on every file (slow: about half an hour on two cores), and compare.
+`tests/test_slicing.py` does the same on every 40th file in the default suite.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from tfgraphlint.engine.runner import lint_source  # noqa: E402
 Row = tuple[str, list[tuple[int, int, str, str]], list[str]]
 
 
-def _one(job: tuple[str, bool]) -> Row:
-    path, prefilter = job
-    config = Config(select=("ALL",), keras_call=True)
+def _one(job: tuple[str, bool, bool]) -> Row:
+    path, prefilter, keras_call = job
+    config = Config(select=("ALL",), keras_call=keras_call)
     result = lint_source(Path(path).read_bytes(), path, config, prefilter=prefilter)
     findings = sorted((f.line, f.column, f.code, f.message) for f in result.findings)
     return path, findings, [e.message for e in result.errors]
@@ -42,6 +42,9 @@ def main() -> int:
     parser.add_argument("output", nargs="?", help="JSON file to write")
     parser.add_argument("--compare", nargs=2, metavar="JSON", help="compare two runs")
     parser.add_argument("--no-prefilter", action="store_true", help="parse every file fully")
+    parser.add_argument(
+        "--no-keras-call", action="store_true", help="without `keras-call` (the default config)"
+    )
     parser.add_argument("--corpus", type=Path, default=Path(__file__).parent / ".corpus")
     args = parser.parse_args()
     if args.compare:
@@ -55,7 +58,8 @@ def main() -> int:
     if not args.output:
         parser.error("give an output file, or --compare A B")
     root = corpus.build_corpus(args.corpus)
-    jobs = [(str(p), not args.no_prefilter) for p in corpus.iter_py_files(root)]
+    keras_call = not args.no_keras_call
+    jobs = [(str(p), not args.no_prefilter, keras_call) for p in corpus.iter_py_files(root)]
     with ProcessPoolExecutor(2) as pool:
         rows = list(pool.map(_one, jobs, chunksize=8))
     Path(args.output).write_text(json.dumps({p: [f, e] for p, f, e in rows}))
