@@ -50,8 +50,8 @@ class ParentProvider(BaseMetadataProvider[cst.CSTNode]):
     """Maps each node to its parent node (the Module has none)."""
 
     def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, cst.CSTNode]:
-        # libCST's `_gen` would store each node through `set_metadata`, then copy the dict.
-        self._computed = parent_map(wrapper.module)  # type: ignore[assignment]
+        # libCST's `_gen` would copy the whole map into a new dict.
+        self._gen_impl(wrapper.module)
         return self._computed  # type: ignore[return-value]
 
     def _gen_impl(self, module: cst.Module) -> None:

@@ -1,6 +1,6 @@
 """Qualified names on demand, instead of libCST's `QualifiedNameProvider` (issue 4: speed).
 
-`QualifiedNameProvider` walks the whole module once more (after `FastScopeProvider`) only to attach
+`QualifiedNameProvider` walks the whole module once more (after the scope analysis) only to attach
 `scope.get_qualified_names_for(node)`, lazily, to every node; discovery and the rules ask for a
 small fraction of them. This asks the node's scope directly, with the same answer: libCST's
 provider does exactly this call, and gives an empty set to a node without a scope. The result

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tfgraphlint.config import Config
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.quick import may_have_compiled_context
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
@@ -38,7 +39,8 @@ _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|sc
 _KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
 # The patterns below start with a literal, not `\b`, so that `re` scans for it quickly; a
 # match inside a longer word only makes a file a candidate that need not be (never the reverse).
-_KERAS_STEP = re.compile(r"def\s+(?:train_step|test_step|predict_step)\b")
+_STEP_NAMES = "|".join(sorted(names.KERAS_STEP_METHODS))
+_KERAS_STEP = re.compile(rf"def\s+(?:{_STEP_NAMES})\b")
 _IMPORT_WORD = re.compile(r"\bimport\b")
 _DATASET_METHOD_NAMES = tuple(_DATASET_METHODS.split("|"))
 _IMPORT_PAREN = re.compile(r"import\s*\(((?:[^()#]|#[^\n]*)*)\)")
@@ -164,7 +166,7 @@ def _start(stmt: ast.stmt) -> int:
 
 def _relevance(text: str, config: Config) -> re.Pattern[str]:
     parts = [r"\.\s*function\b", rf"\.\s*(?:{_DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
-    parts.append(r"\bdef\s+(?:train_step|test_step|predict_step)\b")
+    parts.append(rf"\bdef\s+(?:{_STEP_NAMES})\b")
     parts.append(r"\brun_functions_eagerly\b")  # TFG403 reports outside compiled bodies
     if config.keras_call:
         parts.append(r"\bdef\s+call\b")
@@ -248,9 +250,6 @@ def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
     return "".join(text_lines)
 
 
-_KERAS_STEPS = frozenset({"train_step", "test_step", "predict_step"})
-
-
 def _is_root(
     unit: _Unit, lines: list[str], relevant: re.Pattern[str], config: Config, roots: frozenset[str]
 ) -> bool:
@@ -262,7 +261,7 @@ def _is_root(
     stmt = unit.stmt
     if not isinstance(stmt, _DEFS):
         return False
-    if stmt.name in _KERAS_STEPS or (config.keras_call and stmt.name == "call"):
+    if stmt.name in names.KERAS_STEP_METHODS or (config.keras_call and stmt.name == "call"):
         return True
     if unit.cls is None and stmt.name in roots:
         return True
