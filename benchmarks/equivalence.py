@@ -62,7 +62,9 @@ def main() -> int:
     jobs = [(str(p), not args.no_prefilter, keras_call) for p in corpus.iter_py_files(root)]
     with ProcessPoolExecutor(2) as pool:
         rows = list(pool.map(_one, jobs, chunksize=8))
-    Path(args.output).write_text(json.dumps({p: [f, e] for p, f, e in rows}))
+    # Paths relative to the corpus, so that runs from two worktrees (two corpora) compare.
+    by_path = {Path(p).relative_to(root).as_posix(): [f, e] for p, f, e in rows}
+    Path(args.output).write_text(json.dumps(by_path))
     findings = sum(len(f) for _, f, _ in rows)
     errors = sum(len(e) for _, _, e in rows)
     print(f"{len(rows)} files, {findings} findings, {errors} errors -> {args.output}")

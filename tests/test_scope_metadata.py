@@ -13,8 +13,17 @@ from samples import FIXTURES, UNUSUAL, rule_examples
 
 from tfgraphlint.discovery.parents import parent_map
 from tfgraphlint.discovery.provider import CompiledContextProvider
-from tfgraphlint.discovery.scope_metadata import FastScopeProvider, resolve_directly
+from tfgraphlint.discovery.scope_metadata import (
+    FastScopeProvider,
+    _fast_visits,
+    resolve_directly,
+)
 from tfgraphlint.engine.rule import Rule
+
+
+def _referent(assignment: object) -> str:
+    node = getattr(assignment, "node", None)  # a builtin has none
+    return f"node {id(node)}" if node is not None else f"builtin {assignment.name}"  # type: ignore[attr-defined]
 
 
 def _shape(scope: object) -> object:
@@ -23,8 +32,16 @@ def _shape(scope: object) -> object:
     return (
         type(scope).__name__,
         getattr(scope, "node", None),
-        sorted((a.name, id(a.node)) for a in scope.assignments),  # type: ignore[attr-defined]
-        sum(1 for _ in scope.accesses),  # type: ignore[attr-defined]
+        # `_index` orders assignments and accesses in a scope (which assignments an access
+        # sees): it comes from the assignment count that `_ScopeVisitor.on_leave` keeps.
+        sorted(
+            (a.name, id(a.node), getattr(a, "_index", None))
+            for a in scope.assignments  # type: ignore[attr-defined]
+        ),
+        sorted(
+            (id(a.node), a._index, sorted(map(_referent, a.referents)))
+            for a in scope.accesses  # type: ignore[attr-defined]
+        ),
     )
 
 
@@ -75,3 +92,22 @@ def test_resolve_directly_refuses_batchable_providers() -> None:
     wrapper = MetadataWrapper(cst.parse_module("x = 1\n"), unsafe_skip_copy=True)
     with pytest.raises(TypeError, match="batchable"):
         resolve_directly(wrapper, [ScopeProvider])
+
+
+class _Rename(cst.CSTTransformer):
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return updated_node.with_changes(value=updated_node.value.upper())
+
+
+def test_fast_visits_leave_other_visitors_to_libcst() -> None:
+    """While the scope analysis walks, any other visitor (a transformer, in another thread
+    say) still gets libCST's own `visit`; afterwards `CSTNode.visit` is libCST's again."""
+    libcst_visit = cst.CSTNode.visit
+    module = cst.parse_module("def f(x):\n    return x\n")
+    with _fast_visits():
+        assert cst.CSTNode.visit is not libcst_visit
+        assert module.visit(_Rename()).code == "def F(X):\n    return X\n"
+    assert cst.CSTNode.visit is libcst_visit
+    with pytest.raises(RuntimeError), _fast_visits():
+        raise RuntimeError
+    assert cst.CSTNode.visit is libcst_visit

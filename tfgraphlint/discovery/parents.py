@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider
 
+from tfgraphlint.discovery.walk import is_node_type
+
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
 
@@ -35,14 +37,15 @@ def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
         node = stack.pop()
         for name in _fields(type(node)):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                parents[value] = node
-                stack.append(value)
-            elif type(value) in (tuple, list):
+            kind = type(value)
+            if kind is tuple or kind is list:
                 for child in value:
-                    if isinstance(child, cst.CSTNode):
+                    if is_node_type(type(child)):
                         parents[child] = node
                         stack.append(child)
+            elif is_node_type(kind):
+                parents[value] = node
+                stack.append(value)
     return parents
 
 

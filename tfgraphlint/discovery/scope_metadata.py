@@ -8,13 +8,22 @@ This runs the same two `visit_Module`s directly: the same `Scope` objects (libCS
 classes and code), one traversal each. Rules and discovery ask `FastScopeProvider` for what
 they used to ask `ScopeProvider`.
 
+Both visitors also call `child.visit(self)` themselves (a function's parameters in the
+enclosing scope, its body in a new one), and each such call rebuilds the child's subtree too.
+While `_fast_visits` is active, `CSTNode.visit` walks instead (`discovery.walk`) *for these two
+visitor classes only*: any other visitor, in this thread or another, gets libCST's own `visit`.
+And `_ScopeVisitor.on_leave` tests node classes by exact type: libCST's node classes are ABCs,
+so its `isinstance(node, _ASSIGNMENT_LIKE_NODES)` ran about ten Python-level
+`__instancecheck__` calls on every node of the tree.
+
 `resolve_directly` does the same for every provider of the engine: libCST's resolver also
 runs an idle traversal after each round that resolves only non-batchable providers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import libcst as cst
@@ -27,10 +36,52 @@ from libcst.metadata import (
     ProviderT,
     Scope,
     ScopeProvider,
+    scope_provider,
 )
 from libcst.metadata.expression_context_provider import ExpressionContextVisitor
 
-from tfgraphlint.discovery.walk import walk
+from tfgraphlint.discovery.walk import walk_events
+
+_ASSIGNMENT_LIKE = frozenset(scope_provider._ASSIGNMENT_LIKE_NODES)  # noqa: SLF001
+
+
+class _ScopeVisitor(scope_provider.ScopeVisitor):
+    """libCST's `ScopeVisitor`, with its `on_leave` testing exact node classes (the parser
+    makes no subclasses) instead of an `isinstance` on ten ABCs."""
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if type(original_node) in _ASSIGNMENT_LIKE:
+            super().on_leave(original_node)  # libCST's own: it also counts the assignment
+            return
+        self.provider.set_metadata(original_node, self.scope)
+        cst.CSTVisitor.on_leave(self, original_node)
+
+
+class _ExpressionContextVisitor(ExpressionContextVisitor):
+    """libCST's own, under a class of ours so that `_fast_visits` knows its instances."""
+
+
+_OURS = frozenset({_ScopeVisitor, _ExpressionContextVisitor})
+_LIBCST_VISIT = cst.CSTNode.visit
+
+
+def _visit(node: Any, visitor: Any) -> Any:
+    """`CSTNode.visit` while `_fast_visits` is active."""
+    if type(visitor) in _OURS:
+        # Neither class has attribute hooks that can fire: `ScopeVisitor`'s only ones are on
+        # `ClassDef.bases`, and its `visit_ClassDef` returns False (it visits the bases itself).
+        walk_events(node, visitor)
+        return node
+    return _LIBCST_VISIT(node, visitor)
+
+
+@contextmanager
+def _fast_visits() -> Iterator[None]:
+    cst.CSTNode.visit = _visit  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        cst.CSTNode.visit = _LIBCST_VISIT  # type: ignore[method-assign]
 
 
 class FastScopeProvider(BaseMetadataProvider[Scope | None]):
@@ -39,12 +90,16 @@ class FastScopeProvider(BaseMetadataProvider[Scope | None]):
     def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
         module = wrapper.module
         contexts = ExpressionContextProvider()
-        # What `ExpressionContextProvider.visit_Module` does, walked without rebuilding.
-        walk(module, ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
         scopes = ScopeProvider()
-        # What `MetadataWrapper` would hand it: its one dependency, already computed.
-        scopes.metadata = {ExpressionContextProvider: contexts._computed}
-        scopes.visit_Module(module)
+        with _fast_visits():
+            # What `ExpressionContextProvider.visit_Module` does, walked without rebuilding.
+            module.visit(_ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
+            # What `MetadataWrapper` would hand it: its one dependency, already computed.
+            scopes.metadata = {ExpressionContextProvider: contexts._computed}
+            # What `ScopeProvider.visit_Module` does.
+            visitor = _ScopeVisitor(scopes)
+            module.visit(visitor)
+            visitor.infer_accesses()
         scopes.metadata = {}
         self._computed = scopes._computed
         return self._computed

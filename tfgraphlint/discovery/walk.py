@@ -32,6 +32,16 @@ _CONDITIONAL: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # the others: field
 _BY_PATTERN: dict[tuple[type[cst.CSTNode], tuple[bool, ...]], tuple[str, ...]] = {}
 _ATTRIBUTE_HOOK = re.compile(r"^(?:visit|leave)_[A-Z][A-Za-z0-9]*_[a-z_0-9]+$")
 _HOOKS: dict[type[cst.CSTVisitor], bool] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+def is_node_type(kind: type) -> bool:
+    """`issubclass(kind, cst.CSTNode)`, cached: `CSTNode` is an ABC, so a plain `isinstance`
+    on it runs `ABCMeta.__instancecheck__`, a Python call, on every child of every node."""
+    found = _IS_NODE.get(kind)
+    if found is None:
+        found = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return found
 
 
 class _Recorder(cst.CSTVisitor):
@@ -101,6 +111,11 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     _walk(node, visitor.on_visit, visitor.on_leave)
 
 
+def walk_events(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`walk` without the attribute-hook check: the caller knows no attribute hook can fire."""
+    _walk(node, visitor.on_visit, visitor.on_leave)
+
+
 def _walk(
     node: cst.CSTNode,
     on_visit: Callable[[cst.CSTNode], bool],
@@ -109,12 +124,13 @@ def _walk(
     if on_visit(node):
         for name in _ORDER.get(type(node)) or _fields(node):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                _walk(value, on_visit, on_leave)
-            elif type(value) is tuple or type(value) is list:
+            kind = type(value)
+            if kind is tuple or kind is list:
                 for child in value:
-                    if isinstance(child, cst.CSTNode):
+                    if _IS_NODE.get(type(child)) or is_node_type(type(child)):
                         _walk(child, on_visit, on_leave)
+            elif _IS_NODE.get(kind) or is_node_type(kind):
+                _walk(value, on_visit, on_leave)
     on_leave(node)
 
 

@@ -204,13 +204,14 @@ class Rule(cst.BatchableCSTVisitor):
         child: cst.CSTNode = node
         parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None:
-            if isinstance(parent, cst.FunctionDef | cst.Lambda):
+            # `type(...) is`, not isinstance: libCST's node classes are ABCs (slow checks).
+            if type(parent) is cst.FunctionDef or type(parent) is cst.Lambda:
                 if child is parent.body:
                     return parent
             elif (
-                isinstance(parent, cst.ClassDef)
+                type(parent) is cst.ClassDef
                 and child is parent.body
-                or isinstance(parent, cst.With)
+                or type(parent) is cst.With
                 and child is parent.body
                 and self._is_init_scope(parent)
             ):
