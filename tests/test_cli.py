@@ -210,18 +210,30 @@ def test_stdin_and_files_together(
 
 def test_errors_go_to_stderr(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tree, "train.py")
-    write(tree, "broken.py", "import tensorflow as tf\n\ndef f(:\n    pass\n")
+    write(tree, "broken.py", "import tensorflow as tf\n\n@tf.function\ndef f(:\n    pass\n")
     code, out, err = check(capsys, "--quiet", "broken.py", "missing.py", "train.py")
     assert code == 2
     assert reported_paths(out) == ["train.py"]
     assert err.splitlines() == [
-        "broken.py:3: error: syntax error: invalid syntax",
+        "broken.py:4: error: syntax error: invalid syntax",
         "missing.py: error: cannot read: No such file or directory",
     ]
 
 
+def test_no_syntax_check_where_nothing_can_be_compiled(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file whose text holds no compiled-code token (`.function`, an imported `function`,
+    `.map(`-style calls, a Keras step `def`) is never parsed, as a file that never names
+    TensorFlow is not: no finding can hide behind its syntax error, and other tools report
+    it. A broken file that could hold compiled code is reported (above)."""
+    write(tree, "no_compiled.py", "import tensorflow as tf\n\ndef f(:\n    pass\n")
+    write(tree, "no_tf.py", "def f(:\n    pass\n")
+    assert check(capsys, "--quiet", "no_compiled.py", "no_tf.py") == (0, "", "")
+
+
 def test_errors_win_over_exit_zero(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tree, "broken.py", "import tensorflow as tf\nx = (\n")
+    write(tree, "broken.py", "import tensorflow as tf\nx = tf.function(\n")
     assert check(capsys, "--exit-zero", "broken.py")[0] == 2
 
 

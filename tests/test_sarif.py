@@ -92,7 +92,7 @@ def test_errors_are_tool_execution_notifications(
     capsys: pytest.CaptureFixture[str],
     validator: jsonschema.Draft4Validator,
 ) -> None:
-    files = {"broken.py": "import tensorflow as tf\n\ndef f(:\n", "ok.py": BAD}
+    files = {"broken.py": "import tensorflow as tf\n\n@tf.function\ndef f(:\n", "ok.py": BAD}
     code, log = run_sarif(tmp_path, monkeypatch, capsys, files)
     assert code == 2
     assert_valid(validator, log)
@@ -106,7 +106,7 @@ def test_errors_are_tool_execution_notifications(
     assert note["descriptor"] == {"id": "parse-error"}
     assert note["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "broken.py", "uriBaseId": "%SRCROOT%"},
-        "region": {"startLine": 3},
+        "region": {"startLine": 4},
     }
 
 

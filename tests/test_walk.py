@@ -5,12 +5,14 @@ visitors, and visitors with attribute hooks are handed to libCST."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
+from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.walk import walk, walk_batched
 
 
@@ -81,3 +83,13 @@ def test_visitors_with_attribute_hooks_go_to_libcst() -> None:
 
 
 test_walk_matches_libcst_on_generated_source = on_generated_source(_same)
+
+
+def test_ast_nodes_finds_what_ast_walk_finds() -> None:
+    """`ast_nodes` (the pre-passes' walk of CPython trees) yields every node `ast.walk` yields,
+    each once, in another order."""
+    codes = [UNUSUAL, *(p.read_text(encoding="utf-8") for p in FIXTURES), *rule_examples()]
+    for code in codes:
+        tree = ast.parse(code)
+        got = [id(node) for node in ast_nodes(tree)]
+        assert sorted(got) == sorted(id(node) for node in ast.walk(tree))

@@ -24,6 +24,7 @@ import libcst as cst
 from libcst.metadata import BaseMetadataProvider, CodePosition, CodeRange
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
+from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.parents import ParentProvider
 
 SOURCE_TREE: contextvars.ContextVar[ast.Module | None] = contextvars.ContextVar(
@@ -110,7 +111,7 @@ def function_lines(
     if tree is None:
         return None
     keyed: list[tuple[tuple[int, int], ast.AST]] = []
-    for node in ast.walk(tree):
+    for node in ast_nodes(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             first = node.decorator_list[0] if node.decorator_list else node
             keyed.append(((first.lineno, first.col_offset - 1), node))

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.ast_nodes import ast_nodes
 
 _TF_DATA_PREFIXES = tuple(f"{root}.data." for root in names.TF_ROOTS)
 _KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
@@ -124,7 +125,7 @@ def _walk_finds_root(tree: ast.Module, table: dict[str, set[str]]) -> bool:
     `tf.function`, or a `Dataset.map`-style call in a module naming something under
     `tf.data.`."""
     dataset_call = names_tf_data = False
-    for node in ast.walk(tree):
+    for node in ast_nodes(tree):
         if isinstance(node, ast.Attribute | ast.Name):
             qns = _qualnames(node, table)
             if qns & names.TF_FUNCTION:

@@ -30,7 +30,7 @@ from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import FileState, Rule
-from tfgraphlint.engine.slicing import plan_source
+from tfgraphlint.engine.slicing import slice_source
 
 
 def decode_source(data: bytes) -> str:
@@ -75,17 +75,6 @@ def _max_depth(tree: ast.AST) -> tuple[int, int | None]:
 def _null_byte_line(text: str) -> int | None:
     index = text.find("\0")
     return None if index < 0 else text.count("\n", 0, index) + 1
-
-
-def _parses(text: str) -> bool:
-    """Whether CPython's (fast, C) parser accepts the text."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 class Precheck(NamedTuple):
@@ -167,13 +156,10 @@ def lint_source(
         return result
     analysed = text
     if prefilter:
-        plan = plan_source(text, config, frozenset(roots))
-        if plan.text is None:
-            if plan.parsed or _parses(text):
-                return result
-            # A syntax error: let the full path report it (libcst decides on new syntax).
-        else:
-            analysed = plan.text
+        sliced = slice_source(text, config, frozenset(roots))
+        if sliced is None:
+            return result  # nothing can be compiled (a syntax error here hides no finding)
+        analysed = sliced
     python_error, conclusive, tree = python_precheck(path, analysed)
     if python_error is not None and conclusive:
         result.errors.append(python_error)

@@ -28,10 +28,10 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.quick import may_have_compiled_context
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
@@ -179,43 +179,30 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.MULTILINE)
 
 
-class Sliced(NamedTuple):
-    """What `plan_source` decided: the text libCST must see (None: nothing in the file can be
-    compiled), and whether CPython's parser accepted the whole file on the way (so that the
-    engine need not parse it again to know it has no syntax error to report)."""
-
-    text: str | None
-    parsed: bool
-
-
 def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
-    when nothing in the file can be compiled. The original text comes back when `ast` cannot
-    parse it (libCST then reports the syntax error). `roots` names module-level functions that
-    another module's compiled code reaches (follow-imports): they are kept, whatever the file
-    mentions."""
-    return plan_source(text, config, roots).text
-
-
-def plan_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> Sliced:
-    """`slice_source`, also telling whether the file was parsed (and parses)."""
+    when nothing in the file can be compiled, whether or not it parses (a syntax error there
+    cannot hide a finding: the text screen needs no parse). The original text comes back when
+    `ast` cannot parse a candidate (libCST then reports the syntax error). `roots` names
+    module-level functions that another module's compiled code reaches (follow-imports): they
+    are kept, whatever the file mentions."""
     if not roots and (
         not may_contain_compiled_code(text, config) or not is_candidate(text, config)
     ):
-        return Sliced(None, parsed=False)
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return Sliced(text, parsed=False)
+        return text
     if not roots and not may_have_compiled_context(
         text,
         tree,
         keras_call=config.keras_call,
         extra_function_decorators=config.extra_function_decorators,
     ):
-        return Sliced(None, parsed=True)
+        return None
     lines = text.splitlines(keepends=True)
     units = _spans(tree)
     relevant = _relevance(text, config)
@@ -226,7 +213,7 @@ def plan_source(text: str, config: Config, roots: frozenset[str] = frozenset()) 
         for s, u in zip(segments, units, strict=True)
     ]
     if not any(direct):
-        return Sliced(None, parsed=True)
+        return None
     keep = [
         d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
         for d, u in zip(direct, units, strict=True)
@@ -236,7 +223,7 @@ def plan_source(text: str, config: Config, roots: frozenset[str] = frozenset()) 
         for d, u in zip(direct, units, strict=True)
     ]
     _close_over_names(units, segments, direct, traced, keep)
-    return Sliced(_render(lines, units, keep), parsed=True)
+    return _render(lines, units, keep)
 
 
 def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
@@ -271,7 +258,7 @@ def _is_root(
 def _idents_in(node: ast.AST) -> set[str]:
     """Names and attribute names anywhere under `node`."""
     found: set[str] = set()
-    for sub in ast.walk(node):
+    for sub in ast_nodes(node):
         if isinstance(sub, ast.Name):
             found.add(sub.id)
         elif isinstance(sub, ast.Attribute):
@@ -291,7 +278,7 @@ def _contained_idents(unit: _Unit) -> set[str]:
         tops += [s for s in stmt.body if not isinstance(s, _DEFS)]
     found: set[str] = set()
     for top in tops:
-        for sub in ast.walk(top):
+        for sub in ast_nodes(top):
             if sub is not stmt and isinstance(sub, _DEFS + (ast.Lambda,)):
                 found |= _idents_in(sub)
             elif isinstance(sub, ast.Call):
@@ -370,7 +357,7 @@ def _close_over_names(
         for d, u in zip(direct, units, strict=True)
         if d and u.cls is None and isinstance(u.stmt, ast.Assign | ast.AnnAssign)
         for node in ([u.stmt.target] if isinstance(u.stmt, ast.AnnAssign) else u.stmt.targets)
-        for target in ast.walk(node)
+        for target in ast_nodes(node)
         if isinstance(target, ast.Name)
     }
     for i in range(len(units)):
