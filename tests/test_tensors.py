@@ -114,6 +114,25 @@ def test_parameter_rebound_first_takes_the_new_kind() -> None:
     assert facts.name_kind("y") is Kind.UNKNOWN  # the parameter's value is read first
 
 
+def test_parameters_rebound_in_one_line_and_later() -> None:
+    """`a = ...; b = ...` on one line counts both assignments; a later read of a parameter
+    makes its later rebinding not the first use."""
+    facts = _facts(
+        """
+        import tensorflow as tf
+
+        def f(x, y, w):
+            x = tf.convert_to_tensor(x); y = tf.constant(2.0)
+            print(w)
+            w = tf.constant(3.0)
+            return x
+        """
+    )
+    assert facts.name_kind("x") is Kind.TENSOR
+    assert facts.name_kind("y") is Kind.TENSOR
+    assert facts.name_kind("w") is Kind.UNKNOWN
+
+
 def test_signature_parameters_are_tensors() -> None:
     facts = _facts("def f(x, n):\n    return x\n", _ctx(frozenset({"x"})))
     assert facts.name_kind("x") is Kind.TENSOR

@@ -786,9 +786,8 @@ def _params_rebound_first(func: cst.FunctionDef | cst.Lambda, params: set[str]) 
     (`x = tf.convert_to_tensor(x)`): the parameter's own value is never seen afterwards."""
     if not isinstance(func, cst.FunctionDef) or not isinstance(func.body, cst.IndentedBlock):
         return set()
-    seen: set[str] = set()
-    shadowed: set[str] = set()
-    for stmt in func.body.body:
+    rebinding: dict[int, list[str]] = {}  # top-level statements assigning a param: the names
+    for index, stmt in enumerate(func.body.body):
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
@@ -797,11 +796,17 @@ def _params_rebound_first(func: cst.FunctionDef | cst.Lambda, params: set[str]) 
                         if isinstance(small, cst.Assign)
                         else [small.target]
                     )
-                    shadowed.update(
-                        t.value
-                        for t in targets
-                        if isinstance(t, cst.Name) and t.value in params and t.value not in seen
-                    )
+                    assigned = [
+                        t.value for t in targets if isinstance(t, cst.Name) and t.value in params
+                    ]
+                    if assigned:
+                        rebinding.setdefault(index, []).extend(assigned)
+    shadowed: set[str] = set()
+    if not rebinding:
+        return shadowed  # most functions: no walk at all
+    seen: set[str] = set()
+    for index, stmt in enumerate(func.body.body[: max(rebinding) + 1]):
+        shadowed.update(n for n in rebinding.get(index, ()) if n not in seen)
         uses = _NameUses()
         walk(stmt, uses)
         seen |= uses.names
