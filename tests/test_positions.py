@@ -85,7 +85,10 @@ def _funcs(module: cst.Module) -> list[cst.FunctionDef | cst.Lambda]:
     return found
 
 
-@pytest.mark.parametrize("code", [DECORATED, UNUSUAL, "", "# only a comment\n", "x = 1"])
+NESTED = (Path(__file__).parent / "data" / "nested_blocks.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("code", [DECORATED, UNUSUAL, NESTED, "", "# only a comment\n", "x = 1"])
 def test_positions_match_libcst(code: str) -> None:
     _same(code)
 

@@ -1,12 +1,14 @@
-"""`LazyPositionProvider`: libCST's `PositionProvider` ranges, computed only for the top-level
+"""`LazyPositionProvider`: libCST's `PositionProvider` ranges, computed only for the
 statements whose nodes someone asks about (issue 4: speed).
 
 libCST computes positions by generating the code of the whole module while counting lines
 and columns: about 12 s of CPU on the benchmark corpus's candidate files, for a few thousand
-positions that findings and messages actually use. A top-level statement's code does not
-depend on what comes before it, only its first line does; CPython's `ast` of the same text
-gives that line. So this generates the code of one top-level statement at a time, when a node
-in it is first asked about, with libCST's own code generator, and shifts the lines.
+positions that findings and messages actually use. A statement's code does not depend on what
+comes before it, only its first line and its indentation do; CPython's `ast` of the same text
+gives the line, and the enclosing blocks' indent tokens the indentation. So this generates the
+code of one statement at a time (the innermost one holding the node asked about: a simple
+line, or a compound statement with its blocks), with libCST's own code generator, and shifts
+the lines.
 
 The engine hands over the `ast` tree of the text it parsed (`SOURCE_TREE`); without one, or
 when the two parsers do not agree on the statements, everything is computed at once, as
@@ -63,26 +65,79 @@ def _align(
 
 
 def _units(module: cst.Module, tree: ast.Module | None) -> _Units | None:
-    """Where each unit starts: every top-level statement, and every statement of a top-level
-    class body (a method, mostly), mapped to the line of its first token (of its `def` or
-    `class` keyword after decorators, as libCST counts it) and the indentation its code is
-    generated with. From the `ast` of the same text; None when the parsers disagree."""
+    """Where each unit starts: every statement at any depth (a simple line `a = 1; b = 2` is
+    one unit), mapped to the line of its first token (of its `def` or `class` keyword after
+    decorators, as libCST counts it) and the indentation its code is generated with. From the
+    `ast` of the same text; None when the parsers disagree."""
     if tree is None:
         return None
     units: _Units = {}
-    pairs = _align(module.body, tree.body, (), units)
-    if pairs is None:
-        return None
-    for stmt, node in pairs:
-        if (
-            isinstance(stmt, cst.ClassDef)
-            and isinstance(node, ast.ClassDef)
-            and isinstance(stmt.body, cst.IndentedBlock)
-        ):
-            indent = stmt.body.indent if stmt.body.indent is not None else module.default_indent
-            if _align(stmt.body.body, node.body, (indent,), units) is None:
-                return None
+    pending: list[tuple[Sequence[cst.BaseStatement], list[ast.stmt], tuple[str, ...]]] = [
+        (module.body, tree.body, ())
+    ]
+    while pending:
+        stmts, nodes, indent = pending.pop()
+        pairs = _align(stmts, nodes, indent, units)
+        if pairs is None:
+            return None
+        for stmt, node in pairs:
+            for block, body in _blocks(stmt, node):
+                if not isinstance(block, cst.IndentedBlock):
+                    continue  # `if x: return y`: small statements, no units inside
+                token = block.indent if block.indent is not None else module.default_indent
+                pending.append((block.body, body, (*indent, token)))
     return units
+
+
+_SAME_SHAPE: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.With: (ast.With, ast.AsyncWith),
+}
+
+
+def _blocks(
+    stmt: cst.BaseStatement, node: ast.stmt
+) -> Iterator[tuple[cst.BaseSuite, list[ast.stmt]]]:
+    """The statement blocks of a compound statement, each with the `ast` statements it holds
+    (nothing when the two trees do not have the same shape here: no units inside then)."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return
+    if isinstance(stmt, cst.FunctionDef | cst.ClassDef | cst.With) and isinstance(
+        node, _SAME_SHAPE[type(stmt)]
+    ):
+        yield stmt.body, node.body  # type: ignore[attr-defined]
+    elif isinstance(stmt, cst.If) and isinstance(node, ast.If):
+        yield from _if_blocks(stmt, node)
+    elif (
+        isinstance(stmt, cst.For)
+        and isinstance(node, ast.For | ast.AsyncFor)
+        or (isinstance(stmt, cst.While) and isinstance(node, ast.While))
+    ):
+        yield stmt.body, node.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body, node.orelse
+    elif isinstance(stmt, cst.Try) and isinstance(node, ast.Try):
+        yield stmt.body, node.body
+        if len(stmt.handlers) == len(node.handlers):
+            for handler, ast_handler in zip(stmt.handlers, node.handlers, strict=True):
+                yield handler.body, ast_handler.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body, node.orelse
+        if stmt.finalbody is not None:
+            yield stmt.finalbody.body, node.finalbody
+
+
+def _if_blocks(stmt: cst.If, node: ast.If) -> Iterator[tuple[cst.BaseSuite, list[ast.stmt]]]:
+    """An `if`'s blocks, its `elif`s' (an `elif` is no unit: its code starts with `if` on its
+    own) and its `else`."""
+    yield stmt.body, node.body
+    orelse = stmt.orelse
+    if isinstance(orelse, cst.If):
+        if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
+            yield from _if_blocks(orelse, node.orelse[0])
+    elif orelse is not None:
+        yield orelse.body, node.orelse
 
 
 def _generate(
