@@ -182,15 +182,25 @@ def test_candidate_files_import_function_on_any_line(source: str, expected: bool
     assert is_candidate(source, Config()) is expected
 
 
-# What `is_candidate` must accept, as one plain regex (the engine finds the same with
-# `str.find`, ten times faster): `x.function`, `function` on an import line, a dataset-callback
-# method call, a Keras step `def`.
+# What `is_candidate` must accept, as plain regexes (the engine finds the same with
+# `str.find`, ten times faster): `x.function`, `function` on an import line, a Keras step
+# `def`; a dataset-callback method call in a text with the word `data` (discovery's datasets
+# are rooted in `tf.data`: an import or an attribute chain spells the word).
 _CANDIDATE_SPEC = re.compile(
     r"\.\s*function\b"
     r"|\bimport\b[^\n]*\bfunction\b"
-    r"|\.\s*(?:map|filter|flat_map|interleave|parallel_interleave|reduce|scan)\s*\("
     r"|\bdef\s+(?:train_step|test_step|predict_step)\b"
 )
+_DATASET_CALL_SPEC = re.compile(
+    r"\.\s*(?:map|filter|flat_map|interleave|parallel_interleave|reduce|scan)\s*\("
+)
+
+
+def _in_spec(text: str) -> bool:
+    return bool(
+        _CANDIDATE_SPEC.search(text)
+        or (_DATASET_CALL_SPEC.search(text) and re.search(r"\bdata\b", text))
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,10 +209,10 @@ _CANDIDATE_SPEC = re.compile(
         "y = tf . function(f)",
         "y = tf.\\\n    function(f)",
         "from tensorflow import function as F",
-        "ds = ds.map (parse)",
-        "ds = ds.\n  flat_map(parse)",
+        "ds = tf.data.Dataset.range(3)\nds = ds.map (parse)",
+        "from tensorflow import data\nds = ds.\n  flat_map(parse)",
         "def  train_step(self, data):",
-        "strategy.reduce(op, v)",
+        "import tensorflow.data as tfd\nstrategy.reduce(op, v)",
     ],
 )
 def test_candidate_files_cover_the_spec(source: str) -> None:
@@ -211,12 +221,19 @@ def test_candidate_files_cover_the_spec(source: str) -> None:
     assert is_candidate(source, Config())
 
 
+def test_dataset_calls_without_tf_data_are_no_candidates() -> None:
+    from tfgraphlint.engine.slicing import is_candidate
+
+    assert not is_candidate("import tensorflow as tf\nout = pool.map(f, xs)\n", Config())
+    assert not _in_spec("import tensorflow as tf\nout = pool.map(f, xs)\n")
+
+
 @pytest.mark.slow
 def test_candidate_files_cover_the_spec_on_real_code() -> None:
     from tfgraphlint.engine.slicing import is_candidate
 
     texts = [p.read_text("utf-8") for p in sorted(_corpus().rglob("*.py"))[::7]]
     assert len(texts) > 600
-    spec = [bool(_CANDIDATE_SPEC.search(t)) for t in texts]
+    spec = [_in_spec(t) for t in texts]
     assert sum(spec) > 50
     assert all(is_candidate(t, Config()) for t, s in zip(texts, spec, strict=True) if s)

@@ -64,11 +64,18 @@ def _max_depth(tree: ast.AST) -> tuple[int, int | None]:
     """Depth of the deepest node (iteratively: no recursion on deep trees) and its line."""
     best, line = 0, None
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    node_class = ast.AST
     while stack:
         node, depth = stack.pop()
         if depth > best:
             best, line = depth, getattr(node, "lineno", line)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        depth += 1
+        for name in node._fields:  # `ast.iter_child_nodes`, without its generators
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend([(item, depth) for item in value if isinstance(item, node_class)])
+            elif isinstance(value, node_class):
+                stack.append((value, depth))
     return best, line
 
 

@@ -7,7 +7,8 @@ cost more again. Most of a TensorFlow code base holds no compiled body, so:
    `tensorflow`/`keras` (or a configured decorator's package) cannot reference `tf.function`,
    a `tf.data` dataset or a Keras model: nothing to check.
 2. `is_candidate`: a file with no `.function`, `import ... function`, dataset-callback method
-   call (`.map(`, `.filter(`, ...), Keras step or `call` def cannot hold a compiled body.
+   call (`.map(`, `.filter(`, ...) in a text with the word `data`, Keras step or `call` def
+   cannot hold a compiled body.
 3. `slice_source`: CPython's `ast` finds the module's top-level statements; a statement is
    kept when its text could matter to discovery or a rule (it mentions a compile decorator or
    dataset method, defines a Keras step, holds `global`/`nonlocal`, imports, assigns at module
@@ -46,6 +47,7 @@ _DATASET_METHOD_NAMES = tuple(_DATASET_METHODS.split("|"))
 _IMPORT_PAREN = re.compile(r"import\s*\(((?:[^()#]|#[^\n]*)*)\)")
 _IMPORT_CONTINUED = re.compile(r"import\b[^\n#]*\\\r?\n(?:[^\n#]*\\\r?\n)*[^\n#]*\bfunction\b")
 _FUNCTION_WORD = re.compile(r"\bfunction\b")
+_DATA_WORD = re.compile(r"data\b")  # a literal first (fast); a longer word only over-approximates
 _FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
 _SELF_BINDING = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -118,11 +120,13 @@ def _calls_dataset_method(text: str) -> bool:
 
 def is_candidate(text: str, config: Config) -> bool:
     """Step 2: the file has a token without which discovery finds nothing: `x.function`,
-    `function` imported, `.map(`-style calls, a Keras step `def` (or `def call`, with
-    `keras-call`), a configured decorator's name."""
+    `function` imported, `.map(`-style calls with the word `data` somewhere (discovery's
+    datasets are rooted in `tf.data`, a name only an import or an attribute chain can give, and
+    either spells the word), a Keras step `def` (or `def call`, with `keras-call`), a
+    configured decorator's name."""
     if (
         _names_function(text)
-        or _calls_dataset_method(text)
+        or (_calls_dataset_method(text) and _DATA_WORD.search(text))
         or _KERAS_STEP.search(text)
         or (config.keras_call and _KERAS_CALL.search(text))
     ):
