@@ -46,12 +46,47 @@ class BatchLog(cst.BatchableCSTVisitor):
         self.events.append(("call", id(original_node)))
 
 
+class TypedLog(cst.CSTVisitor):
+    """Only typed methods (`CSTVisitor`'s own `on_visit`/`on_leave` dispatch to them): the
+    walk's dispatch tables, stubs skipped. Skips the children of every `if` test and lambda."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.events.append(("name", id(node)))
+
+    def visit_If(self, node: cst.If) -> bool:
+        self.events.append(("if", id(node)))
+        node.body.visit(self)  # a visitor that walks part of a node itself, as libCST's do
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self.events.append(("lambda", id(node)))
+        return False
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.events.append(("leave call", id(original_node)))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.events.append(("leave def", id(original_node)))
+
+
+class LeaveLog(TypedLog):
+    """Its own `on_leave` (as libCST's scope visitor has), the typed `on_visit`."""
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.events.append(("leave", id(original_node)))
+        super().on_leave(original_node)
+
+
 def _same(code: str) -> None:
     module = cst.parse_module(code)
-    expected, got = Log(), Log()
-    module.visit(expected)
-    walk(module, got)
-    assert got.events == expected.events
+    for kind in (Log, TypedLog, LeaveLog):
+        expected, got = kind(), kind()
+        module.visit(expected)
+        walk(module, got)
+        assert got.events == expected.events
     batched_expected: list[tuple[str, int]] = []
     batched_got: list[tuple[str, int]] = []
     cst.visit_batched(module, [BatchLog(batched_expected), BatchLog(batched_expected)])

@@ -40,7 +40,7 @@ from libcst.metadata import (
 )
 from libcst.metadata.expression_context_provider import ExpressionContextVisitor
 
-from tfgraphlint.discovery.walk import walk_events
+from tfgraphlint.discovery.walk import leave_method, walk_events
 
 _ASSIGNMENT_LIKE = frozenset(scope_provider._ASSIGNMENT_LIKE_NODES)  # noqa: SLF001
 
@@ -54,7 +54,9 @@ class _ScopeVisitor(scope_provider.ScopeVisitor):
             super().on_leave(original_node)  # libCST's own: it also counts the assignment
             return
         self.provider.set_metadata(original_node, self.scope)
-        cst.CSTVisitor.on_leave(self, original_node)
+        method = leave_method(self, original_node)  # what `CSTVisitor.on_leave` would call
+        if method is not None:
+            method(self, original_node)
 
 
 class _ExpressionContextVisitor(ExpressionContextVisitor):

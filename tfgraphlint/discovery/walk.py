@@ -12,7 +12,10 @@ order and makes the same calls, reading the children straight from each node's f
 - `visit_<Node>` runs before the children and `leave_<Node>` after, through the visitor's own
   `on_visit`/`on_leave`, and a `visit_<Node>` returning False skips the children;
 - attribute hooks (`visit_<Node>_<attribute>`) are called only when the visitor class has any
-  (none of tfgraphlint's do).
+  (none of tfgraphlint's do);
+- for a visitor with `CSTVisitor`'s own `on_visit` (and `on_leave`), the method for each node
+  class is looked up once per visitor class, not by name on every node, and libCST's typed
+  no-op stubs (every visitor has one for every node class) are not called at all.
 
 `tests/test_walk.py` checks that the events (visit, leave, attribute visit and leave, in
 order, on which node) are identical to libCST's on fixtures, rule examples, odd syntax and
@@ -24,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -108,12 +112,92 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if _has_attribute_hooks(type(visitor)):
         node.visit(visitor)
         return
-    _walk(node, visitor.on_visit, visitor.on_leave)
+    walk_events(node, visitor)
 
 
 def walk_events(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """`walk` without the attribute-hook check: the caller knows no attribute hook can fire."""
-    _walk(node, visitor.on_visit, visitor.on_leave)
+    kind = type(visitor)
+    if kind.on_visit is _DEFAULT_ON_VISIT:
+        visits, leaves = _tables(kind)
+        own_leave = None if kind.on_leave is _DEFAULT_ON_LEAVE else visitor.on_leave
+        _walk_dispatching(node, visitor, visits, leaves, own_leave)
+    else:
+        _walk(node, visitor.on_visit, visitor.on_leave)
+
+
+# `CSTVisitor.on_visit`/`on_leave` look the method up by name on every node
+# (`getattr(self, f"visit_{type(node).__name__}", None)`) and call it, and every visitor class
+# has a method for every node class: libCST's typed no-op stubs. The tables below hold, per
+# visitor class and node class, the function to call, or None for a stub or no method.
+_DEFAULT_ON_VISIT = cst.CSTVisitor.on_visit
+_DEFAULT_ON_LEAVE = cst.CSTVisitor.on_leave
+_Table = dict[type, Callable[[cst.CSTVisitor, cst.CSTNode], Any] | None]
+_TABLES: dict[type, tuple[_Table, _Table]] = {}
+
+
+def _tables(kind: type) -> tuple[_Table, _Table]:
+    found = _TABLES.get(kind)
+    if found is None:
+        found = _TABLES[kind] = ({}, {})
+    return found
+
+
+def _method(
+    kind: type, prefix: str, node_kind: type, table: _Table
+) -> Callable[[cst.CSTVisitor, cst.CSTNode], Any] | None:
+    method = getattr(kind, f"{prefix}_{node_kind.__name__}", None)
+    if method is not None and getattr(method, "_is_no_op", False):
+        method = None
+    table[node_kind] = method
+    return method
+
+
+def leave_method(
+    visitor: cst.CSTVisitor, node: cst.CSTNode
+) -> Callable[[cst.CSTVisitor, cst.CSTNode], Any] | None:
+    """What `CSTVisitor.on_leave` would call for `node` (unbound), or None for nothing."""
+    kind = type(visitor)
+    leaves = _tables(kind)[1]
+    node_kind = type(node)
+    if node_kind in leaves:
+        return leaves[node_kind]
+    return _method(kind, "leave", node_kind, leaves)
+
+
+def _walk_dispatching(
+    node: cst.CSTNode,
+    visitor: cst.CSTVisitor,
+    visits: _Table,
+    leaves: _Table,
+    own_leave: Callable[[cst.CSTNode], None] | None,
+) -> None:
+    """`_walk` with `CSTVisitor`'s own `on_visit` (and `on_leave`, unless the visitor has its
+    own: `own_leave`), looked up in the tables."""
+    node_kind = type(node)
+    if node_kind in visits:
+        method = visits[node_kind]
+    else:
+        method = _method(type(visitor), "visit", node_kind, visits)
+    if method is None or method(visitor, node) is not False:
+        for name in _ORDER.get(node_kind) or _fields(node):
+            value = getattr(node, name)
+            kind = type(value)
+            if kind is tuple or kind is list:
+                for child in value:
+                    if _IS_NODE.get(type(child)) or is_node_type(type(child)):
+                        _walk_dispatching(child, visitor, visits, leaves, own_leave)
+            elif _IS_NODE.get(kind) or is_node_type(kind):
+                _walk_dispatching(value, visitor, visits, leaves, own_leave)
+    if own_leave is not None:
+        own_leave(node)
+        return
+    if node_kind in leaves:
+        method = leaves[node_kind]
+    else:
+        method = _method(type(visitor), "leave", node_kind, leaves)
+    if method is not None:
+        method(visitor, node)
 
 
 def _walk(
