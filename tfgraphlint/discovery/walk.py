@@ -230,15 +230,37 @@ def walk_batched(node: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor])
                 return
             kind, _, type_name = name.partition("_")
             (visits if kind == "visit" else leaves).setdefault(type_name, []).append(method)
-    empty: list[Callable[[cst.CSTNode], None]] = []
+    _walk_batched(node, _ByKind(visits), _ByKind(leaves))
 
-    def on_visit(current: cst.CSTNode) -> bool:
-        for method in visits.get(type(current).__name__, empty):
-            method(current)
-        return True
 
-    def on_leave(current: cst.CSTNode) -> None:
-        for method in leaves.get(type(current).__name__, empty):
-            method(current)
+_Methods = list[Callable[[cst.CSTNode], None]]
 
-    _walk(node, on_visit, on_leave)
+
+class _ByKind(dict[type, _Methods]):
+    """Methods per node class, looked up by class name on first use."""
+
+    def __init__(self, by_name: dict[str, _Methods]) -> None:
+        super().__init__()
+        self._by_name = by_name
+
+    def __missing__(self, kind: type) -> _Methods:
+        found = self[kind] = self._by_name.get(kind.__name__, [])
+        return found
+
+
+def _walk_batched(node: cst.CSTNode, visits: _ByKind, leaves: _ByKind) -> None:
+    """`_walk` with the batched visitors' methods called inline (no callback per node)."""
+    node_kind = type(node)
+    for method in visits[node_kind]:
+        method(node)
+    for name in _ORDER.get(node_kind) or _fields(node):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            for child in value:
+                if _IS_NODE.get(type(child)) or is_node_type(type(child)):
+                    _walk_batched(child, visits, leaves)
+        elif _IS_NODE.get(kind) or is_node_type(kind):
+            _walk_batched(value, visits, leaves)
+    for method in leaves[node_kind]:
+        method(node)

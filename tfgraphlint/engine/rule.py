@@ -44,6 +44,9 @@ class FileState:
     facts: dict[cst.CSTNode, FunctionFacts] = field(default_factory=dict)
     module_constants: frozenset[str] | None = None
     qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = field(default_factory=dict)
+    # `Rule.enclosing_function`, by node id (nodes live as long as the state; libCST's
+    # `__hash__` is a Python call): most rules ask about the same calls and statements.
+    enclosing_memo: dict[int, FuncNode | None] = field(default_factory=dict)
 
 
 _VISITOR_NAMES: dict[type[cst.BatchableCSTVisitor], tuple[str, ...]] = {}
@@ -201,6 +204,14 @@ class Rule(cst.BatchableCSTVisitor):
     def enclosing_function(self, node: cst.CSTNode) -> FuncNode | None:
         """The innermost function whose *body* holds `node` (decorators and defaults run in
         the enclosing scope), or None at module or class level, or in `with tf.init_scope()`."""
+        memo = self.state.enclosing_memo
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self._enclosing_function(node)
+        return found
+
+    def _enclosing_function(self, node: cst.CSTNode) -> FuncNode | None:
         child: cst.CSTNode = node
         parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None:

@@ -153,8 +153,6 @@ def lint_source(
         text = source[1:] if source.startswith("\ufeff") else source
     if not roots and not may_contain_compiled_code(text, config):
         return result
-    if noqa and noqa_mod.file_is_skipped(text):
-        return result
     chosen = list(rules) if rules is not None else selected_rules(config)
     ignored = per_file_ignored(path, config)
     if ignored:
@@ -167,6 +165,8 @@ def lint_source(
         if sliced is None:
             return result  # nothing can be compiled (a syntax error here hides no finding)
         analysed = sliced
+    if noqa and noqa_mod.file_is_skipped(text):  # only where there is something to skip
+        return result
     python_error, conclusive, tree = python_precheck(path, analysed)
     if python_error is not None and conclusive:
         result.errors.append(python_error)
