@@ -165,6 +165,84 @@ def test_slicing_keeps_the_call_sites_of_a_wrapped_function() -> None:
     assert [f.code for f in findings] == ["TFG202"]
 
 
+def _same_findings_with_and_without_slicing(source: str) -> list[tuple[int, str]]:
+    code = textwrap.dedent(source)
+    config = Config(select=("ALL",))
+    sliced = sorted((f.line, f.code) for f in lint_source(code, "m.py", config).findings)
+    full = lint_source(code, "m.py", config, prefilter=False).findings
+    assert sliced == sorted((f.line, f.code) for f in full)
+    return sliced
+
+
+def test_slicing_keeps_experimental_run_functions_eagerly() -> None:
+    # TFG403 reports outside compiled bodies; the `experimental_` spelling did not make the
+    # function that holds it relevant, so it was blanked and the finding lost.
+    found = _same_findings_with_and_without_slicing(
+        """
+        import tensorflow as tf
+
+        @tf.function
+        def f(x):
+            return x
+
+        def setup():
+            tf.config.experimental_run_functions_eagerly(True)
+        """
+    )
+    assert found == [(9, "TFG403")]
+
+
+EAGER_TEST = """
+    import tensorflow as tf
+
+    class StepTest(tf.test.TestCase):
+        def test_scaling(self):
+            data = load_fixture("big.csv")
+            self.assertLen(data, 3)
+            scale = 2.0
+            n = 5
+            expected = [x * 2 for x in data]
+            self.assertAllClose(expected, [2.0, 4.0, 6.0])
+
+            @tf.function
+            def step(x, k):
+                print(x)
+                return x * scale
+
+            for i in range(n):
+                step(tf.constant(1.0), i)
+            scale = 3.0
+            self.assertEqual(len(expected), 3)
+"""
+
+
+def test_slicing_blanks_what_an_eager_function_does_not_hand_to_tracing() -> None:
+    """In an eager function kept for a nested `@tf.function`, statements that neither bind
+    what the kept ones read nor call what they bind are blanked; the findings are those of
+    the whole file (TFG101 print, TFG105 `scale` rebound after the trace, TFG202 `i`)."""
+    from tfgraphlint.engine.slicing import slice_source
+
+    sliced = slice_source(textwrap.dedent(EAGER_TEST), Config())
+    assert sliced is not None
+    kept = [line.strip() for line in sliced.splitlines() if line.strip()]
+    assert "self.assertLen(data, 3)" not in kept
+    assert "expected = [x * 2 for x in data]" not in kept
+    assert 'data = load_fixture("big.csv")' not in kept
+    assert "scale = 2.0" in kept and "scale = 3.0" in kept and "n = 5" in kept
+    assert "step(tf.constant(1.0), i)" in kept
+    codes = {code for _, code in _same_findings_with_and_without_slicing(EAGER_TEST)}
+    assert codes == {"TFG101", "TFG105", "TFG202"}
+
+
+def test_slicing_keeps_a_statement_on_the_header_line() -> None:
+    source = """
+        import tensorflow as tf
+
+        def make(): x = 1; return tf.function(lambda y: print(y) or y)
+        """
+    assert _same_findings_with_and_without_slicing(source) == [(4, "TFG101")]
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

@@ -14,7 +14,9 @@ cost more again. Most of a TensorFlow code base holds no compiled body, so:
    dataset method, defines a Keras step, holds `global`/`nonlocal`, imports, assigns at module
    level, is named by code that may be traced, or calls a compiled function; see
    `_close_over_names`). The others become blank lines, so line and
-   column numbers are unchanged and libCST parses only what matters. Before that,
+   column numbers are unchanged and libCST parses only what matters. Inside an eager
+   function kept only for what it holds, the statements that cannot matter are blanked too
+   (`_eager_statements_to_blank`). Before that,
    `discovery.quick.may_have_compiled_context` answers on the same `ast` tree whether
    discovery can find any compiled body at all (most files that mention TensorFlow cannot).
 
@@ -29,6 +31,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
@@ -171,7 +174,8 @@ def _start(stmt: ast.stmt) -> int:
 def _relevance(text: str, config: Config) -> re.Pattern[str]:
     parts = [r"\.\s*function\b", rf"\.\s*(?:{_DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
     parts.append(rf"\bdef\s+(?:{_STEP_NAMES})\b")
-    parts.append(r"\brun_functions_eagerly\b")  # TFG403 reports outside compiled bodies
+    # TFG403 reports outside compiled bodies (`experimental_run_functions_eagerly` too).
+    parts.append(r"run_functions_eagerly\b")
     if config.keras_call:
         parts.append(r"\bdef\s+call\b")
     names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)
@@ -226,8 +230,17 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         d and _is_root(u, lines, relevant, config, roots)
         for d, u in zip(direct, units, strict=True)
     ]
-    _close_over_names(units, segments, direct, traced, keep)
-    return _render(lines, units, keep)
+    body, compiled_names = _close_over_names(units, segments, direct, traced, keep)
+    blank: list[tuple[int, int]] = []
+    body_idents = set().union(
+        *(set(_IDENT.findall(s)) for s, b in zip(segments, body, strict=True) if b)
+    )
+    for i, unit in enumerate(units):
+        if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
+            blank += _eager_statements_to_blank(
+                unit.stmt, lines, relevant, compiled_names, body_idents
+            )
+    return _render(lines, units, keep, blank)
 
 
 def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
@@ -297,7 +310,7 @@ def _close_over_names(
     direct: list[bool],
     traced: list[bool],
     keep: list[bool],
-) -> None:
+) -> tuple[list[bool], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
     *Bodies* are the units that may be traced: the relevant units that may be traced whole
@@ -311,7 +324,10 @@ def _close_over_names(
     Kept for context, without propagating: units that name a directly relevant definition
     (call sites of compiled functions, for the retracing rules), methods that bind an attribute
     a body reads on `self` (`self.history = []` in `__init__`), and the class of a kept
-    method."""
+    method.
+
+    Returns which units are bodies, and the names of compiled functions (for the call sites
+    inside eager functions, `_eager_statements_to_blank`)."""
     idents = [set(_IDENT.findall(s)) for s in segments]
     binds = [set(_SELF_BINDING.findall(s)) for s in segments]
     position = {u: i for i, u in enumerate(units)}
@@ -376,10 +392,146 @@ def _close_over_names(
         parent = owner[i]
         if keep[i] and parent is not None:
             keep[parent] = True
+    names = {name for i in roots if (name := units[i].name) is not None}
+    return body, names | bound
 
 
-def _render(lines: list[str], units: list[_Unit], keep: list[bool]) -> str:
+class _Flow(NamedTuple):
+    """What a statement reads and binds: plain names, attribute names (`self.fn`: `fn`), and
+    the names and attributes it calls."""
+
+    reads: frozenset[str]
+    binds: frozenset[str]
+    attr_reads: frozenset[str]
+    attr_binds: frozenset[str]
+    calls: frozenset[str]
+
+
+def _flow(stmt: ast.stmt) -> _Flow:
+    reads: set[str] = set()
+    binds: set[str] = set()
+    attr_reads: set[str] = set()
+    attr_binds: set[str] = set()
+    calls: set[str] = set()
+    nodes = list(ast_nodes(stmt))
+    # A comprehension's variables are its own (Python 3): they bind nothing in the function.
+    local = {
+        id(target)
+        for node in nodes
+        if isinstance(node, ast.comprehension)
+        for target in ast_nodes(node.target)
+    }
+    for node in nodes:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                reads.add(node.id)
+            elif id(node) not in local:
+                binds.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            (attr_reads if isinstance(node.ctx, ast.Load) else attr_binds).add(node.attr)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                calls.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                calls.add(func.attr)
+        elif isinstance(node, _DEFS + (ast.ClassDef,)):
+            binds.add(node.name)
+        elif isinstance(node, ast.alias):
+            binds.add(node.asname or node.name.split(".", 1)[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            binds.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            binds.update(node.names)
+            reads.update(node.names)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            binds.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            binds.add(node.rest)
+    return _Flow(
+        frozenset(reads),
+        frozenset(binds),
+        frozenset(attr_reads),
+        frozenset(attr_binds),
+        frozenset(calls),
+    )
+
+
+def _on_own_line(stmt: ast.stmt, lines: list[str]) -> bool:
+    """Whether nothing but indentation (and its decorator's `@`) precedes the statement on
+    the line where it starts."""
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
+    first: ast.AST = decorators[0] if decorators else stmt
+    prefix = lines[first.lineno - 1][: first.col_offset]  # type: ignore[attr-defined]
+    return not prefix.replace("@", "").strip()
+
+
+def _eager_statements_to_blank(
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    lines: list[str],
+    relevant: re.Pattern[str],
+    compiled_names: set[str],
+    body_idents: set[str],
+) -> list[tuple[int, int]]:
+    """Line ranges (1-based, inclusive) of the statements of an eager function that neither
+    discovery nor a rule can need, to blank: the function is kept because some statements
+    are relevant (a nested `@tf.function`, `tf.function(f)`, `ds.map(f)`, `global`), and the
+    others are often most of it (a test's set-up and assertions).
+
+    A top-level statement of the body is kept (whole, with everything nested in it) when it
+    is relevant; names a compiled function (a call site, for the retracing rules); assigns an
+    attribute that a traced body reads; binds a name or attribute that a kept statement reads
+    (its value may reach a compiled function, or a rule's question: is this a Python number?
+    a tensor?); or calls a name or attribute that a kept statement binds (the function it
+    compiles). The last three to a fixpoint."""
+    stmts = func.body
+    segments = ["".join(lines[_start(st) - 1 : st.end_lineno or st.lineno]) for st in stmts]
+    flows = [_flow(st) for st in stmts]
+    kept = [
+        bool(relevant.search(seg))
+        or not compiled_names.isdisjoint(set(_IDENT.findall(seg)))
+        or not body_idents.isdisjoint(set(_SELF_BINDING.findall(seg)))
+        for seg in segments
+    ]
+    if stmts and not _on_own_line(stmts[0], lines):
+        kept[0] = True  # `def f(): return g(x)`: the statement shares the header's line
+    # Statements sharing a line (`a = 1; b = 2`) are blanked together or not at all.
+    shared = [
+        k
+        for k in range(1, len(stmts))
+        if _start(stmts[k]) <= (stmts[k - 1].end_lineno or stmts[k - 1].lineno)
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for k in shared:
+            if kept[k] != kept[k - 1]:
+                kept[k] = kept[k - 1] = changed = True
+        held = [f for f, k in zip(flows, kept, strict=True) if k]
+        reads = set().union(*(f.reads for f in held))
+        attr_reads = set().union(*(f.attr_reads for f in held))
+        callable_names = set().union(*(f.binds | f.attr_binds for f in held))
+        for k, flow in enumerate(flows):
+            if not kept[k] and (
+                not flow.binds.isdisjoint(reads)
+                or not flow.attr_binds.isdisjoint(attr_reads)
+                or not flow.calls.isdisjoint(callable_names)
+            ):
+                kept[k] = changed = True
+    if not any(kept):
+        return []  # what is relevant is in the header (`def f(fn=tf.function(g))`)
+    return [
+        (_start(st), st.end_lineno or st.lineno) for st, k in zip(stmts, kept, strict=True) if not k
+    ]
+
+
+def _render(
+    lines: list[str], units: list[_Unit], keep: list[bool], blank: list[tuple[int, int]]
+) -> str:
     out = list(lines)
+    for start, end in blank:
+        for ln in range(start - 1, end):
+            out[ln] = "\n"
     for unit, kept in zip(units, keep, strict=True):
         if kept:
             continue
