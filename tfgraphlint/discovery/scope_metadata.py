@@ -11,7 +11,8 @@ they used to ask `ScopeProvider`.
 Both visitors also call `child.visit(self)` themselves (a function's parameters in the
 enclosing scope, its body in a new one), and each such call rebuilds the child's subtree too.
 While `_fast_visits` is active, `CSTNode.visit` walks instead (`discovery.walk`) *for these two
-visitor classes only*: any other visitor, in this thread or another, gets libCST's own `visit`.
+visitor classes only* (the same calls, in the same order): any other visitor, in this thread or
+another, gets libCST's own `visit`.
 And `_ScopeVisitor.on_leave` tests node classes by exact type: libCST's node classes are ABCs,
 so its `isinstance(node, _ASSIGNMENT_LIKE_NODES)` ran about ten Python-level
 `__instancecheck__` calls on every node of the tree.
@@ -59,11 +60,10 @@ class _ScopeVisitor(scope_provider.ScopeVisitor):
             method(self, original_node)
 
 
-class _ExpressionContextVisitor(ExpressionContextVisitor):
-    """libCST's own, under a class of ours so that `_fast_visits` knows its instances."""
-
-
-_OURS = frozenset({_ScopeVisitor, _ExpressionContextVisitor})
+# The classes `_fast_visits` walks: libCST's expression-context visitor as well, since it
+# starts new ones of its own class for assignment targets (it has no attribute hooks either,
+# so for any instance, ours or not, a walk makes the same calls as libCST's `visit`).
+_OURS = frozenset({_ScopeVisitor, ExpressionContextVisitor})
 _LIBCST_VISIT = cst.CSTNode.visit
 
 
@@ -95,7 +95,7 @@ class FastScopeProvider(BaseMetadataProvider[Scope | None]):
         scopes = ScopeProvider()
         with _fast_visits():
             # What `ExpressionContextProvider.visit_Module` does, walked without rebuilding.
-            module.visit(_ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
+            module.visit(ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
             # What `MetadataWrapper` would hand it: its one dependency, already computed.
             scopes.metadata = {ExpressionContextProvider: contexts._computed}
             # What `ScopeProvider.visit_Module` does.
