@@ -205,6 +205,9 @@ def _walk(
     on_visit: Callable[[cst.CSTNode], bool],
     on_leave: Callable[[cst.CSTNode], None],
 ) -> None:
+    # The loop over a node's children is written out in each of the three walks on purpose:
+    # they run once per node of every analysed module, and a shared helper (a generator, or a
+    # function returning a list) costs one more Python call per node.
     if on_visit(node):
         for name in _ORDER.get(type(node)) or _fields(node):
             value = getattr(node, name)
