@@ -111,3 +111,16 @@ def test_fast_visits_leave_other_visitors_to_libcst() -> None:
     with pytest.raises(RuntimeError), _fast_visits():
         raise RuntimeError
     assert cst.CSTNode.visit is libcst_visit
+
+
+def test_scopes_match_without_libcsts_private_assignment_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If a libCST version renames its private `_ASSIGNMENT_LIKE_NODES`, every node goes
+    through libCST's own `on_leave`: the same scopes."""
+    from tfgraphlint.discovery import scope_metadata
+
+    monkeypatch.setattr(scope_metadata, "_ASSIGNMENT_LIKE", None)
+    _same(UNUSUAL)
+    for code in rule_examples()[:40]:
+        _same(code)

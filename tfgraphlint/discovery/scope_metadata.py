@@ -43,7 +43,12 @@ from libcst.metadata.expression_context_provider import ExpressionContextVisitor
 
 from tfgraphlint.discovery.walk import leave_method, walk_events
 
-_ASSIGNMENT_LIKE = frozenset(scope_provider._ASSIGNMENT_LIKE_NODES)  # noqa: SLF001
+# libCST's private tuple of the node classes its `on_leave` counts as assignments; None if a
+# libCST version renames it (then every node goes through libCST's own `on_leave`: slower,
+# the same scopes).
+_ASSIGNMENT_LIKE: frozenset[type] | None = (
+    frozenset(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ())) or None
+)
 
 
 class _ScopeVisitor(scope_provider.ScopeVisitor):
@@ -51,7 +56,7 @@ class _ScopeVisitor(scope_provider.ScopeVisitor):
     makes no subclasses) instead of an `isinstance` on ten ABCs."""
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        if type(original_node) in _ASSIGNMENT_LIKE:
+        if _ASSIGNMENT_LIKE is None or type(original_node) in _ASSIGNMENT_LIKE:
             super().on_leave(original_node)  # libCST's own: it also counts the assignment
             return
         self.provider.set_metadata(original_node, self.scope)
