@@ -254,7 +254,7 @@ class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
 
 class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
     """Same ranges as libCST's `PositionProvider` (syntactic positions, 1-based lines,
-    0-based columns), computed per top-level statement on first use."""
+    0-based columns), computed per statement on first use."""
 
     METADATA_DEPENDENCIES = (ParentProvider,)
 

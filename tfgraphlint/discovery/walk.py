@@ -132,37 +132,39 @@ def walk_events(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 # visitor class and node class, the function to call, or None for a stub or no method.
 _DEFAULT_ON_VISIT = cst.CSTVisitor.on_visit
 _DEFAULT_ON_LEAVE = cst.CSTVisitor.on_leave
-_Table = dict[type, Callable[[cst.CSTVisitor, cst.CSTNode], Any] | None]
+_Method = Callable[[cst.CSTVisitor, cst.CSTNode], Any]
+
+
+class _Table(dict[type, _Method | None]):
+    """One visitor class's `visit_*` (or `leave_*`) functions per node class, looked up on
+    first use; None for a no-op stub or no method."""
+
+    def __init__(self, kind: type, prefix: str) -> None:
+        super().__init__()
+        self._kind = kind
+        self._prefix = prefix
+
+    def __missing__(self, node_kind: type) -> _Method | None:
+        method = getattr(self._kind, f"{self._prefix}_{node_kind.__name__}", None)
+        if method is not None and getattr(method, "_is_no_op", False):
+            method = None
+        self[node_kind] = method
+        return method
+
+
 _TABLES: dict[type, tuple[_Table, _Table]] = {}
 
 
 def _tables(kind: type) -> tuple[_Table, _Table]:
     found = _TABLES.get(kind)
     if found is None:
-        found = _TABLES[kind] = ({}, {})
+        found = _TABLES[kind] = (_Table(kind, "visit"), _Table(kind, "leave"))
     return found
 
 
-def _method(
-    kind: type, prefix: str, node_kind: type, table: _Table
-) -> Callable[[cst.CSTVisitor, cst.CSTNode], Any] | None:
-    method = getattr(kind, f"{prefix}_{node_kind.__name__}", None)
-    if method is not None and getattr(method, "_is_no_op", False):
-        method = None
-    table[node_kind] = method
-    return method
-
-
-def leave_method(
-    visitor: cst.CSTVisitor, node: cst.CSTNode
-) -> Callable[[cst.CSTVisitor, cst.CSTNode], Any] | None:
+def leave_method(visitor: cst.CSTVisitor, node: cst.CSTNode) -> _Method | None:
     """What `CSTVisitor.on_leave` would call for `node` (unbound), or None for nothing."""
-    kind = type(visitor)
-    leaves = _tables(kind)[1]
-    node_kind = type(node)
-    if node_kind in leaves:
-        return leaves[node_kind]
-    return _method(kind, "leave", node_kind, leaves)
+    return _tables(type(visitor))[1][type(node)]
 
 
 def _walk_dispatching(
@@ -175,10 +177,7 @@ def _walk_dispatching(
     """`_walk` with `CSTVisitor`'s own `on_visit` (and `on_leave`, unless the visitor has its
     own: `own_leave`), looked up in the tables."""
     node_kind = type(node)
-    if node_kind in visits:
-        method = visits[node_kind]
-    else:
-        method = _method(type(visitor), "visit", node_kind, visits)
+    method = visits[node_kind]
     if method is None or method(visitor, node) is not False:
         for name in _ORDER.get(node_kind) or _fields(node):
             value = getattr(node, name)
@@ -192,10 +191,7 @@ def _walk_dispatching(
     if own_leave is not None:
         own_leave(node)
         return
-    if node_kind in leaves:
-        method = leaves[node_kind]
-    else:
-        method = _method(type(visitor), "leave", node_kind, leaves)
+    method = leaves[node_kind]
     if method is not None:
         method(visitor, node)
 
