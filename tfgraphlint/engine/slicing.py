@@ -230,11 +230,8 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         d and _is_root(u, lines, relevant, config, roots)
         for d, u in zip(direct, units, strict=True)
     ]
-    body, compiled_names = _close_over_names(units, segments, direct, traced, keep)
+    body, compiled_names, body_idents = _close_over_names(units, segments, direct, traced, keep)
     blank: list[tuple[int, int]] = []
-    body_idents = set().union(
-        *(set(_IDENT.findall(s)) for s, b in zip(segments, body, strict=True) if b)
-    )
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
             blank += _eager_statements_to_blank(
@@ -310,7 +307,7 @@ def _close_over_names(
     direct: list[bool],
     traced: list[bool],
     keep: list[bool],
-) -> tuple[list[bool], set[str]]:
+) -> tuple[list[bool], set[str], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
     *Bodies* are the units that may be traced: the relevant units that may be traced whole
@@ -326,8 +323,9 @@ def _close_over_names(
     a body reads on `self` (`self.history = []` in `__init__`), and the class of a kept
     method.
 
-    Returns which units are bodies, and the names of compiled functions (for the call sites
-    inside eager functions, `_eager_statements_to_blank`)."""
+    Returns which units are bodies, the names of compiled functions, and the identifiers the
+    bodies name (for the call sites and attribute bindings inside eager functions,
+    `_eager_statements_to_blank`)."""
     idents = [set(_IDENT.findall(s)) for s in segments]
     binds = [set(_SELF_BINDING.findall(s)) for s in segments]
     position = {u: i for i, u in enumerate(units)}
@@ -393,7 +391,8 @@ def _close_over_names(
         if keep[i] and parent is not None:
             keep[parent] = True
     names = {name for i in roots if (name := units[i].name) is not None}
-    return body, names | bound
+    body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
+    return body, names | bound, body_idents
 
 
 class _Flow(NamedTuple):
