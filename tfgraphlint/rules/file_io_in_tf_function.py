@@ -183,7 +183,7 @@ class FileIoInTfFunction(Rule):
         self.report(node, f"`{self.code(node)}` in {ctx.describe()} {effect}", context=ctx)
 
     def _io(self, node: cst.Call) -> str | None:
-        """"reads", "writes" or "opens" when `node` is Python file I/O, else None."""
+        """What `node` does to a file: "reads", "writes" or "opens"; None for no file I/O."""
         qns = imported_qualnames(self, node.func)
         if qns & _READS:
             return "reads"

@@ -166,8 +166,8 @@ class PythonLoggingInTfFunction(Rule):
             return
         self.report(
             node,
-            f"`{self.code(node.func)}()` in {ctx.describe()} logs once, while tracing, and shows the "
-            f"symbolic tensor `{self.code(tensor)}`, not its value; use `tf.print()`",
+            f"`{self.code(node.func)}()` in {ctx.describe()} logs once, while tracing, and shows "
+            f"the symbolic tensor `{self.code(tensor)}`, not its value; use `tf.print()`",
             context=ctx,
         )
 
@@ -187,9 +187,7 @@ class PythonLoggingInTfFunction(Rule):
         if isinstance(expr, cst.BinaryOperation) and isinstance(
             expr.operator, cst.Add | cst.Modulo
         ):
-            return self._logged_tensor(expr.left, facts) or self._logged_tensor(
-                expr.right, facts
-            )
+            return self._logged_tensor(expr.left, facts) or self._logged_tensor(expr.right, facts)
         if isinstance(expr, cst.Tuple):
             return next(
                 (t for e in expr.elements if (t := self._logged_tensor(e.value, facts))), None
