@@ -282,9 +282,7 @@ def _is_tensor_list_call(expr: cst.BaseExpression, rule: Rule) -> bool:
     )
 
 
-def unconverted_verdict(
-    node: ControlFlow, facts: FunctionFacts, reason: str, rule: Rule
-) -> Verdict:
+def unconverted_verdict(node: ControlFlow, facts: FunctionFacts, reason: str) -> Verdict:
     """What happens to `node` in a body AutoGraph does not convert: Python runs it."""
     if isinstance(node, cst.For):
         kind = facts.iteration_kind(node.iter)
@@ -443,7 +441,7 @@ class AutographConversion(Rule):
     def verdict_of(self, node: ControlFlow, facts: FunctionFacts) -> Verdict:
         reason = facts.autograph_off_reason()
         if reason is not None:
-            return unconverted_verdict(node, facts, reason, self)
+            return unconverted_verdict(node, facts, reason)
         return Explainer(self, facts).verdict(node)
 
     def visit_If(self, node: cst.If) -> None:

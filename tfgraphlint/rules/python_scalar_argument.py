@@ -242,7 +242,7 @@ class PythonScalarArgument(Rule):
         if loop_var is None:
             return
         name, loop = loop_var
-        as_param = f" as `{param}`" if param is not None else ""
+        as_param = f" passed as `{param}`" if param is not None else " passed"
         self.report(
             arg,
             f"Python number `{self.code(arg.value)}`{as_param} to tf.function "

@@ -190,8 +190,8 @@ class TensorIterationInComprehension(Rule):
         self.report(
             node.iter,
             f"`{self.code(node.iter)}` in {ctx.describe()} iterates the tensor "
-            f"`{self.code(tensor)}` with `{pairing}` in Python, so tracing raises "
-            "`OperatorNotAllowedInGraphError`",
+            f"`{self.code(tensor)}` in Python (AutoGraph does not convert `{pairing}`), so "
+            "tracing raises `OperatorNotAllowedInGraphError`",
             context=ctx,
         )
 
@@ -206,8 +206,8 @@ class TensorIterationInComprehension(Rule):
             if problem is not None:
                 self.report(
                     clause,
-                    f"comprehension in {ctx.describe()} {problem} in Python (never converted), "
-                    "so tracing raises `OperatorNotAllowedInGraphError`",
+                    f"comprehension in {ctx.describe()} {problem}: comprehensions are never "
+                    "converted, so tracing raises `OperatorNotAllowedInGraphError`",
                     context=ctx,
                 )
                 return
