@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,19 @@ def test_unknown_selector_is_a_usage_error(
     assert "matches no rule" in err
 
 
+@pytest.mark.parametrize(("flag", "what"), [("--select", "select"), ("--ignore", "ignore")])
+def test_misspelled_selector_gets_did_you_mean(
+    tree: Path, capsys: pytest.CaptureFixture[str], flag: str, what: str
+) -> None:
+    write(tree, "train.py")
+    code, out, err = check(capsys, flag, "TFG101,python-sid-effect", "train.py")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"tfgraphlint: {what}: `python-sid-effect` matches no rule; did you mean "
+        "`python-side-effect`? (see `tfgraphlint rules`)\n"
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -264,14 +278,65 @@ def test_rules_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("key", ["TFG101", "tfg101", "print-in-tf-function"])
 def test_explain(capsys: pytest.CaptureFixture[str], key: str) -> None:
     assert main(["explain", key]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    title = "print-in-tf-function (TFG101)"
+    assert lines[:4] == [title, "=" * len(title), "", "Severity: warning. Status: on by default."]
+    why = lines.index("Why is this bad?")
+    assert lines[why - 1 : why + 2] == ["", "Why is this bad?", "----------------"]
+    # The docstring's example, its fence gone and its code indented, then a blank line.
+    example = lines.index("Example")
+    assert lines[example + 1 : example + 6] == [
+        "-------",
+        "    @tf.function",
+        "    def train_step(x):",
+        '        print("loss", loss(x))',
+        "",
+    ]
+
+
+def test_explain_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from tfgraphlint.rules import ALL_RULES
+
+    for rule in ALL_RULES:
+        assert main(["explain", rule.CODE]) == 0
+        page = capsys.readouterr().out
+        assert not [
+            line
+            for line in page.splitlines()
+            if line.startswith(("<!--", "```", "#"))
+            or ("**" in re.sub(r"`[^`]*`", "", line) and line[:1] != " ")  # bold, not code
+        ], rule.CODE
+        assert "\n\n\n" not in page and page.endswith("\n") and not page.endswith("\n\n")
+
+
+def test_explain_markdown_is_the_docs_page(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "TFG204", "--format", "markdown"]) == 0
     page = capsys.readouterr().out
-    assert "# print-in-tf-function (TFG101)" in page
-    assert "## Why is this bad?" in page
+    assert page == (Path(__file__).parent.parent / "docs" / "rules" / "TFG204.md").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_explain_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "TFG000"]) == 2
-    assert "no rule named `TFG000`" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "tfgraphlint: no rule named `TFG000` (see `tfgraphlint rules`)\n")
+
+
+@pytest.mark.parametrize(
+    ("key", "suggested"),
+    [
+        ("prnt-in-tf-functon", "`print-in-tf-function`"),
+        ("undefined-in-branches", "`undefined-in-branch`"),
+        ("TFG1010", "`TFG101`"),
+        ("tfg1o1", "`TFG101` or `TFG511`"),
+    ],
+)
+def test_explain_did_you_mean(capsys: pytest.CaptureFixture[str], key: str, suggested: str) -> None:
+    assert main(["explain", key]) == 2
+    assert capsys.readouterr().err == (
+        f"tfgraphlint: no rule named `{key}`; did you mean {suggested}? (see `tfgraphlint rules`)\n"
+    )
 
 
 def test_many_files_in_a_process_pool(tmp_path: Path) -> None:

@@ -117,6 +117,14 @@ def test_snake_case_keys_are_accepted(project: Path) -> None:
             "per-file-ignores = { 'tests/*' = ['TFG9'] }",
             "per-file-ignores: `TFG9` (for `tests/*`) matches no rule",
         ),
+        (
+            'extend-select = ["large-loop"]',
+            "extend-select: `large-loop` matches no rule; did you mean `large-python-loop`?",
+        ),
+        (
+            "per-file-ignores = { 'tests/*' = ['TFG1011'] }",
+            "per-file-ignores: `TFG1011` (for `tests/*`) matches no rule; did you mean `TFG101`?",
+        ),
     ],
 )
 def test_bad_config_is_a_clear_error(

@@ -1,12 +1,14 @@
 """Rule documentation, generated from the rule classes (docstring and examples).
 
 `scripts/gen_docs.py` writes `docs/rules/*.md` and the README table from this module, and
-`tfgraphlint explain` prints the same page, so the CLI and the docs never disagree.
+`tfgraphlint explain` prints the same page (rendered for a terminal by `terminal_page`, or
+as is with `--format markdown`), so the CLI and the docs never disagree.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 
 from tfgraphlint._types import Applicability
 from tfgraphlint.engine.examples import strip_markers
@@ -17,6 +19,8 @@ TABLE_START = "<!-- rules-table:start -->"
 TABLE_END = "<!-- rules-table:end -->"
 OPTIONS_START = "<!-- options-table:start -->"
 OPTIONS_END = "<!-- options-table:end -->"
+_BOLD = re.compile(r"\*\*(\S(?:[^*]*\S)?)\*\*")
+_HEADING = re.compile(r"^(?P<hashes>#{1,6}) (?P<title>.+)$")
 
 
 def _code_block(source: str) -> str:
@@ -59,6 +63,45 @@ def rule_page(rule: type[Rule]) -> str:
     for ex in rule.VALID:
         parts.append(_code_block(ex.source))
     return "\n".join(parts).rstrip() + "\n"
+
+
+def terminal_page(page: str) -> str:
+    """A generated Markdown page made plain for a terminal, as `ruff rule` shows a rule: no
+    generator comment, headings underlined (`=` for the title, `-` for sections), code
+    fences dropped and their code indented by four spaces, `**bold**` markers removed.
+    Inline `code` keeps its backticks, which read well as they are."""
+    out: list[str] = []
+    in_fence = False
+    for line in page.splitlines():
+        if line == GENERATED:
+            continue
+        if line.startswith("```"):
+            in_fence = not in_fence
+            if not in_fence:
+                out.append("")  # the fence's line becomes a blank line after the code
+            continue
+        if in_fence:
+            out.append(f"    {line}" if line else "")
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            title = heading.group("title")
+            if out and out[-1]:
+                out.append("")
+            out += [title, ("=" if len(heading.group("hashes")) == 1 else "-") * len(title)]
+            continue
+        if line or (out and out[-1]):  # no run of blank lines
+            out.append(_unbold(line))
+    while out and not out[0]:
+        out.pop(0)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _unbold(line: str) -> str:
+    """`**bold**` to `bold`, outside inline code only (`x**2` stays)."""
+    parts = line.split("`")
+    parts[::2] = [_BOLD.sub(r"\1", part) for part in parts[::2]]
+    return "`".join(parts)
 
 
 def rules_table(rules: tuple[type[Rule], ...]) -> str:

@@ -24,7 +24,7 @@ from tfgraphlint.engine.registry import find_rule
 pytestmark = pytest.mark.dynamic
 
 CODES = ("TFG511", "TFG512", "TFG513")
-# The error texts each rule's message quotes (TFG511: the user's own exception, see below).
+# The error texts each rule's documentation quotes (TFG511: the user's own exception, see below).
 SIGNATURES = {
     "TFG512": ("must also have a return statement", "'retval_' is None at the end of the"),
     "TFG513": (

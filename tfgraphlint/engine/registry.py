@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 from tfgraphlint.config import Config, ConfigError
@@ -22,6 +23,48 @@ def find_rule(key: str) -> type[Rule] | None:
     return None
 
 
+def suggestions(key: str) -> list[str]:
+    """Codes and names close to a misspelled `key`, best first: `difflib`'s ratio (as in
+    `get_close_matches`) of at least 0.6 for a name and 0.8 for a code (digits matter:
+    `TFG999` is not a typo of `TFG590`), and within 0.1 of the best, so that one clear
+    match is not drowned by rules that merely share `-in-tf-function`."""
+    spellings: dict[str, str] = {}
+    for rule in all_rules():
+        spellings[rule.CODE.lower()] = rule.CODE
+        spellings[rule.NAME] = rule.NAME
+    wanted = key.strip().lower()
+    cutoff = 0.8 if wanted.startswith("tfg") else 0.6
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(wanted)
+    scored: list[tuple[float, str]] = []
+    for spelling in spellings:
+        matcher.set_seq1(spelling)
+        ratio = matcher.ratio()
+        if ratio >= cutoff:
+            scored.append((ratio, spelling))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    best = scored[0][0] if scored else 0.0
+    return [spellings[s] for ratio, s in scored[:3] if ratio >= best - 0.1]
+
+
+def did_you_mean(key: str) -> str:
+    """`; did you mean `x`?` for an unknown rule, or `` when nothing is close."""
+    close = [f"`{c}`" for c in suggestions(key)]
+    if not close:
+        return ""
+    listed = close[0] if len(close) == 1 else ", ".join(close[:-1]) + " or " + close[-1]
+    return f"; did you mean {listed}?"
+
+
+def unknown_selector(what: str, selector: str, where: str = "") -> ConfigError:
+    """The error for a selector that matches no rule, with close matches: `what` is the
+    setting (`select`), `where` an optional detail after the selector (` (for `tests/*`)`)."""
+    return ConfigError(
+        f"{what}: `{selector}`{where} matches no rule{did_you_mean(selector)} "
+        "(see `tfgraphlint rules`)"
+    )
+
+
 def matching(selector: str, rules: Iterable[type[Rule]] | None = None) -> list[type[Rule]]:
     """Rules a selector names: `ALL`, a code, a code prefix (`TFG1`), or a name."""
     pool = list(rules if rules is not None else all_rules())
@@ -38,7 +81,7 @@ def _resolve(selectors: Sequence[str], what: str) -> set[type[Rule]]:
     for sel in selectors:
         found = matching(sel)
         if not found:
-            raise ConfigError(f"{what}: `{sel}` matches no rule (see `tfgraphlint rules`)")
+            raise unknown_selector(what, sel)
         out.update(found)
     return out
 

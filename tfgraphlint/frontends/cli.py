@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("rules", help="list every rule")
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("rule", help="code (TFG101) or name (print-in-tf-function)")
+    explain.add_argument(
+        "--format",
+        choices=["text", "markdown"],
+        default="text",
+        help="text for a terminal (default), or the Markdown page of docs/rules/",
+    )
 
     from tfgraphlint.dynamic.cli import add_trace_arguments  # never imports TensorFlow
 
@@ -104,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rules":
             return _rules()
         if args.command == "explain":
-            return _explain(args.rule)
+            return _explain(args.rule, args.format)
         if args.command == "trace":
             from tfgraphlint.dynamic.cli import run_trace
 
@@ -156,16 +162,13 @@ def _apply_selection_flags(
 
 def _validate_selection(config: Config) -> None:
     """Unknown selectors fail before any file is read (exit 2), wherever they come from."""
-    from tfgraphlint.engine.registry import matching, selected_rules
+    from tfgraphlint.engine.registry import matching, selected_rules, unknown_selector
 
     selected_rules(config)
     for glob, selectors in config.per_file_ignores:
         for selector in selectors:
             if not matching(selector):
-                raise ConfigError(
-                    f"per-file-ignores: `{selector}` (for `{glob}`) matches no rule "
-                    "(see `tfgraphlint rules`)"
-                )
+                raise unknown_selector("per-file-ignores", selector, f" (for `{glob}`)")
 
 
 def _lint_file(job: tuple[str, Config, bool]) -> LintResult:
@@ -306,13 +309,17 @@ def _rules() -> int:
     return EXIT_CLEAN
 
 
-def _explain(key: str) -> int:
-    from tfgraphlint.docs import rule_page
-    from tfgraphlint.engine.registry import find_rule
+def _explain(key: str, fmt: str = "text") -> int:
+    from tfgraphlint.docs import rule_page, terminal_page
+    from tfgraphlint.engine.registry import did_you_mean, find_rule
 
     rule = find_rule(key)
     if rule is None:
-        print(f"tfgraphlint: no rule named `{key}` (see `tfgraphlint rules`)", file=sys.stderr)
+        print(
+            f"tfgraphlint: no rule named `{key}`{did_you_mean(key)} (see `tfgraphlint rules`)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
-    sys.stdout.write(rule_page(rule))
+    page = rule_page(rule)
+    sys.stdout.write(page if fmt == "markdown" else terminal_page(page))
     return EXIT_CLEAN

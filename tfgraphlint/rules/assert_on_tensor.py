@@ -148,10 +148,8 @@ class AssertOnTensor(Rule):
             return
         self.report(
             node,
-            f"`assert {self.code(node.test)}` in {ctx.describe()} asks for the truth value of a "
-            "tensor while tracing (AutoGraph does not convert `assert`), so tracing raises "
-            "`OperatorNotAllowedInGraphError`; use `tf.debugging.assert_*` or "
-            "`tf.debugging.Assert`",
+            f"`assert {self.code(node.test)}` in {ctx.describe()} asks Python for a tensor's "
+            "truth value, so tracing raises `OperatorNotAllowedInGraphError`",
             context=ctx,
         )
 

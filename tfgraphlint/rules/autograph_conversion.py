@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,6 +39,19 @@ def header(node: ControlFlow, code: Rule) -> str:
     if isinstance(node, cst.For):
         return f"for {code.code(node.target)} in {code.code(node.iter)}"
     return code.code(node)
+
+
+def witness_note(witness: str, shown: str) -> str:
+    """` (witness)` for a message, or nothing when the witness only says that an op or a
+    tensor written in `shown` (the condition the message quotes) is one: kept when it adds a
+    fact the message does not show (`s` comes from `tf.reduce_sum(x)`)."""
+    m = _PLAIN_WITNESS.match(witness)
+    if m is not None and m.group(1) in shown:
+        return ""
+    return f" ({witness})"
+
+
+_PLAIN_WITNESS = re.compile(r"^`([^`]*)` is a (?:TensorFlow op|tensor)$")
 
 
 class Explainer:
@@ -102,7 +116,7 @@ class Explainer:
         params = [p for p in parts if self.facts.is_param(p)]
         if params and len(params) == len(parts):
             what = "a parameter" if len(params) == 1 else "parameters"
-            return f" ({_join(params)}: {what} with no `input_signature` or type annotation)"
+            return f" ({_join(params)}: {what} with no `input_signature` or annotation)"
         return ""
 
     def _is_tf_call(self, call: cst.Call) -> bool:
@@ -123,10 +137,11 @@ class Explainer:
             return Verdict(kind, f"runs in Python while tracing ({python}): {witness}")
         parts = self.unknown_parts(node.test)
         is_tensor, is_python = _predicates(parts, "a Python value", "Python values")
+        short = "a `tf.cond`" if not isinstance(node, cst.While) else "a `tf.while_loop`"
         return Verdict(
             kind,
-            f"becomes {graph} if {is_tensor}, or runs in Python while tracing ({python}) "
-            f"if {is_python}{self.unknown_reason(parts)}",
+            f"becomes {short} if {is_tensor}, or runs in Python while tracing if {is_python}"
+            + self.unknown_reason(parts),
         )
 
     def _for(self, node: cst.For) -> Verdict:
@@ -214,14 +229,14 @@ class Explainer:
             ]
             is_tensor, is_python = _predicates(parts, "a Python int", "Python ints")
             return (
-                f"becomes a `tf.while_loop` if {is_tensor}, or is unrolled while tracing (the "
-                f"body traced once per value) if {is_python}" + self.unknown_reason(parts)
+                f"becomes a `tf.while_loop` if {is_tensor}, or is unrolled while tracing if "
+                f"{is_python}" + self.unknown_reason(parts)
             )
         subject = f"`{self.rule.code(iterable)}`"
         return (
             f"becomes a graph loop if {subject} is a tensor or a `tf.data.Dataset`, or is "
-            "unrolled while tracing (the body traced once per item) if it is a Python "
-            "collection" + self.unknown_reason([self.rule.code(iterable)])
+            "unrolled while tracing if it is a Python collection"
+            + self.unknown_reason([self.rule.code(iterable)])
         )
 
 
@@ -267,34 +282,25 @@ def _is_tensor_list_call(expr: cst.BaseExpression, rule: Rule) -> bool:
     )
 
 
-def unconverted_verdict(
-    node: ControlFlow, facts: FunctionFacts, reason: str, rule: Rule
-) -> Verdict:
+def unconverted_verdict(node: ControlFlow, facts: FunctionFacts, reason: str) -> Verdict:
     """What happens to `node` in a body AutoGraph does not convert: Python runs it."""
     if isinstance(node, cst.For):
         kind = facts.iteration_kind(node.iter)
         tensor_used = kind is Kind.TENSOR and not (
             facts.is_dataset(node.iter) or facts.is_dataset_iterator(node.iter)
         )
-        subject = f"`{rule.code(node.iter)}`"
+        subject = "it iterates a tensor"
         what = "iterating a tensor"
-        consequence = "the loop is unrolled, once per item"
     else:
         kind = facts.kind(node.test)
         tensor_used = kind is Kind.TENSOR
-        subject = f"`{rule.code(node.test)}`"
+        subject = "its condition is a tensor"
         what = "a tensor condition"
-        consequence = (
-            "only the taken branch is traced"
-            if not isinstance(node, cst.While)
-            else ("the loop is unrolled")
-        )
-    base = f"runs in Python while tracing because {reason}: {consequence}"
+    base = f"runs in Python because {reason}"
     if tensor_used:
         return Verdict(
             Kind.TENSOR,
-            f"{base}, and {subject} is a tensor, so tracing raises "
-            "`OperatorNotAllowedInGraphError`",
+            f"{base}, and {subject}, so tracing raises `OperatorNotAllowedInGraphError`",
             fails=True,
         )
     return Verdict(kind, f"{base}; {what} here would raise `OperatorNotAllowedInGraphError`")
@@ -435,7 +441,7 @@ class AutographConversion(Rule):
     def verdict_of(self, node: ControlFlow, facts: FunctionFacts) -> Verdict:
         reason = facts.autograph_off_reason()
         if reason is not None:
-            return unconverted_verdict(node, facts, reason, self)
+            return unconverted_verdict(node, facts, reason)
         return Explainer(self, facts).verdict(node)
 
     def visit_If(self, node: cst.If) -> None:

@@ -10,16 +10,15 @@ from tfgraphlint.engine.rule import Rule
 # Deprecated keyword -> (what TensorFlow does with it, the replacement to suggest).
 _DEPRECATED: dict[str, tuple[str, str]] = {
     "experimental_relax_shapes": (
-        "is deprecated since TF 2.9 and logs a deprecation warning",
+        "is deprecated since TF 2.9 (a warning on every decoration)",
         "use `reduce_retracing={value}`",
     ),
     "experimental_compile": (
-        "is a deprecated alias that logs a deprecation warning",
+        "is a deprecated alias (a warning on every decoration)",
         "use `jit_compile={value}`",
     ),
     "experimental_follow_type_hints": (
-        "is deprecated and ignored by recent TensorFlow (TF 2.21 retraces for every new "
-        "Python value even with `tf.Tensor` annotations)",
+        "is ignored by recent TensorFlow, so Python values retrace again",
         "use `input_signature` or pass tensors",
     ),
 }

@@ -202,9 +202,8 @@ class EagerOnlyCall(Rule):
             return
         text = self.code(receiver)
         consequence = (
-            f"`{self.code(node)}` in {ctx.describe()} fails while tracing "
-            f"(`AttributeError: 'SymbolicTensor' object has no attribute '{method}'`); "
-            "return the tensor and convert it outside, or use `tf.print`"
+            f"`{self.code(node)}` in {ctx.describe()} fails while tracing (a `SymbolicTensor` "
+            f"has no `.{method}()`)"
         )
         if kind is Kind.TENSOR:
             self.report(node, consequence, context=ctx)

@@ -165,8 +165,7 @@ class GeneratorInTfFunction(Rule):
             return
         self.report(
             finder.found,
-            f"{ctx.describe()} is a generator (`{self.code(finder.found)}`): TensorFlow calls it "
-            "while tracing and gets a generator object instead of tensors, so tracing raises "
-            "`TypeError`; return tensors (`tf.stack`, `tf.TensorArray`) instead",
+            f"{ctx.describe()} is a generator (`{self.code(finder.found)}`): tracing gets a "
+            "generator, not tensors, and raises `TypeError`",
             context=ctx,
         )

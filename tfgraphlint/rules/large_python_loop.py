@@ -217,8 +217,7 @@ class LargePythonLoop(Rule):
             return
         self.report(
             node,
-            f"`for` loop over `{self.code(node.iter)}` in {ctx.describe()} runs in Python while "
-            f"tracing and adds {count} copies of its body (`{self.code(finder.found)}`...) to "
-            "the graph; iterate over `tf.range(...)` to get one `tf.while_loop`",
+            f"`for` loop over `{self.code(node.iter)}` in {ctx.describe()} is unrolled while "
+            f"tracing: {count} copies of its body in the graph; use `tf.range`",
             context=ctx,
         )

@@ -194,11 +194,8 @@ class ListAppendInGraphLoop(Rule):
         )
         self.report(
             node,
-            f"`{self.code(node)}` in {ctx.describe()} appends to a Python list inside "
-            f"`{header}`, which AutoGraph turns into a `tf.while_loop`: the appended tensors "
-            f"live in the loop body's graph and reading `{name}` after the loop raises "
-            "`InaccessibleTensorError`; write to a `tf.TensorArray` instead "
-            "(`ta = ta.write(i, value)`)",
+            f"`{self.code(node)}` in {ctx.describe()} appends to a Python list in graph loop "
+            f"`{header}`: reading `{name}` after it raises `InaccessibleTensorError`",
             context=ctx,
         )
 

@@ -18,7 +18,7 @@ from tfgraphlint.discovery.control import (
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import Rule
-from tfgraphlint.rules.autograph_conversion import Explainer
+from tfgraphlint.rules.autograph_conversion import Explainer, witness_note
 from tfgraphlint.rules.raise_in_tensor_branch import converted_facts, if_header
 
 
@@ -272,10 +272,7 @@ class MissingReturnOnTensorPath(Rule):
             return
         main, other = branches(node, self._parent)
         head = if_header(self, node)
-        why = (
-            f"the condition is a tensor ({Explainer(self, facts).tensor_witness(node.test)}), "
-            "so AutoGraph makes the `if` a `tf.cond`"
-        )
+        note = witness_note(Explainer(self, facts).tensor_witness(node.test), self.code(node.test))
         main_returns, other_returns = definitely_returns(main), definitely_returns(other)
         if main_returns != other_returns:
             returning, missing = (main, other) if main_returns else (other, main)
@@ -284,12 +281,9 @@ class MissingReturnOnTensorPath(Rule):
                 first = find(returning, cst.Return)[0]
                 self.report(
                     first,
-                    f"`{self.code(first)}` in {ctx.describe()} is on only one path of `{head}` "
-                    f"and the {missing_side} branch falls through without a `return`: {why} "
-                    "whose branches must both return, and tracing raises `ValueError: the "
-                    f"{missing_side} branch must also have a return statement.`; return a "
-                    "tensor on every path (statements after an enclosing block, or after an "
-                    "`if`/`elif` chain, do not count)",
+                    f"`{self.code(first)}` in {ctx.describe()} returns on one path only of tensor "
+                    f"`{head}`{note}: the {missing_side} branch falls through, so tracing "
+                    "raises `ValueError`",
                     context=ctx,
                 )
                 return
@@ -302,9 +296,8 @@ class MissingReturnOnTensorPath(Rule):
             self.report(
                 none_return,
                 f"`{self.code(none_return)}` in {ctx.describe()} returns `None` from the {side} "
-                f"branch of `{head}`: {why}, which cannot output `None`, and tracing raises "
-                f"`ValueError: 'retval_' is None at the end of the {side} branch.`; return a "
-                "tensor, or drop the early `return` and put the rest in an `else:` branch",
+                f"branch of tensor `{head}`{note}, which a `tf.cond` cannot output (tracing "
+                "raises `ValueError`)",
                 context=ctx,
             )
             return

@@ -207,7 +207,6 @@ class NumpyCallOnTensor(Rule):
         self.report(
             node,
             f"`{self.code(node)}` in {ctx.describe()} passes the symbolic tensor "
-            f"`{self.code(tensor)}` to NumPy, which fails while tracing (NumPy cannot convert a "
-            "symbolic tensor to an array); use the TensorFlow op or `tf.experimental.numpy`",
+            f"`{self.code(tensor)}` to NumPy, which fails while tracing",
             context=ctx,
         )

@@ -192,8 +192,8 @@ class PythonClockInTfFunction(Rule):
                     return
                 self.report(
                     node,
-                    f"{call} in {ctx.describe()} reads the clock once, while tracing, and "
-                    "the graph keeps that time as a constant; use `tf.timestamp()`",
+                    f"{call} in {ctx.describe()} reads the clock once, at trace time (a constant "
+                    "in the graph)",
                     context=ctx,
                 )
                 return

@@ -307,9 +307,8 @@ class PythonGlobalFrozen(Rule):
             )
             self.report(
                 node,
-                f"{where} `{name}` is read in {ctx.describe()}, which keeps the value it had "
-                f"when traced, but it is reassigned at line {rebinding.line}{rebinding.where}; "
-                "use a `tf.Variable` or pass it as a tensor argument",
+                f"{where} `{name}` read in {ctx.describe()} is frozen at its value when traced, "
+                f"but reassigned at line {rebinding.line}{rebinding.where}",
                 context=ctx,
             )
 

@@ -194,9 +194,7 @@ class PythonLoopOnArgument(Rule):
             self.report(
                 node.iter,
                 f"`{self.code(node.iter)}` in {ctx.describe()}: if `{param}` is a Python int, "
-                "the loop is unrolled into the graph and every new value traces a new graph; "
-                f"pass `tf.constant({param})` (AutoGraph then builds a `tf.while_loop`) or "
-                "declare it in an `input_signature`",
+                "the loop is unrolled and each new value retraces",
                 context=ctx,
             )
             return

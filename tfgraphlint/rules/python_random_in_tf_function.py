@@ -51,7 +51,9 @@ class PythonRandomInTfFunction(Rule):
     ## Use instead
     TensorFlow's random ops, which run on every call: `tf.random.uniform(...)`,
     a `tf.random.Generator` created outside the function (`gen.normal(...)`), or the
-    stateless `tf.random.stateless_*` ops with a seed tensor.
+    stateless `tf.random.stateless_*` ops with a seed tensor. To seed, call
+    `tf.random.set_seed` outside the function instead of seeding Python's or NumPy's
+    generator inside it.
 
     ## Known problems
     A draw meant to be a fixed constant (a seeded projection matrix built while tracing) is
@@ -211,14 +213,12 @@ class PythonRandomInTfFunction(Rule):
         call = f"`{self.code(node)}`"
         if seeds:
             message = (
-                f"{call} in {ctx.describe()} sets the state of {source} only while tracing, "
-                "not on every call; seed TensorFlow with `tf.random.set_seed` or use "
-                "stateless `tf.random` ops"
+                f"{call} in {ctx.describe()} sets the state of {source} only while "
+                "tracing, not on every call"
             )
         else:
             message = (
-                f"{call} in {ctx.describe()} draws from {source} once, while tracing, and "
-                "the graph reuses that value on every call; use `tf.random` ops or a "
-                "`tf.random.Generator`"
+                f"{call} in {ctx.describe()} draws from {source} once, at trace time: every "
+                "call reuses that value"
             )
         self.report(node, message, context=ctx)

@@ -242,13 +242,12 @@ class PythonScalarArgument(Rule):
         if loop_var is None:
             return
         name, loop = loop_var
-        as_param = f" as `{param}`" if param is not None else ""
+        as_param = f" passed as `{param}`" if param is not None else " passed"
         self.report(
             arg,
-            f"`{self.code(call)}` passes the Python number `{self.code(arg.value)}`{as_param} to "
-            f"tf.function `{target.ctx.qualname}`; it changes with `{name}` on every iteration "
-            f"of the loop at line {self.line_of(loop)}, so every call traces a new graph; pass "
-            f"`tf.constant({self.code(arg.value)})` or read a `tf.Variable` inside",
+            f"Python number `{self.code(arg.value)}`{as_param} to tf.function "
+            f"`{target.ctx.qualname}` changes with `{name}` in the loop at line "
+            f"{self.line_of(loop)}, so every call retraces",
         )
 
     # ---------------------------------------------------------------- the callee

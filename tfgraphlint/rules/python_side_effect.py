@@ -856,15 +856,9 @@ class PythonSideEffect(Rule):
         if facts is not None and any(
             facts.kind(v) is Kind.TENSOR and not self._creates_variable(v) for v in stored
         ):
-            tail = (
-                "only while tracing, and the stored graph tensor cannot be used outside that "
-                "trace; return it instead"
-            )
+            tail = "only while tracing; the stored tensor cannot be used outside that trace"
         else:
-            tail = (
-                "only while tracing, not on every call; return values or keep state in a "
-                "`tf.Variable`"
-            )
+            tail = "only while tracing, not on every call"
         self.report(
             node,
             f"`{self.code(node)}` {what} in {ctx.describe()} {tail}",

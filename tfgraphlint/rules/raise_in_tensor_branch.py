@@ -10,7 +10,7 @@ from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
-from tfgraphlint.rules.autograph_conversion import Explainer
+from tfgraphlint.rules.autograph_conversion import Explainer, witness_note
 
 
 def converted_facts(rule: Rule, node: cst.CSTNode) -> tuple[CompiledContext, FunctionFacts] | None:
@@ -37,8 +37,8 @@ def where(rule: Rule, guard: Guard) -> str:
     if guard.moved:
         returning = "body" if guard.side == "else" else "`else` branch"
         return (
-            f"after `{head}`, whose {returning} returns, so AutoGraph moves it into the "
-            f"{'`else`' if guard.side == 'else' else 'main'} branch"
+            f"after `{head}`, whose {returning} returns (so in its "
+            f"{'`else`' if guard.side == 'else' else 'main'} branch)"
         )
     return f"in the {'`else` branch' if guard.side == 'else' else 'body'} of `{head}`"
 
@@ -241,13 +241,11 @@ class RaiseInTensorBranch(Rule):
             return
         assert isinstance(guard.node, cst.If)
         witness = Explainer(self, facts).tensor_witness(guard.node.test)
+        note = witness_note(witness, self.code(guard.node.test))
         self.report(
             node,
-            f"`{self.code(node)}` in {ctx.describe()} is {where(self, guard)}: the condition "
-            f"is a tensor ({witness}), so AutoGraph makes the `if` a `tf.cond` and traces both "
-            "branches; the `raise` runs while tracing and every call fails with it, whatever "
-            "the values; check in the graph with `tf.debugging.assert_*` or "
-            "`tf.debugging.Assert`",
+            f"`{self.code(node)}` in {ctx.describe()} is {where(self, guard)}: a tensor "
+            f"`if`{note} traces both branches, so every call raises",
             context=ctx,
         )
 

@@ -224,18 +224,15 @@ class RecursiveTfFunction(Rule):
                 )
                 self.report(
                     call,
-                    f"{ctx.describe()} calls {via} and {why}: both branches are traced, so "
-                    "tracing recurses until `RecursionError` (TF 2.3 hangs); use `tf.range` or "
-                    "`tf.while_loop`",
+                    f"{ctx.describe()} calls {via} and {why}, so tracing recurses until "
+                    "`RecursionError`",
                     context=ctx,
                 )
             else:
                 self.report(
                     call,
-                    f"{ctx.describe()} calls {via}: recursive tf.functions are not supported; "
-                    "with Python arguments every depth is a new trace, and if an argument is a "
-                    "tensor tracing never ends (`RecursionError`); use a loop, or recurse in an "
-                    "undecorated helper",
+                    f"{ctx.describe()} calls {via}: recursive tf.functions are not supported "
+                    "(a trace per depth, endless on tensors)",
                     severity=Severity.WARNING,
                     context=ctx,
                 )
@@ -243,9 +240,7 @@ class RecursiveTfFunction(Rule):
             self.report(
                 call,
                 f"`{func.name.value}` in {ctx.describe()} calls {via} under the tensor condition "
-                f"`{self.code(guard)}`: AutoGraph traces both branches of a tensor `if`, so the "
-                "recursion never reaches its base case while tracing (`RecursionError`); use "
-                "`tf.while_loop`",
+                f"`{self.code(guard)}`, so tracing recurses until `RecursionError`",
                 context=ctx,
             )
 

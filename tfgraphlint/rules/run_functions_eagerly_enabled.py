@@ -149,9 +149,8 @@ class RunFunctionsEagerlyEnabled(Rule):
             return
         self.report(
             node,
-            f"`{self.code(node)}` makes every tf.function run as plain Python (no graph): "
-            "much slower, and it hides graph-only failures; enable it only for debugging, "
-            "behind a flag",
+            f"`{self.code(node)}` makes every tf.function run eagerly (much slower, hides "
+            "graph-only failures); enable it only for debugging",
         )
 
     def _under_if(self, node: cst.CSTNode) -> bool:

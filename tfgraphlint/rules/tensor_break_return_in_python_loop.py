@@ -9,18 +9,8 @@ from tfgraphlint.discovery.control import Guard, guards, under_eager_check
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
-from tfgraphlint.rules.autograph_conversion import Explainer, header
+from tfgraphlint.rules.autograph_conversion import Explainer, header, witness_note
 from tfgraphlint.rules.raise_in_tensor_branch import converted_facts, if_header
-
-_FOR_ERROR = (
-    "`NotImplementedError: break and return statements which depend on a TF condition are "
-    "not supported in Python for loops. Did you intend to make it a TF loop?`"
-)
-_RETURN_ERROR = "`ValueError: the else branch must also have a return statement.`"
-_WHILE_ERROR = (
-    "`NotImplementedError: The condition of while loop started as non-Tensor, then changed "
-    "to Tensor. ...`"
-)
 
 
 class TensorBreakReturnInPythonLoop(Rule):
@@ -220,22 +210,18 @@ class TensorBreakReturnInPythonLoop(Rule):
             return  # one finding per loop
         self._loops.add(id(loop))
         assert isinstance(tensor_if.node, cst.If)
-        stmt = "break" if isinstance(node, cst.Break) else "return"
         witness = Explainer(self, facts).tensor_witness(tensor_if.node.test)
-        if isinstance(loop, cst.While):
-            error = _WHILE_ERROR
-        elif isinstance(node, cst.Return):
-            error = f"{_FOR_ERROR} (or {_RETURN_ERROR})"
+        note = witness_note(witness, self.code(tensor_if.node.test))
+        # The full error texts are in the docstring (`tfgraphlint explain TFG513`).
+        if isinstance(node, cst.Return) and not isinstance(loop, cst.While):
+            error = "`NotImplementedError` (or `ValueError`)"
         else:
-            error = _FOR_ERROR
+            error = "`NotImplementedError`"
         self.report(
             node,
-            f"`{self.code(node)}` in {ctx.describe()} depends on "
-            f"`{if_header(self, tensor_if.node)}`, a tensor condition ({witness}), inside "
-            f"`{header(loop, self)}`, a loop that Python unrolls while tracing: AutoGraph "
-            f"cannot stop a Python loop on a tensor, so tracing raises {error}; make it a "
-            f"graph loop (`tf.range`, or a `while` on a tensor condition) or {stmt} on a "
-            "Python value",
+            f"`{self.code(node)}` in {ctx.describe()} depends on tensor "
+            f"`{if_header(self, tensor_if.node)}`{note} inside `{header(loop, self)}`, a loop "
+            f"Python unrolls, so tracing raises {error}",
             context=ctx,
         )
 

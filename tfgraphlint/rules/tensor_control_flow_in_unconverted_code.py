@@ -197,7 +197,7 @@ class TensorControlFlowInUnconvertedCode(Rule):
             return
         if under_eager_check(node, self._parent, self.code):
             return  # `tf.executing_eagerly()` is False while tracing: never traced
-        verdict = unconverted_verdict(node, facts, reason, self)
+        verdict = unconverted_verdict(node, facts, reason)
         if not verdict.fails:
             return
         self.report(node, f"`{header(node, self)}` in {ctx.describe()} {verdict.text}", context=ctx)

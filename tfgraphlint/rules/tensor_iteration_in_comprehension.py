@@ -190,9 +190,8 @@ class TensorIterationInComprehension(Rule):
         self.report(
             node.iter,
             f"`{self.code(node.iter)}` in {ctx.describe()} iterates the tensor "
-            f"`{self.code(tensor)}` in Python: AutoGraph does not convert `{pairing}` over "
-            "tensors, so tracing raises `OperatorNotAllowedInGraphError`; loop over "
-            "`tf.range(n)` and index, or over the tensor itself",
+            f"`{self.code(tensor)}` in Python (AutoGraph does not convert `{pairing}`), so "
+            "tracing raises `OperatorNotAllowedInGraphError`",
             context=ctx,
         )
 
@@ -207,10 +206,8 @@ class TensorIterationInComprehension(Rule):
             if problem is not None:
                 self.report(
                     clause,
-                    f"comprehension in {ctx.describe()} {problem}: AutoGraph does not convert "
-                    "comprehensions, so tracing raises `OperatorNotAllowedInGraphError`; use "
-                    "vectorized ops, `tf.map_fn`, or a `for` loop over the tensor writing to a "
-                    "`tf.TensorArray`",
+                    f"comprehension in {ctx.describe()} {problem}: comprehensions are never "
+                    "converted, so tracing raises `OperatorNotAllowedInGraphError`",
                     context=ctx,
                 )
                 return
@@ -221,10 +218,8 @@ class TensorIterationInComprehension(Rule):
                     self.report(
                         cond,
                         f"comprehension in {ctx.describe()} filters on the tensor condition "
-                        f"`{self.code(cond.test)}`: AutoGraph does not convert comprehensions, "
-                        "so Python asks for its truth value and tracing raises "
-                        "`OperatorNotAllowedInGraphError`; use `tf.boolean_mask` or "
-                        "`tf.where`",
+                        f"`{self.code(cond.test)}` in Python, so tracing raises "
+                        "`OperatorNotAllowedInGraphError`",
                         context=ctx,
                     )
                     return

@@ -238,10 +238,8 @@ class TensorarrayWriteDiscarded(Rule):
         method = call.func.attr.value
         self.report(
             node,
-            f"the result of `{self.code(call)}` is thrown away in {ctx.describe()}: "
-            f"`TensorArray.{method}` returns the updated array and leaves `{receiver}` "
-            "unchanged, so in the graph the data is lost silently (eagerly it happens to "
-            f"work); write `{receiver} = {self.code(call)}`",
+            f"the result of `{self.code(call)}` in {ctx.describe()} is thrown away, so in the "
+            f"graph the `{method}` is lost; assign it to `{receiver}`",
             context=ctx,
             fix=self._rebind(node, call.func.value),
         )

@@ -69,6 +69,7 @@ class TfFunctionCreatedInLoop(Rule):
     ```
 
     ## Use instead
+    Create the `tf.function` once, before the loop, and call it inside:
     ```python
     step = tf.function(lambda x, y: train_step(model, x, y))
     for x, y in dataset:
@@ -219,9 +220,9 @@ class TfFunctionCreatedInLoop(Rule):
             return
         self.report(
             created,
-            f"`{self.code(created)}` creates a new tf.function on every iteration of the "
-            f"`{_loop_word(loop)}` loop at line {self.line_of(loop)}, so each call traces "
-            "again; create it once before the loop",
+            f"`{self.code(created)}` in the `{_loop_word(loop)}` loop at line "
+            f"{self.line_of(loop)} makes a new tf.function per iteration, so every call "
+            "retraces",
         )
 
     def _check_def(self, node: cst.FunctionDef, decorator: cst.Decorator) -> None:
@@ -233,9 +234,9 @@ class TfFunctionCreatedInLoop(Rule):
             return
         self.report(
             decorator,
-            f"`@tf.function` def `{node.name.value}` is defined inside the "
-            f"`{_loop_word(loop)}` loop at line {self.line_of(loop)}: a new tf.function on "
-            "every iteration, so each call traces again; define it once before the loop",
+            f"`@tf.function` def `{node.name.value}` in the `{_loop_word(loop)}` loop at line "
+            f"{self.line_of(loop)} makes a new tf.function per iteration, so every call "
+            "retraces",
         )
 
     def _called_in_loop(self, created: cst.Call, uses: _Uses) -> bool:

@@ -182,10 +182,8 @@ class TryExceptInTfFunction(Rule):
             return
         self.report(
             node,
-            f"`except {self.code(error)}` in {ctx.describe()} only catches errors raised while "
-            f"tracing: `{self.code(finder.found)}` fails when the graph runs, after this `try` "
-            "has finished, and the error reaches the caller; check in the graph (`tf.cond`, "
-            "`tf.debugging`) or catch it around the call of the tf.function",
+            f"`except {self.code(error)}` in {ctx.describe()} catches errors raised while "
+            f"tracing only, not those of `{self.code(finder.found)}` when the graph runs",
             context=ctx,
         )
 

@@ -345,11 +345,9 @@ class UndefinedInBranch(Rule):
                 continue
             self.report(
                 target,
-                f"`{name}` is first assigned inside `for {self.code(node.target)} in "
-                f"{self.code(node.iter)}` in {ctx.describe()} and read after the loop (line "
-                f"{read}): AutoGraph turns a loop over a dataset into a `Dataset.reduce` whose "
-                f"state must exist before it, so tracing raises `ValueError: '{name}' must be "
-                f"defined before the loop`; assign `{name}` before the loop",
+                f"`{name}`, first assigned in dataset loop `for {self.code(node.target)} in "
+                f"{self.code(node.iter)}` in {ctx.describe()}, is read after it (line {read}), "
+                "so tracing raises `ValueError`",
                 context=ctx,
             )
 
@@ -363,10 +361,8 @@ class UndefinedInBranch(Rule):
         side = "else" if _is_none(node.orelse) else "if"
         self.report(
             node,
-            f"`{self.code(node)}` in {ctx.describe()} has a tensor condition, so AutoGraph makes "
-            f"it a `tf.cond`, and its {side} side is `None`, which a `tf.cond` cannot return: "
-            "tracing raises `ValueError: ... is None at the end of the else branch.`; return a "
-            "tensor on both sides",
+            f"`{self.code(node)}` in {ctx.describe()} has a tensor condition and `None` on its "
+            f"{side} side, which a `tf.cond` cannot return (tracing raises `ValueError`)",
             context=ctx,
         )
 
@@ -384,11 +380,9 @@ class UndefinedInBranch(Rule):
             missing = "else" if name not in definitely_assigned(node.orelse) else "main"
             self.report(
                 target,
-                f"`{name}` is assigned in only one branch of `if {self.code(node.test)}` in "
-                f"{ctx.describe()} and read after it (line {read}): the condition is a tensor, "
-                "so AutoGraph makes the `if` a `tf.cond` and tracing raises `ValueError: "
-                f"'{name}' must also be initialized in the {missing} branch`; assign `{name}` "
-                "before the `if` or in every branch",
+                f"`{name}` is not assigned in the {missing} branch of tensor "
+                f"`if {self.code(node.test)}` in {ctx.describe()} but read at line {read}, so "
+                "tracing raises `ValueError`",
                 context=ctx,
             )
 
@@ -403,11 +397,9 @@ class UndefinedInBranch(Rule):
                 continue
             self.report(
                 target,
-                f"`{name}` is `None` before `if {self.code(node.test)}` in {ctx.describe()} and "
-                f"only one branch gives it a value, and it is read after the `if` (line {read}): "
-                "the condition is a tensor, so AutoGraph makes the `if` a `tf.cond`, which "
-                f"cannot output `None`; tracing raises `ValueError: '{name}' is None at the end "
-                "of the else branch.`; give it a tensor value on every path",
+                f"`{name}` is `None` before tensor `if {self.code(node.test)}` in "
+                f"{ctx.describe()}, set in one branch only and read at line {read}: a `tf.cond` "
+                "cannot output `None`, so tracing raises `ValueError`",
                 context=ctx,
             )
 

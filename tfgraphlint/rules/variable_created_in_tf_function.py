@@ -313,9 +313,8 @@ class VariableCreatedInTfFunction(Rule):
             return
         self.report(
             node,
-            f"`{self.code(node)}` {what} in {ctx.describe()} on every trace: TensorFlow raises "
-            "`ValueError: tf.function only supports singleton tf.Variables created on the "
-            "first call`; create it once outside (or in `__init__`/`build()`)",
+            f"`{self.code(node)}` in {ctx.describe()} {what} on every trace, which raises "
+            "`ValueError`",
             context=ctx,
         )
 
@@ -327,7 +326,7 @@ class VariableCreatedInTfFunction(Rule):
         for qn in qns:
             kind = _keras_stateful(qn)
             if kind is not None:
-                return f"builds a Keras {kind} (which owns variables)"
+                return f"creates a Keras {kind}'s variables"
         return None
 
     def _reached_unconditionally(self, func: FuncNode, depth: int) -> bool:
