@@ -28,9 +28,7 @@ _CONTAINER_TYPES = frozenset(
         "collections.defaultdict",
     }
 )
-_RAISES = (
-    "a list or dict argument makes tracing fail ('should not modify its Python input arguments')"
-)
+_RAISES = "tracing fails for a list or dict argument"
 
 
 class _Rebinds(cst.CSTVisitor):
@@ -227,7 +225,9 @@ class ArgumentMutated(Rule):
         if _is_container(self, param):
             consequence = _RAISES
         elif method in _LIST_ONLY:
-            consequence = _RAISES + "; any other object is changed only while tracing"
+            consequence = (
+                "tracing fails if it is a list, and any other object changes only while tracing"
+            )
         else:
             return
         self.report(
@@ -264,7 +264,7 @@ class ArgumentMutated(Rule):
         if isinstance(target, cst.Subscript):
             message = (
                 f"`{self.code(target)}` in {ctx.describe()} modifies its argument `{name}`: "
-                f"{_RAISES}, and a tensor does not support item assignment"
+                "tracing fails for a list, dict or tensor argument"
             )
         else:
             if self._lazily_made(target):
