@@ -20,6 +20,7 @@ import tokenize
 from collections.abc import Iterable
 
 from tfgraphlint._types import Finding
+from tfgraphlint.engine.lines import split_lines
 
 # flake8's defaults.NOQA_INLINE_REGEXP.
 NOQA_INLINE = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
@@ -29,7 +30,7 @@ _CODE_SEPARATOR = re.compile(r"[,\s]")
 
 
 def file_is_skipped(source: str) -> bool:
-    return any(NOQA_FILE.match(line) for line in source.splitlines())
+    return any(NOQA_FILE.match(line) for line in split_lines(source))
 
 
 def noqa_lines(source: str) -> dict[int, str]:
@@ -37,7 +38,7 @@ def noqa_lines(source: str) -> dict[int, str]:
 
     Lines missing from the mapping (and every line when the source does not tokenize) use
     their own physical line, as flake8 does."""
-    lines = source.splitlines(keepends=True)
+    lines = split_lines(source, keepends=True)
     mapping: dict[int, str] = {}
     first, last = len(lines) + 2, -1
     try:
@@ -70,7 +71,7 @@ def apply_noqa(source: str, findings: Iterable[Finding]) -> list[Finding]:
     if "noqa" not in source.lower():
         return findings
     mapping = noqa_lines(source)
-    physical = source.splitlines()
+    physical = split_lines(source)
 
     def searched(line: int) -> str:
         if line in mapping:

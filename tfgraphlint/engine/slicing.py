@@ -37,6 +37,7 @@ from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.quick import may_have_compiled_context
+from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
@@ -211,7 +212,7 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         extra_function_decorators=config.extra_function_decorators,
     ):
         return None
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     units = _spans(tree)
     relevant = _relevance(text, config)
     segments = [_segment(lines, u, units) for u in units]
