@@ -127,6 +127,23 @@ def python_precheck(path: str, text: str) -> Precheck:
     return Precheck(None, False, tree)
 
 
+def compile_check(path: str, text: str) -> FileError | None:
+    """The error CPython's compiler raises on a text its parser accepts (`nonlocal` at module
+    level, `return` or `yield` outside a function, `break` outside a loop, `await` outside an
+    async function, a duplicate argument...): the file cannot run, so it is a syntax error,
+    as `python` reports it. The whole text, not the sliced one: slicing must not change which
+    files have errors."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return FileError(path, f"syntax error: {exc.msg}", exc.lineno)
+    except (ValueError, RecursionError, MemoryError):
+        pass  # the parsers have the last word on these
+    return None
+
+
 def lint_source(
     source: str | bytes,
     path: str = "<stdin>",
@@ -175,6 +192,11 @@ def lint_source(
     if python_error is not None and conclusive:
         result.errors.append(python_error)
         return result
+    if python_error is None:
+        compile_error = compile_check(path, text)
+        if compile_error is not None:
+            result.errors.append(compile_error)
+            return result
     try:
         module = cst.parse_module(analysed)
     except Exception as exc:  # ParserSyntaxError, RecursionError, and odd input
