@@ -6,6 +6,10 @@ either way:
 - `# noqa` silences every finding on the line. `# noqa: TFG101,TFG2` silences the findings
   whose code equals or starts with a listed code (prefix match; `noqa` is case-insensitive,
   the codes are not). Only the first `# noqa` of a line counts.
+- One addition: a rule's name may stand for its code, `# noqa: print-in-tf-function` (any
+  case). flake8 does not know names: to it that comment is a blanket `# noqa` (its pattern
+  wants codes, so it matches `# noqa` alone), and here it was too, silently. Other words
+  (an unknown name, a typo) still make a blanket `# noqa`, as in flake8.
 - The line searched is the *token range* of the reported line: the physical lines between two
   newline tokens. A string or a backslash continuation spanning several lines forms one range,
   so a comment at its end covers all its lines; lines inside brackets are separate ranges.
@@ -14,6 +18,7 @@ either way:
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import tokenize
@@ -55,14 +60,32 @@ def noqa_lines(source: str) -> dict[int, str]:
     return mapping
 
 
+@functools.cache
+def _rule_codes() -> dict[str, str]:
+    """Rule name -> code, for every registered rule."""
+    from tfgraphlint.engine.registry import all_rules
+
+    return {rule.NAME: rule.CODE for rule in all_rules()}
+
+
+@functools.cache
+def _noqa_inline() -> re.Pattern[str]:
+    """`NOQA_INLINE` with rule names accepted wherever a code is (longest first, and not
+    followed by more of a name: `print-in-tf-functions` is no name)."""
+    names = "|".join(re.escape(n) for n in sorted(_rule_codes(), key=len, reverse=True))
+    item = rf"(?:[A-Z]+[0-9]+|(?:{names})(?![\w-]))"
+    return re.compile(rf"# noqa(?::[\s]?(?P<codes>({item}(?:[,\s]+)?)+))?", re.IGNORECASE)
+
+
 def is_suppressed(code: str, text: str) -> bool:
-    match = NOQA_INLINE.search(text)
+    match = _noqa_inline().search(text)
     if match is None:
         return False
     codes = match.group("codes")
     if codes is None:
         return True
-    listed = tuple(c for c in _CODE_SEPARATOR.split(codes) if c)
+    by_name = _rule_codes()
+    listed = tuple(by_name.get(c.lower(), c) for c in _CODE_SEPARATOR.split(codes) if c)
     return code.startswith(listed)
 
 
