@@ -31,7 +31,7 @@ def expected_lines(path: Path) -> list[int]:
 
 
 def cli_lines(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[int]:
-    main(["check", "--isolated", "--exit-zero", *extra, str(path)])
+    main(["check", "--isolated", "--no-cache", "--exit-zero", *extra, str(path)])
     out = capsys.readouterr().out
     return [int(m.group(1)) for m in re.finditer(r"^[^:]+:(\d+):\d+: TFG101 ", out, re.M)]
 
