@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import textwrap
+import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -315,3 +316,57 @@ def test_candidate_files_cover_the_spec_on_real_code() -> None:
     spec = [_in_spec(t) for t in texts]
     assert sum(spec) > 50
     assert all(is_candidate(t, Config()) for t, s in zip(texts, spec, strict=True) if s)
+
+
+def _large_module(n: int) -> str:
+    """`n` small top-level functions, `n` small classes and a class of `n` methods, with a
+    compiled function and a compiled method that name some of them (issue 12, item 10)."""
+    parts = ["import tensorflow as tf\n\n"]
+    for i in range(n):
+        parts.append(f"def f{i}(x):\n    return f{max(i - 1, 0)}(x) + {i}\n\n")
+        parts.append(f"class C{i}:\n    y = {i}\n\n    def m(self):\n        return f{i}(1)\n\n")
+    parts.append("class Big:\n")
+    for i in range(n):
+        parts.append(f"    def m{i}(self):\n        self.a{i} = {i}\n        return self.m{i}\n\n")
+    parts.append(
+        "    @tf.function\n    def step(self, x):\n        return self.m1() + self.a2 + x\n\n\n"
+        "@tf.function\ndef step(x):\n    return f3(x) + C2().m()\n"
+    )
+    return "".join(parts)
+
+
+def _slicer_steps(source: str) -> tuple[int, str | None]:
+    """Lines of `engine/slicing.py` executed to slice `source` (a count of the work done,
+    deterministic, unlike a timing), and the sliced text."""
+    from tfgraphlint.engine import slicing
+
+    steps = 0
+
+    def count(frame: object, event: str, arg: object) -> object:
+        nonlocal steps
+        steps += event == "line"
+        return count
+
+    def enter(frame: types.FrameType, event: str, arg: object) -> object:
+        return count if frame.f_code.co_filename == slicing.__file__ else None
+
+    previous = sys.gettrace()
+    sys.settrace(enter)  # type: ignore[arg-type]
+    try:
+        sliced = slicing.slice_source(source, Config())
+    finally:
+        sys.settrace(previous)
+    return steps, sliced
+
+
+def test_slicing_is_linear_in_the_number_of_definitions() -> None:
+    """4x the definitions, about 4x the work (it was quadratic: 40 k small definitions took
+    149 s). Timed on big modules in `benchmarks/slicing_scale.py`."""
+    small_steps, small = _slicer_steps(_large_module(100))
+    large_steps, large = _slicer_steps(_large_module(400))
+    assert small is not None and large is not None
+    kept = [line for line in large.splitlines() if line.strip()]
+    assert "def f3(x):" in kept and "def f2(x):" in kept  # a body's helpers, to a fixpoint
+    assert "    def m1(self):" in kept and "    def m2(self):" in kept  # called, binds `a2`
+    assert "def f4(x):" not in kept and "    def m3(self):" not in kept
+    assert large_steps < 5 * small_steps, (small_steps, large_steps)  # quadratic: 14x

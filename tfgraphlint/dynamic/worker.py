@@ -30,6 +30,7 @@ from types import CodeType, ModuleType
 from typing import IO, Any
 
 from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.engine.lines import split_lines
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -555,7 +556,7 @@ def _autograph(
             warnings.append({"function": match["name"], "cause": match["cause"].strip()})
         elif "Large unrolled loop" in message:
             warnings.append(
-                {"function": resolved.code.co_qualname, "cause": message.splitlines()[0]}
+                {"function": resolved.code.co_qualname, "cause": split_lines(message)[0]}
             )
     refused_self = any(w["function"] == resolved.code.co_qualname for w in warnings)
     return {

@@ -1,9 +1,12 @@
-"""A results cache keyed on file content, configuration and version (like ruff's).
+"""A results cache keyed on file content, configuration and code (like ruff's).
 
 One JSON file per configuration under `.tfgraphlint_cache/<version>/`, mapping each checked
-path to the SHA-256 of its bytes and its findings, errors and (with `follow-imports`) the calls
-it makes into other modules. A file whose bytes are unchanged is not read by libCST again;
-anything else (an edit, another config, a new tfgraphlint or cache format) misses. A file
+path to the SHA-256 of its bytes (the bytes that were linted, not those of an earlier read) and
+its findings, errors and (with `follow-imports`) the calls it makes into other modules. A file
+whose bytes are unchanged is not read by libCST again; anything else (an edit, another config,
+a new cache format, a change to tfgraphlint's own source files even under the same version, a
+new libCST or Python) misses. An entry that cannot be read (a cache file of the wrong shape)
+is a miss too. A file
 re-checked with contexts injected from other modules (`engine.project`) is stored under its
 path and a digest of those contexts: other callers, another entry.
 The folder holds a `.gitignore` of `*`, as ruff's does, so it never shows up in `git status`.
@@ -13,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +51,43 @@ def config_digest(config: Config, extra: str = "") -> str:
         if f.name not in ("root", "trace", "exclude", "extend_exclude")
     }
     payload = json.dumps(
-        [__version__, CACHE_FORMAT, [r.CODE for r in ALL_RULES], fields, extra], sort_keys=True
+        [__version__, CACHE_FORMAT, code_digest(), [r.CODE for r in ALL_RULES], fields, extra],
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the code that computes results: tfgraphlint's own files, the libCST
+    version and the Python version. Once per process: hashing the package's files (under 1 MB)
+    takes milliseconds."""
+    package = Path(__file__).resolve().parent.parent
+    versions = [sys.version, sys.implementation.cache_tag, _version_of("libcst")]
+    return package_digest(package, versions)
+
+
+def package_digest(package: Path, extra: list[str]) -> str:
+    """SHA-256 of every file under `package` (path and bytes; caches excluded) and `extra`."""
+    digest = hashlib.sha256(json.dumps(extra).encode())
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            path = Path(folder, name)
+            with contextlib.suppress(OSError):
+                data = path.read_bytes()
+                digest.update(f"{path.relative_to(package).as_posix()}\0{len(data)}\0".encode())
+                digest.update(data)
+    return digest.hexdigest()
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def content_digest(data: bytes) -> str:
@@ -77,19 +117,26 @@ class ResultCache:
         with contextlib.suppress(OSError, ValueError):
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(loaded, dict):
-                self.entries = loaded
+                self.entries = {k: v for k, v in loaded.items() if isinstance(v, dict)}
 
     def get(self, path: str, sha: str, roots: str = "") -> LintResult | None:
-        """The stored result of `path` with these bytes (and this `roots_digest`, if any)."""
-        entry = self.entries.get(_key(path, roots))
+        """The stored result of `path` with these bytes (and this `roots_digest`, if any);
+        None on a miss, which an entry of the wrong shape is too (it is dropped)."""
+        key = _key(path, roots)
+        entry = self.entries.get(key)
         if entry is None or entry.get("sha") != sha:
             return None
-        return LintResult(
-            path,
-            findings=[Finding.from_json(f) for f in entry["findings"]],
-            errors=[FileError.from_json(e) for e in entry["errors"]],
-            calls=[ExternalCall.from_json(c) for c in entry.get("calls", ())],
-        )
+        try:
+            return LintResult(
+                path,
+                findings=[Finding.from_json(f) for f in entry["findings"]],
+                errors=[FileError.from_json(e) for e in entry["errors"]],
+                calls=[ExternalCall.from_json(c) for c in entry.get("calls", ())],
+            )
+        except Exception:  # valid JSON, wrong shape: written by something else, or damaged
+            del self.entries[key]
+            self.dirty = True
+            return None
 
     def put(self, path: str, sha: str, result: LintResult, roots: str = "") -> None:
         if any(e.kind == "internal" for e in result.errors):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tfgraphlint._types import Example, Finding
 from tfgraphlint.config import Config
+from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.rule import Rule
 
 _MARKER = re.compile(r"#\s*error:\s*(?P<items>[^#]+)")
@@ -28,7 +29,7 @@ class Expected:
 def parse_markers(source: str, rules: tuple[type[Rule], ...]) -> list[Expected]:
     by_key = {r.CODE: r.CODE for r in rules} | {r.NAME: r.CODE for r in rules}
     out: list[Expected] = []
-    for lineno, line in enumerate(source.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(source), start=1):
         m = _MARKER.search(line)
         if not m:
             continue
@@ -51,7 +52,7 @@ def parse_markers(source: str, rules: tuple[type[Rule], ...]) -> list[Expected]:
 def strip_markers(source: str) -> str:
     """The example as the docs show it: markers removed."""
     lines = []
-    for line in source.splitlines():
+    for line in split_lines(source):
         m = _MARKER.search(line)
         lines.append(line[: m.start()].rstrip() if m else line)
     return "\n".join(lines) + "\n"

@@ -6,6 +6,10 @@ either way:
 - `# noqa` silences every finding on the line. `# noqa: TFG101,TFG2` silences the findings
   whose code equals or starts with a listed code (prefix match; `noqa` is case-insensitive,
   the codes are not). Only the first `# noqa` of a line counts.
+- One addition: a rule's name may stand for its code, `# noqa: print-in-tf-function` (any
+  case). flake8 does not know names: to it that comment is a blanket `# noqa` (its pattern
+  wants codes, so it matches `# noqa` alone), and here it was too, silently. Other words
+  (an unknown name, a typo) still make a blanket `# noqa`, as in flake8.
 - The line searched is the *token range* of the reported line: the physical lines between two
   newline tokens. A string or a backslash continuation spanning several lines forms one range,
   so a comment at its end covers all its lines; lines inside brackets are separate ranges.
@@ -14,12 +18,14 @@ either way:
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import tokenize
 from collections.abc import Iterable
 
 from tfgraphlint._types import Finding
+from tfgraphlint.engine.lines import split_lines
 
 # flake8's defaults.NOQA_INLINE_REGEXP.
 NOQA_INLINE = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
@@ -29,7 +35,7 @@ _CODE_SEPARATOR = re.compile(r"[,\s]")
 
 
 def file_is_skipped(source: str) -> bool:
-    return any(NOQA_FILE.match(line) for line in source.splitlines())
+    return any(NOQA_FILE.match(line) for line in split_lines(source))
 
 
 def noqa_lines(source: str) -> dict[int, str]:
@@ -37,7 +43,7 @@ def noqa_lines(source: str) -> dict[int, str]:
 
     Lines missing from the mapping (and every line when the source does not tokenize) use
     their own physical line, as flake8 does."""
-    lines = source.splitlines(keepends=True)
+    lines = split_lines(source, keepends=True)
     mapping: dict[int, str] = {}
     first, last = len(lines) + 2, -1
     try:
@@ -54,14 +60,32 @@ def noqa_lines(source: str) -> dict[int, str]:
     return mapping
 
 
+@functools.cache
+def _rule_codes() -> dict[str, str]:
+    """Rule name -> code, for every registered rule."""
+    from tfgraphlint.engine.registry import all_rules
+
+    return {rule.NAME: rule.CODE for rule in all_rules()}
+
+
+@functools.cache
+def _noqa_inline() -> re.Pattern[str]:
+    """`NOQA_INLINE` with rule names accepted wherever a code is (longest first, and not
+    followed by more of a name: `print-in-tf-functions` is no name)."""
+    names = "|".join(re.escape(n) for n in sorted(_rule_codes(), key=len, reverse=True))
+    item = rf"(?:[A-Z]+[0-9]+|(?:{names})(?![\w-]))"
+    return re.compile(rf"# noqa(?::[\s]?(?P<codes>({item}(?:[,\s]+)?)+))?", re.IGNORECASE)
+
+
 def is_suppressed(code: str, text: str) -> bool:
-    match = NOQA_INLINE.search(text)
+    match = _noqa_inline().search(text)
     if match is None:
         return False
     codes = match.group("codes")
     if codes is None:
         return True
-    listed = tuple(c for c in _CODE_SEPARATOR.split(codes) if c)
+    by_name = _rule_codes()
+    listed = tuple(by_name.get(c.lower(), c) for c in _CODE_SEPARATOR.split(codes) if c)
     return code.startswith(listed)
 
 
@@ -70,7 +94,7 @@ def apply_noqa(source: str, findings: Iterable[Finding]) -> list[Finding]:
     if "noqa" not in source.lower():
         return findings
     mapping = noqa_lines(source)
-    physical = source.splitlines()
+    physical = split_lines(source)
 
     def searched(line: int) -> str:
         if line in mapping:

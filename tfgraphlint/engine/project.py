@@ -298,16 +298,18 @@ def _context(call: ExternalCall, caller_path: str, name: str, module: str) -> Co
 RelintJob = tuple[str, Config, bool, dict[str, CompiledContext]]
 
 
-def relint_file(job: RelintJob) -> LintResult:
-    """Check one file again with contexts injected from other modules (picklable job)."""
+def relint_file(job: RelintJob) -> tuple[LintResult, str | None]:
+    """Check one file again with contexts injected from other modules (picklable job). Also
+    returns the digest of the bytes linted, for the cache (None if the file was unreadable)."""
     from tfgraphlint.engine.runner import lint_source
 
     path, config, noqa, roots = job
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return LintResult(path, errors=[FileError(path, f"cannot read: {exc.strerror}", kind="io")])
-    return lint_source(data, path, config, noqa=noqa, external_roots=roots)
+        error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
+        return LintResult(path, errors=[error]), None
+    return lint_source(data, path, config, noqa=noqa, external_roots=roots), content_digest(data)
 
 
 def _merge(base: LintResult, extra: LintResult) -> None:
@@ -327,15 +329,14 @@ def _run(
     used: set[tuple[str, str]],
 ) -> list[LintResult]:
     results: dict[str, LintResult] = {}
-    keys: dict[str, tuple[str, str]] = {}
     todo: list[RelintJob] = []
     for job in jobs:
         path, _, _, roots = job
         if cache is not None:
             with contextlib.suppress(OSError):
-                keys[path] = (content_digest(Path(path).read_bytes()), roots_digest(roots))
-                used.add((path, keys[path][1]))
-                hit = cache.get(path, *keys[path])
+                key = (content_digest(Path(path).read_bytes()), roots_digest(roots))
+                used.add((path, key[1]))
+                hit = cache.get(path, *key)
                 if hit is not None:
                     results[path] = hit
                     continue
@@ -345,11 +346,10 @@ def _run(
             fresh = list(pool.map(relint_file, todo, chunksize=4))
     else:
         fresh = [relint_file(job) for job in todo]
-    for result in fresh:
+    for job, (result, sha) in zip(todo, fresh, strict=True):
         results[result.path] = result
-        if cache is not None and result.path in keys:
-            sha, digest = keys[result.path]
-            cache.put(result.path, sha, result, digest)
+        if cache is not None and sha is not None:  # the digest of what was linted
+            cache.put(result.path, sha, result, roots_digest(job[3]))
     return [results[job[0]] for job in jobs]
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import fnmatch
 import io
 import tokenize
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from tfgraphlint._types import FileError, LintResult
+from tfgraphlint._types import Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
 from tfgraphlint.discovery.positions import SOURCE_TREE
@@ -27,10 +28,13 @@ from tfgraphlint.discovery.provider import (
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
+from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import FileState, Rule
 from tfgraphlint.engine.slicing import slice_source
+
+_Positioned = TypeVar("_Positioned", Finding, Edit)
 
 
 def decode_source(data: bytes) -> str:
@@ -123,6 +127,23 @@ def python_precheck(path: str, text: str) -> Precheck:
     return Precheck(None, False, tree)
 
 
+def compile_check(path: str, text: str) -> FileError | None:
+    """The error CPython's compiler raises on a text its parser accepts (`nonlocal` at module
+    level, `return` or `yield` outside a function, `break` outside a loop, `await` outside an
+    async function, a duplicate argument...): the file cannot run, so it is a syntax error,
+    as `python` reports it. The whole text, not the sliced one: slicing must not change which
+    files have errors."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return FileError(path, f"syntax error: {exc.msg}", exc.lineno)
+    except (ValueError, RecursionError, MemoryError):
+        pass  # the parsers have the last word on these
+    return None
+
+
 def lint_source(
     source: str | bytes,
     path: str = "<stdin>",
@@ -171,6 +192,11 @@ def lint_source(
     if python_error is not None and conclusive:
         result.errors.append(python_error)
         return result
+    if python_error is None:
+        compile_error = compile_check(path, text)
+        if compile_error is not None:
+            result.errors.append(compile_error)
+            return result
     try:
         module = cst.parse_module(analysed)
     except Exception as exc:  # ParserSyntaxError, RecursionError, and odd input
@@ -219,10 +245,60 @@ def lint_source(
             FileError(path, message + f"{type(err).__name__}: {err}", None, "internal")
         )
     findings = sorted(state.findings, key=lambda f: (f.line, f.column, f.code))
+    if "\x0c" in analysed:
+        findings = _undo_form_feed_shifts(analysed, module, findings)
     if noqa:
         findings = noqa_mod.apply_noqa(text, findings)
     result.findings = findings
     return result
+
+
+def _indent_width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t\x0c"))
+
+
+def _column_shifts(text: str, module: cst.Module) -> dict[int, int]:
+    """Line -> what to add to libCST's columns on it to get the text's.
+
+    libCST does not keep a form feed in a statement's indentation where the text has it: it
+    drops `\x0c` and what precedes it at the start of a statement line (`\x0c@tf.function`
+    is generated as `@tf.function`), and it repeats a block's first indentation (`\x0c    `)
+    on every line of the block. Its columns count the generated code, so on those lines they
+    are off by the difference in indentation."""
+    shifts: dict[int, int] = {}
+    ours, theirs = split_lines(text), split_lines(module.code)
+    if len(ours) != len(theirs):
+        return shifts
+    for number, (mine, generated) in enumerate(zip(ours, theirs, strict=True), start=1):
+        if mine == generated:
+            continue
+        width, generated_width = _indent_width(mine), _indent_width(generated)
+        if mine[width:] == generated[generated_width:] and width != generated_width:
+            shifts[number] = width - generated_width
+    return shifts
+
+
+def _undo_form_feed_shifts(text: str, module: cst.Module, findings: list[Finding]) -> list[Finding]:
+    """The findings with their columns (and their fixes') counted in `text` (see
+    `_column_shifts`)."""
+    shifts = _column_shifts(text, module)
+    if not shifts:
+        return findings
+
+    def moved(item: _Positioned) -> _Positioned:
+        return dataclasses.replace(
+            item,
+            column=item.column + shifts.get(item.line, 0),
+            end_column=item.end_column + shifts.get(item.end_line, 0),
+        )
+
+    out = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is not None:
+            fix = dataclasses.replace(fix, edits=tuple(moved(e) for e in fix.edits))
+        out.append(dataclasses.replace(moved(finding), fix=fix))
+    return out
 
 
 def _libcst_error(path: str, exc: Exception) -> FileError:

@@ -29,14 +29,15 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.quick import may_have_compiled_context
+from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
@@ -67,6 +68,8 @@ class _Unit:
     name: str | None
     cls: _Unit | None
     stmt: ast.stmt
+    index: int = -1  # its position in the list of units
+    methods: list[_Unit] = field(default_factory=list)  # a class header's method units
 
 
 def _extra_names(config: Config) -> list[str]:
@@ -159,10 +162,14 @@ def _spans(tree: ast.Module) -> list[_Unit]:
             units.append(header)
             for m in methods:
                 assert isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
-                units.append(_Unit(_start(m), m.end_lineno or m.lineno, m.name, header, m))
+                method = _Unit(_start(m), m.end_lineno or m.lineno, m.name, header, m)
+                units.append(method)
+                header.methods.append(method)
         else:
             name = stmt.name if isinstance(stmt, _DEFS) else None
             units.append(_Unit(_start(stmt), stmt.end_lineno or stmt.lineno, name, None, stmt))
+    for index, unit in enumerate(units):
+        unit.index = index
     return units
 
 
@@ -211,10 +218,10 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         extra_function_decorators=config.extra_function_decorators,
     ):
         return None
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     units = _spans(tree)
     relevant = _relevance(text, config)
-    segments = [_segment(lines, u, units) for u in units]
+    segments = [_segment(lines, u) for u in units]
     direct = [
         bool(relevant.search(s))
         or (u.cls is None and isinstance(u.stmt, _DEFS) and u.name in roots)
@@ -240,11 +247,11 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
     return _render(lines, units, keep, blank)
 
 
-def _segment(lines: list[str], unit: _Unit, units: list[_Unit]) -> str:
+def _segment(lines: list[str], unit: _Unit) -> str:
     """A unit's own text: a class header without its methods' lines."""
     text_lines = lines[unit.start - 1 : unit.end]
-    if isinstance(unit.stmt, ast.ClassDef):
-        method_lines = {ln for m in units if m.cls is unit for ln in range(m.start, m.end + 1)}
+    if unit.methods:
+        method_lines = {ln for m in unit.methods for ln in range(m.start, m.end + 1)}
         text_lines = [
             line for ln, line in enumerate(text_lines, start=unit.start) if ln not in method_lines
         ]
@@ -326,28 +333,36 @@ def _close_over_names(
     Returns which units are bodies, the names of compiled functions, and the identifiers the
     bodies name (for the call sites and attribute bindings inside eager functions,
     `_eager_statements_to_blank`)."""
+    # Every step below is linear in the size of the module: each unit looks up the names it
+    # uses in dictionaries, never scans the other units (40,000 small definitions took 149 s
+    # when it did; `tests/test_slicing.py` counts the work).
     idents = [set(_IDENT.findall(s)) for s in segments]
     binds = [set(_SELF_BINDING.findall(s)) for s in segments]
-    position = {u: i for i, u in enumerate(units)}
-    owner = [position[u.cls] if u.cls is not None else None for u in units]
+    owner = [u.cls.index if u.cls is not None else None for u in units]
     top: dict[str, int] = {}
-    members: dict[tuple[int, str], int] = {}
+    members: dict[int, dict[str, int]] = {}  # class unit -> method name -> method unit
+    binders: dict[int, dict[str, list[int]]] = {}  # class unit -> `self.x` bound -> methods
     for i, u in enumerate(units):
         if u.name is None:
             continue
         if u.cls is None:
             top[u.name] = i
         else:
-            members[(position[u.cls], u.name)] = i
+            members.setdefault(u.cls.index, {})[u.name] = i
+    for class_index, methods in members.items():
+        for j in methods.values():
+            for attribute in binds[j]:
+                binders.setdefault(class_index, {}).setdefault(attribute, []).append(j)
 
     def names_of(i: int, used: set[str] | None = None) -> list[int]:
         """The definitions unit `i` names (or `used` names, from unit `i`): top-level ones,
         and members of its class."""
         used = idents[i] if used is None else used
-        found = [j for n, j in top.items() if n in used]
+        found = [top[n] for n in _common(used, top)]
         cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
         if cls is not None:
-            found += [j for (c, n), j in members.items() if c == cls and n in used]
+            methods = members.get(cls, {})
+            found += [methods[n] for n in _common(used, methods)]
         return found
 
     named = [names_of(i) for i in range(len(units))]
@@ -382,9 +397,10 @@ def _close_over_names(
         if not keep[i] and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i])):
             keep[i] = True  # a call site of a compiled function
         cls = owner[i]
-        if cls is not None and body[i]:
-            for (c, _), j in members.items():
-                if c == cls and binds[j] & idents[i]:
+        if cls is not None and body[i] and cls in binders:
+            bound_by = binders[cls]
+            for attribute in _common(idents[i], bound_by):
+                for j in bound_by[attribute]:
                     keep[j] = True
     for i in range(len(units)):
         parent = owner[i]
@@ -393,6 +409,13 @@ def _close_over_names(
     names = {name for i in roots if (name := units[i].name) is not None}
     body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
     return body, names | bound, body_idents
+
+
+def _common(names: set[str], table: Mapping[str, object]) -> list[str]:
+    """The names in both, found in time linear in the smaller, in a stable order."""
+    if len(names) <= len(table):
+        return sorted(n for n in names if n in table)
+    return [n for n in table if n in names]
 
 
 class _Flow(NamedTuple):
@@ -534,14 +557,14 @@ def _render(
     for unit, kept in zip(units, keep, strict=True):
         if kept:
             continue
-        if unit.cls is not None and not keep[units.index(unit.cls)]:
+        if unit.cls is not None and not keep[unit.cls.index]:
             continue  # blanked with its class
         for ln in range(unit.start - 1, unit.end):
             out[ln] = "\n"
     for ci, unit in enumerate(units):
         if not isinstance(unit.stmt, ast.ClassDef) or not keep[ci]:
             continue
-        methods = [i for i, m in enumerate(units) if m.cls is unit]
+        methods = [m.index for m in unit.methods]
         others = [s for s in unit.stmt.body if not isinstance(s, _DEFS)]
         if methods and not others and not any(keep[i] for i in methods):
             first = units[methods[0]]

@@ -171,15 +171,17 @@ def _validate_selection(config: Config) -> None:
                 raise unknown_selector("per-file-ignores", selector, f" (for `{glob}`)")
 
 
-def _lint_file(job: tuple[str, Config, bool]) -> LintResult:
+def _lint_file(job: tuple[str, Config, bool]) -> tuple[LintResult, str | None]:
+    """The file's result, and the digest of the bytes linted (for the cache; None if unread)."""
     from tfgraphlint.engine.runner import lint_source
 
     path, config, noqa = job
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return LintResult(path, errors=[FileError(path, f"cannot read: {exc.strerror}", kind="io")])
-    return lint_source(data, path, config, noqa=noqa)
+        error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
+        return LintResult(path, errors=[error]), None
+    return lint_source(data, path, config, noqa=noqa), content_digest(data)
 
 
 def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
@@ -195,22 +197,20 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     files = list(iter_python_paths(paths, config))
     cache = None if args.no_cache else _open_cache(config, noqa)
     cached: dict[str, LintResult] = {}
-    digests: dict[str, str] = {}
     if cache is not None:
         for path in files:
             with contextlib.suppress(OSError):
-                digests[path] = content_digest(Path(path).read_bytes())
-                hit = cache.get(path, digests[path])
+                hit = cache.get(path, content_digest(Path(path).read_bytes()))
                 if hit is not None:
                     cached[path] = hit
     jobs = [(path, config, noqa) for path in files if path not in cached]
     workers = args.jobs or os.cpu_count() or 1
     fresh = map_jobs(_lint_file, jobs, workers)
-    by_path = {r.path: r for r in fresh}
+    by_path = {r.path: r for r, _ in fresh}
     if cache is not None:
-        for result in fresh:
-            if result.path in digests:
-                cache.put(result.path, digests[result.path], result)
+        for result, sha in fresh:  # the digest of what was linted: the file may have changed
+            if sha is not None:
+                cache.put(result.path, sha, result)
     results.extend(cached.get(path) or by_path[path] for path in files)
     if config.follow_imports:
         from tfgraphlint.engine.project import follow_imports
