@@ -290,3 +290,31 @@ def test_many_files_in_a_process_pool(tmp_path: Path) -> None:
         "tfgraphlint: 4 findings in 4 files (12 files checked); "
         "4 fixable with `--fix --unsafe-fixes`\n"
     )
+
+
+LOOP = """\
+import tensorflow as tf
+
+@tf.function
+def step(x):
+    for i in tf.range(3):
+        x += i
+    return x
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--show-conversions"], ["--select", "TFG590"], ["--extend-select", "TFG590"]],
+)
+def test_info_findings_never_change_the_exit_code(
+    tree: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    write(tree, "loop.py", LOOP)
+    code, out, _ = check(capsys, *argv, "loop.py")
+    assert "loop.py:5:5: TFG590 " in out
+    assert code == 0
+    write(tree, "train.py")
+    code, out, _ = check(capsys, "--show-conversions", "loop.py", "train.py")
+    assert "TFG590" in out and "TFG101" in out
+    assert code == 1  # the warning fails the run

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tfgraphlint import __version__
-from tfgraphlint._types import FileError, LintResult
+from tfgraphlint._types import FileError, Finding, LintResult, Severity
 from tfgraphlint.config import Config, ConfigError, load_config
 from tfgraphlint.engine.cache import ResultCache, config_digest, content_digest
 
@@ -274,9 +274,14 @@ def _check(args: argparse.Namespace) -> int:
         sys.stderr.write(format_summary(results, fixed=fixed, unsafe_fixes=args.unsafe_fixes))
     if any(r.errors for r in results):
         return EXIT_ERROR
-    if any(r.findings for r in results) and not args.exit_zero:
+    if any(_fails(f) for r in results for f in r.findings) and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _fails(finding: Finding) -> bool:
+    """Info findings (the conversion map) explain; they never fail a run."""
+    return finding.severity is not Severity.INFO
 
 
 def _report_diff(
