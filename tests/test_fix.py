@@ -66,7 +66,7 @@ def test_fix_applies_safe_fixes_only(tree: Path, capsys: pytest.CaptureFixture[s
     ]
     assert err == (
         "tfgraphlint: 1 finding in 1 file (1 file checked); 1 fixed; "
-        "1 fixable with `--fix --unsafe-fixes`\n"
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option\n"
     )
 
 
@@ -121,6 +121,28 @@ def test_nothing_to_fix(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert path.stat().st_mtime_ns == before  # not rewritten
 
 
+def test_fix_and_diff_count_the_hidden_unsafe_fixes(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    note = "can be enabled with the `--unsafe-fixes` option"
+    path = tree / "step.py"
+    path.write_text(SAFE_FIXED + SAFE_FIXED.replace("def step", "def step2"), encoding="utf-8")
+    code, _, err = check(capsys, "--no-cache", "--diff", "step.py")
+    assert (code, err) == (0, f"tfgraphlint: nothing to fix; 2 hidden fixes {note}\n")
+    code, out, err = check(capsys, "--no-cache", "--fix", "step.py")
+    assert (code, out.count("TFG101")) == (1, 2)
+    assert err == (
+        f"tfgraphlint: 2 findings in 1 file (1 file checked); 0 fixed; 2 hidden fixes {note}\n"
+    )
+    path.write_text(SAFE_FIXED, encoding="utf-8")
+    _, _, err = check(capsys, "--no-cache", "--diff", "step.py")
+    assert err == f"tfgraphlint: nothing to fix; 1 hidden fix {note}\n"
+    _, _, err = check(capsys, "--no-cache", "--diff", "--unsafe-fixes", "step.py")
+    assert err == "tfgraphlint: would fix 1 finding in 1 file\n"
+    _, _, err = check(capsys, "--no-cache", "--fix", "--unsafe-fixes", "step.py")
+    assert err == "tfgraphlint: 0 findings in 0 files (1 file checked); 1 fixed\n"
+
+
 # ---------------------------------------------------------------------- --diff
 def test_diff_writes_nothing(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tree / "step.py"
@@ -141,7 +163,10 @@ def test_diff_writes_nothing(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
         '     print("x", x)\n'
         "     return x * 2\n"
     )
-    assert err == "tfgraphlint: would fix 1 finding in 1 file\n"
+    assert err == (
+        "tfgraphlint: would fix 1 finding in 1 file; "
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option\n"
+    )
     code, out, _ = check(capsys, "--no-cache", "--diff", "--unsafe-fixes", "step.py")
     assert code == 1 and '+    tf.print("x", x)\n' in out
     assert path.read_text(encoding="utf-8") == OLD
@@ -308,7 +333,7 @@ def test_stdin_fix_prints_the_fixed_source(
     assert out == SAFE_FIXED
     assert code == 1
     assert err.startswith("step.py:6:5: TFG101 `print()`")  # the report goes to stderr
-    assert err.endswith("1 fixed; 1 fixable with `--fix --unsafe-fixes`\n")
+    assert err.endswith("1 fixed; 1 hidden fix can be enabled with the `--unsafe-fixes` option\n")
 
 
 def test_stdin_diff(

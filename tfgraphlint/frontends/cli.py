@@ -288,7 +288,7 @@ def _report_diff(
     args: argparse.Namespace, results: list[LintResult], diffs: list[str], fixed: int
 ) -> int:
     """`--diff`, as ruff's: the diffs on stdout, nothing written; exit 1 when there are any."""
-    from tfgraphlint.frontends.output import format_text_errors
+    from tfgraphlint.frontends.output import format_text_errors, hidden_fixes, hidden_fixes_note
 
     sys.stdout.write("".join(diffs))
     sys.stdout.flush()
@@ -296,7 +296,9 @@ def _report_diff(
     if not args.quiet:
         files = "1 file" if len(diffs) == 1 else f"{len(diffs)} files"
         what = f"would fix {fixed} finding{'s' if fixed != 1 else ''} in {files}"
-        sys.stderr.write(f"tfgraphlint: {what if diffs else 'nothing to fix'}\n")
+        hidden = hidden_fixes(results, unsafe_fixes=args.unsafe_fixes)
+        note = f"; {hidden_fixes_note(hidden)}" if hidden else ""
+        sys.stderr.write(f"tfgraphlint: {what if diffs else 'nothing to fix'}{note}\n")
     if any(r.errors for r in results):
         return EXIT_ERROR
     return EXIT_FINDINGS if diffs else EXIT_CLEAN

@@ -4,8 +4,9 @@ applies `# noqa`, selection and output.
 Rules that are off by default go to flake8's default ignore list, so `flake8` shows what
 `tfgraphlint check` shows. They are info rules (TFG590, the conversion map), and flake8 fails
 on every line it reports, so a prefix (`--select TFG`) does not bring them in: they run only
-when `--select`/`--extend-select` names their code. Options come from flake8's own config (`[flake8]` in setup.cfg, tox.ini or .flake8),
-named `tfg-<key>` after the `[tool.tfgraphlint]` keys.
+when `--select`/`--extend-select` names their code. Options come from flake8's own config
+(`[flake8]` in setup.cfg, tox.ini or .flake8), named `tfg-<key>` after the
+`[tool.tfgraphlint]` keys.
 """
 
 from __future__ import annotations
