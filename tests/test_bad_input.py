@@ -4,6 +4,7 @@ file (and every other rule) is still checked."""
 from __future__ import annotations
 
 import inspect
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -163,7 +164,7 @@ def test_cli_goes_on_after_bad_files(files: Path, capsys: pytest.CaptureFixture[
     (files / "zz_dangling.py").symlink_to(files / "nowhere.py")
     code = main(["check", "--isolated", "-j", "1", "."])
     out, err = capsys.readouterr()
-    assert code == 2
+    assert code == 1  # files that do not parse or cannot be read are findings, not a failure
     reported = sorted({line.split(":")[0] for line in out.splitlines()})
     assert reported == sorted(f"./{n}.py" for n, (_, lines, _) in CASES.items() if lines)
     failed = sorted({line.split(":")[0] for line in err.splitlines()[:-1]})
@@ -190,3 +191,97 @@ def test_cli_reports_a_raising_rule(
         "train.py: error: internal error in rule TFG998 (broken-on-purpose): RuntimeError: boom",
         "clean.py: error: internal error in rule TFG998 (broken-on-purpose): RuntimeError: boom",
     ]
+
+
+CRASHING = """\
+import sys
+
+import libcst as cst
+
+import tfgraphlint.rules
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.engine.rule import Rule
+from tfgraphlint.frontends.cli import main
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("this error cannot even be printed")
+
+
+class CrashingOnPurpose(Rule):
+    \"\"\"
+    ## What it does
+    Raises.
+
+    ## Why is this bad?
+    It is a test.
+
+    ## Example
+    `f()`
+
+    ## Use instead
+    Nothing.
+    \"\"\"
+
+    CODE = "TFG997"
+    NAME = "crashing-on-purpose"
+    SEVERITY = Severity.WARNING
+    SUMMARY = "a rule whose error escapes the engine's guard"
+    VALID = (Valid("x = 1"),)
+    INVALID = (Invalid("f()  # error: TFG997"),)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        raise Unprintable()
+
+
+tfgraphlint.rules.ALL_RULES = (*tfgraphlint.rules.ALL_RULES, CrashingOnPurpose)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_uncaught_crash_exits_2_not_1(files: Path) -> None:
+    """A real crash of the tool, in a real process: a rule registered for this test raises an
+    exception that cannot be printed, so the engine's own error report fails too and the
+    exception escapes to `main`. The exit code must not be 1, which means "findings"."""
+    (files / "crash.py").write_text(CRASHING, encoding="utf-8")
+    (files / "train.py").write_text(HEAD, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "crash.py", "check", "--isolated", "--no-cache", "-j", "1", "train.py"],
+        capture_output=True,
+        text=True,
+        cwd=files,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" in proc.stderr
+    assert "this error cannot even be printed" in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("tfgraphlint: internal error: ValueError: ")
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["clean.py"], 0),
+        (["train.py"], 1),
+        (["broken.py"], 1),
+        (["missing.py"], 1),
+        (["--exit-zero", "train.py", "broken.py", "missing.py"], 0),
+        (["--diff", "broken.py"], 1),
+        (["--select", "TFG9"], 2),
+        (["--no-such-flag"], 2),
+    ],
+)
+def test_exit_codes(
+    files: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int
+) -> None:
+    """0 clean, 1 findings (a syntax error or an unreadable file is one), 2 usage error."""
+    (files / "train.py").write_text(HEAD, encoding="utf-8")
+    (files / "clean.py").write_text(HEAD.replace("print", "tf.print"), encoding="utf-8")
+    (files / "broken.py").write_bytes(CASES["syntax_error"][0])
+    try:
+        got = main(["check", "--isolated", "--no-cache", "-q", *argv])
+    except SystemExit as exc:  # argparse
+        got = exc.code
+    assert got == code, capsys.readouterr()

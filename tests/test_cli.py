@@ -212,7 +212,7 @@ def test_errors_go_to_stderr(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
     write(tree, "train.py")
     write(tree, "broken.py", "import tensorflow as tf\n\n@tf.function\ndef f(:\n    pass\n")
     code, out, err = check(capsys, "--quiet", "broken.py", "missing.py", "train.py")
-    assert code == 2
+    assert code == 1
     assert reported_paths(out) == ["train.py"]
     assert err.splitlines() == [
         "broken.py:4: error: syntax error: invalid syntax",
@@ -232,9 +232,12 @@ def test_no_syntax_check_where_nothing_can_be_compiled(
     assert check(capsys, "--quiet", "no_compiled.py", "no_tf.py") == (0, "", "")
 
 
-def test_errors_win_over_exit_zero(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_syntax_errors_are_findings(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As in ruff: a file that does not parse exits 1, and `--exit-zero` turns it into 0."""
     write(tree, "broken.py", "import tensorflow as tf\nx = tf.function(\n")
-    assert check(capsys, "--exit-zero", "broken.py")[0] == 2
+    code, _, err = check(capsys, "broken.py")
+    assert code == 1 and "broken.py:2: error: syntax error: " in err
+    assert check(capsys, "--exit-zero", "broken.py")[0] == 0
 
 
 def test_statistics(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

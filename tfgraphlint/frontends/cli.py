@@ -19,7 +19,14 @@ from tfgraphlint.engine.cache import ResultCache, config_digest, content_digest
 J = TypeVar("J")
 R = TypeVar("R")
 
+# As ruff's: 0 clean; 1 findings, a file that does not parse or cannot be read included (they
+# are the user's to fix, like a finding); 2 a usage or configuration error, or the tool failed
+# (a crash, a rule that raised, a fix refused because it would break the code).
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+# `FileError.kind`s that are the tool's failure (exit 2); the others ("parse", "io") are the
+# file's problem and count as findings (exit 1).
+_TOOL_ERRORS = frozenset({"internal", "fix"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,6 +118,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_trace(args)
     except ConfigError as exc:
         print(f"tfgraphlint: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug of ours: exit 2 (not 1, "findings"), with the traceback
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        print(
+            f"tfgraphlint: internal error: {type(exc).__name__}: {exc} "
+            "(a bug in tfgraphlint: please report it with the traceback above)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     raise AssertionError(args.command)
 
@@ -272,16 +289,24 @@ def _check(args: argparse.Namespace) -> int:
         (out if args.format == "text" else sys.stderr).write(format_statistics(results))
     if args.format == "text" and not args.quiet:
         sys.stderr.write(format_summary(results, fixed=fixed, unsafe_fixes=args.unsafe_fixes))
-    if any(r.errors for r in results):
-        return EXIT_ERROR
-    if any(_fails(f) for r in results for f in r.findings) and not args.exit_zero:
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
+    failed = any(_fails(f) for r in results for f in r.findings)
+    return exit_code(results, failed=failed, exit_zero=args.exit_zero)
 
 
 def _fails(finding: Finding) -> bool:
     """Info findings (the conversion map) explain; they never fail a run."""
     return finding.severity is not Severity.INFO
+
+
+def exit_code(results: Sequence[LintResult], *, failed: bool, exit_zero: bool) -> int:
+    """2 if the tool failed on a file, else 1 if `failed` (findings) or a file does not parse
+    or cannot be read (unless `exit_zero`), else 0."""
+    errors = [e for r in results for e in r.errors]
+    if any(e.kind in _TOOL_ERRORS for e in errors):
+        return EXIT_ERROR
+    if (failed or errors) and not exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
 
 
 def _report_diff(
@@ -299,9 +324,7 @@ def _report_diff(
         hidden = hidden_fixes(results, unsafe_fixes=args.unsafe_fixes)
         note = f"; {hidden_fixes_note(hidden)}" if hidden else ""
         sys.stderr.write(f"tfgraphlint: {what if diffs else 'nothing to fix'}{note}\n")
-    if any(r.errors for r in results):
-        return EXIT_ERROR
-    return EXIT_FINDINGS if diffs else EXIT_CLEAN
+    return exit_code(results, failed=bool(diffs), exit_zero=False)
 
 
 def _rules() -> int:
