@@ -4,9 +4,12 @@ file (and every other rule) is still checked."""
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcst as cst
@@ -285,3 +288,101 @@ def test_exit_codes(
     except SystemExit as exc:  # argparse
         got = exc.code
     assert got == code, capsys.readouterr()
+
+
+# ------------------------------------------------------------ unreadable paths, FIFOs
+def _run_denied(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process for which permission bits hold. Tests run as root here, and root
+    reads a mode-000 folder; `nobody` cannot import the installed libcst (it lives under
+    /root), so as root the capabilities that bypass permission bits are dropped instead
+    (`setpriv`): the process gets the kernel's real EACCES."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: mode 000 would still be readable")
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "tfgraphlint", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def locked(files: Path) -> Iterator[Path]:
+    (files / "ok").mkdir()
+    (files / "ok" / "train.py").write_text(HEAD, encoding="utf-8")
+    (files / "locked").mkdir()
+    (files / "locked" / "hidden.py").write_text(HEAD, encoding="utf-8")
+    (files / "locked").chmod(0)
+    try:
+        probe = _run_denied(files, "check", "--isolated", "--no-cache", "locked/hidden.py")
+        if "Permission denied" not in probe.stderr:
+            pytest.skip("permission bits are not enforced here")
+        yield files
+    finally:
+        (files / "locked").chmod(0o755)
+
+
+@pytest.mark.parametrize("extra", [[], ["--fix"], ["--diff"]])
+def test_an_unreadable_folder_is_an_error_line_and_the_run_goes_on(
+    locked: Path, extra: list[str]
+) -> None:
+    proc = _run_denied(locked, "check", "--isolated", "--no-cache", "-q", *extra, ".")
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == ["./locked: error: cannot read folder: Permission denied"]
+    if not extra:
+        assert proc.stdout.startswith("./ok/train.py:5:5: TFG101 ")
+    assert proc.returncode == 1
+
+
+def test_an_unreadable_pyproject_is_a_config_error(files: Path) -> None:
+    config = files / "pyproject.toml"
+    config.write_text("[tool.tfgraphlint]\nselect = ['TFG1']\n", encoding="utf-8")
+    (files / "train.py").write_text(HEAD, encoding="utf-8")
+    config.chmod(0)
+    try:
+        proc = _run_denied(files, "check", "--no-cache", "train.py")
+    finally:
+        config.chmod(0o644)
+    if proc.returncode == 1 and "Permission denied" not in proc.stderr:
+        pytest.skip("permission bits are not enforced here")
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == (
+        f"tfgraphlint: {config.resolve()}: cannot read the config file: Permission denied\n"
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+
+
+@pytest.mark.parametrize("extra", [[], ["--fix"], ["--diff"], ["--follow-imports"]])
+def test_a_fifo_named_py_does_not_hang_the_run(files: Path, extra: list[str]) -> None:
+    (files / "pkg").mkdir()
+    (files / "pkg" / "train.py").write_text(HEAD, encoding="utf-8")
+    os.mkfifo(files / "pkg" / "pipe.py")
+    os.mkfifo(files / "named.py")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfgraphlint",
+            "check",
+            "--isolated",
+            "-q",
+            *extra,
+            "pkg",
+            "named.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=files,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stderr.splitlines() == [
+        "pkg/pipe.py: error: not a regular file (a FIFO), skipped",
+        "named.py: error: not a regular file (a FIFO), skipped",
+    ]
+    assert proc.returncode == 1

@@ -232,7 +232,11 @@ def find_pyproject(start: Path) -> Path | None:
     first: Path | None = None
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        try:
+            found = candidate.is_file()
+        except OSError:  # a folder that cannot be searched: no config to be found there
+            continue
+        if found:
             first = first or candidate
             try:
                 if "tfgraphlint" in candidate.read_text(encoding="utf-8", errors="replace"):

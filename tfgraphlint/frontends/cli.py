@@ -197,7 +197,6 @@ def _lint_file(job: tuple[str, Config, bool]) -> LintResult:
 
 
 def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
-    from tfgraphlint.engine.files import iter_python_paths
     from tfgraphlint.engine.runner import lint_source
 
     noqa = not args.disable_noqa
@@ -205,8 +204,7 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     if "-" in args.paths:
         data = sys.stdin.buffer.read()
         results.append(lint_source(data, args.stdin_filename or "<stdin>", config, noqa=noqa))
-    paths = [p for p in args.paths if p != "-"]
-    files = list(iter_python_paths(paths, config))
+    files, skipped = discover(args.paths, config)
     cache = None if args.no_cache else _open_cache(config, noqa)
     cached: dict[str, LintResult] = {}
     digests: dict[str, str] = {}
@@ -226,6 +224,7 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
             if result.path in digests:
                 cache.put(result.path, digests[result.path], result)
     results.extend(cached.get(path) or by_path[path] for path in files)
+    results.extend(skipped)
     if config.follow_imports:
         from tfgraphlint.engine.project import follow_imports
 
@@ -233,6 +232,20 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     if cache is not None:
         cache.save()
     return results
+
+
+def discover(paths: Sequence[str], config: Config) -> tuple[list[str], list[LintResult]]:
+    """The files to check (`-` left out), and a result with an error for each path that
+    cannot be (an unreadable folder, a FIFO)."""
+    from tfgraphlint.engine.files import iter_python_paths
+
+    skipped: list[LintResult] = []
+
+    def on_error(path: str, message: str) -> None:
+        skipped.append(LintResult(path, errors=[FileError(path, message, kind="io")]))
+
+    files = list(iter_python_paths([p for p in paths if p != "-"], config, on_error))
+    return files, skipped
 
 
 def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int) -> list[R]:

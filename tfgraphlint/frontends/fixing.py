@@ -140,9 +140,8 @@ def fix_all(
 ) -> tuple[list[LintResult], list[FileFix], bytes | None]:
     """Fix every file (and stdin). Returns the results, each file's outcome, and the fixed
     stdin source (None without `-`)."""
-    from tfgraphlint.engine.files import iter_python_paths
     from tfgraphlint.engine.fixes import applicable
-    from tfgraphlint.frontends.cli import _open_cache, map_jobs
+    from tfgraphlint.frontends.cli import _open_cache, discover, map_jobs
 
     noqa, unsafe, write = not args.disable_noqa, args.unsafe_fixes, not args.diff
     outcomes: list[FileFix] = []
@@ -153,7 +152,7 @@ def fix_all(
         stdin_fix = fix_bytes(data, job)
         stdin_output = stdin_fix.output
         outcomes.append(stdin_fix)
-    files = list(iter_python_paths([p for p in args.paths if p != "-"], config))
+    files, skipped = discover(args.paths, config)
     cache = None if args.no_cache else _open_cache(config, noqa)
     done: dict[str, FileFix] = {}
     jobs: list[FixJob] = []
@@ -175,6 +174,7 @@ def fix_all(
     if cache is not None:
         cache.save()
     outcomes.extend(done[path] for path in files)
+    outcomes.extend(FileFix(result) for result in skipped)
     return [o.result for o in outcomes], outcomes, stdin_output
 
 
