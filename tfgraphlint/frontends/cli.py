@@ -251,7 +251,10 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[str], list[Lint
 def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int) -> list[R]:
     """`fn` over `jobs`, in order: in a process pool when there is enough work for one."""
     if workers > 1 and len(jobs) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from tfgraphlint.engine.runner import die_with_parent
+
+        pool = ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+        with pool:
             return list(pool.map(fn, jobs, chunksize=8))
     return [fn(job) for job in jobs]
 
