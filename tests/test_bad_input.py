@@ -4,8 +4,12 @@ file (and every other rule) is still checked."""
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcst as cst
@@ -163,7 +167,7 @@ def test_cli_goes_on_after_bad_files(files: Path, capsys: pytest.CaptureFixture[
     (files / "zz_dangling.py").symlink_to(files / "nowhere.py")
     code = main(["check", "--isolated", "-j", "1", "."])
     out, err = capsys.readouterr()
-    assert code == 2
+    assert code == 1  # files that do not parse or cannot be read are findings, not a failure
     reported = sorted({line.split(":")[0] for line in out.splitlines()})
     assert reported == sorted(f"./{n}.py" for n, (_, lines, _) in CASES.items() if lines)
     failed = sorted({line.split(":")[0] for line in err.splitlines()[:-1]})
@@ -190,3 +194,195 @@ def test_cli_reports_a_raising_rule(
         "train.py: error: internal error in rule TFG998 (broken-on-purpose): RuntimeError: boom",
         "clean.py: error: internal error in rule TFG998 (broken-on-purpose): RuntimeError: boom",
     ]
+
+
+CRASHING = """\
+import sys
+
+import libcst as cst
+
+import tfgraphlint.rules
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.engine.rule import Rule
+from tfgraphlint.frontends.cli import main
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("this error cannot even be printed")
+
+
+class CrashingOnPurpose(Rule):
+    \"\"\"
+    ## What it does
+    Raises.
+
+    ## Why is this bad?
+    It is a test.
+
+    ## Example
+    `f()`
+
+    ## Use instead
+    Nothing.
+    \"\"\"
+
+    CODE = "TFG997"
+    NAME = "crashing-on-purpose"
+    SEVERITY = Severity.WARNING
+    SUMMARY = "a rule whose error escapes the engine's guard"
+    VALID = (Valid("x = 1"),)
+    INVALID = (Invalid("f()  # error: TFG997"),)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        raise Unprintable()
+
+
+tfgraphlint.rules.ALL_RULES = (*tfgraphlint.rules.ALL_RULES, CrashingOnPurpose)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_uncaught_crash_exits_2_not_1(files: Path) -> None:
+    """A real crash of the tool, in a real process: a rule registered for this test raises an
+    exception that cannot be printed, so the engine's own error report fails too and the
+    exception escapes to `main`. The exit code must not be 1, which means "findings"."""
+    (files / "crash.py").write_text(CRASHING, encoding="utf-8")
+    (files / "train.py").write_text(HEAD, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "crash.py", "check", "--isolated", "--no-cache", "-j", "1", "train.py"],
+        capture_output=True,
+        text=True,
+        cwd=files,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" in proc.stderr
+    assert "this error cannot even be printed" in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("tfgraphlint: internal error: ValueError: ")
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["clean.py"], 0),
+        (["train.py"], 1),
+        (["broken.py"], 1),
+        (["missing.py"], 1),
+        (["--exit-zero", "train.py", "broken.py", "missing.py"], 0),
+        (["--diff", "broken.py"], 1),
+        (["--select", "TFG9"], 2),
+        (["--no-such-flag"], 2),
+    ],
+)
+def test_exit_codes(
+    files: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int
+) -> None:
+    """0 clean, 1 findings (a syntax error or an unreadable file is one), 2 usage error."""
+    (files / "train.py").write_text(HEAD, encoding="utf-8")
+    (files / "clean.py").write_text(HEAD.replace("print", "tf.print"), encoding="utf-8")
+    (files / "broken.py").write_bytes(CASES["syntax_error"][0])
+    try:
+        got = main(["check", "--isolated", "--no-cache", "-q", *argv])
+    except SystemExit as exc:  # argparse
+        got = exc.code
+    assert got == code, capsys.readouterr()
+
+
+# ------------------------------------------------------------ unreadable paths, FIFOs
+def _run_denied(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process for which permission bits hold. Tests run as root here, and root
+    reads a mode-000 folder; `nobody` cannot import the installed libcst (it lives under
+    /root), so as root the capabilities that bypass permission bits are dropped instead
+    (`setpriv`): the process gets the kernel's real EACCES."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: mode 000 would still be readable")
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "tfgraphlint", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def locked(files: Path) -> Iterator[Path]:
+    (files / "ok").mkdir()
+    (files / "ok" / "train.py").write_text(HEAD, encoding="utf-8")
+    (files / "locked").mkdir()
+    (files / "locked" / "hidden.py").write_text(HEAD, encoding="utf-8")
+    (files / "locked").chmod(0)
+    try:
+        probe = _run_denied(files, "check", "--isolated", "--no-cache", "locked/hidden.py")
+        if "Permission denied" not in probe.stderr:
+            pytest.skip("permission bits are not enforced here")
+        yield files
+    finally:
+        (files / "locked").chmod(0o755)
+
+
+@pytest.mark.parametrize("extra", [[], ["--fix"], ["--diff"]])
+def test_an_unreadable_folder_is_an_error_line_and_the_run_goes_on(
+    locked: Path, extra: list[str]
+) -> None:
+    proc = _run_denied(locked, "check", "--isolated", "--no-cache", "-q", *extra, ".")
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == ["./locked: error: cannot read folder: Permission denied"]
+    if not extra:
+        assert proc.stdout.startswith("./ok/train.py:5:5: TFG101 ")
+    assert proc.returncode == 1
+
+
+def test_an_unreadable_pyproject_is_a_config_error(files: Path) -> None:
+    config = files / "pyproject.toml"
+    config.write_text("[tool.tfgraphlint]\nselect = ['TFG1']\n", encoding="utf-8")
+    (files / "train.py").write_text(HEAD, encoding="utf-8")
+    config.chmod(0)
+    try:
+        proc = _run_denied(files, "check", "--no-cache", "train.py")
+    finally:
+        config.chmod(0o644)
+    if proc.returncode == 1 and "Permission denied" not in proc.stderr:
+        pytest.skip("permission bits are not enforced here")
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == (
+        f"tfgraphlint: {config.resolve()}: cannot read the config file: Permission denied\n"
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+
+
+@pytest.mark.parametrize("extra", [[], ["--fix"], ["--diff"], ["--follow-imports"]])
+def test_a_fifo_named_py_does_not_hang_the_run(files: Path, extra: list[str]) -> None:
+    (files / "pkg").mkdir()
+    (files / "pkg" / "train.py").write_text(HEAD, encoding="utf-8")
+    os.mkfifo(files / "pkg" / "pipe.py")
+    os.mkfifo(files / "named.py")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfgraphlint",
+            "check",
+            "--isolated",
+            "-q",
+            *extra,
+            "pkg",
+            "named.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=files,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stderr.splitlines() == [
+        "pkg/pipe.py: error: not a regular file (a FIFO), skipped",
+        "named.py: error: not a regular file (a FIFO), skipped",
+    ]
+    assert proc.returncode == 1

@@ -226,7 +226,7 @@ def test_errors_go_to_stderr(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
     write(tree, "train.py")
     write(tree, "broken.py", "import tensorflow as tf\n\n@tf.function\ndef f(:\n    pass\n")
     code, out, err = check(capsys, "--quiet", "broken.py", "missing.py", "train.py")
-    assert code == 2
+    assert code == 1
     assert reported_paths(out) == ["train.py"]
     assert err.splitlines() == [
         "broken.py:4: error: syntax error: invalid syntax",
@@ -246,9 +246,12 @@ def test_no_syntax_check_where_nothing_can_be_compiled(
     assert check(capsys, "--quiet", "no_compiled.py", "no_tf.py") == (0, "", "")
 
 
-def test_errors_win_over_exit_zero(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_syntax_errors_are_findings(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As in ruff: a file that does not parse exits 1, and `--exit-zero` turns it into 0."""
     write(tree, "broken.py", "import tensorflow as tf\nx = tf.function(\n")
-    assert check(capsys, "--exit-zero", "broken.py")[0] == 2
+    code, _, err = check(capsys, "broken.py")
+    assert code == 1 and "broken.py:2: error: syntax error: " in err
+    assert check(capsys, "--exit-zero", "broken.py")[0] == 0
 
 
 def test_statistics(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -355,3 +358,31 @@ def test_many_files_in_a_process_pool(tmp_path: Path) -> None:
         "tfgraphlint: 4 findings in 4 files (12 files checked); "
         "4 fixable with `--fix --unsafe-fixes`\n"
     )
+
+
+LOOP = """\
+import tensorflow as tf
+
+@tf.function
+def step(x):
+    for i in tf.range(3):
+        x += i
+    return x
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--show-conversions"], ["--select", "TFG590"], ["--extend-select", "TFG590"]],
+)
+def test_info_findings_never_change_the_exit_code(
+    tree: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    write(tree, "loop.py", LOOP)
+    code, out, _ = check(capsys, *argv, "loop.py")
+    assert "loop.py:5:5: TFG590 " in out
+    assert code == 0
+    write(tree, "train.py")
+    code, out, _ = check(capsys, "--show-conversions", "loop.py", "train.py")
+    assert "TFG590" in out and "TFG101" in out
+    assert code == 1  # the warning fails the run

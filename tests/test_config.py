@@ -223,3 +223,58 @@ def test_per_file_ignores_apply_to_the_stdin_filename(
     for name, expected in (("tests/test_x.py", 0), ("src/x.py", 1)):
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(BAD.encode())))
         assert check(capsys, "-", "--stdin-filename", name)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "[tool.tfgraphlint.trace]\ntimout = 5",
+            "unknown key `timout` in [tool.tfgraphlint.trace]",
+        ),
+        ("[tool.tfgraphlint.trace]\ntimeout = 0", "`trace.timeout` must be a positive number"),
+        ('[tool.tfgraphlint.trace]\nrepeat = "3"', "`trace.repeat` must be a positive integer"),
+        ("[tool.tfgraphlint.trace]\nexamples = 3", "`trace.examples` must be a string"),
+        (
+            "[tool.tfgraphlint.trace]\nfactories = { a = 1 }",
+            "`trace.factories` must be a table of strings",
+        ),
+        ("trace = 3", "`trace` must be a table"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "trace"])
+def test_bad_trace_settings_are_config_errors_naming_file_and_key(
+    project: Path, capsys: pytest.CaptureFixture[str], body: str, message: str, command: str
+) -> None:
+    configure(project, body)
+    write(project, "train.py")
+    code = main([command, "train.py"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    pyproject = project / "pyproject.toml"
+    assert err.startswith("tfgraphlint: "), err
+    assert f"{pyproject}: " in err or f"{pyproject.resolve()}: " in err, err
+    assert message in err
+
+
+def test_good_trace_settings_pass_check(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configure(
+        project,
+        '[tool.tfgraphlint.trace]\nexamples = "ex.py"\nrecorded = "calls.json"\n'
+        'factories = { "a:B" = "c:d" }\ntimeout = 60\nrepeat = 5\nmax-traces = 1\n'
+        "slow-trace = 2.0",
+    )
+    assert load_config(start=project).trace["slow-trace"] == 2.0
+    write(project, "train.py")
+    code, out, _ = check(capsys, "train.py")
+    assert (code, out) == (1, ["train.py:5:5"])
+
+
+def test_unknown_selector_in_the_file_names_the_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(project, 'ignore = ["XYZ1"]')
+    write(project, "train.py")
+    code, _, err = check(capsys, "train.py")
+    assert code == 2
+    assert f"{project.resolve() / 'pyproject.toml'}: ignore: `XYZ1` matches no rule" in err

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import libcst as cst
@@ -66,7 +69,7 @@ def test_fix_applies_safe_fixes_only(tree: Path, capsys: pytest.CaptureFixture[s
     ]
     assert err == (
         "tfgraphlint: 1 finding in 1 file (1 file checked); 1 fixed; "
-        "1 fixable with `--fix --unsafe-fixes`\n"
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option\n"
     )
 
 
@@ -121,6 +124,28 @@ def test_nothing_to_fix(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert path.stat().st_mtime_ns == before  # not rewritten
 
 
+def test_fix_and_diff_count_the_hidden_unsafe_fixes(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    note = "can be enabled with the `--unsafe-fixes` option"
+    path = tree / "step.py"
+    path.write_text(SAFE_FIXED + SAFE_FIXED.replace("def step", "def step2"), encoding="utf-8")
+    code, _, err = check(capsys, "--no-cache", "--diff", "step.py")
+    assert (code, err) == (0, f"tfgraphlint: nothing to fix; 2 hidden fixes {note}\n")
+    code, out, err = check(capsys, "--no-cache", "--fix", "step.py")
+    assert (code, out.count("TFG101")) == (1, 2)
+    assert err == (
+        f"tfgraphlint: 2 findings in 1 file (1 file checked); 0 fixed; 2 hidden fixes {note}\n"
+    )
+    path.write_text(SAFE_FIXED, encoding="utf-8")
+    _, _, err = check(capsys, "--no-cache", "--diff", "step.py")
+    assert err == f"tfgraphlint: nothing to fix; 1 hidden fix {note}\n"
+    _, _, err = check(capsys, "--no-cache", "--diff", "--unsafe-fixes", "step.py")
+    assert err == "tfgraphlint: would fix 1 finding in 1 file\n"
+    _, _, err = check(capsys, "--no-cache", "--fix", "--unsafe-fixes", "step.py")
+    assert err == "tfgraphlint: 0 findings in 0 files (1 file checked); 1 fixed\n"
+
+
 # ---------------------------------------------------------------------- --diff
 def test_diff_writes_nothing(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tree / "step.py"
@@ -141,7 +166,10 @@ def test_diff_writes_nothing(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
         '     print("x", x)\n'
         "     return x * 2\n"
     )
-    assert err == "tfgraphlint: would fix 1 finding in 1 file\n"
+    assert err == (
+        "tfgraphlint: would fix 1 finding in 1 file; "
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option\n"
+    )
     code, out, _ = check(capsys, "--no-cache", "--diff", "--unsafe-fixes", "step.py")
     assert code == 1 and '+    tf.print("x", x)\n' in out
     assert path.read_text(encoding="utf-8") == OLD
@@ -185,6 +213,116 @@ def test_file_mode_kept(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o751
     assert path.read_text(encoding="utf-8") == SAFE_FIXED
     assert [p.name for p in tree.iterdir() if p.name.endswith(".tfgfix")] == []
+
+
+def test_read_only_file_is_refused(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Decided from the mode bits: as root, `os.access` calls every file writable."""
+    path = tree / "frozen.py"
+    path.write_text(OLD, encoding="utf-8")
+    path.chmod(0o444)
+    other = tree / "other.py"
+    other.write_text(OLD, encoding="utf-8")
+    code, _, err = check(capsys, "--no-cache", "-q", "--fix", "frozen.py", "other.py")
+    assert path.read_text(encoding="utf-8") == OLD
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert other.read_text(encoding="utf-8") == SAFE_FIXED  # the run goes on
+    assert err == (
+        "frozen.py: error: cannot write the fixes: the file is read-only (no write bit in its "
+        "mode); the file is left unchanged\n"
+    )
+    assert code == 2
+    assert [p.name for p in tree.iterdir() if p.name.endswith(".tfgfix")] == []
+
+
+def test_owner_and_hard_links_kept(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tree / "shared.py"
+    path.write_text(OLD, encoding="utf-8")
+    link = tree / "link.py"
+    os.link(path, link)
+    before = path.stat()
+    if os.geteuid() == 0:  # as root, the file of another user must stay theirs
+        os.chown(path, 65534, 65534)
+    owner = path.stat().st_uid, path.stat().st_gid
+    check(capsys, "--no-cache", "--fix", "shared.py")
+    after = path.stat()
+    assert path.read_text(encoding="utf-8") == SAFE_FIXED
+    assert (after.st_ino, after.st_nlink) == (before.st_ino, 2)
+    assert link.read_text(encoding="utf-8") == SAFE_FIXED  # the same file, fixed once
+    assert (after.st_uid, after.st_gid) == owner
+    assert [p.name for p in tree.iterdir() if p.name.endswith(".tfgfix")] == []
+
+
+def test_fix_through_a_symlink_fixes_its_target(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tree / "real.py"
+    target.write_text(OLD, encoding="utf-8")
+    (tree / "alias.py").symlink_to(target)
+    check(capsys, "--no-cache", "--fix", "alias.py")
+    assert (tree / "alias.py").is_symlink()
+    assert target.read_text(encoding="utf-8") == SAFE_FIXED
+
+
+PARENT = """\
+import sys
+
+from tfgraphlint.frontends.cli import main
+
+sys.exit(main(["check", "--no-cache", "-q", "--fix", "-j", "2", "src"]))
+"""
+
+
+def _children(pid: int) -> set[int]:
+    """Live children of `pid` (zombies are dead: nobody may be left to reap them)."""
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.add(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_pool_workers_die_with_the_parent(tmp_path: Path) -> None:
+    """`kill -9` of a `--fix -j 2` run, for real: its pool workers must not go on fixing."""
+    src = tmp_path / "src"
+    src.mkdir()
+    body = OLD + "".join(f"\n\ndef helper_{i}(x):\n    return x + {i}\n" for i in range(300))
+    for i in range(400):
+        (src / f"m{i:03}.py").write_text(body, encoding="utf-8")
+    (tmp_path / "parent.py").write_text(PARENT, encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, "parent.py"], cwd=tmp_path)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and parent.poll() is None and time.monotonic() < deadline:
+            workers = _children(parent.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the run ended before its pool started"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "pool workers outlived their parent"
+    finally:
+        for worker in workers:  # only if the test failed: they are ours to end
+            with contextlib.suppress(OSError):
+                os.kill(worker, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
 
 
 # ---------------------------------------------------------------------- safety
@@ -308,7 +446,7 @@ def test_stdin_fix_prints_the_fixed_source(
     assert out == SAFE_FIXED
     assert code == 1
     assert err.startswith("step.py:6:5: TFG101 `print()`")  # the report goes to stderr
-    assert err.endswith("1 fixed; 1 fixable with `--fix --unsafe-fixes`\n")
+    assert err.endswith("1 fixed; 1 hidden fix can be enabled with the `--unsafe-fixes` option\n")
 
 
 def test_stdin_diff(

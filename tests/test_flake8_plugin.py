@@ -206,14 +206,14 @@ def test_flake8_options_match_the_config() -> None:
 
 
 def test_config_built_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("_changes", "_config", "_needles"):  # restored after the test
+    for name in ("_changes", "_config", "_needles", "_named"):  # restored after the test
         monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
     assert Flake8Plugin.config == Config()  # before flake8 parses its options
     assert Flake8Plugin._needles == package_needles(Config().extra_function_decorators)
     nothing = argparse.Namespace(**{f"tfg_{attr}": None for _, attr, _, _ in FLAKE8_OPTIONS})
     Flake8Plugin.parse_options(nothing)
     assert Flake8Plugin._config is None
-    assert Flake8Plugin.config == Config(select=("ALL",))
+    assert Flake8Plugin.config == Config(select=("ALL",), ignore=OFF_BY_DEFAULT)
     assert Flake8Plugin._needles == package_needles(Config().extra_function_decorators)
     given = argparse.Namespace(
         tfg_extra_function_decorators=["mylib.compiled", "*.jit"],
@@ -224,6 +224,7 @@ def test_config_built_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
     Flake8Plugin.parse_options(given)
     expected = Config(
         select=("ALL",),
+        ignore=OFF_BY_DEFAULT,
         extra_function_decorators=("mylib.compiled", "*.jit"),
         keras_call=True,
         large_loop_threshold=7,
@@ -249,3 +250,22 @@ def test_off_by_default_rules_need_selecting(tmp_path: Path) -> None:
         assert code not in flake8(tmp_path, "loop.py").stdout
         explicit = flake8(tmp_path, "--select", code, "loop.py").stdout
         assert explicit == tfgraphlint(tmp_path, "--select", code, "-q", "loop.py").stdout
+
+
+def test_a_prefix_does_not_pull_in_info_rules(tmp_path: Path) -> None:
+    (tmp_path / "loop.py").write_text(
+        "import tensorflow as tf\n\n\n@tf.function\ndef f(x):\n"
+        "    for i in tf.range(3):\n        x += i\n    print(x)\n    return x\n",
+        encoding="utf-8",
+    )
+    for select in (["--select", "TFG"], ["--select", "TFG5,TFG1"], ["--extend-select", "TFG"]):
+        proc = flake8(tmp_path, *select, "loop.py")
+        assert proc.stdout.startswith("loop.py:8:5: TFG101 "), proc.stdout + proc.stderr
+        assert "TFG590" not in proc.stdout
+    for select in (
+        ["--select", "TFG590"],
+        ["--select", "TFG1,TFG590"],
+        ["--extend-select", "TFG590"],
+    ):
+        proc = flake8(tmp_path, *select, "loop.py")
+        assert "loop.py:6:5: TFG590 " in proc.stdout, proc.stdout + proc.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,47 @@ def test_hook_fails_on_a_finding_and_passes_when_clean(head_commit: str, tmp_pat
     passed = try_repo(repo, head_commit, home)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
+
+
+def readme_snippet() -> str:
+    """The YAML block of the README's pre-commit bullet, exactly as a user would paste it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("- **pre-commit**") :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    block = section[start : section.index("```", start)]
+    return textwrap.dedent(block)
+
+
+def test_readme_snippet_pastes_and_runs(head_commit: str, tmp_path: Path) -> None:
+    snippet = readme_snippet()
+    assert snippet.startswith("repos:\n")
+    assert snippet.count("<URL of this repository>") == 1
+    assert snippet.count("<commit sha or tag>") == 1
+    clone = tmp_path / "tfgraphlint-clone"
+    git(tmp_path, "clone", "-q", str(ROOT), str(clone))
+    config = snippet.replace("<URL of this repository>", str(clone)).replace(
+        "<commit sha or tag>", head_commit
+    )
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    (repo / "train.py").write_text(BAD, encoding="utf-8")
+    (repo / "model.py").write_text(GOOD, encoding="utf-8")
+    git(repo, "add", "-A")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    proc = subprocess.run(
+        ["pre-commit", "run", "--all-files"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "tfgraphlint" in output and "Failed" in output
+    assert "train.py:6:5: TFG101 " in output
+    assert "model.py:" not in output

@@ -105,6 +105,50 @@ def _table(key: str, value: object) -> Mapping[str, Any]:
     return dict(value)
 
 
+def _positive_number(key: str, value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ConfigError(f"`{key}` must be a positive number, got {value!r}")
+
+
+def _str(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"`{key}` must be a string, got {value!r}")
+
+
+def _str_table(key: str, value: object) -> Mapping[str, str]:
+    if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    raise ConfigError(f"`{key}` must be a table of strings, got {value!r}")
+
+
+# `[tool.tfgraphlint.trace]` (read by `tfgraphlint trace`): validated with the rest of the file,
+# so that `check` refuses a bad key there too and every error names the file and the key.
+TRACE_KEYS: dict[str, Callable[[str, object], Any]] = {
+    "examples": _str,
+    "recorded": _str,
+    "factories": _str_table,
+    "timeout": _positive_number,
+    "repeat": _positive_int,
+    "max-traces": _positive_int,
+    "slow-trace": _positive_number,
+}
+
+
+def _trace_table(key: str, value: object) -> Mapping[str, Any]:
+    table = _table(key, value)
+    for name, item in table.items():
+        parse = TRACE_KEYS.get(name)
+        if parse is None:
+            known = ", ".join(TRACE_KEYS)
+            raise ConfigError(
+                f"unknown key `{name}` in [tool.tfgraphlint.{key}] (known keys: {known})"
+            )
+        parse(f"{key}.{name}", item)
+    return table
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     key: str  # TOML key (kebab-case); the CLI flag is `--key`, flake8's `--tfg-key`
@@ -164,7 +208,7 @@ OPTIONS: tuple[Option, ...] = (
         _bool,
         "Report the AutoGraph conversion map (info findings).",
     ),
-    Option("trace", "trace", _table, "Settings of `tfgraphlint trace` (dynamic mode)."),
+    Option("trace", "trace", _trace_table, "Settings of `tfgraphlint trace` (dynamic mode)."),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -188,7 +232,11 @@ def find_pyproject(start: Path) -> Path | None:
     first: Path | None = None
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        try:
+            found = candidate.is_file()
+        except OSError:  # a folder that cannot be searched: no config to be found there
+            continue
+        if found:
             first = first or candidate
             try:
                 if "tfgraphlint" in candidate.read_text(encoding="utf-8", errors="replace"):
@@ -214,15 +262,41 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
+    except OSError as exc:  # unreadable (permissions), a folder, ...
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     table = data.get("tool", {}).get("tfgraphlint", {})
     if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: [tool.tfgraphlint] must be a table")
     try:
-        return config_from_mapping(table, root=path.parent.resolve())
+        config = config_from_mapping(table, root=path.parent.resolve())
+        _check_selectors(config)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    return config
+
+
+def _check_selectors(config: Config) -> None:
+    """The file's own selectors, checked here so that an unknown one names the file (the CLI
+    checks the flags' after merging them). Imported lazily: the registry imports every rule."""
+    from tfgraphlint.engine.registry import matching
+
+    for key, selectors in (
+        ("select", config.select or ()),
+        ("extend-select", config.extend_select),
+        ("ignore", config.ignore),
+    ):
+        for selector in selectors:
+            if not matching(selector):
+                raise ConfigError(f"{key}: `{selector}` matches no rule (see `tfgraphlint rules`)")
+    for glob, selectors in config.per_file_ignores:
+        for selector in selectors:
+            if not matching(selector):
+                raise ConfigError(
+                    f"per-file-ignores: `{selector}` (for `{glob}`) matches no rule "
+                    "(see `tfgraphlint rules`)"
+                )
 
 
 def config_fields() -> Sequence[str]:

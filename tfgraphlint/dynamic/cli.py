@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tfgraphlint._types import Finding
-from tfgraphlint.config import Config, ConfigError, load_config
+from tfgraphlint.config import TRACE_KEYS, Config, ConfigError, load_config
 from tfgraphlint.dynamic.join import Thresholds, join
 from tfgraphlint.dynamic.supervisor import Outcome
 from tfgraphlint.dynamic.targets import Target, module_name, targets_of_source
@@ -51,7 +51,7 @@ class TraceSettings:
     thresholds: Thresholds = Thresholds()
 
 
-_KEYS = ("examples", "recorded", "factories", "timeout", "repeat", "max-traces", "slow-trace")
+_KEYS = tuple(TRACE_KEYS)  # validated by `config.load_config` too, naming the file
 
 
 def _number(table: Mapping[str, Any], key: str, kind: type) -> Any:

@@ -6,7 +6,8 @@ import contextlib
 import fnmatch
 import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tfgraphlint.config import Config
@@ -39,30 +40,69 @@ class _Excludes:
 
 
 def is_virtualenv(folder: Path) -> bool:
-    """A virtual environment under any name: venv and virtualenv both write `pyvenv.cfg`."""
-    return (folder / "pyvenv.cfg").is_file()
+    """A virtual environment under any name: venv and virtualenv both write `pyvenv.cfg`.
+    False for a folder that cannot be searched: the walk then reports it as unreadable."""
+    try:
+        return (folder / "pyvenv.cfg").is_file()
+    except OSError:
+        return False
 
 
-def iter_python_files(paths: Iterable[str], config: Config) -> Iterator[Path]:
+# `on_error(path, message)`: a path that is not checked, and why (an unreadable folder, a FIFO).
+OnError = Callable[[str, str], None]
+
+
+def _not_a_file(path: str) -> str | None:
+    """Why `path` is not read although it exists (a FIFO would block the run forever), or None.
+    A path that cannot be stat'ed is left for the reader to report."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"not a regular file ({kind}), skipped"
+
+
+def iter_python_files(
+    paths: Iterable[str], config: Config, on_error: OnError | None = None
+) -> Iterator[Path]:
     """`iter_python_paths` as `Path` objects."""
-    return (Path(p) for p in iter_python_paths(paths, config))
+    return (Path(p) for p in iter_python_paths(paths, config, on_error))
 
 
-def iter_python_paths(paths: Iterable[str], config: Config) -> Iterator[str]:
+def iter_python_paths(
+    paths: Iterable[str], config: Config, on_error: OnError | None = None
+) -> Iterator[str]:
     """Files to check, sorted within each folder, spelled as given (`./src/a.py` stays so).
 
     Folders are walked recursively, skipping excluded folders and virtual environments. A
     file named explicitly is checked whatever its extension, as in flake8, unless its own
     name or path matches an exclude pattern; a folder named explicitly is walked even if it
     would be skipped inside a walk.
+
+    A folder that cannot be listed and a path that is not a regular file (a FIFO, a socket,
+    a device) are passed to `on_error` and skipped; the walk goes on.
     """
     excludes = _Excludes((*config.exclude, *config.extend_exclude), config.root)
+
+    def walk_error(exc: OSError) -> None:
+        if on_error is not None:
+            on_error(str(exc.filename), f"cannot read folder: {exc.strerror}")
+
+    def regular(path: str) -> bool:
+        why = _not_a_file(path)
+        if why is not None and on_error is not None:
+            on_error(path, why)
+        return why is None
+
     for raw in paths:
         if not os.path.isdir(raw):
-            if not excludes.excluded(Path(raw)):
+            if not excludes.excluded(Path(raw)) and regular(raw):
                 yield raw
             continue
-        for folder, dirs, files in os.walk(raw):
+        for folder, dirs, files in os.walk(raw, onerror=walk_error):
             base = Path(folder)
             rel_base = excludes.relative(base)  # one resolve per folder, not per file
             kept = []
@@ -75,5 +115,6 @@ def iter_python_paths(paths: Iterable[str], config: Config) -> Iterator[str]:
                 if not name.endswith((".py", ".pyi")):
                     continue
                 rel = f"{rel_base}/{name}" if rel_base not in ("", ".") else name
-                if not excludes.match(name, rel):
-                    yield os.path.join(folder, name)
+                path = os.path.join(folder, name)
+                if not excludes.match(name, rel) and regular(path):
+                    yield path

@@ -342,7 +342,10 @@ def _run(
                     continue
         todo.append(job)
     if workers > 1 and len(todo) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from tfgraphlint.engine.runner import die_with_parent
+
+        pool = ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+        with pool:
             fresh = list(pool.map(relint_file, todo, chunksize=4))
     else:
         fresh = [relint_file(job) for job in todo]

@@ -12,14 +12,21 @@ from pathlib import Path
 from typing import TypeVar
 
 from tfgraphlint import __version__
-from tfgraphlint._types import FileError, LintResult
+from tfgraphlint._types import FileError, Finding, LintResult, Severity
 from tfgraphlint.config import Config, ConfigError, load_config
 from tfgraphlint.engine.cache import ResultCache, config_digest, content_digest
 
 J = TypeVar("J")
 R = TypeVar("R")
 
+# As ruff's: 0 clean; 1 findings, a file that does not parse or cannot be read included (they
+# are the user's to fix, like a finding); 2 a usage or configuration error, or the tool failed
+# (a crash, a rule that raised, a fix refused because it would break the code).
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+# `FileError.kind`s that are the tool's failure (exit 2); the others ("parse", "io") are the
+# file's problem and count as findings (exit 1).
+_TOOL_ERRORS = frozenset({"internal", "fix"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,6 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tfgraphlint: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # a bug of ours: exit 2 (not 1, "findings"), with the traceback
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        print(
+            f"tfgraphlint: internal error: {type(exc).__name__}: {exc} "
+            "(a bug in tfgraphlint: please report it with the traceback above)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     raise AssertionError(args.command)
 
 
@@ -185,7 +202,6 @@ def _lint_file(job: tuple[str, Config, bool]) -> tuple[LintResult, str | None]:
 
 
 def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
-    from tfgraphlint.engine.files import iter_python_paths
     from tfgraphlint.engine.runner import lint_source
 
     noqa = not args.disable_noqa
@@ -193,8 +209,7 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     if "-" in args.paths:
         data = sys.stdin.buffer.read()
         results.append(lint_source(data, args.stdin_filename or "<stdin>", config, noqa=noqa))
-    paths = [p for p in args.paths if p != "-"]
-    files = list(iter_python_paths(paths, config))
+    files, skipped = discover(args.paths, config)
     cache = None if args.no_cache else _open_cache(config, noqa)
     cached: dict[str, LintResult] = {}
     if cache is not None:
@@ -212,6 +227,7 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
             if sha is not None:
                 cache.put(result.path, sha, result)
     results.extend(cached.get(path) or by_path[path] for path in files)
+    results.extend(skipped)
     if config.follow_imports:
         from tfgraphlint.engine.project import follow_imports
 
@@ -221,10 +237,27 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     return results
 
 
+def discover(paths: Sequence[str], config: Config) -> tuple[list[str], list[LintResult]]:
+    """The files to check (`-` left out), and a result with an error for each path that
+    cannot be (an unreadable folder, a FIFO)."""
+    from tfgraphlint.engine.files import iter_python_paths
+
+    skipped: list[LintResult] = []
+
+    def on_error(path: str, message: str) -> None:
+        skipped.append(LintResult(path, errors=[FileError(path, message, kind="io")]))
+
+    files = list(iter_python_paths([p for p in paths if p != "-"], config, on_error))
+    return files, skipped
+
+
 def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int) -> list[R]:
     """`fn` over `jobs`, in order: in a process pool when there is enough work for one."""
     if workers > 1 and len(jobs) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from tfgraphlint.engine.runner import die_with_parent
+
+        pool = ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+        with pool:
             return list(pool.map(fn, jobs, chunksize=8))
     return [fn(job) for job in jobs]
 
@@ -275,9 +308,22 @@ def _check(args: argparse.Namespace) -> int:
         (out if args.format == "text" else sys.stderr).write(format_statistics(results))
     if args.format == "text" and not args.quiet:
         sys.stderr.write(format_summary(results, fixed=fixed, unsafe_fixes=args.unsafe_fixes))
-    if any(r.errors for r in results):
+    failed = any(_fails(f) for r in results for f in r.findings)
+    return exit_code(results, failed=failed, exit_zero=args.exit_zero)
+
+
+def _fails(finding: Finding) -> bool:
+    """Info findings (the conversion map) explain; they never fail a run."""
+    return finding.severity is not Severity.INFO
+
+
+def exit_code(results: Sequence[LintResult], *, failed: bool, exit_zero: bool) -> int:
+    """2 if the tool failed on a file, else 1 if `failed` (findings) or a file does not parse
+    or cannot be read (unless `exit_zero`), else 0."""
+    errors = [e for r in results for e in r.errors]
+    if any(e.kind in _TOOL_ERRORS for e in errors):
         return EXIT_ERROR
-    if any(r.findings for r in results) and not args.exit_zero:
+    if (failed or errors) and not exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
@@ -286,7 +332,7 @@ def _report_diff(
     args: argparse.Namespace, results: list[LintResult], diffs: list[str], fixed: int
 ) -> int:
     """`--diff`, as ruff's: the diffs on stdout, nothing written; exit 1 when there are any."""
-    from tfgraphlint.frontends.output import format_text_errors
+    from tfgraphlint.frontends.output import format_text_errors, hidden_fixes, hidden_fixes_note
 
     sys.stdout.write("".join(diffs))
     sys.stdout.flush()
@@ -294,10 +340,10 @@ def _report_diff(
     if not args.quiet:
         files = "1 file" if len(diffs) == 1 else f"{len(diffs)} files"
         what = f"would fix {fixed} finding{'s' if fixed != 1 else ''} in {files}"
-        sys.stderr.write(f"tfgraphlint: {what if diffs else 'nothing to fix'}\n")
-    if any(r.errors for r in results):
-        return EXIT_ERROR
-    return EXIT_FINDINGS if diffs else EXIT_CLEAN
+        hidden = hidden_fixes(results, unsafe_fixes=args.unsafe_fixes)
+        note = f"; {hidden_fixes_note(hidden)}" if hidden else ""
+        sys.stderr.write(f"tfgraphlint: {what if diffs else 'nothing to fix'}{note}\n")
+    return exit_code(results, failed=bool(diffs), exit_zero=False)
 
 
 def _rules() -> int:

@@ -1,8 +1,9 @@
 """`tfgraphlint check --fix` / `--diff`: fix files (or stdin) and report what is left.
 
 The engine (`engine.fixes`) turns a file's text into its fixed text; this module reads the
-bytes, keeps the encoding, BOM and line endings, writes atomically (a temporary file in the
-same folder, then `os.replace`), and works with the results cache and the process pool.
+bytes, keeps the encoding, BOM and line endings, writes the file in place after a verified
+backup copy (keeping its owner, mode and hard links; read-only files are refused), and works
+with the results cache and the process pool.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config
@@ -96,7 +98,7 @@ def fix_file(job: FixJob) -> FileFix:
     if not job.write:
         return outcome  # --diff: the result is the fixed text's, not the file's
     try:
-        _replace_atomically(Path(job.path), data, output)
+        _write_in_place(Path(job.path), data, output)
     except (OSError, _ChangedError) as exc:
         from tfgraphlint.engine.runner import lint_source
 
@@ -113,26 +115,56 @@ class _ChangedError(Exception):
     pass
 
 
-def _replace_atomically(path: Path, before: bytes, after: bytes) -> None:
-    """Write `after` to a temporary file beside the real file (a symlink's target), with the
-    same permission bits, and move it over the file, unless the file changed since it was
-    read (an editor saved it meanwhile)."""
+def _write_in_place(path: Path, before: bytes, after: bytes) -> None:
+    """Write `after` into the file itself, as editors do, so that its owner, group, mode,
+    hard links and extended attributes stay as they are (a rename would give a new file,
+    owned by whoever runs the fix, and break hard links).
+
+    A read-only file (no write bit in its mode: as root, `os.access` says every file is
+    writable) is refused. First a copy of the original is written beside the file and read
+    back; then the file is overwritten, unless it changed since it was read (an editor saved
+    it meanwhile). If the overwrite fails, the original is put back; the copy is removed once
+    the file holds either version in full, so a crash mid-write leaves the copy to recover
+    from (`.NAME.*.tfgfix`)."""
     real = path.resolve()
-    mode = stat.S_IMODE(os.stat(real).st_mode)
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tfgfix")
+    if os.stat(real).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) == 0:
+        raise _ChangedError("the file is read-only (no write bit in its mode)")
+    fd, backup = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tfgfix")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(after)
+            handle.write(before)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if real.read_bytes() != before:
-            raise _ChangedError("the file changed while it was being fixed")
-        os.replace(tmp, real)
+        if Path(backup).read_bytes() != before:
+            raise _ChangedError("the backup copy could not be verified")
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(backup)
         raise
+    with open(real, "r+b") as handle:
+        if handle.read() != before:
+            os.unlink(backup)
+            raise _ChangedError("the file changed while it was being fixed")
+        try:
+            _overwrite(handle, after)
+        except BaseException:
+            try:
+                _overwrite(handle, before)
+            except BaseException:
+                raise _ChangedError(
+                    f"writing failed and the original could not be put back: it is in {backup}"
+                ) from None
+            os.unlink(backup)
+            raise
+    os.unlink(backup)
+
+
+def _overwrite(handle: BinaryIO, data: bytes) -> None:
+    handle.seek(0)
+    handle.write(data)
+    handle.truncate()
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def fix_all(
@@ -140,9 +172,8 @@ def fix_all(
 ) -> tuple[list[LintResult], list[FileFix], bytes | None]:
     """Fix every file (and stdin). Returns the results, each file's outcome, and the fixed
     stdin source (None without `-`)."""
-    from tfgraphlint.engine.files import iter_python_paths
     from tfgraphlint.engine.fixes import applicable
-    from tfgraphlint.frontends.cli import _open_cache, map_jobs
+    from tfgraphlint.frontends.cli import _open_cache, discover, map_jobs
 
     noqa, unsafe, write = not args.disable_noqa, args.unsafe_fixes, not args.diff
     outcomes: list[FileFix] = []
@@ -153,7 +184,7 @@ def fix_all(
         stdin_fix = fix_bytes(data, job)
         stdin_output = stdin_fix.output
         outcomes.append(stdin_fix)
-    files = list(iter_python_paths([p for p in args.paths if p != "-"], config))
+    files, skipped = discover(args.paths, config)
     cache = None if args.no_cache else _open_cache(config, noqa)
     done: dict[str, FileFix] = {}
     jobs: list[FixJob] = []
@@ -175,6 +206,7 @@ def fix_all(
     if cache is not None:
         cache.save()
     outcomes.extend(done[path] for path in files)
+    outcomes.extend(FileFix(result) for result in skipped)
     return [o.result for o in outcomes], outcomes, stdin_output
 
 

@@ -2,9 +2,11 @@
 applies `# noqa`, selection and output.
 
 Rules that are off by default go to flake8's default ignore list, so `flake8` shows what
-`tfgraphlint check` shows, and `flake8 --select TFG` what `tfgraphlint check --select TFG`
-shows. Options come from flake8's own config (`[flake8]` in setup.cfg, tox.ini or .flake8),
-named `tfg-<key>` after the `[tool.tfgraphlint]` keys.
+`tfgraphlint check` shows. They are info rules (TFG590, the conversion map), and flake8 fails
+on every line it reports, so a prefix (`--select TFG`) does not bring them in: they run only
+when `--select`/`--extend-select` names their code. Options come from flake8's own config
+(`[flake8]` in setup.cfg, tox.ini or .flake8), named `tfg-<key>` after the
+`[tool.tfgraphlint]` keys.
 """
 
 from __future__ import annotations
@@ -95,8 +97,12 @@ class _PluginConfig:
             if owner._changes is None:
                 owner._config = Config()
             else:
-                # Every rule runs; flake8's --select/--ignore/--extend-select decide what is shown.
-                owner._config = Config(select=("ALL",)).with_overrides(**owner._changes)
+                # Every rule runs (but the info rules nobody named); flake8's --select/--ignore/
+                # --extend-select decide what is shown.
+                unnamed = tuple(c for c in OFF_BY_DEFAULT if c not in owner._named)
+                owner._config = Config(select=("ALL",), ignore=unnamed).with_overrides(
+                    **owner._changes
+                )
         return owner._config
 
 
@@ -106,6 +112,7 @@ class Flake8Plugin:
     config = _PluginConfig()
     _changes: ClassVar[dict[str, Any] | None] = None  # the tfg-* options, once parsed
     _config: ClassVar[Config | None] = None
+    _named: ClassVar[frozenset[str]] = frozenset()  # OFF_BY_DEFAULT codes named in --select
     # What `engine.prefilter` looks for, from `config.extra_function_decorators` (default: none).
     _needles: ClassVar[tuple[str, ...]] = package_needles()
 
@@ -144,6 +151,11 @@ class Flake8Plugin:
                     raise ExecutionError(f"tfgraphlint: {exc}") from exc
         cls._changes = changes
         cls._config = None
+        named = [
+            *(getattr(options, "select", None) or ()),
+            *(getattr(options, "extend_select", None) or ()),
+        ]
+        cls._named = frozenset(c.strip().upper() for c in named) & set(OFF_BY_DEFAULT)
         # With tfg-* options the config module is loaded anyway (to validate them): build the
         # config now. Without, it keeps its default (no extra decorators) until a file needs it.
         cls._needles = package_needles(cls.config.extra_function_decorators if changes else ())

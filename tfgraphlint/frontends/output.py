@@ -57,8 +57,11 @@ def format_summary(
     if fixed is not None:
         parts.append(f"{fixed} fixed")
     fixable = sum(_fixable(f, unsafe_fixes) for f in findings)
-    hidden = sum(_fixable(f, True) for f in findings) - fixable
-    if fixable:
+    hidden = hidden_fixes(results, unsafe_fixes=unsafe_fixes)
+    if fixed is not None:  # --fix ran: what is left is unsafe, or not fixable at all
+        if hidden:
+            parts.append(hidden_fixes_note(hidden))
+    elif fixable:
         more = f" ({hidden} more with `--unsafe-fixes`)" if hidden else ""
         parts.append(f"{fixable} fixable with `--fix`{more}")
     elif hidden:
@@ -67,6 +70,20 @@ def format_summary(
         failed = len({e.path for e in errors})
         parts.append(f"{_plural(failed, 'file')} with errors")
     return "tfgraphlint: " + "; ".join(parts) + "\n"
+
+
+def hidden_fixes(results: Sequence[LintResult], *, unsafe_fixes: bool) -> int:
+    """How many findings only `--unsafe-fixes` would fix (0 when it is given)."""
+    if unsafe_fixes:
+        return 0
+    findings, _ = _all(results)
+    return sum(_fixable(f, True) and not _fixable(f, False) for f in findings)
+
+
+def hidden_fixes_note(hidden: int) -> str:
+    """Ruff's words for the unsafe fixes `--fix`/`--diff` left out."""
+    fixes = "1 hidden fix" if hidden == 1 else f"{hidden} hidden fixes"
+    return f"{fixes} can be enabled with the `--unsafe-fixes` option"
 
 
 def _plural(n: int, noun: str) -> str:
