@@ -280,7 +280,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
 def _check_selectors(config: Config) -> None:
     """The file's own selectors, checked here so that an unknown one names the file (the CLI
     checks the flags' after merging them). Imported lazily: the registry imports every rule."""
-    from tfgraphlint.engine.registry import matching
+    from tfgraphlint.engine.registry import matching, unknown_selector
 
     for key, selectors in (
         ("select", config.select or ()),
@@ -289,14 +289,11 @@ def _check_selectors(config: Config) -> None:
     ):
         for selector in selectors:
             if not matching(selector):
-                raise ConfigError(f"{key}: `{selector}` matches no rule (see `tfgraphlint rules`)")
+                raise unknown_selector(key, selector)
     for glob, selectors in config.per_file_ignores:
         for selector in selectors:
             if not matching(selector):
-                raise ConfigError(
-                    f"per-file-ignores: `{selector}` (for `{glob}`) matches no rule "
-                    "(see `tfgraphlint rules`)"
-                )
+                raise unknown_selector("per-file-ignores", selector, f" (for `{glob}`)")
 
 
 def config_fields() -> Sequence[str]:
