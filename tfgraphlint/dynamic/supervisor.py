@@ -2,8 +2,9 @@
 module after module, restarted only after it crashed or hung.
 
 No TensorFlow here. A module that hangs is killed at its deadline; one that kills its process
-(a segfault, `os._exit`) ends the worker: both are reported with what happened, the worker is
-restarted, and the run goes on.
+(a segfault, `os._exit`) ends the worker, seen at once even if a process it forked keeps the
+pipe open; one that garbles a message loses its own results only: each is reported with what
+happened, the worker's process group is killed, the worker restarted, and the run goes on.
 """
 
 from __future__ import annotations
@@ -51,21 +52,21 @@ class _Garbled(Exception):
     """A framed message that does not decode to what the protocol sends."""
 
 
-FRAME = b"\x00tfgraphlint:"  # + token + b":" + length + b"\n" + payload (the worker's side)
+FRAME = b"\x00tfgraphlint:"  # + token + b":" + length + b"\n" + payload (see the worker)
 
-# Frames of these folders are not the user's (the stdlib, installed packages, ourselves).
-_LIBRARY_DIRS = tuple(
-    sorted(
-        {
-            os.path.realpath(d) + os.sep
-            for d in (
-                *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib")),
-                sysconfig.get_paths()["platlib"],
-                str(Path(__file__).resolve().parent.parent),
-            )
-        }
-    )
-)
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders whose frames are not the user's: the stdlib, installed packages, ourselves."""
+    import site
+
+    paths = sysconfig.get_paths()
+    dirs = [paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    dirs += getattr(site, "getsitepackages", list)()
+    dirs += [site.getusersitepackages(), str(Path(__file__).resolve().parent.parent)]
+    return tuple(sorted({os.path.realpath(d) + os.sep for d in dirs}))
+
+
+_LIBRARY_DIRS = _library_dirs()
 
 
 def is_library_frame(filename: str) -> bool:
@@ -94,7 +95,10 @@ def describe_exit(returncode: int) -> str:
 
 
 class Worker:
-    """A persistent worker subprocess speaking JSON lines over two private pipes."""
+    """A persistent worker subprocess: requests go as JSON lines over one private pipe,
+    answers come back as frames over another (`_parse`: `FRAME token:length`, a newline, the
+    JSON), so bytes a module writes to the pipe are skipped. The worker leads its own
+    process group, killed whenever the worker ends."""
 
     def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
         self.env = dict(env)
@@ -154,7 +158,8 @@ class Worker:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self._kill_group()
+            if self.proc.returncode is None:  # else reaped, and its group killed before
+                self._kill_group()
             self.proc.wait()
         for closer in (self._to, self._stderr):
             if closer is not None:
@@ -197,8 +202,7 @@ class Worker:
                     self._buffer += chunk
                     continue
                 raise _Died(self._ended(orphans=False))
-            assert self.proc is not None
-            exited = self._pidfd in ready if self._pidfd >= 0 else self.proc.poll() is not None
+            exited = self._pidfd in ready if self._pidfd >= 0 else self._exited()
             if exited:
                 # The worker is gone but the pipe is still open: a process it started holds
                 # it. Read what the worker sent before it ended, then report the exit.
@@ -207,6 +211,17 @@ class Worker:
                 if message is not None:
                     return message
                 raise _Died(self._ended(orphans=True))
+
+    def _exited(self) -> bool:
+        """Without a pidfd: has the worker exited? Not reaped, so its id stays its group's."""
+        assert self.proc is not None
+        if not hasattr(os, "waitid"):
+            return self.proc.poll() is not None
+        try:
+            flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+            return os.waitid(os.P_PID, self.proc.pid, flags) is not None
+        except ChildProcessError:
+            return True
 
     def _drain(self) -> None:
         while select.select([self._from_fd], [], [], 0)[0]:

@@ -1,10 +1,14 @@
 """The worker process of `tfgraphlint trace`: imports TensorFlow once, then imports and traces
 one user module per request, read as a JSON line from one pipe, answered on another.
 
-Run as `python -m tfgraphlint.dynamic.worker --in FD --out FD` by `supervisor.Worker` only.
-The pipes are private file descriptors, so what user code prints or reads cannot break the
-protocol. Messages to the parent: `ready`, `phase` (what runs now, so a timeout can say where
-it hung), `result`.
+Run as `python -m tfgraphlint.dynamic.worker --in FD --out FD --token T` by `supervisor.Worker`
+only. The pipes are private file descriptors, so what user code prints or reads cannot break
+the protocol; each message is a frame marked with the token, written with `os.write` and a
+`json` of our own, so bytes a module writes to the pipe, or a module that patches `json`, do
+not either. Messages to the parent: `ready`, `phase` (what runs now, so a timeout can say where
+it hung), `function`, `result`. Each module is imported as in a fresh interpreter as far as
+names go (`isolate`): its own roots first on `sys.path`, colliding modules of earlier ones
+forgotten.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from types import CodeType, ModuleType
 from typing import IO, Any
 
 from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.dynamic.supervisor import FRAME
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -79,7 +84,7 @@ class Channel:
     def __init__(self, read_fd: int, write_fd: int, token: str) -> None:
         self._in: IO[str] = os.fdopen(read_fd, "r", encoding="utf-8")
         self._out = write_fd
-        self._marker = b"\x00tfgraphlint:" + token.encode() + b":"
+        self._marker = FRAME + token.encode() + b":"
         self._pid = _GETPID()
 
     def _check_process(self) -> None:
@@ -199,7 +204,7 @@ class Baseline:
         )
 
 
-BASELINE = Baseline()
+BASELINE: Baseline | None = None  # set when the worker is ready
 
 
 def _location(spec: Any) -> str | tuple[str, ...] | None:
@@ -207,7 +212,7 @@ def _location(spec: Any) -> str | tuple[str, ...] | None:
     if spec is None:
         return None
     origin = getattr(spec, "origin", None)
-    if origin and getattr(spec, "has_location", False):
+    if isinstance(origin, str) and origin and getattr(spec, "has_location", False):
         return os.path.realpath(origin)
     locations = getattr(spec, "submodule_search_locations", None)
     if origin is None and locations is not None:
@@ -237,6 +242,9 @@ def isolate(sys_path: Sequence[str]) -> list[str]:
     an earlier module imported that would now import from elsewhere (`a/helpers.py` then
     `b/helpers.py`) forgotten, with its submodules. Modules that resolve to the same file
     stay imported (a shared helper imports once). Returns the names forgotten."""
+    global BASELINE
+    if BASELINE is None:
+        BASELINE = Baseline.now()
     sys.path[:] = list(dict.fromkeys([*sys_path, *BASELINE.path]))
     forgotten = []
     for top in sorted({k.partition(".")[0] for k in sys.modules} - BASELINE.tops):
