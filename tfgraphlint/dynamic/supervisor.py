@@ -76,6 +76,16 @@ def is_library_frame(filename: str) -> bool:
     return filename.startswith("<") or os.path.realpath(filename).startswith(_LIBRARY_DIRS)
 
 
+def _is_import_status(imported: Any) -> bool:
+    """`{"ok": true, "time_s": ...}` or `{"ok": false, "error": {"message": ...}}`."""
+    if not isinstance(imported, dict) or not isinstance(imported.get("ok"), bool):
+        return False
+    if imported["ok"]:
+        return isinstance(imported.get("time_s"), int | float)
+    error = imported.get("error")
+    return isinstance(error, dict) and isinstance(error.get("message"), str)
+
+
 def worker_env(device: str) -> dict[str, str]:
     env = dict(os.environ)
     if device == "cpu":
@@ -299,7 +309,7 @@ class Worker:
                 event = message["event"]
                 if event == "result":
                     imported = message.get("import")
-                    if not isinstance(imported, dict) or not isinstance(imported.get("ok"), bool):
+                    if not _is_import_status(imported):
                         raise _Garbled("a result without an import status")
                     return Outcome(imported, functions)
                 if event == "function":
