@@ -24,7 +24,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 LOOP = "cannot read: [Errno 40] Too many levels of symbolic links: 'loop.py'"
-DEEP_MESSAGE = "too deeply nested to parse (Python's parser gives up too)"
+# CPython's parser gives up, or (with a higher recursion limit, as under xdist) parses it and
+# the depth check refuses it: "too deeply nested to parse/analyse ...".
+DEEP_MESSAGE = "too deeply nested to "
 
 
 def test_check(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,8 +42,7 @@ def test_trace(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["trace", "--format", "json", "loop.py", "deep.py", "fine.py"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1
-    assert doc["errors"] == [
-        {"path": "loop.py", "message": LOOP},
-        {"path": "deep.py", "message": DEEP_MESSAGE},
-    ]
+    assert [e["path"] for e in doc["errors"]] == ["loop.py", "deep.py"]
+    assert doc["errors"][0]["message"] == LOOP
+    assert doc["errors"][1]["message"].startswith(DEEP_MESSAGE)
     assert (doc["modules"], doc["tensorflow"]) == ([], None)

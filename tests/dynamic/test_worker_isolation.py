@@ -181,8 +181,10 @@ def test_crash_location_under_folders_named_like_libraries(run: dict[str, Any]) 
 
 def test_paths_that_cannot_be_planned_are_errors_of_their_own(run: dict[str, Any]) -> None:
     errors = {e["path"]: e["message"] for e in run["errors"]}
-    assert errors == {
-        "loop.py": "cannot read: [Errno 40] Too many levels of symbolic links: 'loop.py'",
-        "deep.py": "too deeply nested to parse (Python's parser gives up too)",
-    }
+    assert list(errors) == ["loop.py", "deep.py"]
+    assert errors["loop.py"] == (
+        "cannot read: [Errno 40] Too many levels of symbolic links: 'loop.py'"
+    )
+    # CPython's parser gives up, or parses it and the depth check refuses it.
+    assert errors["deep.py"].startswith("too deeply nested to ")
     assert run["exit_code"] == 1
