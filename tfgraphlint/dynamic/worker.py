@@ -189,7 +189,7 @@ class Baseline:
 
     path: tuple[str, ...] = ()
     tops: frozenset[str] = frozenset()
-    site: tuple[str, ...] = ()  # installed packages' folders
+    site: tuple[str, ...] = ()  # the stdlib's and installed packages' folders
 
     @classmethod
     def now(cls) -> Baseline:
@@ -251,7 +251,7 @@ def isolate(sys_path: Sequence[str]) -> list[str]:
         module = sys.modules.get(top)
         loaded = _location(getattr(module, "__spec__", None))
         if loaded is None:
-            continue  # made in memory, or loaded by hand under its own name: not ours to judge
+            continue  # made in memory (no file, no folders): not ours to judge
         known, fresh = _fresh_location(top)
         if not known or fresh == loaded:
             continue
