@@ -19,7 +19,7 @@ from tfgraphlint._types import Finding
 from tfgraphlint.config import TRACE_KEYS, Config, ConfigError, load_config
 from tfgraphlint.dynamic.join import Thresholds, join
 from tfgraphlint.dynamic.supervisor import Outcome
-from tfgraphlint.dynamic.targets import Target, module_name, targets_of_source
+from tfgraphlint.dynamic.targets import NotAnalysable, Target, module_name, targets_of_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -113,7 +113,7 @@ class Plan:
 def _shown(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return str(path)
 
 
@@ -130,6 +130,8 @@ def plan_file(path: Path, root: Path) -> Plan | str | None:
         return f"cannot read: {exc}"
     except cst.ParserSyntaxError as exc:
         return f"syntax error: {exc.message}"
+    except NotAnalysable as exc:
+        return str(exc)
     if not targets:
         return None
     name, folder = module_name(path)

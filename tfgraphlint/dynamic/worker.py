@@ -1,10 +1,14 @@
 """The worker process of `tfgraphlint trace`: imports TensorFlow once, then imports and traces
 one user module per request, read as a JSON line from one pipe, answered on another.
 
-Run as `python -m tfgraphlint.dynamic.worker --in FD --out FD` by `supervisor.Worker` only.
-The pipes are private file descriptors, so what user code prints or reads cannot break the
-protocol. Messages to the parent: `ready`, `phase` (what runs now, so a timeout can say where
-it hung), `result`.
+Run as `python -m tfgraphlint.dynamic.worker --in FD --out FD --token T` by `supervisor.Worker`
+only. The pipes are private file descriptors, so what user code prints or reads cannot break
+the protocol; each message is a frame marked with the token, written with `os.write` and a
+`json` of our own, so bytes a module writes to the pipe, or a module that patches `json`, do
+not either. Messages to the parent: `ready`, `phase` (what runs now, so a timeout can say where
+it hung), `function`, `result`. Each module is imported as in a fresh interpreter as far as
+names go (`isolate`): its own roots first on `sys.path`, colliding modules of earlier ones
+forgotten.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import faulthandler
 import importlib
 import importlib.util
 import io
-import json
 import logging
 import os
 import re
@@ -30,6 +33,7 @@ from types import CodeType, ModuleType
 from typing import IO, Any
 
 from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.dynamic.supervisor import FRAME
 from tfgraphlint.engine.lines import split_lines
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
@@ -51,19 +55,56 @@ class NotTraceable(Exception):
 # ------------------------------------------------------------------ protocol
 
 
+def _private_json() -> ModuleType:
+    """A copy of the `json` package of our own: a module that patches `json` (its functions,
+    its encoder's helpers) patches the copy in `sys.modules`, not this one."""
+    saved = {k: v for k, v in sys.modules.items() if k == "json" or k.startswith("json.")}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        return importlib.import_module("json")
+    finally:
+        for name in [k for k in sys.modules if k == "json" or k.startswith("json.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+_JSON = _private_json()
+_ENCODE = _JSON.JSONEncoder(default=str).encode
+_DECODE = _JSON.JSONDecoder().decode
+_WRITE = os.write
+_GETPID = os.getpid
+
+
 class Channel:
-    def __init__(self, read_fd: int, write_fd: int) -> None:
+    """Requests come as JSON lines; each message goes out as one frame, `FRAME token:length`,
+    a newline and the JSON, so bytes a module writes to the pipe are not taken for a
+    message. A process forked by a module that comes back here (it did not exit) ends: it
+    must not answer or take requests."""
+
+    def __init__(self, read_fd: int, write_fd: int, token: str) -> None:
         self._in: IO[str] = os.fdopen(read_fd, "r", encoding="utf-8")
-        self._out: IO[str] = os.fdopen(write_fd, "w", encoding="utf-8")
+        self._out = write_fd
+        self._marker = FRAME + token.encode() + b":"
+        self._pid = _GETPID()
+
+    def _check_process(self) -> None:
+        if _GETPID() != self._pid:
+            os._exit(0)
 
     def send(self, event: str, **data: Any) -> None:
-        self._out.write(json.dumps({"event": event, **data}, default=str) + "\n")
-        self._out.flush()
+        self._check_process()
+        payload = _ENCODE({"event": event, **data}).encode("ascii")  # ensure_ascii: ASCII
+        frame = b"\n" + self._marker + str(len(payload)).encode() + b"\n" + payload
+        view = memoryview(frame)
+        while view:
+            view = view[_WRITE(self._out, view) :]
 
     def requests(self) -> Iterator[dict[str, Any]]:
         for line in self._in:
+            self._check_process()
             if line.strip():
-                yield json.loads(line)
+                yield _DECODE(line)
 
 
 # ------------------------------------------------------------------ helpers
@@ -142,10 +183,91 @@ def captured_output() -> Iterator[io.StringIO]:
         yield buffer
 
 
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """`sys.path` and the top-level modules when the worker was ready: what every request
+    starts from."""
+
+    path: tuple[str, ...] = ()
+    tops: frozenset[str] = frozenset()
+    site: tuple[str, ...] = ()  # the stdlib's and installed packages' folders
+
+    @classmethod
+    def now(cls) -> Baseline:
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        site = {os.path.realpath(paths[k]) + os.sep for k in ("purelib", "platlib", "stdlib")}
+        return cls(
+            tuple(sys.path),
+            frozenset(k.partition(".")[0] for k in sys.modules),
+            tuple(sorted(site)),
+        )
+
+
+BASELINE: Baseline | None = None  # set when the worker is ready
+
+
+def _location(spec: Any) -> str | tuple[str, ...] | None:
+    """Where a module spec loads from: its file, or a namespace package's folders."""
+    if spec is None:
+        return None
+    origin = getattr(spec, "origin", None)
+    if isinstance(origin, str) and origin and getattr(spec, "has_location", False):
+        return os.path.realpath(origin)
+    locations = getattr(spec, "submodule_search_locations", None)
+    if origin is None and locations is not None:
+        return tuple(os.path.realpath(p) for p in locations)
+    return None
+
+
+def _fresh_location(name: str) -> tuple[bool, str | tuple[str, ...] | None]:
+    """(known, where) a fresh interpreter with the current `sys.path` would import `name`
+    from; not known when an import hook fails."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec = find(name, None)
+        except Exception:
+            return False, None
+        if spec is not None:
+            return True, _location(spec)
+    return True, None
+
+
+def isolate(sys_path: Sequence[str]) -> list[str]:
+    """Prepare the interpreter for the next module, as if it were imported in a fresh one:
+    its roots first on `sys.path` (earlier modules' roots dropped), and every top-level module
+    an earlier module imported that would now import from elsewhere (`a/helpers.py` then
+    `b/helpers.py`) forgotten, with its submodules. Modules that resolve to the same file
+    stay imported (a shared helper imports once). Returns the names forgotten."""
+    global BASELINE
+    if BASELINE is None:
+        BASELINE = Baseline.now()
+    sys.path[:] = list(dict.fromkeys([*sys_path, *BASELINE.path]))
+    forgotten = []
+    for top in sorted({k.partition(".")[0] for k in sys.modules} - BASELINE.tops):
+        module = sys.modules.get(top)
+        loaded = _location(getattr(module, "__spec__", None))
+        if loaded is None:
+            continue  # made in memory (no file, no folders): not ours to judge
+        known, fresh = _fresh_location(top)
+        if not known or fresh == loaded:
+            continue
+        if fresh is None and isinstance(loaded, str) and loaded.startswith(BASELINE.site):
+            continue  # an installed package found by other means
+        for name in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+            del sys.modules[name]
+        forgotten.append(top)
+    if forgotten:
+        importlib.invalidate_caches()
+    return forgotten
+
+
 def import_module(name: str, path: Path, sys_path: Sequence[str]) -> ModuleType:
-    for entry in reversed(sys_path):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
+    isolate(sys_path)
     existing = sys.modules.get(name)
     if existing is not None and os.path.realpath(getattr(existing, "__file__", "")) == str(path):
         return existing
@@ -248,7 +370,7 @@ class Session:
         if not path:
             return {}
         if path not in self._recorded:
-            self._recorded[path] = json.loads(Path(path).read_text(encoding="utf-8"))
+            self._recorded[path] = _DECODE(Path(path).read_text(encoding="utf-8"))
         return self._recorded[path]
 
 
@@ -747,10 +869,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--in", dest="read_fd", type=int, required=True)
     parser.add_argument("--out", dest="write_fd", type=int, required=True)
+    parser.add_argument("--token", required=True)
     args = parser.parse_args(argv)
     faulthandler.enable()  # a crash prints the Python stack to stderr (a file the parent reads)
-    channel = Channel(args.read_fd, args.write_fd)
-    global LIBRARY_DIRS
+    channel = Channel(args.read_fd, args.write_fd, args.token)
+    global LIBRARY_DIRS, BASELINE
     import tensorflow as tf
 
     from tfgraphlint.dynamic import hooks
@@ -758,6 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tf.get_logger().propagate = False
     LIBRARY_DIRS = _library_dirs()
     hooks.install()  # now: fail early on an unknown TensorFlow version
+    BASELINE = Baseline.now()
     channel.send("ready", tensorflow=tf.__version__)
     session = Session()
     for request in channel.requests():
