@@ -182,7 +182,7 @@ def _closure_values(fn: Any, depth: int = 0) -> Iterator[Any]:
         except ValueError:  # an empty cell
             continue
         yield value
-        if inspect.isfunction(value) or hasattr(value, "python_function"):
+        if inspect.isfunction(value) or hasattr(type(value), "python_function"):
             yield from _closure_values(value, depth + 1)
 
 
@@ -207,7 +207,7 @@ def keras_model_function(function: Any, name: str) -> tuple[str, str, int] | Non
         if model is None and _is_keras_model(value):
             model = value
         method = getattr(value, "__name__", "")
-        if step is None and method in _KERAS_STEPS and getattr(value, "__self__", None):
+        if step is None and method in _KERAS_STEPS and inspect.ismethod(value):
             step = method
     if model is None:
         return None

@@ -28,10 +28,12 @@ RUNS: dict[str, tuple[str, ...]] = {
         str(DATA / "retrace_cases.py"),
         str(DATA / "conversion_cases.py"),
     ),
-    # A realistic training script; `{folder}` is this session's folder.
+    # A realistic training script, imported first by the project's entry module;
+    # `{folder}` is this session's folder.
     "project": (
         "--write-examples",
         "{folder}/project_examples.py",
+        str(DATA / "project_main.py"),
         str(DATA / "project_cases.py"),
     ),
     # Modules that hang, raise, exit and crash on import, in that order: the run goes on

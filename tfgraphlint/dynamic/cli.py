@@ -300,8 +300,8 @@ def run_trace(args: argparse.Namespace) -> int:
         print(f"tfgraphlint trace: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:
+        progress.close()  # stops its clock whatever happened
         worker.stop()
-    progress.close()
     doc = {
         "tensorflow": worker.tensorflow,
         "modules": modules,

@@ -28,13 +28,13 @@ def _cost(report: Mapping[str, Any]) -> float:
 
 
 def _row(report: Mapping[str, Any]) -> tuple[str, ...]:
-    traced = report["status"] != "not traced"
+    """A traced or failed function (the ones not traced are summarised apart)."""
     speedup = report.get("speedup")
     return (
         f"{report['path']}:{report['line']} {report['qualname']}",
         report["status"],
-        str(report.get("traces", "-")) if traced else "-",
-        _ms(report.get("trace_time_total_s")) if traced else "-",
+        str(report.get("traces", "-")),
+        _ms(report.get("trace_time_total_s")),
         str(report.get("graph_ops") or "-"),
         _ms(report.get("graph_time_s")),
         _ms(report.get("eager_time_s")),

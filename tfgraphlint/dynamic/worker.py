@@ -231,6 +231,7 @@ class Session:
     def __init__(self) -> None:
         self._examples: dict[str, Mapping[str, Any]] = {}
         self._recorded: dict[str, Mapping[str, Any]] = {}
+        self.imported = ImportTraces()
 
     def examples(self, path: str | None) -> Mapping[str, Any]:
         if not path:
@@ -476,8 +477,9 @@ def _print_record(text: str) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class ImportTraces:
-    """The traces made while a module imported (a module-level call of a tf.function), by
-    function code, each with the prints and TensorFlow warnings made while it traced.
+    """The traces made while modules imported (a module-level call of a tf.function), by
+    function code, each with the prints and TensorFlow warnings made while it traced. One per
+    worker: a module imported by an earlier module's import is not imported again.
 
     A print or warning made while tracing is held until a trace ends; the trace that ends
     takes those made deeper than the tracing depth it returns to (a nested tf.function's
@@ -489,15 +491,15 @@ class ImportTraces:
     def on_trace(self, event: Any) -> None:
         from tfgraphlint.dynamic.hooks import tracing_depth
 
-        if event.code is None:
+        depth = tracing_depth()
+        taken = [(kind, record) for held, kind, record in self.pending if held > depth]
+        self.pending = [p for p in self.pending if p[0] <= depth]
+        if event.code is None or not is_user_file(event.code.co_filename):
             return
         observation = self.by_code.setdefault(event.code, Observation(event.code))
         observation.on_trace(event)
-        depth = tracing_depth()
-        for held_depth, kind, record in self.pending:
-            if held_depth > depth:
-                (observation.prints if kind == "print" else observation.logs).append(record)
-        self.pending = [p for p in self.pending if p[0] <= depth]
+        for kind, record in taken:
+            (observation.prints if kind == "print" else observation.logs).append(record)
 
     def on_print(self, text: str) -> None:
         from tfgraphlint.dynamic.hooks import tracing_depth
@@ -703,7 +705,6 @@ def trace_function(
     target: Mapping[str, Any],
     session: Session,
     settings: Mapping[str, Any],
-    imported: ImportTraces | None = None,
 ) -> dict[str, Any]:
     """Trace one compiled function over its example calls and measure it.
 
@@ -738,8 +739,8 @@ def trace_function(
     except NotTraceable as exc:  # the parameters go into `--write-examples` skeletons
         return {**out, "status": "not traced", "reason": str(exc), **_parameters(resolved)}
     tf.config.run_functions_eagerly(False)
-    if imported is not None and resolved.instance is None:
-        observation = imported.of(resolved.code)
+    if resolved.instance is None:
+        observation = session.imported.of(resolved.code)
     else:
         observation = Observation(resolved.code)
     at_import = sum(1 for r in reasons(observation.traces) if r != VARIABLE_PASS)
@@ -815,9 +816,8 @@ def handle(request: Mapping[str, Any], channel: Channel, session: Session) -> di
     settings = request.get("settings", {})
     channel.send("phase", phase="import")
     start = time.perf_counter()
-    imported = ImportTraces()
     try:
-        with captured_output() as output, observing(imported):
+        with captured_output() as output, observing(session.imported):
             module = import_module(request["module"], path, request.get("sys_path", []))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: report, keep going
         return {"ok": False, "error": error_info(exc, str(path))}
@@ -829,9 +829,7 @@ def handle(request: Mapping[str, Any], channel: Channel, session: Session) -> di
     for target in request["targets"]:
         channel.send("phase", phase="trace", function=target["qualname"])
         try:
-            report = trace_function(
-                module, request["module"], path, target, session, settings, imported
-            )
+            report = trace_function(module, request["module"], path, target, session, settings)
         except BaseException as exc:  # a SystemExit inside a traced function, say
             error = error_info(exc, str(path))
             report = {
