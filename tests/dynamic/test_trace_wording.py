@@ -75,13 +75,15 @@ def test_small_times_and_speedups_keep_two_figures() -> None:
         "functions": [
             traced(graph_time_s=0.00059, eager_time_s=0.0000053, speedup=0.009),
             traced(qualname="big", graph_time_s=0.002, eager_time_s=0.05, speedup=25.04),
+            traced(qualname="tiny", graph_time_s=0.5, eager_time_s=0.0000004, speedup=0.0000008),
         ],
     }
     text = format_text(doc)
-    assert "tfgraphlint trace: 2 functions in 1 module (TensorFlow 2.21.0)" in text
+    assert "tfgraphlint trace: 3 functions in 1 module (TensorFlow 2.21.0)" in text
     rows = {line.split()[1]: line.split()[-3:] for line in text.split("\n\n")[1].splitlines()}
     assert rows["step"] == ["0.59", "0.0053", "0.009x"]
     assert rows["big"] == ["2.0", "50.0", "25.0x"]
+    assert rows["tiny"] == ["500.0", "<0.001", "<0.001x"]
     assert "(inputs: examples file, 1 call)" in text
 
 

@@ -15,8 +15,11 @@ _COLUMNS = ("function", "status", "traces", "trace ms", "ops", "graph ms", "eage
 
 
 def _figure(value: float) -> str:
-    """One decimal from 1 up, two significant digits below (never a bare `0.0`)."""
-    return f"{value:.1f}" if value >= 1 or value == 0 else f"{value:.2g}"
+    """One decimal from 1 up, two significant digits below (never a bare `0.0`), `<0.001`
+    below that (no exponent)."""
+    if value >= 1 or value == 0:
+        return f"{value:.1f}"
+    return f"{value:.2g}" if value >= 0.001 else "<0.001"
 
 
 def _ms(seconds: float | None) -> str:

@@ -538,7 +538,8 @@ class _LogHandler(logging.Handler):
 
 @contextlib.contextmanager
 def observing(observation: Observation | ImportTraces) -> Iterator[None]:
-    """Trace events, prints (with their source line) and TensorFlow warnings, for one function."""
+    """Trace events, prints (with their source line) and TensorFlow warnings, for one function
+    or for a module's import."""
     import tensorflow as tf
 
     from tfgraphlint.dynamic import hooks
