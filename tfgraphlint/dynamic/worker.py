@@ -32,7 +32,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import IO, Any
 
-from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, numbered_retraces, reasons
 from tfgraphlint.dynamic.supervisor import FRAME
 from tfgraphlint.engine.lines import split_lines
 
@@ -354,6 +354,7 @@ class Session:
     def __init__(self) -> None:
         self._examples: dict[str, Mapping[str, Any]] = {}
         self._recorded: dict[str, Mapping[str, Any]] = {}
+        self.imported = ImportTraces()
 
     def examples(self, path: str | None) -> Mapping[str, Any]:
         if not path:
@@ -485,7 +486,7 @@ def example_calls(
 
         return [(tuple(tf.nest.map_structure(_from_spec, list(signature))), {})], "input_signature"
     table = session.examples(settings.get("examples"))
-    if key in table:
+    if table.get(key):  # an empty list (a skeleton not filled in yet) gives no call
         return [normalize_call(c) for c in table[key]], "examples file"
     python_function = getattr(resolved.defined, "python_function", None)
     for holder in (
@@ -507,6 +508,8 @@ def example_calls(
     reason += " in the examples file, or record calls with pytest --tfgraphlint-record"
     if recorded:
         reason = "recorded calls pass objects that cannot be rebuilt; " + reason
+    elif key in table:
+        reason = "no example inputs: its list in the examples file is empty"
     raise NotTraceable(reason)
 
 
@@ -572,35 +575,94 @@ class Observation:
             self.graph_lines |= lines
 
     def on_print(self, text: str) -> None:
-        if not self.active:
-            return
-        from tensorflow.python.util import tf_stack
+        if self.active:
+            self.prints.append(_print_record(text))
 
+    def on_log(self, message: str) -> None:
+        self.logs.append(message)
+
+
+def _print_record(text: str) -> dict[str, Any]:
+    """A `print` call: its source line (through AutoGraph's source map), whether it ran while
+    tracing."""
+    from tensorflow.python.util import tf_stack
+
+    from tfgraphlint.dynamic.hooks import tracing_depth
+
+    where = _innermost_user_frame(list(tf_stack.extract_stack()))
+    return {
+        "file": where[0] if where else None,
+        "line": where[1] if where else None,
+        "text": text[:200],
+        "tracing": tracing_depth() > 0,
+    }
+
+
+@dataclass(slots=True)
+class ImportTraces:
+    """The traces made while modules imported (a module-level call of a tf.function), by
+    function code, each with the prints and TensorFlow warnings made while it traced. One per
+    worker: a module imported by an earlier module's import is not imported again.
+
+    A print or warning made while tracing is held until a trace ends; the trace that ends
+    takes those made deeper than the tracing depth it returns to (a nested tf.function's
+    trace has taken its own already)."""
+
+    by_code: dict[CodeType, Observation] = field(default_factory=dict)
+    pending: list[tuple[int, str, Any]] = field(default_factory=list)  # (depth, kind, record)
+
+    def on_trace(self, event: Any) -> None:
         from tfgraphlint.dynamic.hooks import tracing_depth
 
-        where = _innermost_user_frame(list(tf_stack.extract_stack()))
-        self.prints.append(
-            {
-                "file": where[0] if where else None,
-                "line": where[1] if where else None,
-                "text": text[:200],
-                "tracing": tracing_depth() > 0,
-            }
-        )
+        depth = tracing_depth()
+        taken = [(kind, record) for held, kind, record in self.pending if held > depth]
+        self.pending = [p for p in self.pending if p[0] <= depth]
+        if event.code is None or not is_user_file(event.code.co_filename):
+            return
+        observation = self.by_code.setdefault(event.code, Observation(event.code))
+        observation.on_trace(event)
+        for kind, record in taken:
+            (observation.prints if kind == "print" else observation.logs).append(record)
+
+    def on_print(self, text: str) -> None:
+        from tfgraphlint.dynamic.hooks import tracing_depth
+
+        if tracing_depth() > 0:
+            self.pending.append((tracing_depth(), "print", _print_record(text)))
+
+    def on_log(self, message: str) -> None:
+        from tfgraphlint.dynamic.hooks import tracing_depth
+
+        if tracing_depth() > 0:
+            self.pending.append((tracing_depth(), "log", message))
+
+    def of(self, code: CodeType) -> Observation:
+        """A new observation of `code`, holding what its traces at import showed."""
+        seen = self.by_code.get(code)
+        observation = Observation(code)
+        if seen is not None:
+            observation.traces = list(seen.traces)
+            observation.durations = list(seen.durations)
+            observation.ops = list(seen.ops)
+            observation.graph_lines = set(seen.graph_lines)
+            observation.prints = list(seen.prints)
+            observation.logs = list(seen.logs)
+        return observation
 
 
 class _LogHandler(logging.Handler):
-    def __init__(self, sink: list[str]) -> None:
+    def __init__(self, sink: Callable[[str], None]) -> None:
         super().__init__()
         self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(record.getMessage())
+        self.sink(record.getMessage())
 
 
 @contextlib.contextmanager
-def observing(observation: Observation) -> Iterator[None]:
-    """Trace events, prints (with their source line) and TensorFlow warnings, for one function."""
+def observing(observation: Observation | ImportTraces) -> Iterator[None]:
+    """Trace events, prints (with their source line) and TensorFlow warnings, for one function
+    or for a module's import."""
     import tensorflow as tf
 
     from tfgraphlint.dynamic import hooks
@@ -615,7 +677,7 @@ def observing(observation: Observation) -> Iterator[None]:
     # AutoGraph must call it as it is, not convert it.
     recording_print = tf.autograph.experimental.do_not_convert(recording_print)
 
-    handler = _LogHandler(observation.logs)
+    handler = _LogHandler(observation.on_log)
     tf.get_logger().addHandler(handler)
     builtins.print = recording_print
     try:
@@ -639,10 +701,23 @@ def _fingerprint(namespace: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _own_attributes(instance: Any) -> dict[str, Any]:
+    """An instance's attributes, without TensorFlow's object tracking: a `tf.Module` (any
+    `Trackable`, Keras layers included) sets its `_self_*` bookkeeping lazily, the first time a
+    variable or module is assigned to it, which is not a side effect of the user's code."""
+    from tensorflow.python.trackable.base import Trackable
+
+    attributes: dict[str, Any] = vars(instance)
+    if isinstance(instance, Trackable):
+        return {k: v for k, v in attributes.items() if not k.startswith("_self_")}
+    return attributes
+
+
 def _state(module: ModuleType, instance: Any) -> dict[str, Any]:
     state = {f"global `{k}`": v for k, v in _fingerprint(vars(module)).items()}
     if instance is not None and hasattr(instance, "__dict__"):
-        state.update({f"`self.{k}`": v for k, v in _fingerprint(vars(instance)).items()})
+        attributes = _own_attributes(instance)
+        state.update({f"`self.{k}`": v for k, v in _fingerprint(attributes).items()})
     return state
 
 
@@ -733,6 +808,20 @@ def _side_effects(
     return effects
 
 
+def _parameters(resolved: Resolved) -> dict[str, Any]:
+    """`{"parameters": [...]}`: the names an example call gives (`self` bound), if known."""
+    import inspect
+
+    try:
+        signature = inspect.signature(getattr(resolved.call, "python_function", resolved.call))
+    except (TypeError, ValueError):
+        return {}
+    names = list(signature.parameters)
+    if resolved.instance is not None and names and names[0] == "self":
+        names = names[1:]
+    return {"parameters": names}
+
+
 def trace_function(
     module: ModuleType,
     module_name: str,
@@ -741,7 +830,12 @@ def trace_function(
     session: Session,
     settings: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Trace one compiled function over its example calls and measure it."""
+    """Trace one compiled function over its example calls and measure it.
+
+    A module-level tf.function that the module's import already traced keeps those traces
+    (TensorFlow's cache is per tf.function object: an example call with the same input types
+    does not trace again); a method's instance is new, so its traces all come from the calls.
+    """
     import tensorflow as tf
 
     out: dict[str, Any] = {"qualname": target["qualname"], "line": target["line"]}
@@ -753,16 +847,27 @@ def trace_function(
             "reason": "a Dataset callback: traced by its pipeline",
         }
     if kind == "keras-step":
-        return {**out, "status": "not traced", "reason": "a Keras step: traced by Model.fit"}
+        reason = (
+            "a Keras step: traced by Model.fit; run the tests that call fit with "
+            "`pytest --tfgraphlint-traces` to see its traces"
+        )
+        return {**out, "status": "not traced", "reason": reason}
     try:
         resolved = resolve(module, module_name, target["qualname"], path, settings)
+    except NotTraceable as exc:
+        return {**out, "status": "not traced", "reason": str(exc)}
+    try:
         calls, source = example_calls(
             resolved, f"{module_name}:{target['qualname']}", session, settings
         )
-    except NotTraceable as exc:
-        return {**out, "status": "not traced", "reason": str(exc)}
+    except NotTraceable as exc:  # the parameters go into `--write-examples` skeletons
+        return {**out, "status": "not traced", "reason": str(exc), **_parameters(resolved)}
     tf.config.run_functions_eagerly(False)
-    observation = Observation(resolved.code)
+    if resolved.instance is None:
+        observation = session.imported.of(resolved.code)
+    else:
+        observation = Observation(resolved.code)
+    at_import = sum(1 for r in reasons(observation.traces) if r != VARIABLE_PASS)
     changes: list[tuple[bool, dict[str, tuple[Any, Any]]]] = []
     error: dict[str, Any] | None = None
     completed = 0
@@ -782,11 +887,7 @@ def trace_function(
         observation.active = False
         costs = _costs(resolved, calls[0], settings) if completed else {}
     trace_reasons = reasons(observation.traces)
-    retraces = [
-        {"trace": i + 1, "reason": r}
-        for i, r in enumerate(trace_reasons)
-        if r is not None and r != VARIABLE_PASS
-    ]
+    retraces = [{"trace": n, "reason": r} for n, r in numbered_retraces(trace_reasons)]
     conversions = [
         {**s, "graph": (str(path), s["line"]) in observation.graph_lines}
         for s in target["statements"]
@@ -800,6 +901,7 @@ def trace_function(
         "autograph": _autograph(resolved, observation, target["converted"]),
         "conversions": conversions,
         "traces": sum(1 for r in trace_reasons if r != VARIABLE_PASS),
+        "traces_at_import": at_import,
         "graphs_built": len(observation.traces),
         "retraces": retraces,
         "trace_time_s": observation.durations[0] if observation.durations else None,
@@ -839,7 +941,7 @@ def handle(request: Mapping[str, Any], channel: Channel, session: Session) -> di
     channel.send("phase", phase="import")
     start = time.perf_counter()
     try:
-        with captured_output() as output:
+        with captured_output() as output, observing(session.imported):
             module = import_module(request["module"], path, request.get("sys_path", []))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: report, keep going
         return {"ok": False, "error": error_info(exc, str(path))}
