@@ -13,15 +13,16 @@ counted. Works with pytest-xdist: workers send their traces to the controller.
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, numbered_retraces, plural, reasons
 
 if TYPE_CHECKING:
     from tfgraphlint.dynamic.hooks import TraceEvent
@@ -59,6 +60,11 @@ class FunctionTraces:
     line: int
     traces: list[Trace] = field(default_factory=list)
     seconds: float = 0.0
+    label: str | None = None  # what the report calls it (a Keras `fit` function: its model)
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.name
 
     @property
     def reasons(self) -> list[str | None]:
@@ -76,6 +82,7 @@ class FunctionTraces:
             "line": self.line,
             "seconds": self.seconds,
             "traces": [{"arguments": t.arguments, "scope": t.scope} for t in self.traces],
+            "label": self.label,
         }
 
     @classmethod
@@ -87,6 +94,7 @@ class FunctionTraces:
             line=data["line"],
             traces=[Trace(t["arguments"], t["scope"]) for t in data["traces"]],
             seconds=data["seconds"],
+            label=data.get("label"),
         )
 
 
@@ -101,9 +109,13 @@ class TraceGuard:
 
     # -------------------------------------------------------------- collecting
     def _on_trace(self, event: TraceEvent) -> None:
-        entry = self.functions.setdefault(
-            str(event.key), FunctionTraces(event.name, event.module, event.filename, event.line)
-        )
+        entry = self.functions.get(str(event.key))
+        if entry is None:
+            entry = FunctionTraces(event.name, event.module, event.filename, event.line)
+            keras = keras_model_function(event.function, event.name)
+            if keras is not None:
+                entry.label, entry.filename, entry.line = keras
+            self.functions[str(event.key)] = entry
         entry.traces.append(Trace(event.arguments, event.scope))
         entry.seconds += event.duration_s
 
@@ -152,6 +164,72 @@ class TraceGuard:
             terminalreporter.write_line(line)
 
 
+_KERAS_STEPS = {"train_step": "fit", "test_step": "evaluate", "predict_step": "predict"}
+
+
+def _closure_values(fn: Any, depth: int = 0) -> Iterator[Any]:
+    """What a function closes over, following wrappers (`functools.wraps`, tf.function) and
+    the closures of the functions it closes over, a few levels deep."""
+    if depth > 4:
+        return
+    fn = getattr(fn, "python_function", fn)
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None:
+        yield from _closure_values(wrapped, depth + 1)
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        yield value
+        if inspect.isfunction(value) or hasattr(type(value), "python_function"):
+            yield from _closure_values(value, depth + 1)
+
+
+def _is_keras_model(value: Any) -> bool:
+    return any(
+        c.__name__ == "Model" and c.__module__.startswith(("keras.", "tf_keras."))
+        for c in type(value).__mro__
+    )
+
+
+def keras_model_function(function: Any, name: str) -> tuple[str, str, int] | None:
+    """(label, file, line) for a tf.function Keras builds for `fit`/`evaluate`/`predict`:
+    named after the model's class and step (`TinyRegressor.train_step [Keras fit:
+    one_step_on_data]`), located at the step when the model overrides it, else at the class.
+    None for any other function."""
+    module = getattr(function, "__module__", "") or ""
+    if not module.startswith(("keras.", "tf_keras.")):
+        return None
+    model: Any = None
+    step = "predict_step" if "predict" in name else None
+    for value in _closure_values(function):
+        if model is None and _is_keras_model(value):
+            model = value
+        method = getattr(value, "__name__", "")
+        if step is None and method in _KERAS_STEPS and inspect.ismethod(value):
+            step = method
+    if model is None:
+        return None
+    cls = type(model)
+    short = name.rsplit(".", 1)[-1]
+    if step is None:
+        label = f"{cls.__qualname__} [Keras: {short}]"
+    else:
+        label = f"{cls.__qualname__}.{step} [Keras {_KERAS_STEPS[step]}: {short}]"
+    where: Any = cls
+    override = getattr(cls, step, None) if step else None
+    override_module = getattr(override, "__module__", "") or ""
+    if override is not None and not override_module.startswith(("keras.", "tf_keras.")):
+        where = override
+    try:
+        filename = inspect.getsourcefile(where)
+        line = inspect.getsourcelines(where)[1]
+    except (OSError, TypeError):
+        return label, getattr(function.__code__, "co_filename", ""), 0
+    return label, filename or "", line
+
+
 def _location(f: FunctionTraces, root: Path) -> str:
     path = Path(f.filename)
     try:
@@ -171,7 +249,8 @@ def report_lines(
     total = sum(f.count for f in functions)
     seconds = sum(f.seconds for f in functions)
     lines = [
-        f"{len(functions)} tf.function objects traced {total} times in {seconds:.2f} s"
+        f"{plural(len(functions), 'tf.function object')} traced {plural(total, 'time')} in "
+        f"{seconds:.2f} s"
         + (f" (at most {max_traces} traces allowed each)" if max_traces is not None else "")
     ]
     for f in sorted(functions, key=lambda f: (-f.count, -f.seconds, f.name)):
@@ -179,17 +258,16 @@ def report_lines(
             "  FAILED: too many traces" if max_traces is not None and f.count > max_traces else ""
         )
         lines.append(
-            f"  {f.name} ({_location(f, root)}): {f.count} trace{'s' * (f.count != 1)}, "
+            f"  {f.shown} ({_location(f, root)}): {plural(f.count, 'trace')}, "
             f"{f.seconds:.2f} s{flag}"
         )
-        for i, reason in enumerate(f.reasons):
-            if reason is not None and reason != VARIABLE_PASS:
-                lines.append(f"    retrace {i + 1}: {reason}")
+        for number, reason in numbered_retraces(f.reasons):
+            lines.append(f"    retrace {number}: {reason}")
     over = [f for f in functions if max_traces is not None and f.count > max_traces]
     if over:
         lines.append(
-            f"FAILED: {len(over)} tf.function object{'s' * (len(over) != 1)} traced more than "
-            f"{max_traces} times (--tfgraphlint-max-traces)"
+            f"FAILED: {plural(len(over), 'tf.function object')} traced more than "
+            f"{plural(max_traces or 0, 'time')} (--tfgraphlint-max-traces)"
         )
     return lines
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, plural, reasons
 
 if TYPE_CHECKING:
     from tfgraphlint.dynamic.hooks import TraceEvent
@@ -74,5 +74,6 @@ def assert_max_traces(fn: Any, n: int) -> Iterator[TraceLog]:
         ]
         name = getattr(code, "co_qualname", code.co_name)
         raise AssertionError(
-            f"`{name}` traced {log.count} times (at most {n} allowed):\n" + "\n".join(lines)
+            f"`{name}` traced {plural(log.count, 'time')} (at most {n} allowed):\n"
+            + "\n".join(lines)
         )

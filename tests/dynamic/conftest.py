@@ -28,6 +28,14 @@ RUNS: dict[str, tuple[str, ...]] = {
         str(DATA / "retrace_cases.py"),
         str(DATA / "conversion_cases.py"),
     ),
+    # A realistic training script, imported first by the project's entry module;
+    # `{folder}` is this session's folder.
+    "project": (
+        "--write-examples",
+        "{folder}/project_examples.py",
+        str(DATA / "project_main.py"),
+        str(DATA / "project_cases.py"),
+    ),
     # Modules that hang, raise, exit and crash on import, in that order: the run goes on
     # after the hang (one worker restart).
     "broken": (
@@ -68,8 +76,9 @@ def _start_trace_runs(tmp_path_factory: pytest.TempPathFactory) -> None:
         marker = folder / "trace_runs.started"
         if not marker.exists():
             for name, args in RUNS.items():
+                arguments = [a.replace("{folder}", str(folder)) for a in args]
                 subprocess.Popen(
-                    [sys.executable, "-c", _RUNNER, str(folder / f"{name}.json"), *args],
+                    [sys.executable, "-c", _RUNNER, str(folder / f"{name}.json"), *arguments],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -96,3 +105,14 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return _result(tmp_path_factory, "broken")
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _result(tmp_path_factory, "project")
+
+
+@pytest.fixture(scope="session")
+def project_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the `project` run wrote its examples skeleton."""
+    return _folder(tmp_path_factory)

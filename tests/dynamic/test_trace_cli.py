@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +128,12 @@ def test_not_traced_functions_say_why(traced: dict[str, Any]) -> None:
     from tfgraphlint.dynamic.output import format_text
 
     text = format_text(traced)
-    assert "retrace_cases.py:51 no_examples: not traced: no example inputs: give it" in text
+    assert "  no example inputs: give it an input_signature, " in text
+    assert re.search(r"\(1 function\):\n    \S*retrace_cases\.py:51 no_examples\n", text)
     assert (
-        "NeedsArguments.call: not traced: method of `NeedsArguments`: `NeedsArguments()` raised "
+        "  method of `NeedsArguments`: `NeedsArguments()` raised "
         "TypeError: NeedsArguments.__init__() missing 1 required positional argument: 'units'; "
-        'add a factory: factories = {"retrace_cases:NeedsArguments" = "module:make"}'
+        'add a factory: factories = {"retrace_cases:NeedsArguments" = "module:make"} '
+        "(1 function):\n"
     ) in text
+    assert "retrace_cases.py:60 NeedsArguments.call\n" in text

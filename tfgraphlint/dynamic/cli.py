@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ from tfgraphlint._types import Finding
 from tfgraphlint.config import TRACE_KEYS, Config, ConfigError, load_config
 from tfgraphlint.dynamic.join import Thresholds, join
 from tfgraphlint.dynamic.supervisor import Outcome
-from tfgraphlint.dynamic.targets import Target, module_name, targets_of_source
+from tfgraphlint.dynamic.targets import NotAnalysable, Target, module_name, targets_of_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -38,6 +40,13 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-traces", type=int, help="TFG801 above this many traces (default 1)")
     parser.add_argument(
         "--slow-trace", type=float, help="TFG804 above this many seconds (default 2)"
+    )
+    parser.add_argument(
+        "--write-examples",
+        metavar="PATH",
+        type=Path,
+        help="write an examples file to fill in for the functions with no example inputs "
+        "(never over an existing file)",
     )
 
 
@@ -113,7 +122,7 @@ class Plan:
 def _shown(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return str(path)
 
 
@@ -130,6 +139,8 @@ def plan_file(path: Path, root: Path) -> Plan | str | None:
         return f"cannot read: {exc}"
     except cst.ParserSyntaxError as exc:
         return f"syntax error: {exc.message}"
+    except NotAnalysable as exc:
+        return str(exc)
     if not targets:
         return None
     name, folder = module_name(path)
@@ -189,26 +200,65 @@ def assemble(
 
 
 class Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
+    """A one-line progress bar on stderr, only when stderr is a terminal. While a module runs,
+    the line is redrawn every `interval` seconds with the time spent on it and in all, so a
+    slow import does not look frozen."""
 
-    def __init__(self, total: int, stream: TextIO) -> None:
+    def __init__(self, total: int, stream: TextIO, interval: float = 1.0) -> None:
         self.total = total
         self.stream = stream
         self.enabled = stream.isatty() and total > 0
+        self.interval = interval
         self.done = 0
+        self.started = time.monotonic()
+        self._label = ""
+        self._since = self.started
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def _draw(self) -> None:
+        now = time.monotonic()
+        filled = int(20 * self.done / self.total)
+        bar = "#" * filled + "-" * (20 - filled)
+        line = (
+            f"[{bar}] {self.done}/{self.total} {_clock(now - self.started)}  "
+            f"{self._label[-34:]} ({_clock(now - self._since)})"
+        )
+        with self._lock:
+            self.stream.write(f"\r{line[:79]:<79}")
+            self.stream.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._draw()
 
     def show(self, label: str) -> None:
-        if self.enabled:
-            filled = int(20 * self.done / self.total)
-            bar = "#" * filled + "-" * (20 - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:50]:<50}")
-            self.stream.flush()
+        """Start on the next module (the previous one is done)."""
+        if not self.enabled:
+            return
+        if self._label:
             self.done += 1
+        self._label, self._since = label, time.monotonic()
+        self._draw()
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
 
     def close(self) -> None:
         if self.enabled:
-            self.stream.write("\r" + " " * 80 + "\r")
+            self._stop.set()
+            if self._ticker is not None:
+                self._ticker.join()
+            self.stream.write("\r" + " " * 79 + "\r")
             self.stream.flush()
+            self.enabled = False
+
+
+def _clock(seconds: float) -> str:
+    """`7 s`, `1:05`."""
+    whole = int(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60}:{whole % 60:02d}"
 
 
 def run_trace(args: argparse.Namespace) -> int:
@@ -216,6 +266,14 @@ def run_trace(args: argparse.Namespace) -> int:
     from tfgraphlint.dynamic.supervisor import Worker, worker_env
     from tfgraphlint.engine.files import iter_python_files
 
+    skeleton: Path | None = args.write_examples
+    if skeleton is not None and (skeleton.exists() or skeleton.is_symlink()):
+        print(
+            f"tfgraphlint trace: --write-examples: {skeleton} exists; not overwritten "
+            "(move it away or give another path)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     start = Path(args.paths[0]) if args.paths else Path.cwd()
     config = load_config(args.config, start=start if start.is_dir() else start.parent)
     settings = settings_from(config, args)
@@ -244,8 +302,8 @@ def run_trace(args: argparse.Namespace) -> int:
         print(f"tfgraphlint trace: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:
+        progress.close()  # stops its clock whatever happened
         worker.stop()
-    progress.close()
     doc = {
         "tensorflow": worker.tensorflow,
         "modules": modules,
@@ -256,7 +314,34 @@ def run_trace(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(format_text(doc))
+    if skeleton is not None:
+        write_skeleton(skeleton, doc)
     return EXIT_FINDINGS if needs_attention(doc) else EXIT_CLEAN
+
+
+def write_skeleton(path: Path, doc: Mapping[str, Any]) -> None:
+    """`--write-examples`: the examples file for the functions with no example inputs; an
+    existing file is left alone (`x` mode: also when one appeared while tracing)."""
+    from tfgraphlint.dynamic.output import examples_skeleton
+
+    text, count = examples_skeleton(doc)
+    if not count:
+        print(
+            "tfgraphlint trace: every function had example inputs: no examples file written",
+            file=sys.stderr,
+        )
+        return
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        print(f"tfgraphlint trace: --write-examples: cannot write {path}: {exc}", file=sys.stderr)
+        return
+    print(
+        f"tfgraphlint trace: wrote example calls to fill in for {count} "
+        f"function{'s' * (count != 1)} to {path}; then run with --examples {path}",
+        file=sys.stderr,
+    )
 
 
 def needs_attention(doc: Mapping[str, Any]) -> bool:

@@ -49,6 +49,7 @@ class TraceEvent:
     duration_s: float
     concrete: Any  # the ConcreteFunction, or None when tracing raised
     error: BaseException | None
+    function: Any = None  # the user's Python function (`user_function` of the traced one)
 
 
 Listener = Callable[[TraceEvent], None]
@@ -98,6 +99,7 @@ def _scope(options: Any) -> str:
 
 
 def _hooked(function_type: Any, type_context: Any, func_graph: Any, options: Any) -> Any:
+    __tracebackhide__ = True  # pytest: a traceback through a trace ends in user code
     assert _original is not None
     cache = getattr(options, "function_cache", None)
     fn = user_function(options.python_function)
@@ -132,6 +134,7 @@ def _hooked(function_type: Any, type_context: Any, func_graph: Any, options: Any
             duration_s=time.perf_counter() - start,
             concrete=concrete,
             error=error,
+            function=fn,
         )
         for listener in list(_listeners):
             listener(event)

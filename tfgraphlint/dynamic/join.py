@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfgraphlint._types import Finding, Severity
+from tfgraphlint.dynamic.reasons import plural
 
 CONFIRMED = "confirmed"
 NOT_OBSERVED = "not observed"
@@ -78,6 +79,10 @@ def _judge_side_effect(finding: Finding, report: Report) -> tuple[str, str]:
     for effect in report.get("side_effects", []):
         if effect["kind"] == "state" and names & _named(effect["detail"]):
             return CONFIRMED, effect["detail"]
+    if report.get("traces_at_import") and report.get("traces") == report["traces_at_import"]:
+        return NOT_APPLICABLE, (
+            "traced only while the module imported: state changes of that trace are not measured"
+        )
     return NOT_OBSERVED, "no output or state change from this line while tracing"
 
 
@@ -86,7 +91,7 @@ def _judge_retracing(finding: Finding, report: Report) -> tuple[str, str]:
     if not retraces:
         if int(report.get("calls", 0)) < 2:
             return NOT_APPLICABLE, "one example call: a retrace cannot show"
-        return NOT_OBSERVED, f"{report['calls']} example calls, 1 trace"
+        return NOT_OBSERVED, f"{plural(int(report['calls']), 'example call')}, no retrace"
     names = _named(finding.message)
     for retrace in retraces:
         changed = {
@@ -153,7 +158,8 @@ def dynamic_findings(
                 path,
                 "TFG801",
                 line,
-                f"`{name}` traced {traces} times over {report['calls']} example calls (at most "
+                f"`{name}` traced {plural(traces, 'time')} over "
+                f"{plural(int(report['calls']), 'example call')} (at most "
                 f"{thresholds.max_traces} allowed): {reasons}",
             )
         )

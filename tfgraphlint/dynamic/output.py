@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+
+from tfgraphlint.dynamic.reasons import plural
 
 Doc = Mapping[str, Any]
 
 _COLUMNS = ("function", "status", "traces", "trace ms", "ops", "graph ms", "eager ms", "speedup")
 
 
+def _figure(value: float) -> str:
+    """One decimal from 1 up, two significant digits below (never a bare `0.0`), `<0.001`
+    below that (no exponent)."""
+    if value >= 1 or value == 0:
+        return f"{value:.1f}"
+    return f"{value:.2g}" if value >= 0.001 else "<0.001"
+
+
 def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+    return "-" if seconds is None else _figure(seconds * 1000)
 
 
 def _cost(report: Mapping[str, Any]) -> float:
@@ -20,17 +31,17 @@ def _cost(report: Mapping[str, Any]) -> float:
 
 
 def _row(report: Mapping[str, Any]) -> tuple[str, ...]:
-    traced = report["status"] != "not traced"
+    """A traced or failed function (the ones not traced are summarised apart)."""
     speedup = report.get("speedup")
     return (
         f"{report['path']}:{report['line']} {report['qualname']}",
         report["status"],
-        str(report.get("traces", "-")) if traced else "-",
-        _ms(report.get("trace_time_total_s")) if traced else "-",
+        str(report.get("traces", "-")),
+        _ms(report.get("trace_time_total_s")),
         str(report.get("graph_ops") or "-"),
         _ms(report.get("graph_time_s")),
         _ms(report.get("eager_time_s")),
-        "-" if speedup is None else f"{speedup:.1f}x",
+        "-" if speedup is None else f"{_figure(speedup)}x",
     )
 
 
@@ -44,12 +55,37 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
+def _not_traced(reports: list[Mapping[str, Any]], total: int) -> list[str]:
+    """One block per reason, each naming its functions: a hint is said once, not per
+    function."""
+    if not reports:
+        return []
+    by_reason: dict[str, list[Mapping[str, Any]]] = {}
+    for report in reports:
+        by_reason.setdefault(str(report["reason"]), []).append(report)
+    lines = [f"not traced: {len(reports)} of {plural(total, 'function')}"]
+    for reason, group in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        lines.append(f"  {reason} ({plural(len(group), 'function')}):")
+        lines += [f"    {r['path']}:{r['line']} {r['qualname']}" for r in group]
+    if any(needs_examples(r) for r in reports):
+        lines.append(
+            "  `tfgraphlint trace --write-examples PATH ...` writes an examples file to fill in "
+            "for the functions with no example inputs"
+        )
+    return lines
+
+
+def needs_examples(report: Mapping[str, Any]) -> bool:
+    """Not traced for want of example calls (what `--write-examples` writes a skeleton for)."""
+    return report["status"] == "not traced" and "no example inputs" in str(report["reason"])
+
+
 def _details(report: Mapping[str, Any]) -> list[str]:
     head = f"{report['path']}:{report['line']} {report['qualname']}"
-    if report["status"] == "not traced":
-        return [f"{head}: not traced: {report['reason']}"]
-    calls = int(report.get("calls", 0))
-    lines = [f"{head} (inputs: {report.get('inputs', '?')}, {calls} call{'s' * (calls != 1)})"]
+    calls = plural(int(report.get("calls", 0)), "call")
+    at_import = int(report.get("traces_at_import") or 0)
+    imported = f"; {plural(at_import, 'trace')} while the module imported" if at_import else ""
+    lines = [f"{head} (inputs: {report.get('inputs', '?')}, {calls}{imported})"]
     if report["status"] == "failed":
         lines.append(f"  failed: {report['reason']}")
     for retrace in report.get("retraces", []):
@@ -87,12 +123,12 @@ def summary(doc: Doc) -> str:
 
 
 def format_text(doc: Doc) -> str:
-    reports = sorted(doc["functions"], key=lambda r: (r["status"] == "not traced", -_cost(r)))
-    count = len(reports)
-    modules = len(doc["modules"])
+    functions = doc["functions"]
+    reports = sorted((r for r in functions if r["status"] != "not traced"), key=lambda r: -_cost(r))
+    untraced = [r for r in functions if r["status"] == "not traced"]
     out = [
-        f"tfgraphlint trace: {count} function{'s' * (count != 1)} in {modules} "
-        f"module{'s' * (modules != 1)} (TensorFlow {doc.get('tensorflow') or '?'})",
+        f"tfgraphlint trace: {plural(len(functions), 'function')} in "
+        f"{plural(len(doc['modules']), 'module')} (TensorFlow {doc.get('tensorflow') or '?'})",
         "",
     ]
     if reports:
@@ -100,6 +136,8 @@ def format_text(doc: Doc) -> str:
         for report in reports:
             out += _details(report)
         out.append("")
+    if untraced:
+        out += _not_traced(untraced, len(functions)) + [""]
     broken = [m for m in doc["modules"] if m["status"] != "imported"]
     for module in broken:
         out.append(f"module {module['path']}: {module['status']}: {module['reason']}")
@@ -107,3 +145,42 @@ def format_text(doc: Doc) -> str:
         out.append(f"file {error['path']}: {error['message']}")
     out.append(summary(doc))
     return "\n".join(out) + "\n"
+
+
+_SKELETON_HEAD = '''"""Example calls for `tfgraphlint trace`, written by its `--write-examples`.
+
+Fill in each list: a call is a tuple of positional arguments, a dict of keyword arguments,
+an `(args, kwargs)` pair, or a single argument; give several calls to measure retracing.
+A function whose list stays empty is not traced. Use it with `--examples THIS_FILE` or
+`[tool.tfgraphlint.trace] examples = "THIS_FILE"`.
+"""
+
+import tensorflow as tf
+
+EXAMPLES = {
+'''
+
+
+def examples_skeleton(doc: Doc) -> tuple[str, int]:
+    """An examples file (see `worker.Session.examples`) with an empty list per function not
+    traced for want of example calls, and how many functions it names."""
+    modules = {m["path"]: m["module"] for m in doc["modules"]}
+    lines = [_SKELETON_HEAD]
+    count = 0
+    for report in doc["functions"]:
+        if not needs_examples(report) or report["path"] not in modules:
+            continue
+        count += 1
+        parameters = report.get("parameters")
+        signature = f"({', '.join(parameters)})" if parameters is not None else ""
+        key = json.dumps(f"{modules[report['path']]}:{report['qualname']}")
+        names = parameters or []
+        call = names[0] + "," if len(names) == 1 else ", ".join(names)
+        lines.append(
+            f"    # {report['path']}:{report['line']} {report['qualname']}{signature}\n"
+            f"    {key}: [\n"
+            f"        # ({call}),\n"
+            "    ],\n"
+        )
+    lines.append("}\n")
+    return "".join(lines), count

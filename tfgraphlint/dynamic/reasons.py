@@ -143,3 +143,23 @@ def reasons(traces: Sequence[Trace]) -> list[str | None]:
 def count_retraces(traces: Sequence[Trace]) -> int:
     """Traces after the first, not counting the variable-creation second pass."""
     return sum(1 for i, t in enumerate(traces) if i > 0 and not is_variable_pass(t, traces[:i]))
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 trace`, `2 traces`, `0 calls`."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+def numbered_retraces(trace_reasons: Sequence[str | None]) -> list[tuple[int, str]]:
+    """(trace number, reason) of each retrace. Numbers count traces as they are reported:
+    the variable-creation second pass is neither a retrace nor counted, so with 2 traces the
+    last retrace is number 2."""
+    out: list[tuple[int, str]] = []
+    number = 0
+    for reason in trace_reasons:
+        if reason == VARIABLE_PASS:
+            continue
+        number += 1
+        if reason is not None:
+            out.append((number, reason))
+    return out

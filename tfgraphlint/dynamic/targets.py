@@ -17,6 +17,11 @@ from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.walk import walk
 
 
+class NotAnalysable(Exception):
+    """A file whose compiled functions cannot be found: the message says why (e.g. it is
+    nested too deeply for the parsers)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     """An `if`/`elif`/`for`/`while` whose conversion the trace checks."""
@@ -100,10 +105,19 @@ def _statements(
 def targets_of_source(source: str) -> list[Target]:
     """The compiled functions of a module, roots first, in source order.
 
-    Raises `libcst.ParserSyntaxError` on code that does not parse.
+    Raises `libcst.ParserSyntaxError` on code that does not parse, `NotAnalysable` on code
+    nested too deeply (the checks `lint_source` makes first).
     """
-    wrapper = MetadataWrapper(cst.parse_module(source))
-    resolved = wrapper.resolve_many([CompiledContextProvider, PositionProvider])
+    from tfgraphlint.engine.runner import python_precheck
+
+    error, conclusive, _ = python_precheck("<trace>", source)
+    if error is not None and conclusive:
+        raise NotAnalysable(error.message)
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(source))
+        resolved = wrapper.resolve_many([CompiledContextProvider, PositionProvider])
+    except RecursionError:
+        raise NotAnalysable("too deeply nested to analyse") from None
     contexts = {
         node: ctx
         for node, ctx in resolved[CompiledContextProvider].items()

@@ -1,10 +1,14 @@
 """The worker process of `tfgraphlint trace`: imports TensorFlow once, then imports and traces
 one user module per request, read as a JSON line from one pipe, answered on another.
 
-Run as `python -m tfgraphlint.dynamic.worker --in FD --out FD` by `supervisor.Worker` only.
-The pipes are private file descriptors, so what user code prints or reads cannot break the
-protocol. Messages to the parent: `ready`, `phase` (what runs now, so a timeout can say where
-it hung), `result`.
+Run as `python -m tfgraphlint.dynamic.worker --in FD --out FD --token T` by `supervisor.Worker`
+only. The pipes are private file descriptors, so what user code prints or reads cannot break
+the protocol; each message is a frame marked with the token, written with `os.write` and a
+`json` of our own, so bytes a module writes to the pipe, or a module that patches `json`, do
+not either. Messages to the parent: `ready`, `phase` (what runs now, so a timeout can say where
+it hung), `function`, `result`. Each module is imported as in a fresh interpreter as far as
+names go (`isolate`): its own roots first on `sys.path`, colliding modules of earlier ones
+forgotten.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import faulthandler
 import importlib
 import importlib.util
 import io
-import json
 import logging
 import os
 import re
@@ -29,7 +32,8 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import IO, Any
 
-from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, reasons
+from tfgraphlint.dynamic.reasons import VARIABLE_PASS, Trace, numbered_retraces, reasons
+from tfgraphlint.dynamic.supervisor import FRAME
 from tfgraphlint.engine.lines import split_lines
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
@@ -51,19 +55,56 @@ class NotTraceable(Exception):
 # ------------------------------------------------------------------ protocol
 
 
+def _private_json() -> ModuleType:
+    """A copy of the `json` package of our own: a module that patches `json` (its functions,
+    its encoder's helpers) patches the copy in `sys.modules`, not this one."""
+    saved = {k: v for k, v in sys.modules.items() if k == "json" or k.startswith("json.")}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        return importlib.import_module("json")
+    finally:
+        for name in [k for k in sys.modules if k == "json" or k.startswith("json.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+_JSON = _private_json()
+_ENCODE = _JSON.JSONEncoder(default=str).encode
+_DECODE = _JSON.JSONDecoder().decode
+_WRITE = os.write
+_GETPID = os.getpid
+
+
 class Channel:
-    def __init__(self, read_fd: int, write_fd: int) -> None:
+    """Requests come as JSON lines; each message goes out as one frame, `FRAME token:length`,
+    a newline and the JSON, so bytes a module writes to the pipe are not taken for a
+    message. A process forked by a module that comes back here (it did not exit) ends: it
+    must not answer or take requests."""
+
+    def __init__(self, read_fd: int, write_fd: int, token: str) -> None:
         self._in: IO[str] = os.fdopen(read_fd, "r", encoding="utf-8")
-        self._out: IO[str] = os.fdopen(write_fd, "w", encoding="utf-8")
+        self._out = write_fd
+        self._marker = FRAME + token.encode() + b":"
+        self._pid = _GETPID()
+
+    def _check_process(self) -> None:
+        if _GETPID() != self._pid:
+            os._exit(0)
 
     def send(self, event: str, **data: Any) -> None:
-        self._out.write(json.dumps({"event": event, **data}, default=str) + "\n")
-        self._out.flush()
+        self._check_process()
+        payload = _ENCODE({"event": event, **data}).encode("ascii")  # ensure_ascii: ASCII
+        frame = b"\n" + self._marker + str(len(payload)).encode() + b"\n" + payload
+        view = memoryview(frame)
+        while view:
+            view = view[_WRITE(self._out, view) :]
 
     def requests(self) -> Iterator[dict[str, Any]]:
         for line in self._in:
+            self._check_process()
             if line.strip():
-                yield json.loads(line)
+                yield _DECODE(line)
 
 
 # ------------------------------------------------------------------ helpers
@@ -142,10 +183,91 @@ def captured_output() -> Iterator[io.StringIO]:
         yield buffer
 
 
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """`sys.path` and the top-level modules when the worker was ready: what every request
+    starts from."""
+
+    path: tuple[str, ...] = ()
+    tops: frozenset[str] = frozenset()
+    site: tuple[str, ...] = ()  # the stdlib's and installed packages' folders
+
+    @classmethod
+    def now(cls) -> Baseline:
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        site = {os.path.realpath(paths[k]) + os.sep for k in ("purelib", "platlib", "stdlib")}
+        return cls(
+            tuple(sys.path),
+            frozenset(k.partition(".")[0] for k in sys.modules),
+            tuple(sorted(site)),
+        )
+
+
+BASELINE: Baseline | None = None  # set when the worker is ready
+
+
+def _location(spec: Any) -> str | tuple[str, ...] | None:
+    """Where a module spec loads from: its file, or a namespace package's folders."""
+    if spec is None:
+        return None
+    origin = getattr(spec, "origin", None)
+    if isinstance(origin, str) and origin and getattr(spec, "has_location", False):
+        return os.path.realpath(origin)
+    locations = getattr(spec, "submodule_search_locations", None)
+    if origin is None and locations is not None:
+        return tuple(os.path.realpath(p) for p in locations)
+    return None
+
+
+def _fresh_location(name: str) -> tuple[bool, str | tuple[str, ...] | None]:
+    """(known, where) a fresh interpreter with the current `sys.path` would import `name`
+    from; not known when an import hook fails."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec = find(name, None)
+        except Exception:
+            return False, None
+        if spec is not None:
+            return True, _location(spec)
+    return True, None
+
+
+def isolate(sys_path: Sequence[str]) -> list[str]:
+    """Prepare the interpreter for the next module, as if it were imported in a fresh one:
+    its roots first on `sys.path` (earlier modules' roots dropped), and every top-level module
+    an earlier module imported that would now import from elsewhere (`a/helpers.py` then
+    `b/helpers.py`) forgotten, with its submodules. Modules that resolve to the same file
+    stay imported (a shared helper imports once). Returns the names forgotten."""
+    global BASELINE
+    if BASELINE is None:
+        BASELINE = Baseline.now()
+    sys.path[:] = list(dict.fromkeys([*sys_path, *BASELINE.path]))
+    forgotten = []
+    for top in sorted({k.partition(".")[0] for k in sys.modules} - BASELINE.tops):
+        module = sys.modules.get(top)
+        loaded = _location(getattr(module, "__spec__", None))
+        if loaded is None:
+            continue  # made in memory (no file, no folders): not ours to judge
+        known, fresh = _fresh_location(top)
+        if not known or fresh == loaded:
+            continue
+        if fresh is None and isinstance(loaded, str) and loaded.startswith(BASELINE.site):
+            continue  # an installed package found by other means
+        for name in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+            del sys.modules[name]
+        forgotten.append(top)
+    if forgotten:
+        importlib.invalidate_caches()
+    return forgotten
+
+
 def import_module(name: str, path: Path, sys_path: Sequence[str]) -> ModuleType:
-    for entry in reversed(sys_path):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
+    isolate(sys_path)
     existing = sys.modules.get(name)
     if existing is not None and os.path.realpath(getattr(existing, "__file__", "")) == str(path):
         return existing
@@ -232,6 +354,7 @@ class Session:
     def __init__(self) -> None:
         self._examples: dict[str, Mapping[str, Any]] = {}
         self._recorded: dict[str, Mapping[str, Any]] = {}
+        self.imported = ImportTraces()
 
     def examples(self, path: str | None) -> Mapping[str, Any]:
         if not path:
@@ -248,7 +371,7 @@ class Session:
         if not path:
             return {}
         if path not in self._recorded:
-            self._recorded[path] = json.loads(Path(path).read_text(encoding="utf-8"))
+            self._recorded[path] = _DECODE(Path(path).read_text(encoding="utf-8"))
         return self._recorded[path]
 
 
@@ -363,7 +486,7 @@ def example_calls(
 
         return [(tuple(tf.nest.map_structure(_from_spec, list(signature))), {})], "input_signature"
     table = session.examples(settings.get("examples"))
-    if key in table:
+    if table.get(key):  # an empty list (a skeleton not filled in yet) gives no call
         return [normalize_call(c) for c in table[key]], "examples file"
     python_function = getattr(resolved.defined, "python_function", None)
     for holder in (
@@ -385,6 +508,8 @@ def example_calls(
     reason += " in the examples file, or record calls with pytest --tfgraphlint-record"
     if recorded:
         reason = "recorded calls pass objects that cannot be rebuilt; " + reason
+    elif key in table:
+        reason = "no example inputs: its list in the examples file is empty"
     raise NotTraceable(reason)
 
 
@@ -450,35 +575,94 @@ class Observation:
             self.graph_lines |= lines
 
     def on_print(self, text: str) -> None:
-        if not self.active:
-            return
-        from tensorflow.python.util import tf_stack
+        if self.active:
+            self.prints.append(_print_record(text))
 
+    def on_log(self, message: str) -> None:
+        self.logs.append(message)
+
+
+def _print_record(text: str) -> dict[str, Any]:
+    """A `print` call: its source line (through AutoGraph's source map), whether it ran while
+    tracing."""
+    from tensorflow.python.util import tf_stack
+
+    from tfgraphlint.dynamic.hooks import tracing_depth
+
+    where = _innermost_user_frame(list(tf_stack.extract_stack()))
+    return {
+        "file": where[0] if where else None,
+        "line": where[1] if where else None,
+        "text": text[:200],
+        "tracing": tracing_depth() > 0,
+    }
+
+
+@dataclass(slots=True)
+class ImportTraces:
+    """The traces made while modules imported (a module-level call of a tf.function), by
+    function code, each with the prints and TensorFlow warnings made while it traced. One per
+    worker: a module imported by an earlier module's import is not imported again.
+
+    A print or warning made while tracing is held until a trace ends; the trace that ends
+    takes those made deeper than the tracing depth it returns to (a nested tf.function's
+    trace has taken its own already)."""
+
+    by_code: dict[CodeType, Observation] = field(default_factory=dict)
+    pending: list[tuple[int, str, Any]] = field(default_factory=list)  # (depth, kind, record)
+
+    def on_trace(self, event: Any) -> None:
         from tfgraphlint.dynamic.hooks import tracing_depth
 
-        where = _innermost_user_frame(list(tf_stack.extract_stack()))
-        self.prints.append(
-            {
-                "file": where[0] if where else None,
-                "line": where[1] if where else None,
-                "text": text[:200],
-                "tracing": tracing_depth() > 0,
-            }
-        )
+        depth = tracing_depth()
+        taken = [(kind, record) for held, kind, record in self.pending if held > depth]
+        self.pending = [p for p in self.pending if p[0] <= depth]
+        if event.code is None or not is_user_file(event.code.co_filename):
+            return
+        observation = self.by_code.setdefault(event.code, Observation(event.code))
+        observation.on_trace(event)
+        for kind, record in taken:
+            (observation.prints if kind == "print" else observation.logs).append(record)
+
+    def on_print(self, text: str) -> None:
+        from tfgraphlint.dynamic.hooks import tracing_depth
+
+        if tracing_depth() > 0:
+            self.pending.append((tracing_depth(), "print", _print_record(text)))
+
+    def on_log(self, message: str) -> None:
+        from tfgraphlint.dynamic.hooks import tracing_depth
+
+        if tracing_depth() > 0:
+            self.pending.append((tracing_depth(), "log", message))
+
+    def of(self, code: CodeType) -> Observation:
+        """A new observation of `code`, holding what its traces at import showed."""
+        seen = self.by_code.get(code)
+        observation = Observation(code)
+        if seen is not None:
+            observation.traces = list(seen.traces)
+            observation.durations = list(seen.durations)
+            observation.ops = list(seen.ops)
+            observation.graph_lines = set(seen.graph_lines)
+            observation.prints = list(seen.prints)
+            observation.logs = list(seen.logs)
+        return observation
 
 
 class _LogHandler(logging.Handler):
-    def __init__(self, sink: list[str]) -> None:
+    def __init__(self, sink: Callable[[str], None]) -> None:
         super().__init__()
         self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(record.getMessage())
+        self.sink(record.getMessage())
 
 
 @contextlib.contextmanager
-def observing(observation: Observation) -> Iterator[None]:
-    """Trace events, prints (with their source line) and TensorFlow warnings, for one function."""
+def observing(observation: Observation | ImportTraces) -> Iterator[None]:
+    """Trace events, prints (with their source line) and TensorFlow warnings, for one function
+    or for a module's import."""
     import tensorflow as tf
 
     from tfgraphlint.dynamic import hooks
@@ -493,7 +677,7 @@ def observing(observation: Observation) -> Iterator[None]:
     # AutoGraph must call it as it is, not convert it.
     recording_print = tf.autograph.experimental.do_not_convert(recording_print)
 
-    handler = _LogHandler(observation.logs)
+    handler = _LogHandler(observation.on_log)
     tf.get_logger().addHandler(handler)
     builtins.print = recording_print
     try:
@@ -517,10 +701,23 @@ def _fingerprint(namespace: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _own_attributes(instance: Any) -> dict[str, Any]:
+    """An instance's attributes, without TensorFlow's object tracking: a `tf.Module` (any
+    `Trackable`, Keras layers included) sets its `_self_*` bookkeeping lazily, the first time a
+    variable or module is assigned to it, which is not a side effect of the user's code."""
+    from tensorflow.python.trackable.base import Trackable
+
+    attributes: dict[str, Any] = vars(instance)
+    if isinstance(instance, Trackable):
+        return {k: v for k, v in attributes.items() if not k.startswith("_self_")}
+    return attributes
+
+
 def _state(module: ModuleType, instance: Any) -> dict[str, Any]:
     state = {f"global `{k}`": v for k, v in _fingerprint(vars(module)).items()}
     if instance is not None and hasattr(instance, "__dict__"):
-        state.update({f"`self.{k}`": v for k, v in _fingerprint(vars(instance)).items()})
+        attributes = _own_attributes(instance)
+        state.update({f"`self.{k}`": v for k, v in _fingerprint(attributes).items()})
     return state
 
 
@@ -611,6 +808,20 @@ def _side_effects(
     return effects
 
 
+def _parameters(resolved: Resolved) -> dict[str, Any]:
+    """`{"parameters": [...]}`: the names an example call gives (`self` bound), if known."""
+    import inspect
+
+    try:
+        signature = inspect.signature(getattr(resolved.call, "python_function", resolved.call))
+    except (TypeError, ValueError):
+        return {}
+    names = list(signature.parameters)
+    if resolved.instance is not None and names and names[0] == "self":
+        names = names[1:]
+    return {"parameters": names}
+
+
 def trace_function(
     module: ModuleType,
     module_name: str,
@@ -619,7 +830,12 @@ def trace_function(
     session: Session,
     settings: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Trace one compiled function over its example calls and measure it."""
+    """Trace one compiled function over its example calls and measure it.
+
+    A module-level tf.function that the module's import already traced keeps those traces
+    (TensorFlow's cache is per tf.function object: an example call with the same input types
+    does not trace again); a method's instance is new, so its traces all come from the calls.
+    """
     import tensorflow as tf
 
     out: dict[str, Any] = {"qualname": target["qualname"], "line": target["line"]}
@@ -631,16 +847,27 @@ def trace_function(
             "reason": "a Dataset callback: traced by its pipeline",
         }
     if kind == "keras-step":
-        return {**out, "status": "not traced", "reason": "a Keras step: traced by Model.fit"}
+        reason = (
+            "a Keras step: traced by Model.fit; run the tests that call fit with "
+            "`pytest --tfgraphlint-traces` to see its traces"
+        )
+        return {**out, "status": "not traced", "reason": reason}
     try:
         resolved = resolve(module, module_name, target["qualname"], path, settings)
+    except NotTraceable as exc:
+        return {**out, "status": "not traced", "reason": str(exc)}
+    try:
         calls, source = example_calls(
             resolved, f"{module_name}:{target['qualname']}", session, settings
         )
-    except NotTraceable as exc:
-        return {**out, "status": "not traced", "reason": str(exc)}
+    except NotTraceable as exc:  # the parameters go into `--write-examples` skeletons
+        return {**out, "status": "not traced", "reason": str(exc), **_parameters(resolved)}
     tf.config.run_functions_eagerly(False)
-    observation = Observation(resolved.code)
+    if resolved.instance is None:
+        observation = session.imported.of(resolved.code)
+    else:
+        observation = Observation(resolved.code)
+    at_import = sum(1 for r in reasons(observation.traces) if r != VARIABLE_PASS)
     changes: list[tuple[bool, dict[str, tuple[Any, Any]]]] = []
     error: dict[str, Any] | None = None
     completed = 0
@@ -660,11 +887,7 @@ def trace_function(
         observation.active = False
         costs = _costs(resolved, calls[0], settings) if completed else {}
     trace_reasons = reasons(observation.traces)
-    retraces = [
-        {"trace": i + 1, "reason": r}
-        for i, r in enumerate(trace_reasons)
-        if r is not None and r != VARIABLE_PASS
-    ]
+    retraces = [{"trace": n, "reason": r} for n, r in numbered_retraces(trace_reasons)]
     conversions = [
         {**s, "graph": (str(path), s["line"]) in observation.graph_lines}
         for s in target["statements"]
@@ -678,6 +901,7 @@ def trace_function(
         "autograph": _autograph(resolved, observation, target["converted"]),
         "conversions": conversions,
         "traces": sum(1 for r in trace_reasons if r != VARIABLE_PASS),
+        "traces_at_import": at_import,
         "graphs_built": len(observation.traces),
         "retraces": retraces,
         "trace_time_s": observation.durations[0] if observation.durations else None,
@@ -717,7 +941,7 @@ def handle(request: Mapping[str, Any], channel: Channel, session: Session) -> di
     channel.send("phase", phase="import")
     start = time.perf_counter()
     try:
-        with captured_output() as output:
+        with captured_output() as output, observing(session.imported):
             module = import_module(request["module"], path, request.get("sys_path", []))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: report, keep going
         return {"ok": False, "error": error_info(exc, str(path))}
@@ -747,10 +971,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--in", dest="read_fd", type=int, required=True)
     parser.add_argument("--out", dest="write_fd", type=int, required=True)
+    parser.add_argument("--token", required=True)
     args = parser.parse_args(argv)
     faulthandler.enable()  # a crash prints the Python stack to stderr (a file the parent reads)
-    channel = Channel(args.read_fd, args.write_fd)
-    global LIBRARY_DIRS
+    channel = Channel(args.read_fd, args.write_fd, args.token)
+    global LIBRARY_DIRS, BASELINE
     import tensorflow as tf
 
     from tfgraphlint.dynamic import hooks
@@ -758,6 +983,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tf.get_logger().propagate = False
     LIBRARY_DIRS = _library_dirs()
     hooks.install()  # now: fail early on an unknown TensorFlow version
+    BASELINE = Baseline.now()
     channel.send("ready", tensorflow=tf.__version__)
     session = Session()
     for request in channel.requests():

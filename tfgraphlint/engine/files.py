@@ -26,7 +26,8 @@ class _Excludes:
 
     def relative(self, path: Path) -> str:
         if self.root is not None:
-            with contextlib.suppress(ValueError, OSError):
+            # RuntimeError: a symlink loop (Python < 3.13); reading the file reports it.
+            with contextlib.suppress(ValueError, OSError, RuntimeError):
                 return path.resolve().relative_to(self.root).as_posix()
         return path.as_posix()
 
