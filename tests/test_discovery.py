@@ -517,6 +517,25 @@ EXIT_CASES: list[tuple[str, str, dict[str, _Expected]]] = [
         {"Net.train_step": None},
     ),
     (
+        "run_eagerly-attribute",
+        """
+        import tensorflow as tf
+
+        class EagerModel(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.run_eagerly = True
+
+            def train_step(self, data):
+                return {}
+
+        class Graph(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+        """,
+        {"EagerModel.train_step": None, "Graph.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
         "run_eagerly-false",
         """
         import tensorflow as tf

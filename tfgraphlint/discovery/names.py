@@ -93,6 +93,8 @@ KERAS_LAYER_CLASSES = frozenset(
     }
 )
 KERAS_STEP_METHODS = frozenset({"train_step", "test_step", "predict_step"})
+# Model methods that run the steps through Keras' own (traced) functions.
+KERAS_DRIVER_METHODS = frozenset({"fit", "evaluate", "predict", "make_train_function"})
 
 TF_VARIABLE = under_tf("Variable")
 TF_TENSORARRAY = under_tf("TensorArray")

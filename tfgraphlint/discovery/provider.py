@@ -95,6 +95,8 @@ class _Collector(cst.CSTVisitor):
         self.assigns: dict[cst.Name, cst.BaseExpression] = {}
         # The block (module or indented body) that holds each `def` statement.
         self.block_of: dict[cst.FunctionDef, cst.CSTNode] = {}
+        # `x.run_eagerly = True`: the object, and the function the assignment is in.
+        self.run_eagerly: list[tuple[cst.BaseExpression, _FuncInfo | None]] = []
         self._func_stack: list[_FuncInfo] = []
         self._scope: list[tuple[str, cst.ClassDef | None]] = []
 
@@ -156,6 +158,14 @@ class _Collector(cst.CSTVisitor):
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 self.assigns[target.target] = node.value
+            elif (
+                isinstance(target.target, cst.Attribute)
+                and target.target.attr.value == "run_eagerly"
+                and isinstance(node.value, cst.Name)
+                and node.value.value == "True"
+            ):
+                where = self._func_stack[-1] if self._func_stack else None
+                self.run_eagerly.append((target.target.value, where))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name) and node.value is not None:
@@ -641,12 +651,18 @@ class _Discovery:
         direct: set[str] = set()
         fitted = False
         by_name = {cls.name.value: cls for cls in self.c.methods}
+        for obj, where in self.c.run_eagerly:
+            owner = self._model_class(obj, where, by_name)
+            if owner is None or classes is None:
+                classes = None
+            else:
+                classes.add(owner)
         for call, where in self.c.all_calls:
             func = call.func
             if not isinstance(func, cst.Attribute):
                 continue
             attr = func.attr.value
-            fitted = fitted or attr in ("fit", "evaluate", "predict", "make_train_function")
+            fitted = fitted or attr in names.KERAS_DRIVER_METHODS
             if attr in names.KERAS_STEP_METHODS and not self._is_self_or_super(func.value, where):
                 direct.add(attr)
             if attr != "compile" or not any(
