@@ -565,6 +565,23 @@ EXIT_CASES: list[tuple[str, str, dict[str, _Expected]]] = [
         {"Net.train_step": None},
     ),
     (
+        "train_step-called-from-a-tf-function",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        model = Net()
+
+        @tf.function
+        def step(batch):
+            return model.train_step(batch)
+        """,
+        {"Net.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
         "train_step-called-directly-and-fit",
         """
         import tensorflow as tf

@@ -663,7 +663,11 @@ class _Discovery:
                 continue
             attr = func.attr.value
             fitted = fitted or attr in names.KERAS_DRIVER_METHODS
-            if attr in names.KERAS_STEP_METHODS and not self._is_self_or_super(func.value, where):
+            if (
+                attr in names.KERAS_STEP_METHODS
+                and not self._is_self_or_super(func.value, where)
+                and not self._in_compiled_root(where)
+            ):
                 direct.add(attr)
             if attr != "compile" or not any(
                 a.keyword is not None
@@ -679,6 +683,14 @@ class _Discovery:
             else:
                 classes.add(owner)
         return classes, set() if fitted else direct
+
+    def _in_compiled_root(self, where: _FuncInfo | None) -> bool:
+        """Whether code in `where` is in a tf.function (decorated or wrapped) found so far."""
+        while where is not None:
+            if isinstance(self.result.get(where.node), CompiledContext):
+                return True
+            where = where.parent
+        return False
 
     def _is_self_or_super(self, expr: cst.BaseExpression, where: _FuncInfo | None) -> bool:
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
