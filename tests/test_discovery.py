@@ -400,3 +400,323 @@ def test_extra_function_decorators() -> None:
     assert ctx(found, "step").kind is ContextKind.DECORATED
     found = discover(source, extra_function_decorators=("mylib.*",))
     assert "step" in found
+
+
+# Exits and opt-outs that real code uses (issue 10, section 3). Each row: a snippet and, per
+# qualname, what discovery must say: a ContextKind, "EAGER", None (not classified), or
+# "unconverted"/"converted" for a compiled body's AutoGraph status.
+_Expected = ContextKind | str | None
+EXIT_CASES: list[tuple[str, str, dict[str, _Expected]]] = [
+    (
+        "py_function-decorator",
+        """
+        import tensorflow as tf
+
+        @tf.py_function(Tout=tf.float32)
+        def log(x):
+            print(x.numpy())
+            return x
+
+        @tf.function
+        def step(x):
+            return log(x)
+        """,
+        {"log": "EAGER", "step": ContextKind.DECORATED},
+    ),
+    (
+        "own-decorator-calling-py_function",
+        """
+        import functools
+        import tensorflow as tf
+
+        def eager(fn):
+            @functools.wraps(fn)
+            def wrapper(*args):
+                return tf.numpy_function(fn, args, tf.float32)
+            return wrapper
+
+        @eager
+        def augment(image):
+            return image.numpy()
+
+        @tf.function
+        def step(x):
+            return augment(x)
+        """,
+        {"augment": "EAGER"},
+    ),
+    (
+        "unknown-decorator-on-dataset-callback",
+        """
+        import tensorflow as tf
+        from mylib import cached
+
+        @cached
+        def parse(record):
+            return record
+
+        def plain(record):
+            return record
+
+        ds = tf.data.Dataset.range(3).map(parse).map(plain)
+        """,
+        {"parse": None, "plain": ContextKind.DATASET_CALLBACK},
+    ),
+    (
+        "known-decorator-on-dataset-callback",
+        """
+        import tensorflow as tf
+
+        class P:
+            @staticmethod
+            def parse(record):
+                return record
+
+        ds = tf.data.Dataset.range(3).map(P.parse)
+
+        @tf.function
+        def double(x):
+            return 2 * x
+
+        ds2 = tf.data.Dataset.range(3).map(double)
+        """,
+        {"double": ContextKind.DECORATED},
+    ),
+    (
+        "run_eagerly-compile",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        class Other(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        model = Net()
+        model.compile(optimizer="adam", run_eagerly=True)
+        model.fit(data)
+        """,
+        {"Net.train_step": None, "Other.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
+        "run_eagerly-unknown-model",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        def build(make):
+            model = make()
+            model.compile(run_eagerly=True)
+        """,
+        {"Net.train_step": None},
+    ),
+    (
+        "run_eagerly-attribute",
+        """
+        import tensorflow as tf
+
+        class EagerModel(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.run_eagerly = True
+
+            def train_step(self, data):
+                return {}
+
+        class Graph(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+        """,
+        {"EagerModel.train_step": None, "Graph.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
+        "run_eagerly-false",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        model = Net()
+        model.compile(run_eagerly=False)
+        """,
+        {"Net.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
+        "train_step-called-directly",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        model = Net()
+        for batch in dataset:
+            model.train_step(batch)
+        """,
+        {"Net.train_step": None},
+    ),
+    (
+        "train_step-called-from-a-tf-function",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        model = Net()
+
+        @tf.function
+        def step(batch):
+            return model.train_step(batch)
+        """,
+        {"Net.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
+        "train_step-called-directly-and-fit",
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return {}
+
+        model = Net()
+        model.train_step(first)
+        model.fit(dataset)
+        """,
+        {"Net.train_step": ContextKind.KERAS_STEP},
+    ),
+    (
+        "to_graph-converts",
+        """
+        import tensorflow as tf
+
+        def k(x):
+            return x
+
+        def j(x):
+            return x
+
+        class Net(tf.keras.Model):
+            def train_step(self, data):
+                return tf.autograph.to_graph(k)(data) + plain(data)
+
+        def plain(x):
+            return x
+
+        g = tf.function(tf.autograph.to_graph(j), autograph=False)
+        """,
+        {
+            "k": "converted",
+            "j": "converted",
+            "plain": "unconverted",
+            "Net.train_step": "unconverted",
+        },
+    ),
+    (
+        "defined-twice-module-level",
+        """
+        import tensorflow as tf
+
+        def step(x):
+            return x.numpy()
+
+        def step(x):
+            return x
+
+        step = tf.function(step)
+        """,
+        {"step": ContextKind.WRAPPED},
+    ),
+    (
+        "defined-twice-helper",
+        """
+        import tensorflow as tf
+
+        def helper(x):
+            return x.numpy()
+
+        @tf.function
+        def step(x):
+            return helper(x)
+
+        def helper(x):
+            return x
+        """,
+        {"helper": ContextKind.HELPER},
+    ),
+    (
+        "strategy-run-self-method",
+        """
+        import tensorflow as tf
+
+        class Trainer:
+            def step_fn(self, x):
+                return x
+
+            @tf.function
+            def train(self, x):
+                return self.strategy.run(self.step_fn, args=(x,))
+
+            def eager(self, x):
+                return self.strategy.run(self.other, args=(x,))
+
+            def other(self, x):
+                return x
+
+        @tf.function(autograph=False)
+        def outer(x):
+            return tf.distribute.get_strategy().run(inner, args=(x,))
+
+        def inner(x):
+            return x
+
+        @tf.function
+        def not_a_strategy(x):
+            return session.run(fetch)
+
+        def fetch():
+            return 1
+        """,
+        {
+            "Trainer.step_fn": ContextKind.GRAPH_BODY,
+            "Trainer.other": None,
+            "inner": "unconverted",
+            "fetch": None,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("source, expected", [pytest.param(s, e, id=i) for i, s, e in EXIT_CASES])
+def test_exits_and_opt_outs(source: str, expected: dict[str, _Expected]) -> None:
+    module = cst.parse_module(textwrap.dedent(source))
+    mapping = MetadataWrapper(module).resolve(CompiledContextProvider)
+    by_name: dict[str, list[object]] = {}
+    for node, value in mapping.items():
+        if isinstance(value, CompiledContext):
+            by_name.setdefault(value.qualname, []).append(value)
+        elif value is EAGER and isinstance(node, cst.FunctionDef):
+            by_name.setdefault(node.name.value, []).append("EAGER")
+    for name, want in expected.items():
+        got = by_name.get(name, [])
+        if want is None:
+            assert got == [], name
+        elif want == "EAGER":
+            assert got == ["EAGER"], name
+        else:
+            assert len(got) == 1 and isinstance(got[0], CompiledContext), (name, got)
+            if isinstance(want, ContextKind):
+                assert got[0].kind is want, (name, got[0])
+            else:
+                assert got[0].converted is (want == "converted"), (name, got[0])

@@ -193,6 +193,84 @@ def test_slicing_keeps_experimental_run_functions_eagerly() -> None:
     assert found == [(9, "TFG403")]
 
 
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        pytest.param(
+            """
+            import tensorflow as tf
+
+            class EagerModel(tf.keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.run_eagerly = True
+
+                def train_step(self, data):
+                    print(data)
+                    return {}
+            """,
+            [],
+            id="run_eagerly-attribute",
+        ),
+        pytest.param(
+            """
+            import tensorflow as tf
+
+            class Net(tf.keras.Model):
+                def train_step(self, data):
+                    print(data)
+                    return {}
+
+            def main(data):
+                model = Net()
+                model.compile(optimizer="adam", run_eagerly=True)
+                model.fit(data)
+            """,
+            [],
+            id="compile-run_eagerly",
+        ),
+        pytest.param(
+            """
+            import tensorflow as tf
+
+            class Net(tf.keras.Model):
+                def train_step(self, data):
+                    print(data)
+                    return {}
+
+            def main(data):
+                model = Net()
+                for batch in data:
+                    model.train_step(batch)
+            """,
+            [],
+            id="step-called-directly",
+        ),
+        pytest.param(
+            """
+            import tensorflow as tf
+
+            class Net(tf.keras.Model):
+                def train_step(self, data):
+                    print(data)
+                    return {}
+
+            def main(data, first):
+                model = Net()
+                model.train_step(first)
+                model.fit(data)
+            """,
+            [(6, "TFG101")],
+            id="step-called-directly-and-fit",
+        ),
+    ],
+)
+def test_slicing_keeps_the_keras_opt_outs(source: str, expected: list[tuple[int, str]]) -> None:
+    # Discovery reads `run_eagerly=True`, direct step calls and `fit` calls in eager code: the
+    # slicer blanked them, and the steps stayed traced.
+    assert _same_findings_with_and_without_slicing(source) == expected
+
+
 EAGER_TEST = """
     import tensorflow as tf
 

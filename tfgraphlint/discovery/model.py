@@ -88,3 +88,29 @@ class ModuleDiscovery:
     references_tf_function: bool
     # follow-imports: calls from compiled bodies to functions imported from other modules.
     external_calls: tuple[ExternalCall, ...] = ()
+
+
+def root_context(ctx: CompiledContext, discovery: object) -> CompiledContext:
+    """The context of the tf.function `ctx` is reached from, when it is in this module (it
+    holds the root's options); else `ctx` itself."""
+    if ctx.is_root or ctx.root_path is not None or not isinstance(discovery, ModuleDiscovery):
+        return ctx
+    return next(
+        (
+            c
+            for c in discovery.contexts
+            if c.is_root and c.qualname == ctx.root_qualname and c.line == ctx.root_line
+        ),
+        ctx,
+    )
+
+
+def autograph_feature_on(ctx: CompiledContext, discovery: object, feature: str) -> bool:
+    """Whether the root tf.function turns on an optional AutoGraph feature
+    (`experimental_autograph_options=tf.autograph.experimental.Feature.<feature>`, or `ALL`);
+    the option applies to the helpers AutoGraph converts from it (checked on TF 2.21)."""
+    return any(
+        key == "experimental_autograph_options"
+        and (f"Feature.{feature}" in value or "Feature.ALL" in value)
+        for key, value in root_context(ctx, discovery).options
+    )

@@ -38,6 +38,12 @@ TF_FUNCTION = under_tf("function")
 DO_NOT_CONVERT = under_tf("autograph.experimental.do_not_convert")
 PY_FUNCTION = under_tf("py_function", "numpy_function", "compat.v1.py_func", "py_func")
 INIT_SCOPE = under_tf("init_scope")
+TO_GRAPH = under_tf("autograph.to_graph")
+# Strategy methods that call `fn` inside the caller's trace (`experimental_run_v2` is the
+# pre-2.2 name; TF 2.21 has only `run`). AutoGraph converts `fn` when the caller is converted.
+STRATEGY_RUN_METHODS = frozenset({"run", "experimental_run_v2"})
+# Decorators that leave a function as it is for discovery's purposes.
+TRANSPARENT_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
 
 # Functions whose callable arguments are traced into the caller's graph when the call itself
 # runs in a compiled body. Value: positions of the callable arguments, and keyword names.
@@ -87,6 +93,8 @@ KERAS_LAYER_CLASSES = frozenset(
     }
 )
 KERAS_STEP_METHODS = frozenset({"train_step", "test_step", "predict_step"})
+# Model methods that run the steps through Keras' own (traced) functions.
+KERAS_DRIVER_METHODS = frozenset({"fit", "evaluate", "predict", "make_train_function"})
 
 TF_VARIABLE = under_tf("Variable")
 TF_TENSORARRAY = under_tf("TensorArray")

@@ -93,6 +93,10 @@ class _Collector(cst.CSTVisitor):
         self.methods: dict[cst.ClassDef, dict[str, _FuncInfo]] = {}
         self.all_calls: list[tuple[cst.Call, _FuncInfo | None]] = []
         self.assigns: dict[cst.Name, cst.BaseExpression] = {}
+        # The block (module or indented body) that holds each `def` statement.
+        self.block_of: dict[cst.FunctionDef, cst.CSTNode] = {}
+        # `x.run_eagerly = True`: the object, and the function the assignment is in.
+        self.run_eagerly: list[tuple[cst.BaseExpression, _FuncInfo | None]] = []
         self._func_stack: list[_FuncInfo] = []
         self._scope: list[tuple[str, cst.ClassDef | None]] = []
 
@@ -101,6 +105,17 @@ class _Collector(cst.CSTVisitor):
         for part, cls in self._scope:
             parts.append(part if cls is not None else f"{part}.<locals>")
         return ".".join([*parts, name])
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._note_block(node, node.body)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._note_block(node, node.body)
+
+    def _note_block(self, block: cst.CSTNode, body: Sequence[cst.CSTNode]) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                self.block_of[stmt] = block
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._scope.append((node.name.value, node))
@@ -143,6 +158,14 @@ class _Collector(cst.CSTVisitor):
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 self.assigns[target.target] = node.value
+            elif (
+                isinstance(target.target, cst.Attribute)
+                and target.target.attr.value == "run_eagerly"
+                and isinstance(node.value, cst.Name)
+                and node.value.value == "True"
+            ):
+                where = self._func_stack[-1] if self._func_stack else None
+                self.run_eagerly.append((target.target.value, where))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name) and node.value is not None:
@@ -243,6 +266,9 @@ class _Discovery:
         # many times, and without the memo each level re-resolves every assignment again
         # (k assignments, 6 levels: k**6 calls; 4 M calls on the corpus).
         self._dataset_memo: dict[tuple[cst.BaseExpression, int], bool] = {}
+        # Functions passed to `tf.autograph.to_graph`: AutoGraph converts them whatever the
+        # caller's settings.
+        self.to_graph: set[FuncNode] = set()
 
     # ---------------------------------------------------------------- name helpers
     def _is_compile_decorator(self, expr: cst.BaseExpression) -> bool:
@@ -262,11 +288,13 @@ class _Discovery:
             if scope is None:
                 return []
             found: list[_FuncInfo] = []
+            same_scope = False
             for assignment in scope[expr.value]:
                 target = getattr(assignment, "node", None)
                 if isinstance(target, cst.FunctionDef) and target in self.c.funcs:
                     found.append(self.c.funcs[target])
-            return found
+                    same_scope = same_scope or getattr(assignment, "scope", None) is scope
+            return self._used_definitions(expr, found, same_scope)
         if (
             isinstance(expr, cst.Attribute)
             and isinstance(expr.value, cst.Name)
@@ -279,10 +307,31 @@ class _Discovery:
         if (
             isinstance(expr, cst.Call)
             and expr.args
-            and "functools.partial" in self.p.qualnames(expr.func)
+            and (
+                "functools.partial" in self.p.qualnames(expr.func)
+                or names.any_in(self.p.qualnames(expr.func), names.TO_GRAPH)
+            )
         ):
             return self._resolve(expr.args[0].value, where)
         return []
+
+    def _used_definitions(
+        self, ref: cst.Name, found: list[_FuncInfo], same_scope: bool
+    ) -> list[_FuncInfo]:
+        """A name defined by several `def`s in one block refers to one of them: the last one
+        before the reference when the reference runs in that scope, the last one when it runs
+        later (in a function body). Definitions in different blocks (`if`/`else`) are all
+        possible."""
+        if len(found) < 2:
+            return found
+        blocks = {self.c.block_of.get(f.node) for f in found}  # type: ignore[arg-type]
+        if len(blocks) != 1 or None in blocks:
+            return found
+        ordered = sorted(found, key=lambda f: f.line)
+        if same_scope:
+            line = self.p.line_of(ref)
+            ordered = [f for f in ordered if f.line < line]
+        return ordered[-1:]
 
     @staticmethod
     def _method_owner(info: _FuncInfo) -> tuple[cst.ClassDef, str] | None:
@@ -312,6 +361,7 @@ class _Discovery:
     ) -> CompiledContext:
         converted = not self._has_do_not_convert(info)
         has_sig = False
+        forced = info.node in self.to_graph
         sig_params: frozenset[str] = frozenset()
         options: list[tuple[str, str]] = []
         if call is not None:
@@ -332,7 +382,7 @@ class _Discovery:
             line=info.line,
             root_qualname=info.qualname,
             root_line=info.line,
-            converted=converted,
+            converted=converted or forced,
             has_input_signature=has_sig,
             signature_params=sig_params,
             options=tuple(options),
@@ -373,7 +423,8 @@ class _Discovery:
             root_line=parent.root_line,
             root_label=parent.root_label,
             root_path=parent.root_path,
-            converted=parent.converted and not self._has_do_not_convert(info),
+            converted=(parent.converted and not self._has_do_not_convert(info))
+            or info.node in self.to_graph,
             unconverted_reason=parent.unconverted_reason,
             via=via,
             call_line=call_line,
@@ -447,11 +498,45 @@ class _Discovery:
             )
 
     def _mark_exits(self) -> None:
+        wrappers: set[FuncNode] = set()  # functions that call `tf.py_function`
         for call, where in self.c.all_calls:
             if names.any_in(self.p.qualnames(call.func), names.PY_FUNCTION):
+                cur = where
+                while cur is not None:
+                    wrappers.add(cur.node)
+                    cur = cur.parent
                 for arg in _callable_args(call, (0,), ("func",)):
                     for info in self._resolve(arg, where):
                         self.result.setdefault(info.node, EAGER)
+            elif names.any_in(self.p.qualnames(call.func), names.TO_GRAPH):
+                for arg in _callable_args(call, (0,), ("recursive_function", "entity")):
+                    self.to_graph.update(i.node for i in self._resolve(arg, where))
+        # `@tf.py_function(Tout=...)`, and a decorator of the module's own whose wrapper
+        # calls `tf.py_function`/`tf.numpy_function`: the function runs eagerly.
+        for info in self.c.funcs.values():
+            if not isinstance(info.node, cst.FunctionDef):
+                continue
+            for dec in info.node.decorators:
+                expr = dec.decorator
+                func = expr.func if isinstance(expr, cst.Call) else expr
+                if names.any_in(self.p.qualnames(func), names.PY_FUNCTION) or any(
+                    d.node in wrappers for d in self._resolve(func, info.parent)
+                ):
+                    self.result.setdefault(info.node, EAGER)
+                    break
+
+    def _unknown_decorator(self, info: _FuncInfo) -> bool:
+        """Whether a def carries a decorator discovery does not know: what it returns (and so
+        what `Dataset.map` gets) is a guess."""
+        if not isinstance(info.node, cst.FunctionDef):
+            return False
+        known = names.TF_FUNCTION | names.DO_NOT_CONVERT | names.TRANSPARENT_DECORATORS
+        for dec in info.node.decorators:
+            expr = dec.decorator
+            func = expr.func if isinstance(expr, cst.Call) else expr
+            if not names.any_in(self.p.qualnames(func), known):
+                return True
+        return False
 
     def _mark_decorated(self) -> None:
         for info in self.c.funcs.values():
@@ -542,20 +627,105 @@ class _Discovery:
                     if not self._resolve(target, where):
                         self._export(target, ContextKind.DATASET_CALLBACK, call, where, None, via)
                     for info in self._resolve(target, where):
+                        if self._unknown_decorator(info):
+                            continue
                         ctx = CompiledContext(
                             kind=ContextKind.DATASET_CALLBACK,
                             qualname=info.qualname,
                             line=info.line,
                             root_qualname=info.qualname,
                             root_line=info.line,
-                            converted=not self._has_do_not_convert(info),
+                            converted=not self._has_do_not_convert(info)
+                            or info.node in self.to_graph,
                             via=via,
                             root_label=f"`{via}` callback",
                         )
                         self._mark(info, ctx)
 
+    def _eager_keras(self) -> tuple[set[cst.ClassDef] | None, set[str]]:
+        """Keras models that run eagerly: the classes compiled with `run_eagerly=True` (None:
+        a model we cannot tell, so every class), and the step methods only ever called
+        directly (`model.train_step(batch)` in an eager loop, no `fit`/`evaluate`/`predict`
+        in the module)."""
+        classes: set[cst.ClassDef] | None = set()
+        direct: set[str] = set()
+        fitted = False
+        by_name = {cls.name.value: cls for cls in self.c.methods}
+        for obj, where in self.c.run_eagerly:
+            owner = self._model_class(obj, where, by_name)
+            if owner is None or classes is None:
+                classes = None
+            else:
+                classes.add(owner)
+        for call, where in self.c.all_calls:
+            func = call.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            attr = func.attr.value
+            fitted = fitted or attr in names.KERAS_DRIVER_METHODS
+            if (
+                attr in names.KERAS_STEP_METHODS
+                and not self._is_self_or_super(func.value, where)
+                and not self._in_compiled_root(where)
+            ):
+                direct.add(attr)
+            if attr != "compile" or not any(
+                a.keyword is not None
+                and a.keyword.value == "run_eagerly"
+                and isinstance(a.value, cst.Name)
+                and a.value.value == "True"
+                for a in call.args
+            ):
+                continue
+            owner = self._model_class(func.value, where, by_name)
+            if owner is None or classes is None:
+                classes = None
+            else:
+                classes.add(owner)
+        return classes, set() if fitted else direct
+
+    def _in_compiled_root(self, where: _FuncInfo | None) -> bool:
+        """Whether code in `where` is in a tf.function (decorated or wrapped) found so far."""
+        while where is not None:
+            if isinstance(self.result.get(where.node), CompiledContext):
+                return True
+            where = where.parent
+        return False
+
+    def _is_self_or_super(self, expr: cst.BaseExpression, where: _FuncInfo | None) -> bool:
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+            return expr.func.value == "super"
+        owner = self._method_owner(where) if where is not None else None
+        return owner is not None and isinstance(expr, cst.Name) and expr.value == owner[1]
+
+    def _model_class(
+        self,
+        expr: cst.BaseExpression,
+        where: _FuncInfo | None,
+        by_name: dict[str, cst.ClassDef],
+    ) -> cst.ClassDef | None:
+        """The module's class whose instance `expr` is: `self` (or `super()`) in a method,
+        or a name assigned `Cls(...)`."""
+        if self._is_self_or_super(expr, where):
+            owner = self._method_owner(where) if where is not None else None
+            return owner[0] if owner is not None else None
+        if not isinstance(expr, cst.Name):
+            return None
+        scope = self.p.get_metadata(FastScopeProvider, expr, None)
+        found: set[cst.ClassDef | None] = set()
+        for assignment in scope[expr.value] if scope is not None else ():
+            value = self._assigned_value(getattr(assignment, "node", None))
+            cls = None
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                cls = by_name.get(value.func.value)
+            found.add(cls)
+        return found.pop() if len(found) == 1 else None
+
     def _mark_keras(self) -> None:
+        eager_classes, direct = self._eager_keras()
         for cls, methods in self.c.methods.items():
+            if eager_classes is None or cls in eager_classes:
+                continue  # compiled with `run_eagerly=True`: `fit` does not trace
             bases = {q for base in cls.bases for q in self.p.qualnames(base.value)}
             is_model = bool(bases & names.KERAS_MODEL_CLASSES)
             is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
@@ -565,6 +735,8 @@ class _Discovery:
             keras2 = any(q.startswith("tf_keras.") for q in bases)
             for name, info in methods.items():
                 if is_model and name in names.KERAS_STEP_METHODS:
+                    if name in direct:
+                        continue  # only ever called directly, outside `fit`
                     kind = ContextKind.KERAS_STEP
                 elif is_layer and self.opts.keras_call and name == "call":
                     kind = ContextKind.KERAS_CALL
@@ -595,6 +767,18 @@ class _Discovery:
             for call in info.calls:
                 self._follow_call(info, ctx, call)
 
+    def _is_strategy(self, expr: cst.BaseExpression) -> bool:
+        """A `tf.distribute.Strategy`, by its usual spellings: a name or attribute with
+        `strategy` in it, or `tf.distribute.get_strategy()`."""
+        if isinstance(expr, cst.Call):
+            return any(
+                (names.strip_tf_root(q) or "").startswith("distribute.")
+                for q in self.p.qualnames(expr.func)
+            )
+        if isinstance(expr, cst.Attribute):
+            return "strategy" in expr.attr.value.lower()
+        return isinstance(expr, cst.Name) and "strategy" in expr.value.lower()
+
     def _follow_call(self, info: _FuncInfo, ctx: CompiledContext, call: cst.Call) -> None:
         qns = self.p.qualnames(call.func)
         for qn in qns:
@@ -610,6 +794,16 @@ class _Discovery:
                     for body in bodies:
                         self._mark(body, self._derived(body, ctx, ContextKind.GRAPH_BODY, via=via))
             return
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in names.STRATEGY_RUN_METHODS
+            and self._is_strategy(func.value)
+        ):
+            via = f"strategy.{func.attr.value}"
+            for target in _callable_args(call, (0,), ("fn",)):
+                for body in self._resolve(target, info):
+                    self._mark(body, self._derived(body, ctx, ContextKind.GRAPH_BODY, via=via))
         if not self.opts.follow_calls:
             return
         helpers = self._resolve(call.func, info)

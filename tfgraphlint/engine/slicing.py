@@ -46,6 +46,7 @@ _KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-ca
 # match inside a longer word only makes a file a candidate that need not be (never the reverse).
 _STEP_NAMES = "|".join(sorted(names.KERAS_STEP_METHODS))
 _KERAS_STEP = re.compile(rf"def\s+(?:{_STEP_NAMES})\b")
+_KERAS_DRIVERS = "|".join(sorted(names.KERAS_DRIVER_METHODS))
 _IMPORT_WORD = re.compile(r"\bimport\b")
 _DATASET_METHOD_NAMES = tuple(_DATASET_METHODS.split("|"))
 _IMPORT_PAREN = re.compile(r"import\s*\(((?:[^()#]|#[^\n]*)*)\)")
@@ -183,6 +184,11 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     parts.append(rf"\bdef\s+(?:{_STEP_NAMES})\b")
     # TFG403 reports outside compiled bodies (`experimental_run_functions_eagerly` too).
     parts.append(r"run_functions_eagerly\b")
+    if _KERAS_STEP.search(text):
+        # Discovery's Keras opt-outs: `run_eagerly=True`, steps called directly, and the
+        # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
+        parts.append(r"\brun_eagerly\b")
+        parts.append(rf"\.\s*(?:{_STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
     if config.keras_call:
         parts.append(r"\bdef\s+call\b")
     names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)

@@ -7,7 +7,9 @@ from libcst.metadata import QualifiedNameSource
 
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.model import autograph_feature_on
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
@@ -58,6 +60,18 @@ class PrintInTfFunction(Rule):
     FIX = Applicability.UNSAFE
 
     VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(
+                experimental_autograph_options=tf.autograph.experimental.Feature.BUILTIN_FUNCTIONS
+            )
+            def step(x):
+                print("x:", x)  # converted to a `py_func`: prints on every call
+                return x
+            """
+        ),
         Valid(
             """
             import tensorflow as tf
@@ -159,6 +173,9 @@ class PrintInTfFunction(Rule):
         ctx = self.compiled_context(node)
         if ctx is None:
             return
+        discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
+        if autograph_feature_on(ctx, discovery, "BUILTIN_FUNCTIONS"):
+            return  # AutoGraph turns `print` into a `py_func` that runs on every call
         self.report(
             node,
             f"`print()` in {ctx.describe()} runs only while tracing, not on every call; "

@@ -16,6 +16,7 @@ from libcst.metadata import (
 )
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
@@ -152,6 +153,38 @@ class PythonGlobalFrozen(Rule):
                 return f"{x}" if verbose else ""  # not compiled: reads the current value
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            batch_size = 32
+
+            def double(x):
+                return x * 2
+
+            print(double(3))
+            batch_size = 64  # before `step` exists: no trace can have read 32
+
+            @tf.function
+            def step(x):
+                return tf.reshape(double(x), [batch_size, -1])
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            learning_rate = 0.1  # a default, replaced by a variable at start-up
+
+            @tf.function
+            def train_step(x):
+                return x * learning_rate
+
+            def setup(initial):
+                global learning_rate
+                learning_rate = tf.Variable(initial)  # read by reference from now on
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -270,9 +303,10 @@ class PythonGlobalFrozen(Rule):
         (`global`/`nonlocal`), or in this scope after a call of a local function (or in a
         loop around one)."""
         calls = list(self._calls_of_local_functions(body))
+        readers = self._compiled_readers(ordered, body)
         for a in ordered:
-            if a is first:
-                continue
+            if a is first or self._binds_variable(a.node):
+                continue  # a `tf.Variable` is read by reference
             owner = self._owner_body(a.node)
             if owner is not body:
                 func = self._function_around(a.node)
@@ -280,10 +314,38 @@ class PythonGlobalFrozen(Rule):
                 return _Rebinding(self.line_of(a.node), f" in `{name}`")
             pos = self._pos(a.node)
             loops = set(self._loops_around(a.node, body))
+            if all(
+                pos < self._pos(r) and not loops & set(self._loops_around(r, body)) for r in readers
+            ):
+                continue  # before the code that reads it exists: no trace can have happened
             for call in calls:
                 if self._pos(call) < pos or loops & set(self._loops_around(call, body)):
                     return _Rebinding(self.line_of(a.node), "")
         return None
+
+    def _compiled_readers(self, ordered: list[Assignment], body: cst.CSTNode) -> list[cst.CSTNode]:
+        """The statements of `body` that hold a read of the name in a compiled body (the
+        `def` of the compiled function or of the helper that reads it)."""
+        readers: list[cst.CSTNode] = []
+        for a in ordered:
+            for r in a.references:
+                if self.compiled_context(r.node) is None:
+                    continue
+                child: cst.CSTNode = r.node
+                for p in self._parents(r.node):
+                    if p is body:
+                        break
+                    child = p
+                else:
+                    continue
+                readers.append(child)
+        return readers
+
+    def _binds_variable(self, target: cst.CSTNode) -> bool:
+        value = self.outer.bound_value(target)
+        return isinstance(value, cst.Call) and names.any_in(
+            self.qualnames(value.func), names.TF_VARIABLE
+        )
 
     def _report_reads(
         self, name: str, ordered: list[Assignment], rebinding: _Rebinding, scope: Scope

@@ -17,8 +17,10 @@ from tfgraphlint.engine.rule import FuncNode, Rule
 # iteration.
 _COUNTING_ITERABLES = frozenset({"builtins.range", "itertools.count"})
 _NUMBERS = (cst.Integer, cst.Float)
-# A literal `range` bound up to this many values makes few traces, all reused later.
+# A literal `range` with up to this many values makes few traces, all reused later.
 _FEW = 8
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+_Loop = cst.For | cst.While | cst.CompFor
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,19 @@ class PythonScalarArgument(Rule):
                     x = apply_block(x, index)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def apply_block(x, index):
+                return blocks[index](x)
+
+            for epoch in range(100):
+                for index in range(1000, 1004):  # four values: four traces, then reused
+                    x = apply_block(x, index)
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -221,6 +236,29 @@ class PythonScalarArgument(Rule):
                 schedule(float(i), warmup=10.0)  # error: TFG202
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def predict(x, step):
+                return x
+
+            outputs = [predict(x, step) for step in range(100)]  # error: TFG202
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, y, step):
+                return x
+
+            for step, batch in enumerate(dataset):
+                train_step(*batch, step)  # error: TFG202
+            """
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -229,10 +267,13 @@ class PythonScalarArgument(Rule):
         target = self._target(node.func)
         if target is None or target.ctx.has_input_signature:
             return
+        starred = False  # after `*rest`, positions no longer name parameters
         for position, arg in enumerate(a for a in node.args if a.keyword is None):
             if arg.star:
-                break
-            self._check_arg(node, arg, _param_at(target, position), target)
+                starred = True
+                continue
+            param = None if starred else _param_at(target, position)
+            self._check_arg(node, arg, param, target)
         for arg in node.args:
             if arg.keyword is not None:
                 self._check_arg(node, arg, arg.keyword.value, target)
@@ -387,7 +428,7 @@ class PythonScalarArgument(Rule):
                 if not isinstance(assign, cst.Assign):
                     return []
                 values.append(assign.value)
-            elif isinstance(parent, cst.AugAssign | cst.For):
+            elif isinstance(parent, cst.AugAssign | cst.For | cst.CompFor):
                 values.append(parent)
             else:
                 values.append(target)
@@ -400,9 +441,9 @@ class PythonScalarArgument(Rule):
         values = self._bound_values(name)
         for loop in self._enclosing_loops(name):
             if (
-                isinstance(loop, cst.For)
+                isinstance(loop, cst.For | cst.CompFor)
                 and self._counts(loop, name.value)
-                and all(isinstance(v, cst.For | cst.Integer) for v in values)
+                and all(isinstance(v, cst.For | cst.CompFor | cst.Integer) for v in values)
             ):
                 return name.value, loop
         increments = [v for v in values if isinstance(v, cst.AugAssign)]
@@ -413,8 +454,10 @@ class PythonScalarArgument(Rule):
                 return name.value, loop
         return None
 
-    def _inside(self, node: cst.CSTNode, loop: cst.For | cst.While) -> bool:
+    def _inside(self, node: cst.CSTNode, loop: _Loop) -> bool:
         """Whether `node` is in the body of `loop`."""
+        if isinstance(loop, cst.CompFor):
+            return False  # a comprehension has no statements
         child = node
         parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None:
@@ -424,7 +467,7 @@ class PythonScalarArgument(Rule):
             parent = self.get_metadata(ParentProvider, child, None)
         return False
 
-    def _counts(self, loop: cst.For, name: str) -> bool:
+    def _counts(self, loop: cst.For | cst.CompFor, name: str) -> bool:
         """Whether `for` binds `name` to a counter: `range`, `itertools.count`, or the index
         of `enumerate`."""
         it = loop.iter
@@ -432,7 +475,7 @@ class PythonScalarArgument(Rule):
             return False
         qns = self.qualnames(it.func)
         if qns & _COUNTING_ITERABLES:
-            if _few_values(it):
+            if "builtins.range" in qns and _few_values(it):
                 return False
             return isinstance(loop.target, cst.Name) and loop.target.value == name
         if "builtins.enumerate" in qns and isinstance(loop.target, cst.Tuple):
@@ -440,9 +483,10 @@ class PythonScalarArgument(Rule):
             return isinstance(first, cst.Name) and first.value == name
         return False
 
-    def _enclosing_loops(self, node: cst.CSTNode) -> list[cst.For | cst.While]:
-        """Loops whose body runs `node`, innermost first, within its function scope."""
-        loops: list[cst.For | cst.While] = []
+    def _enclosing_loops(self, node: cst.CSTNode) -> list[_Loop]:
+        """Loops whose body runs `node`, innermost first, within its function scope; the
+        `for` clauses of a comprehension whose element holds it are loops too."""
+        loops: list[_Loop] = []
         child = node
         parent = self.get_metadata(ParentProvider, child, None)
         while parent is not None and not isinstance(
@@ -450,6 +494,13 @@ class PythonScalarArgument(Rule):
         ):
             if isinstance(parent, cst.For | cst.While) and child is parent.body:
                 loops.append(parent)
+            elif isinstance(parent, _COMPREHENSIONS) and child is not parent.for_in:
+                clauses: list[_Loop] = []
+                clause: cst.CompFor | None = parent.for_in
+                while clause is not None:
+                    clauses.append(clause)
+                    clause = clause.inner_for_in
+                loops.extend(reversed(clauses))
             child = parent
             parent = self.get_metadata(ParentProvider, child, None)
         return loops
@@ -462,12 +513,23 @@ def _param_at(target: _Target, position: int) -> str | None:
 def _few_values(it: cst.Call) -> bool:
     """`range(4)`, `range(1, 5)`: a small fixed set of values, traced once each and then
     reused by every later pass of the loop."""
-    args = [a.value for a in it.args]
-    return (
-        bool(args)
-        and all(isinstance(a, cst.Integer) for a in args)
-        and cast(cst.Integer, args[min(1, len(args) - 1)]).evaluated_value <= _FEW
-    )
+    bounds = [_int_literal(a.value) for a in it.args]
+    if not bounds or len(bounds) > 3 or None in bounds:
+        return False
+    try:
+        return len(range(*cast(list[int], bounds))) <= _FEW
+    except ValueError:  # a zero step
+        return False
+
+
+def _int_literal(expr: cst.BaseExpression) -> int | None:
+    """The value of `4` or `-4`."""
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        inner = _int_literal(expr.expression)
+        return None if inner is None else -inner
+    if isinstance(expr, cst.Integer):
+        return expr.evaluated_value
+    return None
 
 
 def _counter_binding(value: cst.CSTNode) -> bool:

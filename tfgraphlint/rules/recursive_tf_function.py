@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
@@ -14,6 +15,8 @@ from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, Rule
+
+_TF_COND = names.under_tf("cond")
 
 
 class _Calls(cst.CSTVisitor):
@@ -181,6 +184,31 @@ class RecursiveTfFunction(Rule):
                     return 1 + self.depth(node_ids[1:])  # error: TFG505
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def fact(n):
+                return tf.cond(
+                    n <= 1,
+                    lambda: tf.constant(1),
+                    lambda: n * fact(n - 1),  # error: TFG505
+                )
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def fact(n):
+                f = fact
+                if n <= 1:
+                    return tf.constant(1)
+                return n * f(n - 1)  # error: TFG505
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
@@ -189,6 +217,9 @@ class RecursiveTfFunction(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = self.enclosing_function(node)
+        # A `tf.cond`/`tf.while_loop`/... branch lambda is traced as part of its caller.
+        while isinstance(func, cst.Lambda) and self._graph_body_lambda(func):
+            func = self.enclosing_function(func)
         if not isinstance(func, cst.FunctionDef):
             return
         ctx = self.context_of_function(func)
@@ -249,11 +280,7 @@ class RecursiveTfFunction(Rule):
         inside a method of the same class."""
         func = call.func
         if isinstance(func, cst.Name):
-            scope = self.get_metadata(FastScopeProvider, func, None)
-            if scope is None:
-                return []
-            defs = (getattr(a, "node", None) for a in scope[func.value])
-            return [d for d in defs if isinstance(d, cst.FunctionDef)]
+            return self._defs_of(func, 3)
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             owner = self._method_class(where)
             if owner is None or func.value.value != owner[1]:
@@ -264,6 +291,38 @@ class RecursiveTfFunction(Rule):
                 if isinstance(stmt, cst.FunctionDef) and stmt.name.value == func.attr.value
             ]
         return []
+
+    def _defs_of(self, name: cst.Name, depth: int) -> list[cst.FunctionDef]:
+        """The `def`s a name is bound to, through aliases (`f = fact`)."""
+        scope = self.get_metadata(FastScopeProvider, name, None)
+        if scope is None or depth == 0:
+            return []
+        found: list[cst.FunctionDef] = []
+        for assignment in scope[name.value]:
+            node = getattr(assignment, "node", None)
+            if isinstance(node, cst.FunctionDef):
+                found.append(node)
+            elif isinstance(node, cst.Name):
+                target = self.get_metadata(ParentProvider, node, None)
+                stmt = self.get_metadata(ParentProvider, target, None) if target else None
+                if (
+                    isinstance(target, cst.AssignTarget)
+                    and isinstance(stmt, cst.Assign)
+                    and isinstance(stmt.value, cst.Name)
+                    and stmt.value.value != name.value
+                ):
+                    found.extend(self._defs_of(stmt.value, depth - 1))
+        return found
+
+    def _graph_body_lambda(self, func: cst.Lambda) -> bool:
+        """Whether a lambda is an argument of `tf.cond`/`tf.while_loop`/`tf.map_fn`/..."""
+        arg = self.get_metadata(ParentProvider, func, None)
+        call = self.get_metadata(ParentProvider, arg, None) if arg is not None else None
+        return (
+            isinstance(arg, cst.Arg)
+            and isinstance(call, cst.Call)
+            and bool(self.qualnames(call.func) & names.GRAPH_BODY_CALLS.keys())
+        )
 
     def _method_class(self, func: cst.FunctionDef) -> tuple[cst.ClassDef, str] | None:
         """(class, name of its `self` parameter) for a method, following nested functions out."""
@@ -326,6 +385,14 @@ class RecursiveTfFunction(Rule):
                 and facts.kind(parent.test) is Kind.TENSOR
             ):
                 return parent.test
+            if (
+                isinstance(parent, cst.Call)
+                and parent.args
+                and child is not parent.args[0]
+                and self.qualnames(parent.func) & _TF_COND
+                and facts.kind(parent.args[0].value) is Kind.TENSOR
+            ):
+                return parent.args[0].value  # a `tf.cond` branch: both are traced
             if isinstance(parent, cst.IndentedBlock | cst.Module):
                 for stmt in parent.body:
                     if self._pos(stmt) >= start:

@@ -9,6 +9,9 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.positions import LazyPositionProvider
+from tfgraphlint.discovery.scopes import SameScopeVisitor
+from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Rule
 
 _RUN_EAGERLY = names.under_tf(
@@ -100,6 +103,22 @@ class RunFunctionsEagerlyEnabled(Rule):
             run_functions_eagerly(True)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def step(batch):
+                return batch
+
+            def debug_step(batch):
+                tf.config.run_functions_eagerly(True)
+                try:
+                    return step(batch)
+                finally:
+                    tf.config.run_functions_eagerly(False)  # switched off again
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -147,11 +166,37 @@ class RunFunctionsEagerlyEnabled(Rule):
             return
         if _TEST_PATH.search(self.state.path) or self._under_if(node):
             return
+        if self._switched_off_later(node):
+            return
         self.report(
             node,
             f"`{self.code(node)}` makes every tf.function run eagerly (much slower, hides "
             "graph-only failures); enable it only for debugging",
         )
+
+    def _switched_off_later(self, node: cst.Call) -> bool:
+        """Whether `run_functions_eagerly(False)` follows in the same function (or module)."""
+        scope: cst.CSTNode = node
+        parent = self.get_metadata(ParentProvider, node, None)
+        while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
+            scope = parent
+            parent = self.get_metadata(ParentProvider, parent, None)
+        if parent is not None:
+            scope = parent.body
+        finder = _Calls()
+        walk(scope, finder)
+        start = self.get_metadata(LazyPositionProvider, node).start
+        for call in finder.calls:
+            if (
+                call.args
+                and isinstance(call.args[0].value, cst.Name)
+                and call.args[0].value.value == "False"
+                and names.any_in(self.qualnames(call.func), _RUN_EAGERLY)
+            ):
+                pos = self.get_metadata(LazyPositionProvider, call).start
+                if (pos.line, pos.column) > (start.line, start.column):
+                    return True
+        return False
 
     def _under_if(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentProvider, node, None)
@@ -160,6 +205,17 @@ class RunFunctionsEagerlyEnabled(Rule):
                 return True
             parent = self.get_metadata(ParentProvider, parent, None)
         return False
+
+
+class _Calls(SameScopeVisitor):
+    """Calls in one body, not in nested functions or classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
 
 
 def _is_true(expr: cst.BaseExpression) -> bool:

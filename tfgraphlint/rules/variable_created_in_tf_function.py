@@ -35,6 +35,14 @@ _VARIABLE_FACTORIES = frozenset(
 # Keras packages whose classes build weights (layers, models, optimizers, metrics).
 _KERAS_ROOTS = ("keras.", "tf_keras.", *(f"{r}.keras." for r in names.TF_ROOTS))
 _KERAS_STATEFUL_PACKAGES = ("layers", "optimizers", "metrics", "models")
+# Keras packages TF 2.21 still re-exports outside `tf.keras` (`tf.optimizers.Adam` and
+# `tf.metrics.Mean` are Keras 3's classes: checked on TF 2.21, and creating one in a
+# tf.function raises the singleton-variable `ValueError`).
+_TF_KERAS_ALIASES = tuple(
+    (root, f"{root}{package}.")
+    for root in ("tensorflow.", "tensorflow.compat.v2.")
+    for package in ("optimizers", "metrics")
+)
 _KERAS_MODELS = frozenset({"Model", "Sequential"})
 # Layers that own no variable: constructing and calling them in a trace works (checked on
 # TF 2.21 / Keras 3 for each name below).
@@ -295,6 +303,18 @@ class VariableCreatedInTfFunction(Rule):
             ds = ds.map(lambda i: i + tf.Variable(1, dtype=tf.int64))  # error: TFG301
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(model, x):
+                optimizer = tf.optimizers.Adam(1e-3)  # error: TFG301
+                loss = tf.metrics.Mean()  # error: TFG301
+                loss.update_state(model(x))
+                return loss.result()
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
@@ -403,6 +423,10 @@ class _CallIndex(cst.CSTVisitor):
 def _keras_stateful(qualname: str) -> str | None:
     """ "layer", "model", "optimizer" or "metric" when `qualname` is a Keras class that owns
     variables, else None."""
+    for tf_root, prefix in _TF_KERAS_ALIASES:
+        if qualname.startswith(prefix):  # `tensorflow.optimizers.Adam` -> `keras.optimizers.Adam`
+            qualname = "keras." + qualname[len(tf_root) :]
+            break
     root = next((r for r in _KERAS_ROOTS if qualname.startswith(r)), None)
     if root is None:
         return None
