@@ -38,6 +38,10 @@ class _Excludes:
         return self.match(path.name, self.relative(path))
 
 
+# What a folder walk checks, as ruff's default `include`; `extend-include` adds to it.
+DEFAULT_INCLUDE: tuple[str, ...] = ("*.py", "*.pyi", "*.ipynb")
+
+
 def is_virtualenv(folder: Path) -> bool:
     """A virtual environment under any name: venv and virtualenv both write `pyvenv.cfg`."""
     return (folder / "pyvenv.cfg").is_file()
@@ -57,6 +61,7 @@ def iter_python_paths(paths: Iterable[str], config: Config) -> Iterator[str]:
     would be skipped inside a walk.
     """
     excludes = _Excludes((*config.exclude, *config.extend_exclude), config.root)
+    extra = _Excludes(config.extend_include, config.root)  # the same matching, to include
     for raw in paths:
         if not os.path.isdir(raw):
             if not excludes.excluded(Path(raw)):
@@ -72,8 +77,8 @@ def iter_python_paths(paths: Iterable[str], config: Config) -> Iterator[str]:
                     kept.append(d)
             dirs[:] = kept
             for name in sorted(files):
-                if not name.endswith((".py", ".pyi")):
-                    continue
                 rel = f"{rel_base}/{name}" if rel_base not in ("", ".") else name
+                if not name.endswith((".py", ".pyi", ".ipynb")) and not extra.match(name, rel):
+                    continue
                 if not excludes.match(name, rel):
                     yield os.path.join(folder, name)
