@@ -186,6 +186,12 @@ def test_noqa_per_line() -> None:
     assert places(result) == [(2, 4, 5, "TFG101")]
 
 
+def test_notebook_without_tensorflow_is_not_parsed() -> None:
+    """As a module that never names TensorFlow or Keras: no finding whatever its syntax."""
+    assert lint("x = 1", "if x\n    pass") == LintResult("nb.ipynb")
+    assert lint("import tensorflow as tf", "if x\n    pass").errors != []
+
+
 def test_non_python_notebook_is_skipped() -> None:
     data = nb_json("library(tensorflow)\nprint(x)", kernelspec={"language": "R", "name": "ir"})
     assert lint_notebook(json.dumps(data).encode(), "r.ipynb", Config()) == LintResult("r.ipynb")
@@ -281,7 +287,7 @@ def test_formats_carry_the_cell(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_error_formats_carry_the_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(write_nb(tmp_path / "n.ipynb", nb_json("x = 1", "if x\n    pass")))
+    path = str(write_nb(tmp_path / "n.ipynb", nb_json("import tensorflow", "if x\n    pass")))
     _, out, _ = check(capsys, "--format", "json", path)
     [error] = json.loads(out)["errors"]
     assert (error["cell"], error["line"]) == (2, 1)

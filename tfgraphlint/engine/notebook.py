@@ -36,6 +36,7 @@ from typing import Any
 
 from tfgraphlint._types import FileError, Finding, Fix, LintResult
 from tfgraphlint.config import Config
+from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 NOTEBOOK_SUFFIX = ".ipynb"
 
@@ -71,6 +72,8 @@ AUTOMAGICS = frozenset(
 _ESCAPE = re.compile(r"[%!?]")  # `%magic`, `!shell`, `?help` at the start of a statement
 _ASSIGN_ESCAPE = re.compile(r"[A-Za-z_][\w.\[\], ]*?=\s*[%!]")  # `files = !ls`, `r = %time f()`
 _HELP_SUFFIX = re.compile(r"[A-Za-z_*][\w.*\[\]]*\?\??\s*(#.*)?")  # `np.mean?`, `np.*load*??`
+# A cheap test before the line scanner: could any line hold IPython syntax?
+_MAY_HAVE_MAGIC = re.compile(r"^[ \t]*[%!?]|\?[ \t]*(#.*)?$|=[ \t]*[%!]", re.MULTILINE)
 _AUTOMAGIC = re.compile(r"([a-z_]+)(\s+[^=\s(].*)?")
 
 
@@ -238,6 +241,7 @@ class CodeCell:
     skipped: str | None = None  # why the whole cell is left out (a cell magic, ...)
     masked: set[int] = field(default_factory=set)  # 0-based lines replaced in `code`
     indent: str = ""  # the indentation IPython strips from the cell (`leading_indent`)
+    python: list[str] = field(default_factory=list)  # the lines before masking
     dedented: set[int] = field(default_factory=set)  # 0-based lines it was stripped from
 
     def column(self, line: int, column: int) -> int:
@@ -288,7 +292,9 @@ def _detect_format(text: str, data: Any) -> _JsonFormat | None:
 class Notebook:
     """A parsed notebook: its JSON, its code cells and the joined source with its line map."""
 
-    def __init__(self, path: str, data: bytes) -> None:
+    def __init__(self, path: str, data: bytes, config: Config | None = None) -> None:
+        """Read the notebook. With `config`, a notebook whose code cannot hold compiled code
+        (the engine's prefilter) is not analysed further: `relevant` is False, no cells."""
         self.path = path
         try:
             self.json_text = data.decode("utf-8-sig")
@@ -313,6 +319,8 @@ class Notebook:
         self.python = _is_python(self.data.get("metadata"))
         self.errors: list[FileError] = []
         self.cells: list[CodeCell] = []
+        self._format: _JsonFormat | None | bool = False  # False: not detected yet
+        sources: list[tuple[int, str, bool]] = []
         for number, cell in enumerate(cells, start=1):
             if not isinstance(cell, dict):
                 raise NotebookError(f"cell {number}: not a JSON object")
@@ -325,10 +333,18 @@ class Notebook:
                 text, is_list = source, False
             else:
                 raise NotebookError(f"cell {number}: `source` is not a string or list of strings")
-            self.cells.append(self._code_cell(number, text, is_list))
-        self._format: _JsonFormat | None | bool = False  # False: not detected yet
+            sources.append((number, text, is_list))
+        self.relevant = config is None or may_contain_compiled_code(
+            "\n".join(text for _, text, _ in sources), config
+        )
+        if self.relevant and self.python:
+            self.cells = [self._code_cell(*source) for source in sources]
         self._by_number = {cell.number: cell for cell in self.cells}
         self.text, self.line_map = self._join()
+        if self.cells and _parses(self.text) is not None:
+            for cell in self.cells:  # only now, to name the cells that do not parse
+                self._check_cell(cell)
+            self.text, self.line_map = self._join()
 
     def _code_cell(self, number: int, text: str, is_list: bool) -> CodeCell:
         lines = split_lines(text)
@@ -342,22 +358,33 @@ class Notebook:
             first = next(i for i, line in enumerate(lines) if line.strip())
             lines = [*lines[:first], "\n", *lines[first + 1 :]]
         lines = _strip_leading_indent(cell, lines)
-        code, masked = mask_magics(lines)
+        cell.python = lines
+        if _MAY_HAVE_MAGIC.search("".join(lines)):
+            code, masked = mask_magics(lines)
+        else:  # no line starts with `%`, `!` or `?` or ends with `?`: nothing to scan
+            code, masked = list(lines), set()
         if magic is not None:
             masked.add(first)
-        error = _parses(_terminated(code))
-        if error is not None:
-            retry, retry_masked = mask_magics(lines, automagic=True)
-            if _parses(_terminated(retry)) is None:
-                code, masked, error = retry, retry_masked | masked, None
-        if error is not None:
-            message = f"syntax error: {error.msg}; the cell is not checked"
-            self.errors.append(FileError(self.path, message, error.lineno, "parse", number))
-            code = ["\n"] * len(lines)
-            masked = set(range(len(lines)))
-            cell.skipped = "syntax error"
         cell.code, cell.masked = _terminated_lines(code), masked
         return cell
+
+    def _check_cell(self, cell: CodeCell) -> None:
+        """Parse one cell alone (the joined source did not parse): try automagics, else
+        report the cell and leave it out."""
+        if cell.skipped is not None:
+            return
+        error = _parses("".join(cell.code))
+        if error is None:
+            return
+        retry, retry_masked = mask_magics(cell.python, automagic=True)
+        if _parses(_terminated(retry)) is None:
+            cell.code, cell.masked = _terminated_lines(retry), retry_masked | cell.masked
+            return
+        message = f"syntax error: {error.msg}; the cell is not checked"
+        self.errors.append(FileError(self.path, message, error.lineno, "parse", cell.number))
+        cell.code = ["\n"] * len(cell.code)
+        cell.masked = set(range(len(cell.code)))
+        cell.skipped = "syntax error"
 
     def _join(self) -> tuple[str, list[tuple[int, int]]]:
         parts: list[str] = []
@@ -540,9 +567,9 @@ def _is_python(metadata: object) -> bool:
     return True
 
 
-def read_notebook(data: bytes, path: str) -> Notebook | FileError:
+def read_notebook(data: bytes, path: str, config: Config | None = None) -> Notebook | FileError:
     try:
-        return Notebook(path, data)
+        return Notebook(path, data, config)
     except NotebookError as exc:
         return FileError(path, exc.message, exc.line, "parse")
 
@@ -563,10 +590,10 @@ def lint_notebook(data: bytes, path: str, config: Config, *, noqa: bool = True) 
     """Check a notebook's code cells as one module; positions are per cell."""
     from tfgraphlint.engine.runner import lint_source
 
-    notebook = read_notebook(data, path)
+    notebook = read_notebook(data, path, config)
     if isinstance(notebook, FileError):
         return LintResult(path, errors=[notebook])
-    if not notebook.python:
+    if not notebook.python or not notebook.relevant:
         return LintResult(path)
     return notebook.map_result(lint_source(notebook.text, path, config, noqa=noqa))
 
@@ -588,10 +615,10 @@ def fix_notebook(
     JSON, keeping everything else byte for byte; refuse (an error) what cannot be."""
     from tfgraphlint.engine.fixes import fix_text
 
-    notebook = read_notebook(data, path)
+    notebook = read_notebook(data, path, config)
     if isinstance(notebook, FileError):
         return NotebookFix(LintResult(path, errors=[notebook]))
-    if not notebook.python:
+    if not notebook.python or not notebook.relevant:
         return NotebookFix(LintResult(path))
     outcome = fix_text(notebook.text, path, config, unsafe=unsafe, noqa=noqa)
     if not outcome.changed:
