@@ -23,7 +23,7 @@ def _row(report: Mapping[str, Any]) -> tuple[str, ...]:
     traced = report["status"] != "not traced"
     speedup = report.get("speedup")
     return (
-        f"{report['path']}:{report['line']} {report['qualname']}",
+        f"{_where(report)} {report['qualname']}",
         report["status"],
         str(report.get("traces", "-")) if traced else "-",
         _ms(report.get("trace_time_total_s")) if traced else "-",
@@ -44,8 +44,20 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
+def _where(report: Mapping[str, Any]) -> str:
+    """`path:line`, or `path:cell N:line` for a notebook's function."""
+    cell = f"cell {report['cell']}:" if report.get("cell") is not None else ""
+    return f"{report['path']}:{cell}{report['line']}"
+
+
+def _line(item: Mapping[str, Any]) -> str:
+    """`line N`, or `cell C line N` in a notebook."""
+    cell = f"cell {item['cell']} " if item.get("cell") is not None else ""
+    return f"{cell}line {item['line']}"
+
+
 def _details(report: Mapping[str, Any]) -> list[str]:
-    head = f"{report['path']}:{report['line']} {report['qualname']}"
+    head = f"{_where(report)} {report['qualname']}"
     if report["status"] == "not traced":
         return [f"{head}: not traced: {report['reason']}"]
     calls = int(report.get("calls", 0))
@@ -55,19 +67,19 @@ def _details(report: Mapping[str, Any]) -> list[str]:
     for retrace in report.get("retraces", []):
         lines.append(f"  retrace {retrace['trace']}: {retrace['reason']}")
     for effect in report.get("side_effects", []):
-        where = f" (line {effect['line']})" if effect.get("line") else ""
+        where = f" ({_line(effect)})" if effect.get("line") else ""
         lines.append(f"  side effect{where}: {effect['detail']}")
     conversions = report.get("conversions", [])
     if conversions:
         parts = [
-            f"{c['statement']} line {c['line']}: {'graph' if c['graph'] else 'Python'}"
+            f"{c['statement']} {_line(c)}: {'graph' if c['graph'] else 'Python'}"
             for c in conversions
         ]
         lines.append("  control flow: " + ", ".join(parts))
     for finding in report.get("findings", []):
         verdict = finding["confirmed"]
         evidence = f" ({finding['evidence']})" if finding.get("evidence") else ""
-        where = f"{finding['code']} line {finding['line']}"
+        where = f"{finding['code']} {_line(finding)}"
         lines.append(f"  {where} [{verdict}]: {finding['message']}{evidence}")
     return lines
 
@@ -103,6 +115,11 @@ def format_text(doc: Doc) -> str:
     broken = [m for m in doc["modules"] if m["status"] != "imported"]
     for module in broken:
         out.append(f"module {module['path']}: {module['status']}: {module['reason']}")
+    for module in doc["modules"]:
+        for skipped in module.get("cells_skipped", []):
+            out.append(
+                f"notebook {module['path']}: cell {skipped['cell']} skipped: {skipped['reason']}"
+            )
     for error in doc.get("errors", []):
         out.append(f"file {error['path']}: {error['message']}")
     out.append(summary(doc))

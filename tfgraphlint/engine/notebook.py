@@ -405,7 +405,7 @@ class Notebook:
             return cell, last + (line - len(self.line_map))
         return 1, line
 
-    def _message(self, message: str, cell: int) -> str:
+    def message_in_cells(self, message: str, cell: int) -> str:
         """`line 40` in a message (a caller, a loop, a read) as a place in the notebook."""
 
         def place(match: re.Match[str]) -> str:
@@ -452,7 +452,7 @@ class Notebook:
             column=column,
             end_line=end_line,
             end_column=end_column,
-            message=self._message(finding.message, cell),
+            message=self.message_in_cells(finding.message, cell),
             fix=fix,
             cell=cell,
         )
