@@ -460,3 +460,49 @@ def test_cache_round_trips_cells(tmp_path: Path) -> None:
     assert again is not None
     assert again.findings == result.findings
     assert again.errors == result.errors
+
+
+# ---------------------------------------------------------------------- trace: skipping
+def test_trace_skips_the_failing_statement_and_the_rest_of_its_cell(tmp_path: Path) -> None:
+    """What `tfgraphlint trace` blanks when the notebook's module raises at a line (the
+    worker's run itself is tested with TensorFlow in tests/dynamic/test_trace_notebook.py)."""
+    from tfgraphlint.dynamic.notebooks import prepare
+
+    path = write_nb(
+        tmp_path / "n.ipynb",
+        nb_json(
+            "%matplotlib inline\nimport tensorflow as tf\nimport imageio\nimport os",
+            "data = load('x.csv')\nsize = len(data)",
+            "def f():\n    return 1",
+        ),
+    )
+    run = prepare(path, tmp_path / "runs")
+    assert run is not None and not isinstance(run, str)
+    assert run.skip_at(3, "ModuleNotFoundError: No module named 'imageio'")  # only `import`
+    assert run.skip_at(5, "FileNotFoundError: x.csv")  # `data = ...` and the rest of cell 2
+    assert not run.skip_at(8, "ValueError: in f")  # inside a def: the caller is unknown
+    assert run.write().read_text(encoding="utf-8").split("\n") == [
+        "",
+        "import tensorflow as tf",
+        "",
+        "import os",
+        "",
+        "",
+        "def f():",
+        "    return 1",
+        "",
+    ]
+    assert run.skipped == [
+        {
+            "cell": 1,
+            "line": 3,
+            "skipped": "the statement",
+            "reason": "ModuleNotFoundError: No module named 'imageio'",
+        },
+        {
+            "cell": 2,
+            "line": 1,
+            "skipped": "the rest of the cell",
+            "reason": "FileNotFoundError: x.csv",
+        },
+    ]

@@ -18,6 +18,8 @@ def test_notebook_is_traced_by_cell(notebook: dict[str, Any]) -> None:
     assert module["cells_skipped"] == [
         {
             "cell": 3,
+            "line": 1,
+            "skipped": "the statement",
             "reason": "FileNotFoundError: [Errno 2] No such file or directory: "
             "'data/missing_dataset.csv'",
         }

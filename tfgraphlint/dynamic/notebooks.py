@@ -6,15 +6,19 @@ module, with the same timeout. Lines keep the joined numbering, which `engine.no
 back to cells for the report.
 
 A cell that raises while the module runs (a dataset it cannot download: the worker has no
-network; a file it cannot read) stops the import. That cell is then blanked (its lines kept,
-empty, so no other line moves) and the module is run again, up to `MAX_SKIPPED_CELLS` times:
-the cells after it still run, and the report names each skipped cell and why. A cell whose
-failure gives no line (a timeout, a crash) ends the notebook's run.
+network; a file it cannot read) stops the import. The failing top-level statement and the rest
+of its cell are then blanked (their lines kept, empty, so no other line moves; for a missing
+package, `import x` alone) and the module is run again, up to `MAX_SKIPPED_CELLS` times: the
+cells after it still run, and the report names each skipped part and why. A failure with no
+line in the notebook (a timeout, a crash), or inside a function whose caller is unknown, ends
+the notebook's run there and is reported as for a module.
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,22 +49,50 @@ class NotebookRun:
         path.write_text("".join(self.lines), encoding="utf-8")
         return path
 
-    def skip_cell_at(self, line: int, reason: str) -> bool:
-        """Blank the cell holding `line` (of the joined code) and record why; False when
-        there is no such cell or no run left."""
-        if not 1 <= line <= len(self.notebook.line_map):
+    def skip_at(self, line: int, reason: str) -> bool:
+        """Blank the top-level statement holding `line` (of the joined code) and the rest of
+        its cell (only the statement for a missing package), and record why. False when the
+        line is in no top-level statement of a cell, in a `def` or `class` (the failing call
+        is elsewhere), or no run is left."""
+        if not 1 <= line <= len(self.notebook.line_map) or len(self.skipped) >= MAX_SKIPPED_CELLS:
             return False
-        if len(self.skipped) >= MAX_SKIPPED_CELLS:
+        statement = _statement_at(self.lines, line)
+        if statement is None:
             return False
-        cell = self.notebook.line_map[line - 1][0]
-        if any(s["cell"] == cell for s in self.skipped):
-            return False
-        for index, (number, _) in enumerate(self.notebook.line_map):
-            if number == cell:
-                self.lines[index] = "\n"
-        self.skipped.append({"cell": cell, "reason": reason})
+        first, last = statement
+        cell, first_in_cell = self.notebook.line_map[first - 1]
+        only_statement = reason.startswith(("ModuleNotFoundError", "ImportError"))
+        end = last
+        if not only_statement:
+            while end < len(self.notebook.line_map) and self.notebook.line_map[end][0] == cell:
+                end += 1
+        for index in range(first - 1, end):
+            self.lines[index] = "\n"
+        what = "the statement" if only_statement or end == last else "the rest of the cell"
+        self.skipped.append(
+            {"cell": cell, "line": first_in_cell, "skipped": what, "reason": reason}
+        )
         self.attempt += 1
         return True
+
+
+def _statement_at(lines: list[str], line: int) -> tuple[int, int] | None:
+    """(first, last) lines of the top-level statement holding `line`, None if it is a
+    `def`/`class` or there is none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse("".join(lines))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        end = node.end_lineno or node.lineno
+        if start <= line <= end:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                return None
+            return start, end
+    return None
 
 
 def module_name_for(path: Path) -> str:
@@ -133,14 +165,21 @@ def run_notebook(
     """Run the notebook's module through `execute` (write, plan, trace, assemble: the
     caller's), skipping cells that raise, until it imports or no cell can be skipped.
     `execute` returns (outcome, assembled); the last one is returned."""
+    last: tuple[Any, Any] | None = None
     while True:
         path = run.write()
         outcome, assembled = execute(path)
+        if outcome is None and last is not None:
+            # Nothing left to trace once the failing part is blanked (its imports, say):
+            # report the failure that led there.
+            run.skipped.pop()
+            return last
         imported = getattr(outcome, "imported", None)
         if not imported or imported.get("ok"):
             return outcome, assembled
         error = imported.get("error") or {}
         line = error.get("line")
         reason = str(error.get("message") or "raised")
-        if not isinstance(line, int) or not run.skip_cell_at(line, reason):
+        last = outcome, assembled
+        if not isinstance(line, int) or not run.skip_at(line, reason):
             return outcome, assembled

@@ -116,10 +116,10 @@ def format_text(doc: Doc) -> str:
     for module in broken:
         out.append(f"module {module['path']}: {module['status']}: {module['reason']}")
     for module in doc["modules"]:
-        for skipped in module.get("cells_skipped", []):
-            out.append(
-                f"notebook {module['path']}: cell {skipped['cell']} skipped: {skipped['reason']}"
-            )
+        for skip in module.get("cells_skipped", []):
+            where = f"cell {skip['cell']}" + (f":{skip['line']}" if skip.get("line") else "")
+            what = f" ({skip['skipped']})" if skip.get("skipped") else ""
+            out.append(f"notebook {module['path']}: {where} skipped{what}: {skip['reason']}")
     for error in doc.get("errors", []):
         out.append(f"file {error['path']}: {error['message']}")
     out.append(summary(doc))
