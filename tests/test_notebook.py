@@ -506,3 +506,19 @@ def test_trace_skips_the_failing_statement_and_the_rest_of_its_cell(tmp_path: Pa
             "reason": "FileNotFoundError: x.csv",
         },
     ]
+
+
+def test_quick_start_checks_the_fixture_notebook(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's quick start (`check --exit-zero --statistics fixtures/`) reaches the
+    bundled notebook through the folder walk."""
+    folder = str(FIXTURE.parent)
+    assert main(["check", "--no-cache", "--isolated", "--exit-zero", "--statistics", folder]) == 0
+    out = capsys.readouterr().out
+    notebook = [line for line in out.splitlines() if line.startswith(str(FIXTURE))]
+    assert [line.split(": ")[0].split(":", 1)[1] for line in notebook] == [
+        "cell 7:5:5",
+        "cell 7:6:5",
+        "cell 10:1:14",
+        "cell 11:3:23",
+        "cell 13:3:16",
+    ]
