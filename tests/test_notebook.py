@@ -522,3 +522,15 @@ def test_quick_start_checks_the_fixture_notebook(capsys: pytest.CaptureFixture[s
         "cell 11:3:23",
         "cell 13:3:16",
     ]
+
+
+def test_refused_write_back_leaves_the_notebook_unchanged() -> None:
+    """A refusal found in a later cell does not leave an earlier cell's new source behind."""
+    data = nb_json("import tensorflow as tf\nx = 1", "%time y = 2\nz = 3")
+    notebook = read_notebook(json.dumps(data, indent=1).encode(), "n.ipynb")
+    assert isinstance(notebook, Notebook)
+    lines = notebook.text.split("\n")
+    lines[1] = "x = 2"  # cell 1: fine
+    lines[3] = "z = 3\nw = 4"  # cell 2 grows, and it has a magic: refused
+    assert notebook.with_text("\n".join(lines)) == "a fix changes the line count of cell 2"
+    assert notebook.data == data

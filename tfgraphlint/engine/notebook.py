@@ -515,7 +515,7 @@ class Notebook:
                 return f"a fix touches IPython syntax or a skipped part of cell {number}"
             replaced[number][first : first + (i2 - i1)] = new[j1:j2]
         changes: list[tuple[int, str, str]] = []
-        cells = self.data["cells"]
+        sources: dict[int, str | list[str]] = {}  # applied only once every cell is fine
         for cell in self.cells:
             code = replaced[cell.number]
             if code == cell.code:
@@ -535,9 +535,17 @@ class Notebook:
             text = "".join(lines)
             if cell.lines and not _ends_line(cell.lines[-1]) and text.endswith("\n"):
                 text = text[:-1]  # the final newline was added for the joined source
-            cells[cell.number - 1]["source"] = split_lines(text) if cell.is_list else text
+            sources[cell.number] = split_lines(text) if cell.is_list else text
             changes.append((cell.number, cell.text, text))
-        output = fmt.dump(self.data)
+        cells = self.data["cells"]
+        before = {number: cells[number - 1]["source"] for number in sources}
+        try:
+            for number, source in sources.items():
+                cells[number - 1]["source"] = source
+            output = fmt.dump(self.data)
+        finally:  # the notebook read stays the notebook read
+            for number, source in before.items():
+                cells[number - 1]["source"] = source
         encoded = ("\ufeff" if self.bom else "") + output
         return encoded.encode("utf-8"), changes
 
