@@ -4,6 +4,7 @@ temporary git repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,28 @@ def train_step(x):
     return x * 2
 """
 GOOD = BAD.replace('print("tracing", x)', 'tf.print("step", x)')
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Analysis"]},
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {},
+            "outputs": [],
+            "source": ["%matplotlib inline\n", "import tensorflow as tf\n"],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": 2,
+            "metadata": {},
+            "outputs": [],
+            "source": ["@tf.function\n", "def f(x):\n", "    print(x)\n", "    return x"],
+        },
+    ],
+    "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
 
 pytestmark = pytest.mark.slow
 
@@ -63,6 +86,7 @@ def test_hook_fails_on_a_finding_and_passes_when_clean(head_commit: str, tmp_pat
     (repo / "train.py").write_text(BAD, encoding="utf-8")
     (repo / "model.py").write_text(GOOD, encoding="utf-8")
     (repo / "notes.txt").write_text("print('not python')\n", encoding="utf-8")
+    (repo / "analysis.ipynb").write_text(json.dumps(NOTEBOOK, indent=1), encoding="utf-8")
     git(repo, "add", "-A")
     home = tmp_path / "pre-commit-home"
 
@@ -72,8 +96,9 @@ def test_hook_fails_on_a_finding_and_passes_when_clean(head_commit: str, tmp_pat
     assert "Failed" in output
     assert "train.py:6:5: TFG101 " in output
     assert "model.py:" not in output
+    assert "analysis.ipynb:cell 3:3:5: TFG101 " in output  # `types_or: [..., jupyter]`
 
-    git(repo, "rm", "-q", "--cached", "train.py")
+    git(repo, "rm", "-q", "--cached", "train.py", "analysis.ipynb")
     (repo / "train.py").unlink()
     passed = try_repo(repo, head_commit, home)
     assert passed.returncode == 0, passed.stdout + passed.stderr

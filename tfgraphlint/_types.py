@@ -115,9 +115,10 @@ class Finding:
     message: str
     function: str | None = None
     fix: Fix | None = None
+    cell: int | None = None  # a notebook's cell (1-based over all cells); `line` is in it
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -130,6 +131,9 @@ class Finding:
             "function": self.function,
             "fix": None if self.fix is None else self.fix.to_json(),
         }
+        if self.cell is not None:
+            out["cell"] = self.cell
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Finding:
@@ -145,6 +149,7 @@ class Finding:
             message=str(data["message"]),
             function=data.get("function"),
             fix=None if data.get("fix") is None else Fix.from_json(data["fix"]),
+            cell=None if data.get("cell") is None else int(data["cell"]),
         )
 
 
@@ -156,11 +161,14 @@ class FileError:
     message: str
     line: int | None = None
     kind: str = "parse"  # "parse", "io", "internal"
+    cell: int | None = None  # a notebook's cell; `line` is in it
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "message": self.message, "kind": self.kind}
         if self.line is not None:
             out["line"] = self.line
+        if self.cell is not None:
+            out["cell"] = self.cell
         return out
 
     @classmethod
@@ -171,6 +179,7 @@ class FileError:
             message=str(data["message"]),
             line=None if line is None else int(line),
             kind=str(data.get("kind", "parse")),
+            cell=None if data.get("cell") is None else int(data["cell"]),
         )
 
 

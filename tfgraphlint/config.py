@@ -60,6 +60,7 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
+    extend_include: tuple[str, ...] = ()
     extra_function_decorators: tuple[str, ...] = ()
     keras_call: bool = False
     follow_calls: bool = True
@@ -170,6 +171,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("exclude", "exclude", _str_list, "Paths or globs to skip (replaces the defaults)."),
     Option("extend-exclude", "extend_exclude", _str_list, "Paths or globs to skip as well."),
+    Option(
+        "extend-include",
+        "extend_include",
+        _str_list,
+        "Globs of more files to check in folders (`*.py`, `*.pyi` and `*.ipynb` always are).",
+    ),
     Option(
         "extra-function-decorators",
         "extra_function_decorators",

@@ -43,6 +43,8 @@ RUNS: dict[str, tuple[str, ...]] = {
         "6",
         *(str(DATA / f"import_{kind}.py") for kind in ("hangs", "raises", "exits", "segfaults")),
     ),
+    # A notebook: magics, a cell that raises (skipped), a helper in an earlier cell.
+    "notebook": (str(DATA / "notebook_trace.ipynb"),),
 }
 
 _RUNNER = """
@@ -100,6 +102,11 @@ def _result(factory: pytest.TempPathFactory, name: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return _result(tmp_path_factory, "traced")
+
+
+@pytest.fixture(scope="session")
+def notebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _result(tmp_path_factory, "notebook")
 
 
 @pytest.fixture(scope="session")

@@ -280,7 +280,11 @@ def run_trace(args: argparse.Namespace) -> int:
     root = config.root or Path.cwd()
     plans: list[Plan] = []
     errors: list[dict[str, Any]] = []
+    notebooks: list[Path] = []
     for path in iter_python_files(args.paths, config):
+        if path.suffix.lower() == ".ipynb":
+            notebooks.append(path)  # run in the worker below (`dynamic.notebooks`)
+            continue
         plan = plan_file(path, root)
         if isinstance(plan, str):
             errors.append({"path": _shown(path), "message": plan})
@@ -297,6 +301,8 @@ def run_trace(args: argparse.Namespace) -> int:
             module, functions = assemble(plan, outcome, settings)
             modules.append(module)
             reports.extend(functions)
+        for path in notebooks:
+            _trace_notebook(path, root, settings, worker, modules, reports, errors)
     except RuntimeError as exc:  # the worker cannot start (TensorFlow missing or broken)
         progress.close()
         print(f"tfgraphlint trace: {exc}", file=sys.stderr)
@@ -342,6 +348,51 @@ def write_skeleton(path: Path, doc: Mapping[str, Any]) -> None:
         f"function{'s' * (count != 1)} to {path}; then run with --examples {path}",
         file=sys.stderr,
     )
+
+
+def _trace_notebook(
+    path: Path,
+    root: Path,
+    settings: TraceSettings,
+    worker: Any,
+    modules: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+) -> None:
+    """A notebook's code cells run in order as one module (`dynamic.notebooks`), skipping
+    the cells that raise; functions and findings are reported by cell."""
+    import tempfile
+
+    from tfgraphlint.dynamic.notebooks import map_report, prepare, run_notebook
+
+    with tempfile.TemporaryDirectory(prefix="tfgraphlint-nb-") as tmp:
+        run = prepare(path, Path(tmp))
+        if isinstance(run, str):
+            errors.append({"path": _shown(path), "message": run})
+            return
+        if run is None:
+            return
+
+        def execute(module_path: Path) -> tuple[Any, Any]:
+            plan = plan_file(module_path, root)
+            if not isinstance(plan, Plan):
+                return None, plan
+            plan.shown = _shown(path)
+            outcome = worker.run(_request(plan, settings), settings.timeout)
+            return outcome, assemble(plan, outcome, settings)
+
+        _, assembled = run_notebook(run, execute)
+        if not isinstance(assembled, tuple):
+            if isinstance(assembled, str):
+                errors.append({"path": _shown(path), "message": assembled})
+            return
+        module, functions = assembled
+        skipped = [{"cell": e.cell, "reason": e.message} for e in run.notebook.errors]
+        module["cells_skipped"] = skipped + run.skipped
+        for report in functions:
+            map_report(run.notebook, report)
+        modules.append(module)
+        reports.extend(functions)
 
 
 def needs_attention(doc: Mapping[str, Any]) -> bool:

@@ -34,7 +34,7 @@ def _row(report: Mapping[str, Any]) -> tuple[str, ...]:
     """A traced or failed function (the ones not traced are summarised apart)."""
     speedup = report.get("speedup")
     return (
-        f"{report['path']}:{report['line']} {report['qualname']}",
+        f"{_where(report)} {report['qualname']}",
         report["status"],
         str(report.get("traces", "-")),
         _ms(report.get("trace_time_total_s")),
@@ -55,6 +55,18 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
+def _where(report: Mapping[str, Any]) -> str:
+    """`path:line`, or `path:cell N:line` for a notebook's function."""
+    cell = f"cell {report['cell']}:" if report.get("cell") is not None else ""
+    return f"{report['path']}:{cell}{report['line']}"
+
+
+def _line(item: Mapping[str, Any]) -> str:
+    """`line N`, or `cell C line N` in a notebook."""
+    cell = f"cell {item['cell']} " if item.get("cell") is not None else ""
+    return f"{cell}line {item['line']}"
+
+
 def _not_traced(reports: list[Mapping[str, Any]], total: int) -> list[str]:
     """One block per reason, each naming its functions: a hint is said once, not per
     function."""
@@ -66,7 +78,7 @@ def _not_traced(reports: list[Mapping[str, Any]], total: int) -> list[str]:
     lines = [f"not traced: {len(reports)} of {plural(total, 'function')}"]
     for reason, group in sorted(by_reason.items(), key=lambda item: -len(item[1])):
         lines.append(f"  {reason} ({plural(len(group), 'function')}):")
-        lines += [f"    {r['path']}:{r['line']} {r['qualname']}" for r in group]
+        lines += [f"    {_where(r)} {r['qualname']}" for r in group]
     if any(needs_examples(r) for r in reports):
         lines.append(
             "  `tfgraphlint trace --write-examples PATH ...` writes an examples file to fill in "
@@ -81,7 +93,7 @@ def needs_examples(report: Mapping[str, Any]) -> bool:
 
 
 def _details(report: Mapping[str, Any]) -> list[str]:
-    head = f"{report['path']}:{report['line']} {report['qualname']}"
+    head = f"{_where(report)} {report['qualname']}"
     calls = plural(int(report.get("calls", 0)), "call")
     at_import = int(report.get("traces_at_import") or 0)
     imported = f"; {plural(at_import, 'trace')} while the module imported" if at_import else ""
@@ -91,19 +103,19 @@ def _details(report: Mapping[str, Any]) -> list[str]:
     for retrace in report.get("retraces", []):
         lines.append(f"  retrace {retrace['trace']}: {retrace['reason']}")
     for effect in report.get("side_effects", []):
-        where = f" (line {effect['line']})" if effect.get("line") else ""
+        where = f" ({_line(effect)})" if effect.get("line") else ""
         lines.append(f"  side effect{where}: {effect['detail']}")
     conversions = report.get("conversions", [])
     if conversions:
         parts = [
-            f"{c['statement']} line {c['line']}: {'graph' if c['graph'] else 'Python'}"
+            f"{c['statement']} {_line(c)}: {'graph' if c['graph'] else 'Python'}"
             for c in conversions
         ]
         lines.append("  control flow: " + ", ".join(parts))
     for finding in report.get("findings", []):
         verdict = finding["confirmed"]
         evidence = f" ({finding['evidence']})" if finding.get("evidence") else ""
-        where = f"{finding['code']} line {finding['line']}"
+        where = f"{finding['code']} {_line(finding)}"
         lines.append(f"  {where} [{verdict}]: {finding['message']}{evidence}")
     return lines
 
@@ -141,6 +153,11 @@ def format_text(doc: Doc) -> str:
     broken = [m for m in doc["modules"] if m["status"] != "imported"]
     for module in broken:
         out.append(f"module {module['path']}: {module['status']}: {module['reason']}")
+    for module in doc["modules"]:
+        for skip in module.get("cells_skipped", []):
+            where = f"cell {skip['cell']}" + (f":{skip['line']}" if skip.get("line") else "")
+            what = f" ({skip['skipped']})" if skip.get("skipped") else ""
+            out.append(f"notebook {module['path']}: {where} skipped{what}: {skip['reason']}")
     for error in doc.get("errors", []):
         out.append(f"file {error['path']}: {error['message']}")
     out.append(summary(doc))

@@ -40,6 +40,10 @@ class _Excludes:
         return self.match(path.name, self.relative(path))
 
 
+# What a folder walk checks, as ruff's default `include`; `extend-include` adds to it.
+DEFAULT_INCLUDE: tuple[str, ...] = ("*.py", "*.pyi", "*.ipynb")
+
+
 def is_virtualenv(folder: Path) -> bool:
     """A virtual environment under any name: venv and virtualenv both write `pyvenv.cfg`.
     False for a folder that cannot be searched: the walk then reports it as unreadable."""
@@ -87,6 +91,7 @@ def iter_python_paths(
     a device) are passed to `on_error` and skipped; the walk goes on.
     """
     excludes = _Excludes((*config.exclude, *config.extend_exclude), config.root)
+    extra = _Excludes(config.extend_include, config.root)  # the same matching, to include
 
     def walk_error(exc: OSError) -> None:
         if on_error is not None:
@@ -113,9 +118,9 @@ def iter_python_paths(
                     kept.append(d)
             dirs[:] = kept
             for name in sorted(files):
-                if not name.endswith((".py", ".pyi")):
-                    continue
                 rel = f"{rel_base}/{name}" if rel_base not in ("", ".") else name
+                if not name.endswith((".py", ".pyi", ".ipynb")) and not extra.match(name, rel):
+                    continue
                 path = os.path.join(folder, name)
                 if not excludes.match(name, rel) and regular(path):
                     yield path

@@ -190,25 +190,31 @@ def _validate_selection(config: Config) -> None:
 
 def _lint_file(job: tuple[str, Config, bool]) -> tuple[LintResult, str | None]:
     """The file's result, and the digest of the bytes linted (for the cache; None if unread)."""
-    from tfgraphlint.engine.runner import lint_source
-
     path, config, noqa = job
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
         return LintResult(path, errors=[error]), None
-    return lint_source(data, path, config, noqa=noqa), content_digest(data)
+    return _lint_bytes(data, path, config, noqa), content_digest(data)
+
+
+def _lint_bytes(data: bytes, path: str, config: Config, noqa: bool) -> LintResult:
+    """A module's or a notebook's result."""
+    from tfgraphlint.engine.notebook import is_notebook, lint_notebook
+    from tfgraphlint.engine.runner import lint_source
+
+    if is_notebook(path):
+        return lint_notebook(data, path, config, noqa=noqa)
+    return lint_source(data, path, config, noqa=noqa)
 
 
 def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
-    from tfgraphlint.engine.runner import lint_source
-
     noqa = not args.disable_noqa
     results: list[LintResult] = []
     if "-" in args.paths:
         data = sys.stdin.buffer.read()
-        results.append(lint_source(data, args.stdin_filename or "<stdin>", config, noqa=noqa))
+        results.append(_lint_bytes(data, args.stdin_filename or "<stdin>", config, noqa))
     files, skipped = discover(args.paths, config)
     cache = None if args.no_cache else _open_cache(config, noqa)
     cached: dict[str, LintResult] = {}

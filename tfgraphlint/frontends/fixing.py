@@ -23,6 +23,7 @@ from typing import BinaryIO
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.engine.cache import content_digest
+from tfgraphlint.engine.notebook import fix_notebook, is_notebook
 
 
 @dataclass(slots=True)
@@ -52,6 +53,9 @@ def fix_bytes(data: bytes, job: FixJob) -> FileFix:
     from tfgraphlint.engine.fixes import applicable, decode_for_fix, fix_text, unified_diff
     from tfgraphlint.engine.runner import lint_source
 
+    if is_notebook(job.path):  # the cells' code is fixed, then written back into the JSON
+        done = fix_notebook(data, job.path, job.config, unsafe=job.unsafe, noqa=job.noqa)
+        return FileFix(done.result, done.fixed, done.diff, done.output or data)
     try:
         decoded = decode_for_fix(data)
     except (UnicodeError, SyntaxError, LookupError):

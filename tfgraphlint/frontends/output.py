@@ -22,10 +22,15 @@ def format_text(results: Sequence[LintResult], *, unsafe_fixes: bool = False) ->
     unsafe fix only with `--unsafe-fixes`). Errors go to stderr (`format_text_errors`)."""
     findings, _ = _all(results)
     return "".join(
-        f"{f.path}:{f.line}:{f.column}: {f.code} "
+        f"{f.path}:{_cell(f.cell)}{f.line}:{f.column}: {f.code} "
         f"{'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}\n"
         for f in findings
     )
+
+
+def _cell(cell: int | None) -> str:
+    """`cell 3:` before a notebook finding's line, as ruff writes it."""
+    return "" if cell is None else f"cell {cell}:"
 
 
 def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
@@ -38,7 +43,9 @@ def format_text_errors(results: Sequence[LintResult]) -> str:
     _, errors = _all(results)
     lines = []
     for e in errors:
-        where = e.path if e.line is None else f"{e.path}:{e.line}"
+        where = e.path if e.line is None else f"{e.path}:{_cell(e.cell)}{e.line}"
+        if e.cell is not None and e.line is None:
+            where = f"{e.path}:cell {e.cell}"
         lines.append(f"{where}: error: {e.message}\n")
     return "".join(lines)
 
@@ -116,16 +123,26 @@ def format_github(results: Sequence[LintResult]) -> str:
     level = {"error": "error", "warning": "warning", "info": "notice"}
     lines = []
     for f in findings:
+        if f.cell is not None:
+            # A line of a cell is no line of the .ipynb file: a file-level annotation, with
+            # the place in the message (ruff, too, gives up the line for notebooks).
+            where = f"cell {f.cell}:{f.line}:{f.column}: "
+            lines.append(
+                f"::{level[f.severity.value]} file={_gh_escape(f.path, prop=True)},"
+                f"title={f.code}::{_gh_escape(where + f.message)}"
+            )
+            continue
         lines.append(
             f"::{level[f.severity.value]} file={_gh_escape(f.path, prop=True)},line={f.line},"
             f"col={f.column},endLine={f.end_line},endColumn={f.end_column},"
             f"title={f.code}::{_gh_escape(f.message)}"
         )
     for e in errors:
-        where = f",line={e.line}" if e.line is not None else ""
+        where = f",line={e.line}" if e.line is not None and e.cell is None else ""
+        message = e.message if e.cell is None else f"cell {e.cell}:{e.line or 1}: {e.message}"
         lines.append(
             f"::error file={_gh_escape(e.path, prop=True)}{where},"
-            f"title=tfgraphlint::{_gh_escape(e.message)}"
+            f"title=tfgraphlint::{_gh_escape(message)}"
         )
     return "".join(line + "\n" for line in lines)
 

@@ -7,6 +7,7 @@ checked as `invocations[0].toolExecutionNotifications`.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -74,7 +75,27 @@ def _folder_uri(folder: Path) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
+def _notebook_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    """A notebook finding: a line of a cell is no line of the .ipynb file, so the location
+    is the file, and the cell and the place in it are in the message and `properties`."""
+    result = _result(dataclasses.replace(finding, cell=None), rule_index)
+    physical = result["locations"][0]["physicalLocation"]
+    del physical["region"]
+    place = f"cell {finding.cell}:{finding.line}:{finding.column}"
+    result["message"]["text"] = f"{place}: {finding.message}"
+    result["properties"] = {
+        "cell": finding.cell,
+        "line": finding.line,
+        "column": finding.column,
+        "endLine": finding.end_line,
+        "endColumn": finding.end_column,
+    }
+    return result
+
+
 def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    if finding.cell is not None:
+        return _notebook_result(finding, rule_index)
     location: dict[str, Any] = {
         "physicalLocation": {
             "artifactLocation": _artifact(finding.path),
@@ -103,11 +124,14 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 
 def _notification(error: FileError) -> dict[str, Any]:
     physical: dict[str, Any] = {"artifactLocation": _artifact(error.path)}
-    if error.line is not None:
+    message = error.message
+    if error.cell is not None:
+        message = f"cell {error.cell}:{error.line or 1}: {message}"
+    elif error.line is not None:
         physical["region"] = {"startLine": error.line}
     return {
         "level": "error",
-        "message": {"text": error.message},
+        "message": {"text": message},
         "descriptor": {"id": f"{error.kind}-error"},
         "locations": [{"physicalLocation": physical}],
     }
