@@ -1,4 +1,4 @@
-"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes (issue 4: speed).
+"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes.
 
 `ast.walk` is breadth first through a deque, with two nested generators per node
 (`iter_child_nodes`, `iter_fields`); this is a plain depth-first stack, about 40 % faster on

@@ -25,7 +25,7 @@ class CompiledContext:
 
     `root` is the compiled function the body is reached from (itself for a root).
     `converted` says whether AutoGraph rewrites its control flow: False under
-    `autograph=False`, `do_not_convert`, and Keras `train_step`/`call` (HAZARDS H35).
+    `autograph=False`, `do_not_convert`, and Keras `train_step`/`call`.
     `signature_params` are the parameters an `input_signature` covers (they are tensors).
     """
 

@@ -1,5 +1,5 @@
 """`ParentProvider`: each node's parent, as libCST's `ParentNodeProvider` gives it, ten times
-cheaper (issue 4: speed).
+cheaper.
 
 `ParentNodeProvider` is a full libCST traversal, and a libCST traversal rebuilds every node it
 passes (`_visit_and_replace_children`), even for a visitor that changes nothing: about 13 s of

@@ -1,5 +1,5 @@
 """`LazyPositionProvider`: libCST's `PositionProvider` ranges, computed only for the
-statements whose nodes someone asks about (issue 4: speed).
+statements whose nodes someone asks about.
 
 libCST computes positions by generating the code of the whole module while counting lines
 and columns: about 12 s of CPU on the benchmark corpus's candidate files, for a few thousand

@@ -731,7 +731,7 @@ class _Discovery:
             is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
             # Keras 2 (`tf_keras`) wraps `call` with AutoGraph in `Layer.__call__`; Keras 3
             # (`keras`, and `tf.keras` from TF 2.16) does not. `train_step` is unconverted in
-            # both (HAZARDS.md H35, checked on TF 2.12 and 2.21).
+            # both (checked on TF 2.12 and 2.21).
             keras2 = any(q.startswith("tf_keras.") for q in bases)
             for name, info in methods.items():
                 if is_model and name in names.KERAS_STEP_METHODS:

@@ -1,4 +1,4 @@
-"""Qualified names on demand, instead of libCST's `QualifiedNameProvider` (issue 4: speed).
+"""Qualified names on demand, instead of libCST's `QualifiedNameProvider`.
 
 `QualifiedNameProvider` walks the whole module once more (after the scope analysis) only to attach
 `scope.get_qualified_names_for(node)`, lazily, to every node; discovery and the rules ask for a

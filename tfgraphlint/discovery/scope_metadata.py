@@ -1,4 +1,4 @@
-"""`FastScopeProvider`: libCST's scope analysis, without libCST's idle traversals (issue 4).
+"""`FastScopeProvider`: libCST's scope analysis, without libCST's idle traversals.
 
 libCST's `ScopeProvider` and the `ExpressionContextProvider` it needs are *batchable*
 providers: `MetadataWrapper` runs each in a batched traversal of the whole module, and each

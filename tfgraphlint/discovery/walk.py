@@ -1,4 +1,4 @@
-"""`walk`: libCST's traversal for read-only visitors, without rebuilding the tree (issue 4).
+"""`walk`: libCST's traversal for read-only visitors, without rebuilding the tree.
 
 `node.visit(visitor)` rebuilds every node it passes (`_visit_and_replace_children` makes a
 copy of each node with its visited children, validated, then thrown away when the visitor

@@ -1,4 +1,4 @@
-"""Cheap pre-passes that decide what libCST must parse (issue 4: speed without lost findings).
+"""Cheap pre-passes that decide what libCST must parse.
 
 libCST parses about 20x slower than CPython's `ast`, and its scope and qualified-name metadata
 cost more again. Most of a TensorFlow code base holds no compiled body, so:

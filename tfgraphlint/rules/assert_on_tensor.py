@@ -38,7 +38,6 @@ class AssertOnTensor(Rule):
 
     ## References
     - AutoGraph reference, "Limitations" and `experimental_autograph_options`
-    - HAZARDS H31
     """
 
     CODE = "TFG509"

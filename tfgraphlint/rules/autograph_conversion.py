@@ -348,7 +348,6 @@ class AutographConversion(Rule):
 
     ## References
     - AutoGraph reference, "Control flow" (dispatch rules)
-    - HAZARDS §2
     """
 
     CODE = "TFG590"

@@ -62,7 +62,6 @@ class GeneratorInTfFunction(Rule):
 
     ## References
     - AutoGraph reference, "Limitations" (generators are not converted)
-    - HAZARDS H34, §2.6
     """
 
     CODE = "TFG506"

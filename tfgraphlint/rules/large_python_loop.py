@@ -88,7 +88,6 @@ class LargePythonLoop(Rule):
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Looping over Python data"
-    - HAZARDS H19
     """
 
     CODE = "TFG507"

@@ -54,7 +54,6 @@ class ListAppendInGraphLoop(Rule):
 
     ## References
     - AutoGraph reference, "Limitations", "Python collections in TensorFlow control flow"
-    - HAZARDS H27
     """
 
     CODE = "TFG503"

@@ -74,7 +74,6 @@ class MissingReturnOnTensorPath(Rule):
 
     ## References
     - AutoGraph reference, "Control flow", return statements; `return_statements.py`
-    - HAZARDS H25, §2.1, §2.4
     """
 
     CODE = "TFG512"

@@ -82,7 +82,6 @@ class RaiseInTensorBranch(Rule):
 
     ## References
     - AutoGraph reference, "Control flow" (both branches of a `tf.cond` are traced)
-    - HAZARDS H32, §2.1
     """
 
     CODE = "TFG511"

@@ -59,7 +59,6 @@ class RecursiveTfFunction(Rule):
     ## References
     - TensorFlow guide, "Better performance with tf.function" ("Recursive tf.functions are not
       supported")
-    - HAZARDS H42
     """
 
     CODE = "TFG505"

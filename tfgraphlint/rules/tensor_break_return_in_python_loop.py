@@ -57,7 +57,6 @@ class TensorBreakReturnInPythonLoop(Rule):
     ## References
     - AutoGraph reference, "Control flow" (break, continue and return statements) and
       "Limitations" (consistency of control flow types)
-    - HAZARDS H21, §2.4
     """
 
     CODE = "TFG513"

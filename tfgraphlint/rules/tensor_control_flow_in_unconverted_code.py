@@ -49,7 +49,6 @@ class TensorControlFlowInUnconvertedCode(Rule):
 
     ## References
     - AutoGraph reference, "Limitations"; `unsupported_features_checker.py`
-    - HAZARDS H30, H34, H35
     """
 
     CODE = "TFG510"

@@ -59,7 +59,6 @@ class TensorIterationInComprehension(Rule):
 
     ## References
     - AutoGraph reference, "Limitations" and "Common errors"
-    - HAZARDS H30, §2.2, §2.5
     """
 
     CODE = "TFG502"

@@ -48,7 +48,6 @@ class TensorarrayWriteDiscarded(Rule):
 
     ## References
     - `tf.TensorArray` API documentation ("the result of `write` must be used")
-    - HAZARDS H28
     """
 
     CODE = "TFG508"

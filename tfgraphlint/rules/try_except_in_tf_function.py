@@ -62,7 +62,6 @@ class TryExceptInTfFunction(Rule):
 
     ## References
     - AutoGraph reference, "Control flow" (exceptions are not converted)
-    - HAZARDS H33
     """
 
     CODE = "TFG504"

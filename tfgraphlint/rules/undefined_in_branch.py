@@ -165,7 +165,6 @@ class UndefinedInBranch(Rule):
 
     ## References
     - AutoGraph reference, "Limitations", "Undefined and None values"
-    - HAZARDS H23, §2.1
     """
 
     CODE = "TFG501"
