@@ -11,15 +11,10 @@ elements, and each Keras `Model` subclass fitted for three steps.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
-
-from tfgraphlint.engine.examples import strip_markers
-from tfgraphlint.engine.registry import find_rule
+from tf_scripts import run_tensorflow_script, write_rule_examples
 
 pytestmark = pytest.mark.dynamic
 
@@ -66,26 +61,9 @@ print(json.dumps(out))
 """
 
 
-def test_examples_match_tensorflow(tmp_path: os.PathLike[str]) -> None:
-    rule = find_rule("TFG106")
-    assert rule is not None
-    paths, kinds = [], {}
-    for kind, examples in (("invalid", rule.INVALID), ("valid", rule.VALID)):
-        for index, example in enumerate(examples):
-            path = os.path.join(tmp_path, f"{kind}_{index}.py")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(strip_markers(example.source))
-            paths.append(path)
-            kinds[f"{kind}_{index}"] = kind
-    proc = subprocess.run(
-        [sys.executable, "-c", _WORKER, *paths],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(proc.stdout.splitlines()[-1])
+def test_examples_match_tensorflow(tmp_path: Path) -> None:
+    kinds = write_rule_examples("TFG106", tmp_path)
+    results = run_tensorflow_script(_WORKER, *(str(tmp_path / f"{n}.py") for n in kinds))
     assert set(results) == set(kinds)
     for name, kind in kinds.items():
         calls, stops = results[name]["calls"], results[name]["stops"]

@@ -6,16 +6,10 @@ by contrast, writes on every call.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from tfgraphlint.engine.examples import strip_markers
-from tfgraphlint.engine.registry import find_rule
+from tf_scripts import run_tensorflow_script, write_rule_examples
 
 pytestmark = pytest.mark.dynamic
 
@@ -53,23 +47,9 @@ print(json.dumps(out))
 
 
 def test_examples_match_tensorflow(tmp_path: Path) -> None:
-    rule = find_rule("TFG107")
-    assert rule is not None
-    for kind, examples in (("invalid", rule.INVALID), ("valid", rule.VALID)):
-        for index, example in enumerate(examples):
-            source = strip_markers(example.source)
-            (tmp_path / f"{kind}_{index}.py").write_text(source, encoding="utf-8")
+    write_rule_examples("TFG107", tmp_path)
     (tmp_path / "config.json").write_text('{"scale": 1.0}', encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-c", _WORKER],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(proc.stdout.splitlines()[-1])
+    results = run_tensorflow_script(_WORKER, cwd=tmp_path)
     assert results == {
         "log lines after 3 calls": 1,
         "scale read": [2.0, 2.0],

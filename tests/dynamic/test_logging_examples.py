@@ -6,15 +6,11 @@ logged once too (a deliberate idiom, not flagged), with a shape and no tensor.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tf_scripts import run_tensorflow_script, write_rule_examples
 
-from tfgraphlint.engine.examples import strip_markers
 from tfgraphlint.engine.registry import find_rule
 
 pytestmark = pytest.mark.dynamic
@@ -61,23 +57,10 @@ print(json.dumps(out))
 
 
 def test_examples_match_tensorflow(tmp_path: Path) -> None:
+    kinds = write_rule_examples("TFG108", tmp_path)
+    logged = run_tensorflow_script(_WORKER, *(str(tmp_path / f"{n}.py") for n in kinds))
     rule = find_rule("TFG108")
     assert rule is not None
-    paths = []
-    for kind, examples in (("invalid", rule.INVALID), ("valid", rule.VALID[:1])):
-        for index, example in enumerate(examples):
-            path = tmp_path / f"{kind}_{index}.py"
-            path.write_text(strip_markers(example.source), encoding="utf-8")
-            paths.append(str(path))
-    proc = subprocess.run(
-        [sys.executable, "-c", _WORKER, *paths],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    logged = json.loads(proc.stdout.splitlines()[-1])
     for index, example in enumerate(rule.INVALID):
         flagged = example.source.count("# error: TFG108")
         records = logged[f"invalid_{index}"]
