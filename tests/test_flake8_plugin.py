@@ -269,3 +269,34 @@ def test_a_prefix_does_not_pull_in_info_rules(tmp_path: Path) -> None:
     ):
         proc = flake8(tmp_path, *select, "loop.py")
         assert "loop.py:6:5: TFG590 " in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "runs"),
+    [
+        ((), True),
+        (("--select", "E"), False),  # an editor's usual selection: the plugin does nothing
+        (("--select", "E,W", "--extend-select", "TFG1"), True),
+        (("--select", "T"), True),
+        (("--ignore", "TFG"), False),
+        (("--extend-ignore", "TF"), False),
+        (("--ignore", "TFG1"), True),  # other TFG codes are still shown
+    ],
+)
+def test_does_nothing_when_no_tfg_code_is_selected(
+    tmp_path: Path, args: tuple[str, ...], runs: bool
+) -> None:
+    (tmp_path / "train.py").write_text(TRAINING, encoding="utf-8")
+    code = """
+        import sys
+        from flake8.main.cli import main
+        try:
+            main(["--isolated", "--jobs", "1", *sys.argv[1:], "train.py"])
+        except SystemExit:
+            pass
+        print("tfgraphlint.engine.runner" in sys.modules)
+    """
+    proc = run([sys.executable, "-c", textwrap.dedent(code), *args], tmp_path)
+    assert proc.stdout.splitlines()[-1:] == [str(runs)], proc.stdout + proc.stderr
+    if not args:  # the same file does have findings
+        assert " TFG1" in proc.stdout, proc.stdout

@@ -113,6 +113,7 @@ class Flake8Plugin:
     _changes: ClassVar[dict[str, Any] | None] = None  # the tfg-* options, once parsed
     _config: ClassVar[Config | None] = None
     _named: ClassVar[frozenset[str]] = frozenset()  # OFF_BY_DEFAULT codes named in --select
+    _selected: ClassVar[bool] = True  # False when flake8's selection shows no TFG code
     # What `engine.prefilter` looks for, from `config.extra_function_decorators` (default: none).
     _needles: ClassVar[tuple[str, ...]] = package_needles()
 
@@ -156,11 +157,21 @@ class Flake8Plugin:
             *(getattr(options, "extend_select", None) or ()),
         ]
         cls._named = frozenset(c.strip().upper() for c in named) & set(OFF_BY_DEFAULT)
+        cls._selected = tfg_selected(
+            getattr(options, "select", None),
+            getattr(options, "extend_select", None),
+            [
+                *(getattr(options, "ignore", None) or ()),
+                *(getattr(options, "extend_ignore", None) or ()),
+            ],
+        )
         # With tfg-* options the config module is loaded anyway (to validate them): build the
         # config now. Without, it keeps its default (no extra decorators) until a file needs it.
         cls._needles = package_needles(cls.config.extra_function_decorators if changes else ())
 
     def run(self) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
+        if not self._selected:
+            return  # an editor's `flake8 --select E` on every save: nothing of ours to show
         source = "".join(self.lines)
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
         if not names_a_package(source, self._needles):
@@ -173,3 +184,26 @@ class Flake8Plugin:
         for e in result.errors:
             if e.kind == "internal":
                 yield e.line or 1, 0, f"TFG999 {e.message}", type(self)
+
+
+def tfg_selected(
+    select: Sequence[str] | None, extend_select: Sequence[str] | None, ignore: Sequence[str]
+) -> bool:
+    """Whether flake8's selection can show a TFG code, from its options: `--select` absent
+    (flake8's default selects every plugin's codes) and no `--ignore` of all TFG codes, or a
+    `--select`/`--extend-select` entry that is a prefix of the TFG codes (`T`, `TFG`) or of
+    some of them (`TFG1`, `TFG101`)."""
+
+    def covers_some(entry: str) -> bool:
+        entry = entry.strip().upper()
+        return bool(entry) and ("TFG".startswith(entry) or entry.startswith("TFG"))
+
+    def covers_all(entry: str) -> bool:
+        entry = entry.strip().upper()
+        return bool(entry) and "TFG".startswith(entry)
+
+    if any(covers_some(e) for e in extend_select or ()):
+        return True
+    if select is not None:
+        return any(covers_some(e) for e in select)
+    return not any(covers_all(e) for e in ignore)
