@@ -9,14 +9,11 @@ read their source) and traces every module-level `tf.function` of each: with its
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+from tf_scripts import run_tensorflow_script
 
 from tfgraphlint.engine.examples import strip_markers
 from tfgraphlint.engine.registry import find_rule
@@ -101,16 +98,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, st
         path = folder / f"{code}_{kind}_{index}.py"
         path.write_text(source, encoding="utf-8")
         paths.append(str(path))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run(
-        [sys.executable, "-c", _WORKER, *paths],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    doc: dict[str, dict[str, str | None]] = json.loads(proc.stdout.splitlines()[-1])
+    doc: dict[str, dict[str, str | None]] = run_tensorflow_script(_WORKER, *paths)
     return doc
 
 

@@ -17,6 +17,7 @@ from libcst.metadata import (
 from tfgraphlint._types import Applicability, Edit, Example, Finding, Fix, Severity
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.control import under_eager_check
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
@@ -200,6 +201,16 @@ class Rule(cst.BatchableCSTVisitor):
         """Source text of a node, shortened for messages."""
         text = " ".join(self.state.module.code_for_node(node).split())
         return text if len(text) <= 60 else text[:57] + "..."
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """`node`'s parent in the tree; None for the module."""
+        found = self.get_metadata(ParentProvider, node, None)
+        return found if isinstance(found, cst.CSTNode) else None
+
+    def under_eager_check(self, node: cst.CSTNode) -> bool:
+        """Whether an enclosing `if` of the same function tests `executing_eagerly()`: such
+        code is often eager-only (`discovery.control.under_eager_check`)."""
+        return under_eager_check(node, self.parent, self.code)
 
     def enclosing_function(self, node: cst.CSTNode) -> FuncNode | None:
         """The innermost function whose *body* holds `node` (decorators and defaults run in

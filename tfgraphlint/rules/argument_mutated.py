@@ -6,7 +6,6 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import FileState, Rule
 
@@ -295,8 +294,8 @@ class ArgumentMutated(Rule):
         return fdef, param, ctx
 
     def _is_method(self, fdef: cst.FunctionDef) -> bool:
-        parent = self.get_metadata(ParentProvider, fdef, None)
-        grand = self.get_metadata(ParentProvider, parent, None) if parent is not None else None
+        parent = self.parent(fdef)
+        grand = self.parent(parent) if parent is not None else None
         if not isinstance(grand, cst.ClassDef):
             return False
         return not any(
@@ -316,11 +315,11 @@ class ArgumentMutated(Rule):
         """Whether the assignment sits under an `if` that tests the same attribute
         (`if cache.kernel is None: cache.kernel = ...`): made once, on purpose."""
         text = self.state.module.code_for_node(target)
-        up = self.get_metadata(ParentProvider, target, None)
+        up = self.parent(target)
         while up is not None and not isinstance(up, cst.FunctionDef | cst.Lambda):
             if isinstance(up, cst.If) and text in self.state.module.code_for_node(up.test):
                 return True
-            up = self.get_metadata(ParentProvider, up, None)
+            up = self.parent(up)
         return False
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.discovery.control import under_eager_check
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
 
@@ -163,7 +161,7 @@ class BreakpointInTfFunction(Rule):
         ctx = self.compiled_context(node)
         if ctx is None:
             return
-        if under_eager_check(node, self._parent, self.code):
+        if self.under_eager_check(node):
             return
         self.report(
             node,
@@ -171,6 +169,3 @@ class BreakpointInTfFunction(Rule):
             "symbolic tensors; debug with `tf.config.run_functions_eagerly(True)`",
             context=ctx,
         )
-
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.get_metadata(ParentProvider, node, None)

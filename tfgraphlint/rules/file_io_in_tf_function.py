@@ -6,8 +6,6 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.control import under_eager_check
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
 
@@ -172,7 +170,7 @@ class FileIoInTfFunction(Rule):
         if what is None:
             return
         ctx = self.compiled_context(node)
-        if ctx is None or under_eager_check(node, self._parent, self.code):
+        if ctx is None or self.under_eager_check(node):
             return
         if what == "reads":
             effect = "reads the file once, while tracing; the graph keeps what it read"
@@ -200,6 +198,3 @@ class FileIoInTfFunction(Rule):
         ):
             return _PATH_METHODS[func.attr.value]
         return None
-
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.get_metadata(ParentProvider, node, None)

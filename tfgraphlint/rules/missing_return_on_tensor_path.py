@@ -13,9 +13,7 @@ from tfgraphlint.discovery.control import (
     find,
     guards,
     statements,
-    under_eager_check,
 )
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.autograph_conversion import Explainer, witness_note
@@ -264,12 +262,12 @@ class MissingReturnOnTensorPath(Rule):
         ctx, facts = found
         if facts.kind(node.test) is not Kind.TENSOR:
             return
-        for guard in guards(node, self._parent):
+        for guard in guards(node, self.parent):
             if guard.side == "dead" or not isinstance(guard.node, cst.If | cst.With):
                 return  # unreachable, or in a loop (TFG513) or a `try`
-        if under_eager_check(node, self._parent, self.code):
+        if self.under_eager_check(node):
             return
-        main, other = branches(node, self._parent)
+        main, other = branches(node, self.parent)
         head = if_header(self, node)
         note = witness_note(Explainer(self, facts).tensor_witness(node.test), self.code(node.test))
         main_returns, other_returns = definitely_returns(main), definitely_returns(other)
@@ -300,7 +298,3 @@ class MissingReturnOnTensorPath(Rule):
                 context=ctx,
             )
             return
-
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent = self.get_metadata(ParentProvider, node, None)
-        return parent if isinstance(parent, cst.CSTNode) else None

@@ -6,8 +6,6 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.control import under_eager_check
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
@@ -159,7 +157,7 @@ class PythonLoggingInTfFunction(Rule):
             return
         ctx = self.compiled_context(node)
         facts = self.facts(node)
-        if ctx is None or facts is None or under_eager_check(node, self._parent, self.code):
+        if ctx is None or facts is None or self.under_eager_check(node):
             return
         tensor = next((t for a in node.args if (t := self._logged_tensor(a.value, facts))), None)
         if tensor is None:
@@ -200,6 +198,3 @@ class PythonLoggingInTfFunction(Rule):
                     (t for a in expr.args if (t := self._logged_tensor(a.value, facts))), None
                 )
         return None
-
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.get_metadata(ParentProvider, node, None)

@@ -235,7 +235,7 @@ class RaiseInTensorBranch(Rule):
         guard = self._tensor_guard(node, facts)
         if guard is None:
             return
-        parent = self._parent
+        parent = self.parent
         if under_eager_check(node, parent, self.code):
             return
         assert isinstance(guard.node, cst.If)
@@ -248,13 +248,9 @@ class RaiseInTensorBranch(Rule):
             context=ctx,
         )
 
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent = self.get_metadata(ParentProvider, node, None)
-        return parent if isinstance(parent, cst.CSTNode) else None
-
     def _tensor_guard(self, node: cst.Raise, facts: FunctionFacts) -> Guard | None:
         """The tensor `if` whose branch runs `node` unconditionally once traced, or None."""
-        for guard in guards(node, self._parent):
+        for guard in guards(node, self.parent):
             g = guard.node
             if guard.side == "dead":
                 return None

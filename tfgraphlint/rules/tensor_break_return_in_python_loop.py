@@ -5,8 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.discovery.control import Guard, guards, under_eager_check
-from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.control import Guard, guards
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import FileState, Rule
 from tfgraphlint.rules.autograph_conversion import Explainer, header, witness_note
@@ -202,7 +201,7 @@ class TensorBreakReturnInPythonLoop(Rule):
             return
         ctx, facts = found
         hit = self._python_loop_with_tensor_if(node, facts)
-        if hit is None or under_eager_check(node, self._parent, self.code):
+        if hit is None or self.under_eager_check(node):
             return
         loop, tensor_if = hit
         if id(loop) in self._loops:
@@ -224,17 +223,13 @@ class TensorBreakReturnInPythonLoop(Rule):
             context=ctx,
         )
 
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent = self.get_metadata(ParentProvider, node, None)
-        return parent if isinstance(parent, cst.CSTNode) else None
-
     def _python_loop_with_tensor_if(
         self, node: cst.Break | cst.Return, facts: FunctionFacts
     ) -> tuple[cst.For | cst.While, Guard] | None:
         """The innermost loop around `node`, when Python runs it and a tensor `if` between
         them decides whether `node` runs."""
         tensor_if: Guard | None = None
-        for guard in guards(node, self._parent):
+        for guard in guards(node, self.parent):
             g = guard.node
             if guard.side == "dead":
                 return None

@@ -5,8 +5,6 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.discovery.control import under_eager_check
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.rules.autograph_conversion import ControlFlow, header, unconverted_verdict
 
@@ -194,16 +192,12 @@ class TensorControlFlowInUnconvertedCode(Rule):
         reason = facts.autograph_off_reason()
         if reason is None:
             return
-        if under_eager_check(node, self._parent, self.code):
+        if self.under_eager_check(node):
             return  # `tf.executing_eagerly()` is False while tracing: never traced
         verdict = unconverted_verdict(node, facts, reason)
         if not verdict.fails:
             return
         self.report(node, f"`{header(node, self)}` in {ctx.describe()} {verdict.text}", context=ctx)
-
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        parent: cst.CSTNode | None = self.get_metadata(ParentProvider, node, None)
-        return parent
 
     def visit_If(self, node: cst.If) -> None:
         self._visit(node)
