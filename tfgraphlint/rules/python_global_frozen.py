@@ -185,6 +185,22 @@ class PythonGlobalFrozen(Rule):
                 learning_rate = tf.Variable(initial)  # read by reference from now on
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            learning_rate = 0.1
+
+            @tf.function
+            def step(w, g):
+                w.assign_sub(g * learning_rate)
+
+            w = tf.Variable(1.0)
+            step(w, tf.constant(1.0))
+            learning_rate = 0.1  # the same value again (a copied cell): nothing changes
+            step(w, tf.constant(1.0))
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -254,6 +270,27 @@ class PythonGlobalFrozen(Rule):
                 return maybe_check(x) * 2
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def buggy_add():
+                return 1 + foo  # error: TFG105
+
+            foo = 1
+            print(buggy_add())
+            foo = 100  # after `buggy_add` was traced: it still adds 1
+            print(buggy_add())
+
+            @tf.function
+            def variable_add():
+                return 1 + foo  # defined after `foo = 100`, and `foo` is a variable from here on
+
+            foo = tf.Variable(1)
+            print(variable_add())
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
@@ -292,21 +329,39 @@ class PythonGlobalFrozen(Rule):
             own = [a for a in ordered if self._owner_body(a.node) is body]
             if not own or not self._is_scalar(self.outer.bound_value(own[0].node), scope):
                 continue
-            rebinding = self._rebinding(ordered, own[0], body)
-            if rebinding is not None:
-                self._report_reads(name, ordered, rebinding, scope)
+            # Each reader on its own: a rebinding before one function exists can still come
+            # after another one's trace (a notebook that redefines both, in turn).
+            calls = list(self._calls_of_local_functions(body))
+            for reader in self._compiled_readers(ordered, body):
+                rebinding = self._rebinding(ordered, own[0], body, reader, calls)
+                if rebinding is not None:
+                    self._report_reads(name, ordered, rebinding, scope, reader, body)
 
     def _rebinding(
-        self, ordered: list[Assignment], first: Assignment, body: cst.CSTNode
+        self,
+        ordered: list[Assignment],
+        first: Assignment,
+        body: cst.CSTNode,
+        reader: cst.CSTNode,
+        calls: list[cst.Call],
     ) -> _Rebinding | None:
-        """The first rebinding that can happen after a trace: in another function
-        (`global`/`nonlocal`), or in this scope after a call of a local function (or in a
-        loop around one)."""
-        calls = list(self._calls_of_local_functions(body))
-        readers = self._compiled_readers(ordered, body)
+        """The first rebinding that can happen after `reader` (a statement of `body` that
+        reads the name in a compiled body) is traced: in another function (`global`/
+        `nonlocal`), or in this scope after a call of a local function (or in a loop around
+        one)."""
+        readers = [reader]
+        initial = self.outer.bound_value(first.node)
         for a in ordered:
             if a is first or self._binds_variable(a.node):
                 continue  # a `tf.Variable` is read by reference
+            value = self.outer.bound_value(a.node)
+            if (
+                initial is not None
+                and value is not None
+                and _literal(value) is not None
+                and _literal(value) == _literal(initial)
+            ):
+                continue  # bound again to the same constant (a re-run cell, a copy): no change
             owner = self._owner_body(a.node)
             if owner is not body:
                 func = self._function_around(a.node)
@@ -325,21 +380,25 @@ class PythonGlobalFrozen(Rule):
 
     def _compiled_readers(self, ordered: list[Assignment], body: cst.CSTNode) -> list[cst.CSTNode]:
         """The statements of `body` that hold a read of the name in a compiled body (the
-        `def` of the compiled function or of the helper that reads it)."""
+        `def` of the compiled function or of the helper that reads it), in order, once each."""
         readers: list[cst.CSTNode] = []
         for a in ordered:
             for r in a.references:
                 if self.compiled_context(r.node) is None:
                     continue
-                child: cst.CSTNode = r.node
-                for p in self._parents(r.node):
-                    if p is body:
-                        break
-                    child = p
-                else:
-                    continue
-                readers.append(child)
-        return readers
+                child = self._statement_in(r.node, body)
+                if child is not None and all(child is not seen for seen in readers):
+                    readers.append(child)
+        return sorted(readers, key=self._pos)
+
+    def _statement_in(self, node: cst.CSTNode, body: cst.CSTNode) -> cst.CSTNode | None:
+        """The child of `body` that holds `node`, or None when `body` does not hold it."""
+        child: cst.CSTNode = node
+        for p in self._parents(node):
+            if p is body:
+                return child
+            child = p
+        return None
 
     def _binds_variable(self, target: cst.CSTNode) -> bool:
         value = self.outer.bound_value(target)
@@ -348,7 +407,13 @@ class PythonGlobalFrozen(Rule):
         )
 
     def _report_reads(
-        self, name: str, ordered: list[Assignment], rebinding: _Rebinding, scope: Scope
+        self,
+        name: str,
+        ordered: list[Assignment],
+        rebinding: _Rebinding,
+        scope: Scope,
+        reader: cst.CSTNode,
+        body: cst.CSTNode,
     ) -> None:
         reported: set[FuncNode] = set()
         accesses: list[Access] = sorted(
@@ -361,6 +426,8 @@ class PythonGlobalFrozen(Rule):
             ctx = self.compiled_context(node)
             if ctx is None or func is None or func in reported or self._is_write(node):
                 continue
+            if self._statement_in(node, body) is not reader:
+                continue  # another reader, judged on its own
             reported.add(func)
             where = (
                 "module-level"
@@ -454,6 +521,22 @@ class PythonGlobalFrozen(Rule):
         return isinstance(a.node, cst.FunctionDef) or (
             isinstance(a.node, cst.Name) and self.outer.bound_value(a.node) is not None
         )
+
+
+def _literal(value: cst.BaseExpression) -> str | None:
+    """The source of a constant number, string or bool (`0.1`, `-1`, `"x"`, `True`), else None."""
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus | cst.Plus):
+        inner = _literal(value.expression)
+        return (
+            None
+            if inner is None
+            else ("-" if isinstance(value.operator, cst.Minus) else "") + inner
+        )
+    if isinstance(value, cst.Integer | cst.Float | cst.SimpleString):
+        return value.value
+    if isinstance(value, cst.Name) and value.value in {"True", "False", "None"}:
+        return value.value
+    return None
 
 
 class _Calls(SameScopeVisitor):
