@@ -67,6 +67,18 @@ DISCOVERY_OPTIONS: contextvars.ContextVar[DiscoveryOptions] = contextvars.Contex
 )
 
 
+def _is_property(node: cst.FunctionDef, provider: CompiledContextProvider) -> bool:
+    """Decorated `@property`, `@functools.cached_property`, or `@<name>.setter`/`.getter`/
+    `.deleter` (the accessors of a property defined above)."""
+    for decorator in node.decorators:
+        expr = decorator.decorator
+        if isinstance(expr, cst.Attribute) and expr.attr.value in {"setter", "getter", "deleter"}:
+            return True
+        if provider.qualnames(expr) & {"builtins.property", "functools.cached_property"}:
+            return True
+    return False
+
+
 @dataclass(eq=False, slots=True)
 class _FuncInfo:
     node: FuncNode
@@ -134,7 +146,12 @@ class _Collector(cst.CSTVisitor):
         if parent is not None:
             parent.children.append(info)
         if cls is not None and isinstance(node, cst.FunctionDef):
-            self.methods[cls][name] = info
+            if _is_property(node, self.provider):
+                # `self.name(...)` calls what the property returns, not this body (and with
+                # a getter and a setter of one name, the last `def` is the setter).
+                self.methods[cls].pop(name, None)
+            else:
+                self.methods[cls][name] = info
         self._func_stack.append(info)
         self._scope.append((name, None))
 

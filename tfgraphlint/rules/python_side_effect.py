@@ -643,6 +643,31 @@ class PythonSideEffect(Rule):
                     return x @ self.w
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Driver:
+                def __init__(self, model):
+                    self._model = model
+
+                @property
+                def model(self):
+                    return self._model
+
+                @model.setter
+                def model(self, model):  # not what `self.model(images)` runs
+                    self._model = model
+
+                def benchmark(self, images):
+                    @tf.function
+                    def step(images):
+                        return self.model(images)  # calls the model the property returns
+
+                    for _ in range(3):
+                        step(images)
+            """
+        ),
     )
     INVALID = (
         Invalid(
