@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
 from tfgraphlint.discovery.provider import (
-    DISCOVERY_OPTIONS,
     EAGER,
     CompiledContextProvider,
     DiscoveryOptions,
+    discovery_wrapper,
 )
 
 __all__ = [
-    "DISCOVERY_OPTIONS",
     "EAGER",
     "CompiledContext",
     "CompiledContextProvider",
     "ContextKind",
     "DiscoveryOptions",
     "ModuleDiscovery",
+    "discovery_wrapper",
 ]
