@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -39,6 +39,8 @@ from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.quick import may_have_compiled_context
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
+from tfgraphlint.engine.registry import all_rules
+from tfgraphlint.engine.rule import Rule
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
 _KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
@@ -179,11 +181,19 @@ def _start(stmt: ast.stmt) -> int:
     return min([stmt.lineno, *(d.lineno for d in decorators)])
 
 
-def _relevance(text: str, config: Config) -> re.Pattern[str]:
+def rule_needs(rules: Sequence[type[Rule]] | None) -> tuple[tuple[str, ...], bool]:
+    """What `rules` (default: every rule) need kept beyond discovery's needs: their
+    `TRIGGERS`, and whether one reads the call sites of compiled functions."""
+    chosen = all_rules() if rules is None else rules
+    triggers = tuple(dict.fromkeys(t for rule in chosen for t in rule.TRIGGERS))
+    return triggers, any(rule.REACH == "call-sites" for rule in chosen)
+
+
+def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """What makes a statement relevant: discovery's tokens, and the rules' `TRIGGERS`."""
     parts = [r"\.\s*function\b", rf"\.\s*(?:{_DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
     parts.append(rf"\bdef\s+(?:{_STEP_NAMES})\b")
-    # TFG403 reports outside compiled bodies (`experimental_run_functions_eagerly` too).
-    parts.append(r"run_functions_eagerly\b")
+    parts += [f"(?:{trigger})" for trigger in triggers]
     if _KERAS_STEP.search(text):
         # Discovery's Keras opt-outs: `run_eagerly=True`, steps called directly, and the
         # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
@@ -200,13 +210,21 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.MULTILINE)
 
 
-def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> str | None:
+def slice_source(
+    text: str,
+    config: Config,
+    roots: frozenset[str] = frozenset(),
+    rules: Sequence[type[Rule]] | None = None,
+) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
     cannot hide a finding: the text screen needs no parse). The original text comes back when
     `ast` cannot parse a candidate (libCST then reports the syntax error). `roots` names
     module-level functions that another module's compiled code reaches (follow-imports): they
-    are kept, whatever the file mentions."""
+    are kept, whatever the file mentions. What is kept beyond discovery's needs comes from
+    the declarations of `rules` (default: every rule): their `TRIGGERS`, and the call sites
+    of compiled functions when one has the reach `call-sites`."""
+    triggers, call_sites = rule_needs(rules)
     if not roots and (
         not may_contain_compiled_code(text, config) or not is_candidate(text, config)
     ):
@@ -226,7 +244,7 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         return None
     lines = split_lines(text, keepends=True)
     units = _spans(tree)
-    relevant = _relevance(text, config)
+    relevant = _relevance(text, config, triggers)
     segments = [_segment(lines, u) for u in units]
     direct = [
         bool(relevant.search(s))
@@ -243,7 +261,9 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         d and _is_root(u, lines, relevant, config, roots)
         for d, u in zip(direct, units, strict=True)
     ]
-    body, compiled_names, body_idents = _close_over_names(units, segments, direct, traced, keep)
+    body, compiled_names, body_idents = _close_over_names(
+        units, segments, direct, traced, keep, call_sites
+    )
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -320,6 +340,7 @@ def _close_over_names(
     direct: list[bool],
     traced: list[bool],
     keep: list[bool],
+    call_sites: bool = True,
 ) -> tuple[list[bool], set[str], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
@@ -332,9 +353,9 @@ def _close_over_names(
     the whole call graph.
 
     Kept for context, without propagating: units that name a directly relevant definition
-    (call sites of compiled functions, for the retracing rules), methods that bind an attribute
-    a body reads on `self` (`self.history = []` in `__init__`), and the class of a kept
-    method.
+    (call sites of compiled functions, when a rule has the reach `call-sites`), methods that
+    bind an attribute a body reads on `self` (`self.history = []` in `__init__`), and the
+    class of a kept method.
 
     Returns which units are bodies, the names of compiled functions, and the identifiers the
     bodies name (for the call sites and attribute bindings inside eager functions,
@@ -400,7 +421,11 @@ def _close_over_names(
         if isinstance(target, ast.Name)
     }
     for i in range(len(units)):
-        if not keep[i] and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i])):
+        if (
+            call_sites
+            and not keep[i]
+            and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i]))
+        ):
             keep[i] = True  # a call site of a compiled function
         cls = owner[i]
         if cls is not None and body[i] and cls in binders:
@@ -414,7 +439,7 @@ def _close_over_names(
             keep[parent] = True
     names = {name for i in roots if (name := units[i].name) is not None}
     body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
-    return body, names | bound, body_idents
+    return body, (names | bound) if call_sites else set(), body_idents
 
 
 def _common(names: set[str], table: Mapping[str, object]) -> list[str]:
