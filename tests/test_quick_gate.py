@@ -14,7 +14,7 @@ import pytest
 
 from tfgraphlint.discovery import CompiledContextProvider, DiscoveryOptions, discovery_wrapper
 from tfgraphlint.discovery.model import ModuleDiscovery
-from tfgraphlint.discovery.quick import may_have_compiled_context
+from tfgraphlint.engine.prefilter import may_have_compiled_context
 
 
 def _libcst_finds(source: str, keras_call: bool) -> bool:

@@ -338,7 +338,7 @@ def test_slicing_keeps_a_statement_on_the_header_line() -> None:
     ],
 )
 def test_candidate_files_import_function_on_any_line(source: str, expected: bool) -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     assert is_candidate(source, Config()) is expected
 
@@ -377,13 +377,13 @@ def _in_spec(text: str) -> bool:
     ],
 )
 def test_candidate_files_cover_the_spec(source: str) -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     assert is_candidate(source, Config())
 
 
 def test_dataset_calls_without_tf_data_are_no_candidates() -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     assert not is_candidate("import tensorflow as tf\nout = pool.map(f, xs)\n", Config())
     assert not _in_spec("import tensorflow as tf\nout = pool.map(f, xs)\n")
@@ -391,7 +391,7 @@ def test_dataset_calls_without_tf_data_are_no_candidates() -> None:
 
 @pytest.mark.slow
 def test_candidate_files_cover_the_spec_on_real_code() -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     texts = [p.read_text("utf-8") for p in sorted(_corpus().rglob("*.py"))[::7]]
     assert len(texts) > 600
