@@ -144,14 +144,14 @@ def analyse_for_trace(
     """`engine.runner.analyse` with every rule (the findings the trace report joins) and
     discovery kept: the targets and the analysis they come from.
 
-    Raises `NotAnalysable` with the message of the file's error (it does not decode or
-    parse, or is nested too deeply)."""
+    Raises `NotAnalysable` with the message of the error that kept discovery from running
+    (the file does not decode or parse, or is nested too deeply)."""
     from tfgraphlint.engine.runner import analyse
 
     config = dataclasses.replace(config or Config(), select=("ALL",))
     analysis = analyse(source, path, config, keep_discovery=True)
     errors = analysis.result.errors
-    if errors:
+    if errors and analysis.discovery is None:  # a rule's crash does not hide the targets
         raise NotAnalysable(errors[0].message)
     return targets_of(analysis), analysis
 
