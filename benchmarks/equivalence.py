@@ -6,7 +6,7 @@
 Every file is linted with every rule (`select = ["ALL"]`, conversion map included) and
 `keras-call` (`--no-keras-call`: without it, as by default), through `lint_source` in two
 processes. Run it on two builds (e.g. before and after a change to `engine/slicing.py` or
-`discovery/quick.py`, from two git worktrees on `PYTHONPATH`), or with `--no-prefilter` for
+`engine/prefilter.py`, from two git worktrees on `PYTHONPATH`), or with `--no-prefilter` for
 the full libCST path on every file (about 5 minutes on two cores), and compare.
 `tests/test_slicing.py` does the same on every 40th file in the default suite.
 """

@@ -9,23 +9,20 @@ import pytest
 from libcst.metadata import MetadataWrapper
 
 from tfgraphlint.discovery import (
-    DISCOVERY_OPTIONS,
     EAGER,
     CompiledContext,
     CompiledContextProvider,
     ContextKind,
     DiscoveryOptions,
+    discovery_wrapper,
 )
 
 
 def discover(source: str, **options: object) -> dict[str, object]:
     """qualname -> CompiledContext or EAGER, for every function discovery classified."""
     module = cst.parse_module(textwrap.dedent(source))
-    token = DISCOVERY_OPTIONS.set(DiscoveryOptions(**options))  # type: ignore[arg-type]
-    try:
-        mapping = MetadataWrapper(module).resolve(CompiledContextProvider)
-    finally:
-        DISCOVERY_OPTIONS.reset(token)
+    wrapper = discovery_wrapper(module, DiscoveryOptions(**options))  # type: ignore[arg-type]
+    mapping = wrapper.resolve(CompiledContextProvider)
     out: dict[str, object] = {}
     for node, value in mapping.items():
         if isinstance(value, CompiledContext):
@@ -701,7 +698,7 @@ EXIT_CASES: list[tuple[str, str, dict[str, _Expected]]] = [
 @pytest.mark.parametrize("source, expected", [pytest.param(s, e, id=i) for i, s, e in EXIT_CASES])
 def test_exits_and_opt_outs(source: str, expected: dict[str, _Expected]) -> None:
     module = cst.parse_module(textwrap.dedent(source))
-    mapping = MetadataWrapper(module).resolve(CompiledContextProvider)
+    mapping = discovery_wrapper(module, DiscoveryOptions()).resolve(CompiledContextProvider)
     by_name: dict[str, list[object]] = {}
     for node, value in mapping.items():
         if isinstance(value, CompiledContext):
@@ -720,3 +717,18 @@ def test_exits_and_opt_outs(source: str, expected: dict[str, _Expected]) -> None
                 assert got[0].kind is want, (name, got[0])
             else:
                 assert got[0].converted is (want == "converted"), (name, got[0])
+
+
+def test_discovery_refuses_to_run_without_its_options() -> None:
+    """No silent defaults: a caller that forgets the options (as `trace` once did, and got
+    "0 functions" under `extra-function-decorators`) gets an error, not another answer."""
+    module = cst.parse_module("import tensorflow as tf\n")
+    with pytest.raises(TypeError, match="DiscoveryOptions"):
+        MetadataWrapper(module).resolve(CompiledContextProvider)
+    options = DiscoveryOptions(extra_function_decorators=("mylib.compiled",))
+    source = "import mylib\n\n@mylib.compiled\ndef f(x):\n    return x\n"
+    wrapper = MetadataWrapper(
+        cst.parse_module(source), cache={CompiledContextProvider: options}
+    )  # libCST's own resolver hands the options over too
+    found = list(wrapper.resolve(CompiledContextProvider).values())
+    assert [c.qualname for c in found if isinstance(c, CompiledContext)] == ["f"]

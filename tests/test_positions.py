@@ -13,7 +13,7 @@ import pytest
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from samples import FIXTURES, UNUSUAL, rule_examples
 
-from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
+from tfgraphlint.discovery.positions import LazyPositionProvider, function_lines
 
 DECORATED = """
 import tensorflow as tf
@@ -53,11 +53,8 @@ x = 1; y = [
 
 def _ranges(code: str, tree: ast.Module | None) -> tuple[cst.Module, dict[cst.CSTNode, CodeRange]]:
     module = cst.parse_module(code)
-    token = SOURCE_TREE.set(tree)
-    try:
-        lazy = MetadataWrapper(module, unsafe_skip_copy=True).resolve(LazyPositionProvider)
-    finally:
-        SOURCE_TREE.reset(token)
+    cache = {LazyPositionProvider: tree}
+    lazy = MetadataWrapper(module, unsafe_skip_copy=True, cache=cache).resolve(LazyPositionProvider)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     nodes = list(expected)
     random.Random(0).shuffle(nodes)  # ask in any order, as rules do
@@ -105,11 +102,8 @@ def test_positions_match_libcst_on_rule_examples() -> None:
 
 def test_positions_are_computed_per_unit() -> None:
     module = cst.parse_module(DECORATED)
-    token = SOURCE_TREE.set(ast.parse(DECORATED))
-    try:
-        lazy = MetadataWrapper(module, unsafe_skip_copy=True).resolve(LazyPositionProvider)
-    finally:
-        SOURCE_TREE.reset(token)
+    cache = {LazyPositionProvider: ast.parse(DECORATED)}
+    lazy = MetadataWrapper(module, unsafe_skip_copy=True, cache=cache).resolve(LazyPositionProvider)
     top = module.body[-2]
     assert isinstance(top, cst.FunctionDef) and top.name.value == "top"
     assert (

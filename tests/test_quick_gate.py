@@ -11,21 +11,16 @@ import textwrap
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper
 
-from tfgraphlint.discovery import DISCOVERY_OPTIONS, CompiledContextProvider, DiscoveryOptions
+from tfgraphlint.discovery import CompiledContextProvider, DiscoveryOptions, discovery_wrapper
 from tfgraphlint.discovery.model import ModuleDiscovery
-from tfgraphlint.discovery.quick import may_have_compiled_context
+from tfgraphlint.engine.prefilter import may_have_compiled_context
 
 
 def _libcst_finds(source: str, keras_call: bool) -> bool:
     module = cst.parse_module(source)
-    token = DISCOVERY_OPTIONS.set(DiscoveryOptions(keras_call=keras_call))
-    try:
-        wrapper = MetadataWrapper(module)
-        found = wrapper.resolve(CompiledContextProvider)[wrapper.module]
-    finally:
-        DISCOVERY_OPTIONS.reset(token)
+    wrapper = discovery_wrapper(module, DiscoveryOptions(keras_call=keras_call))
+    found = wrapper.resolve(CompiledContextProvider)[wrapper.module]
     assert isinstance(found, ModuleDiscovery)
     return bool(found.contexts) or found.references_tf_function
 

@@ -12,7 +12,11 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 from samples import FIXTURES, UNUSUAL, rule_examples
 
 from tfgraphlint.discovery.parents import parent_map
-from tfgraphlint.discovery.provider import CompiledContextProvider
+from tfgraphlint.discovery.provider import (
+    CompiledContextProvider,
+    DiscoveryOptions,
+    discovery_wrapper,
+)
 from tfgraphlint.discovery.scope_metadata import (
     FastScopeProvider,
     _fast_visits,
@@ -79,7 +83,7 @@ def test_scopes_match_libcst_on_rule_examples() -> None:
 
 def test_resolve_directly_fills_the_wrapper_once() -> None:
     module = cst.parse_module("import tensorflow as tf\n\n@tf.function\ndef f(x):\n    return x\n")
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = discovery_wrapper(module, DiscoveryOptions())
     resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
     contexts = wrapper.resolve(CompiledContextProvider)
     func = module.body[1]

@@ -13,9 +13,13 @@ import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
+from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.config import Config
+from tfgraphlint.engine.registry import find_rule
+from tfgraphlint.engine.rule import Rule
 from tfgraphlint.engine.runner import lint_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,7 +338,7 @@ def test_slicing_keeps_a_statement_on_the_header_line() -> None:
     ],
 )
 def test_candidate_files_import_function_on_any_line(source: str, expected: bool) -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     assert is_candidate(source, Config()) is expected
 
@@ -373,13 +377,13 @@ def _in_spec(text: str) -> bool:
     ],
 )
 def test_candidate_files_cover_the_spec(source: str) -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     assert is_candidate(source, Config())
 
 
 def test_dataset_calls_without_tf_data_are_no_candidates() -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     assert not is_candidate("import tensorflow as tf\nout = pool.map(f, xs)\n", Config())
     assert not _in_spec("import tensorflow as tf\nout = pool.map(f, xs)\n")
@@ -387,7 +391,7 @@ def test_dataset_calls_without_tf_data_are_no_candidates() -> None:
 
 @pytest.mark.slow
 def test_candidate_files_cover_the_spec_on_real_code() -> None:
-    from tfgraphlint.engine.slicing import is_candidate
+    from tfgraphlint.engine.prefilter import is_candidate
 
     texts = [p.read_text("utf-8") for p in sorted(_corpus().rglob("*.py"))[::7]]
     assert len(texts) > 600
@@ -448,3 +452,95 @@ def test_slicing_is_linear_in_the_number_of_definitions() -> None:
     assert "    def m1(self):" in kept and "    def m2(self):" in kept  # called, binds `a2`
     assert "def f4(x):" not in kept and "    def m3(self):" not in kept
     assert large_steps < 5 * small_steps, (small_steps, large_steps)  # quadratic: 14x
+
+
+def _throwaway_module_level_rule() -> type[Rule]:
+    """A rule defined here only (never registered): it reports a call anywhere in a file,
+    and declares what the slicer must keep for it, as a new rule would."""
+
+    class OpDeterminismCall(Rule):
+        """
+        ## What it does
+        Flags `tf.config.experimental.enable_op_determinism()` anywhere.
+
+        ## Why is this bad?
+        A test rule.
+
+        ## Example
+        ```python
+        tf.config.experimental.enable_op_determinism()
+        ```
+
+        ## Use instead
+        Nothing.
+        """
+
+        CODE = "TFG998"
+        NAME = "op-determinism-call"
+        REACH, TRIGGERS = "module-level", (r"enable_op_determinism\b",)
+        SEVERITY = Severity.WARNING
+        SUMMARY = "a test rule"
+        VALID = (Valid("import tensorflow as tf\n"),)
+        INVALID = (Invalid("tf.config.experimental.enable_op_determinism()  # error: TFG998"),)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if self.is_tf(node.func, "config.experimental.enable_op_determinism"):
+                self.report(node, "op determinism enabled")
+
+    return OpDeterminismCall
+
+
+MODULE_LEVEL_SOURCE = """\
+import tensorflow as tf
+
+
+def configure():
+    tf.config.experimental.enable_op_determinism()
+
+
+@tf.function
+def step(x):
+    return x + 1
+"""
+
+
+def test_a_new_module_level_rule_finds_the_same_with_and_without_the_prefilter() -> None:
+    rule = _throwaway_module_level_rule()
+    found = [
+        [
+            (f.line, f.code)
+            for f in lint_source(MODULE_LEVEL_SOURCE, rules=[rule], prefilter=p).findings
+        ]
+        for p in (False, True)
+    ]
+    assert found == [[(5, "TFG998")], [(5, "TFG998")]]
+
+
+def test_the_slicer_keeps_only_what_the_selected_rules_declare() -> None:
+    """Call sites of compiled functions are kept for a `call-sites` rule, not for a rule that
+    reads compiled bodies only."""
+    from tfgraphlint.engine.slicing import slice_source
+
+    source = textwrap.dedent(
+        """\
+        import tensorflow as tf
+
+
+        @tf.function
+        def step(x):
+            return x + 1
+
+
+        def train():
+            for i in range(10):
+                step(i)
+        """
+    )
+    scalar = find_rule("TFG202")
+    printing = find_rule("TFG101")
+    assert scalar is not None and printing is not None
+    assert scalar.REACH == "call-sites" and printing.REACH == "compiled-bodies"
+    assert "step(i)" in (slice_source(source, Config(), rules=[scalar]) or "")
+    assert "step(i)" not in (slice_source(source, Config(), rules=[printing]) or "")
+    config = Config(select=("TFG202",))
+    assert [f.code for f in lint_source(source, "train.py", config).findings] == ["TFG202"]

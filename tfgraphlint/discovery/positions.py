@@ -10,7 +10,8 @@ code of one statement at a time (the innermost one holding the node asked about:
 line, or a compound statement with its blocks), with libCST's own code generator, and shifts
 the lines.
 
-The engine hands over the `ast` tree of the text it parsed (`SOURCE_TREE`); without one, or
+The engine hands over the `ast` tree of the text it parsed, in libCST's metadata cache
+(`discovery.provider.discovery_wrapper`); without one, or
 when the two parsers do not agree on the statements, everything is computed at once, as
 libCST does. `tests/test_positions.py` checks, node for node, that the ranges equal libCST's.
 """
@@ -18,7 +19,6 @@ libCST does. `tests/test_positions.py` checks, node for node, that the ranges eq
 from __future__ import annotations
 
 import ast
-import contextvars
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, cast
 
@@ -29,9 +29,12 @@ from libcst.metadata.position_provider import PositionProvidingCodegenState
 from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.parents import ParentProvider
 
-SOURCE_TREE: contextvars.ContextVar[ast.Module | None] = contextvars.ContextVar(
-    "tfgraphlint_source_tree", default=None
-)
+
+def no_trees_per_path(
+    root_path: object, paths: list[str], timeout: int | None = None, **_: object
+) -> Mapping[str, object]:
+    """libCST's `gen_cache` hook (what `FullRepoManager` calls): no `ast` tree for any path."""
+    return dict.fromkeys(paths)
 
 
 class _Sink:
@@ -257,6 +260,13 @@ class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
     0-based columns), computed per statement on first use."""
 
     METADATA_DEPENDENCIES = (ParentProvider,)
+    # With `gen_cache` set, libCST hands the provider its entry of the wrapper's `cache`: the
+    # `ast` tree of the same text, or None (then every position is computed at once).
+    gen_cache = staticmethod(no_trees_per_path)
+
+    def __init__(self, cache: object = None) -> None:
+        super().__init__(cache=False)  # libCST refuses None when `gen_cache` is set
+        self.cache = cache
 
     def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
         # libCST's `_gen` copies the result into a new dict: that would compute every range.
@@ -266,7 +276,7 @@ class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
         return self._computed
 
     def _gen_impl(self, module: cst.Module) -> None:
-        units = _units(module, SOURCE_TREE.get())
+        units = _units(module, self.cache if isinstance(self.cache, ast.Module) else None)
         if units is None:
             self._computed.update(_generate(module, module))
         else:

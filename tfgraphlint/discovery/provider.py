@@ -13,17 +13,19 @@ helpers.
 
 from __future__ import annotations
 
-import contextvars
+import ast
 import dataclasses
 import fnmatch
 from collections import deque
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import libcst as cst
 from libcst.metadata import (
     BaseMetadataProvider,
+    MetadataWrapper,
     QualifiedName,
     QualifiedNameSource,
 )
@@ -31,7 +33,7 @@ from libcst.metadata import (
 from tfgraphlint._types import ExternalCall
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
-from tfgraphlint.discovery.positions import SOURCE_TREE, LazyPositionProvider, function_lines
+from tfgraphlint.discovery.positions import LazyPositionProvider, function_lines
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.walk import walk
@@ -60,11 +62,23 @@ class DiscoveryOptions:
     external_roots: tuple[tuple[str, CompiledContext], ...] = ()
 
 
-_DEFAULT_OPTIONS: Final = DiscoveryOptions()
-DISCOVERY_OPTIONS: contextvars.ContextVar[DiscoveryOptions] = contextvars.ContextVar(
-    "tfgraphlint_discovery_options",
-    default=_DEFAULT_OPTIONS,  # noqa: B039 - frozen
-)
+def default_options_per_path(
+    root_path: Path, paths: list[str], timeout: int | None = None, **_: object
+) -> Mapping[str, object]:
+    """libCST's `gen_cache` hook (what `FullRepoManager` calls): the default options for
+    every path. tfgraphlint itself passes each file's options through `discovery_wrapper`."""
+    return {path: DiscoveryOptions() for path in paths}
+
+
+def discovery_wrapper(
+    module: cst.Module, options: DiscoveryOptions, tree: ast.Module | None = None
+) -> MetadataWrapper:
+    """The wrapper every discovery run goes through: the options (and CPython's `ast` of the
+    same text, for `LazyPositionProvider`) ride in libCST's metadata cache, where the
+    providers read them (`self.cache`). No context variable, no default: `check`, `trace` and
+    the flake8 plugin cannot disagree on what is compiled."""
+    cache = {CompiledContextProvider: options, LazyPositionProvider: tree}
+    return MetadataWrapper(module, unsafe_skip_copy=True, cache=cache)
 
 
 def _is_property(node: cst.FunctionDef, provider: CompiledContextProvider) -> bool:
@@ -227,11 +241,27 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
     to a `ModuleDiscovery`."""
 
     METADATA_DEPENDENCIES = (FastScopeProvider, LazyPositionProvider)
+    # With `gen_cache` set, libCST hands the provider its entry of the wrapper's `cache`
+    # (`discovery_wrapper`): the `DiscoveryOptions`, required.
+    gen_cache = staticmethod(default_options_per_path)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, cache: object = None) -> None:
+        if not isinstance(cache, DiscoveryOptions):
+            raise TypeError(
+                "CompiledContextProvider needs its DiscoveryOptions in the metadata cache: "
+                "use discovery_wrapper(module, options), or "
+                "MetadataWrapper(module, cache={CompiledContextProvider: options})"
+            )
+        super().__init__(cache)
+        self.options: DiscoveryOptions = cache
+        self.tree: ast.Module | None = None  # CPython's `ast` of the text, when given
         self.qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = {}
         self.function_lines: dict[cst.CSTNode, int] = {}
+
+    def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, object]:
+        tree = wrapper._cache.get(LazyPositionProvider)  # noqa: SLF001 - the wrapper's cache
+        self.tree = tree if isinstance(tree, ast.Module) else None
+        return super()._gen(wrapper)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.get_metadata(LazyPositionProvider, node).start.line
@@ -245,11 +275,10 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
     def _gen_impl(self, node: cst.Module) -> None:
         # Not a batchable provider: a batched traversal would walk the whole module only to
         # call this on the Module node.
-        opts = DISCOVERY_OPTIONS.get()
         collector = _Collector(self)
         walk(node, collector)
-        self.function_lines = function_lines(list(collector.funcs), SOURCE_TREE.get()) or {}
-        discovery = _Discovery(self, collector, opts)
+        self.function_lines = function_lines(list(collector.funcs), self.tree) or {}
+        discovery = _Discovery(self, collector, self.options)
         result = discovery.run()
         for func, ctx in result.items():
             self.set_metadata(func, ctx)

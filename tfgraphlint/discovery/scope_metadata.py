@@ -122,4 +122,6 @@ def resolve_directly(wrapper: MetadataWrapper, providers: Iterable[ProviderT]) -
         if issubclass(provider, BatchableMetadataProvider):
             raise TypeError(f"{provider.__name__} is batchable: resolve it with the wrapper")
         resolve_directly(wrapper, provider.METADATA_DEPENDENCIES)
-        done[provider] = provider()._gen(wrapper)  # noqa: SLF001
+        # As libCST does: a provider with `gen_cache` gets its entry of the wrapper's cache.
+        made = provider(wrapper._cache.get(provider)) if provider.gen_cache else provider()  # noqa: SLF001
+        done[provider] = made._gen(wrapper)  # noqa: SLF001

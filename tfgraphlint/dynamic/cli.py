@@ -21,7 +21,7 @@ from tfgraphlint._types import Finding
 from tfgraphlint.config import TRACE_KEYS, Config, ConfigError, load_config
 from tfgraphlint.dynamic.join import Thresholds, join
 from tfgraphlint.dynamic.supervisor import Outcome
-from tfgraphlint.dynamic.targets import NotAnalysable, Target, module_name, targets_of_source
+from tfgraphlint.dynamic.targets import NotAnalysable, Target, analyse_for_trace, module_name
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -126,25 +126,19 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def plan_file(path: Path, root: Path) -> Plan | str | None:
-    """The plan for one file; None when it has no compiled function; a message if unreadable."""
-    import libcst as cst
-
-    from tfgraphlint.engine.runner import decode_source, lint_source
-
+def plan_file(path: Path, root: Path, config: Config | None = None) -> Plan | str | None:
+    """The plan for one file under the project's `config`; None when it has no compiled
+    function; a message if unreadable. Targets and findings come from one `analyse` run."""
     try:
-        source = decode_source(path.read_bytes())
-        targets = targets_of_source(source)
-    except (OSError, UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        targets, analysis = analyse_for_trace(path.read_bytes(), str(path), config)
+    except OSError as exc:
         return f"cannot read: {exc}"
-    except cst.ParserSyntaxError as exc:
-        return f"syntax error: {exc.message}"
     except NotAnalysable as exc:
         return str(exc)
     if not targets:
         return None
     name, folder = module_name(path)
-    findings = lint_source(source, str(path), Config(select=("ALL",))).findings
+    findings = analysis.result.findings
     sys_path = list(dict.fromkeys([str(folder), str(root.resolve())]))
     return Plan(path.resolve(), _shown(path), name, sys_path, targets, findings)
 
@@ -285,7 +279,7 @@ def run_trace(args: argparse.Namespace) -> int:
         if path.suffix.lower() == ".ipynb":
             notebooks.append(path)  # run in the worker below (`dynamic.notebooks`)
             continue
-        plan = plan_file(path, root)
+        plan = plan_file(path, root, config)
         if isinstance(plan, str):
             errors.append({"path": _shown(path), "message": plan})
         elif plan is not None:
@@ -302,7 +296,7 @@ def run_trace(args: argparse.Namespace) -> int:
             modules.append(module)
             reports.extend(functions)
         for path in notebooks:
-            _trace_notebook(path, root, settings, worker, modules, reports, errors)
+            _trace_notebook(path, root, settings, worker, modules, reports, errors, config)
     except RuntimeError as exc:  # the worker cannot start (TensorFlow missing or broken)
         progress.close()
         print(f"tfgraphlint trace: {exc}", file=sys.stderr)
@@ -358,6 +352,7 @@ def _trace_notebook(
     modules: list[dict[str, Any]],
     reports: list[dict[str, Any]],
     errors: list[dict[str, Any]],
+    config: Config | None = None,
 ) -> None:
     """A notebook's code cells run in order as one module (`dynamic.notebooks`), skipping
     the cells that raise; functions and findings are reported by cell."""
@@ -374,7 +369,7 @@ def _trace_notebook(
             return
 
         def execute(module_path: Path) -> tuple[Any, Any]:
-            plan = plan_file(module_path, root)
+            plan = plan_file(module_path, root, config)
             if not isinstance(plan, Plan):
                 return None, plan
             plan.shown = _shown(path)

@@ -5,21 +5,26 @@ No TensorFlow here: this runs in the parent process, before any user code is imp
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
+from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
+from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.walk import walk
 
+if TYPE_CHECKING:
+    from tfgraphlint.engine.runner import Analysis
+
 
 class NotAnalysable(Exception):
-    """A file whose compiled functions cannot be found: the message says why (e.g. it is
-    nested too deeply for the parsers)."""
+    """A file whose compiled functions cannot be found: the message says why (it does not
+    parse, or is nested too deeply for the parsers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,28 +107,20 @@ def _statements(
     return collector.found
 
 
-def targets_of_source(source: str) -> list[Target]:
-    """The compiled functions of a module, roots first, in source order.
-
-    Raises `libcst.ParserSyntaxError` on code that does not parse, `NotAnalysable` on code
-    nested too deeply (the checks `lint_source` makes first).
-    """
-    from tfgraphlint.engine.runner import python_precheck
-
-    error, conclusive, _ = python_precheck("<trace>", source)
-    if error is not None and conclusive:
-        raise NotAnalysable(error.message)
-    try:
-        wrapper = MetadataWrapper(cst.parse_module(source))
-        resolved = wrapper.resolve_many([CompiledContextProvider, PositionProvider])
-    except RecursionError:
-        raise NotAnalysable("too deeply nested to analyse") from None
+def targets_of(analysis: Analysis) -> list[Target]:
+    """The compiled functions of an analysed module (`engine.runner.analyse`, run with
+    `keep_discovery`), roots first, in source order: what `check` found compiled, from the
+    same discovery run."""
+    wrapper = analysis.wrapper
+    if wrapper is None:
+        return []
+    resolved = wrapper.resolve(CompiledContextProvider)
     contexts = {
         node: ctx
-        for node, ctx in resolved[CompiledContextProvider].items()
+        for node, ctx in resolved.items()
         if isinstance(ctx, CompiledContext) and isinstance(node, cst.FunctionDef | cst.Lambda)
     }
-    positions = resolved[PositionProvider]
+    positions = wrapper.resolve(LazyPositionProvider)
     by_root: dict[str, list[tuple[cst.FunctionDef | cst.Lambda, CompiledContext]]] = {}
     for node, ctx in contexts.items():
         by_root.setdefault(ctx.root_qualname, []).append((node, ctx))
@@ -141,11 +138,33 @@ def targets_of_source(source: str) -> list[Target]:
     return sorted(targets, key=lambda t: (not t.traceable, t.context.line))
 
 
-def targets_of_file(path: Path) -> list[Target]:
-    """`targets_of_source` on a file (read as Python reads it)."""
-    from tfgraphlint.engine.runner import decode_source
+def analyse_for_trace(
+    source: str | bytes, path: str = "<trace>", config: Config | None = None
+) -> tuple[list[Target], Analysis]:
+    """`engine.runner.analyse` with every rule (the findings the trace report joins) and
+    discovery kept: the targets and the analysis they come from.
 
-    return targets_of_source(decode_source(path.read_bytes()))
+    Raises `NotAnalysable` with the message of the error that kept discovery from running
+    (the file does not decode or parse, or is nested too deeply)."""
+    from tfgraphlint.engine.runner import analyse
+
+    config = dataclasses.replace(config or Config(), select=("ALL",))
+    analysis = analyse(source, path, config, keep_discovery=True)
+    errors = analysis.result.errors
+    if errors and analysis.discovery is None:  # a rule's crash does not hide the targets
+        raise NotAnalysable(errors[0].message)
+    return targets_of(analysis), analysis
+
+
+def targets_of_source(source: str, config: Config | None = None) -> list[Target]:
+    """The compiled functions of a module under `config` (default: the default config).
+    Raises `NotAnalysable` on code that cannot be analysed."""
+    return analyse_for_trace(source, "<trace>", config)[0]
+
+
+def targets_of_file(path: Path, config: Config | None = None) -> list[Target]:
+    """`targets_of_source` on a file (read as Python reads it)."""
+    return analyse_for_trace(path.read_bytes(), str(path), config)[0]
 
 
 def module_name(path: Path) -> tuple[str, Path]:

@@ -1,17 +1,39 @@
-"""The first, cheapest screen: does a file name a package through which compiled code can be
-reached? Kept free of libCST, of the rules and (at run time) of `tfgraphlint.config`, so that
-the flake8 plugin can answer for a file with no TensorFlow in it without loading the engine or
-building the config (an editor runs it on every save)."""
+"""The screen: can this file hold compiled code? One module, three costs, each a sound
+over-approximation of what discovery finds (a file it drops holds no compiled context and no
+`tf.function` reference, and every rule runs only on files with one):
+
+1. `may_contain_compiled_code`: the file names `tensorflow`, `keras` or a configured
+   decorator's package (`str` search; what the flake8 plugin asks before loading the engine).
+2. `is_candidate`: the file has a token without which discovery finds nothing (`x.function`,
+   `function` imported, `.map(`-style calls with the word `data`, a Keras step `def`...).
+3. `may_have_compiled_context`: on CPython's `ast`, with an import-alias table, a name or
+   attribute chain can resolve to `tf.function`, a `Dataset.map`-style call meets `tf.data`,
+   or a class with a Keras base overrides a step.
+
+What the slicer keeps of a file that passes is `engine.slicing`'s business, built from the
+rules' declared reach. Importing this module loads neither libCST nor the rules nor (at run
+time) `tfgraphlint.config`, so that the flake8 plugin can answer step 1 for a file with no
+TensorFlow in it without loading the engine (an editor runs it on every save).
+`tests/test_slicing.py` and `tests/test_quick_gate.py` check on real code and against libCST
+discovery that nothing is lost.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ast
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
+
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.ast_nodes import ast_nodes
 
 if TYPE_CHECKING:
     from tfgraphlint.config import Config
 
 
+# ---------------------------------------------------------------- 1. needles
 def package_needles(extra_function_decorators: Iterable[str] = ()) -> tuple[str, ...]:
     """The names to look for: `tensorflow`, `keras` and the top-level package of each
     configured decorator (option `extra-function-decorators`)."""
@@ -28,3 +50,252 @@ def may_contain_compiled_code(text: str, config: Config) -> bool:
     """The file names `tensorflow`, `keras` or a configured decorator's package: without one
     of them it cannot reference `tf.function`, a `tf.data` dataset or a Keras model."""
     return names_a_package(text, package_needles(config.extra_function_decorators))
+
+
+# ---------------------------------------------------------------- 2. tokens
+DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
+_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
+# The patterns below start with a literal, not `\b`, so that `re` scans for it quickly; a
+# match inside a longer word only makes a file a candidate that need not be (never the reverse).
+STEP_NAMES = "|".join(sorted(names.KERAS_STEP_METHODS))
+KERAS_STEP = re.compile(rf"def\s+(?:{STEP_NAMES})\b")
+_IMPORT_WORD = re.compile(r"\bimport\b")
+_DATASET_METHOD_NAMES = tuple(DATASET_METHODS.split("|"))
+_IMPORT_PAREN = re.compile(r"import\s*\(((?:[^()#]|#[^\n]*)*)\)")
+_IMPORT_CONTINUED = re.compile(r"import\b[^\n#]*\\\r?\n(?:[^\n#]*\\\r?\n)*[^\n#]*\bfunction\b")
+_FUNCTION_WORD = re.compile(r"\bfunction\b")
+_DATA_WORD = re.compile(r"data\b")  # a literal first (fast); a longer word only over-approximates
+
+
+def extra_names(config: Config) -> list[str]:
+    return [d.rsplit(".", 1)[-1] for d in config.extra_function_decorators if "*" not in d]
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_SPACE = frozenset(" \t\r\n\f\\")  # a backslash continues a line
+
+
+def _word_at(text: str, start: int, end: int) -> bool:
+    return (start == 0 or text[start - 1] not in _WORD_CHARS) and (
+        end >= len(text) or text[end] not in _WORD_CHARS
+    )
+
+
+def _after_dot(text: str, start: int) -> bool:
+    """`text[start:]` follows a `.`, across whitespace and line continuations."""
+    j = start - 1
+    while j >= 0 and text[j] in _SPACE:
+        j -= 1
+    return j >= 0 and text[j] == "."
+
+
+def _names_function(text: str) -> bool:
+    """`x.function` anywhere, or `function` on a line with `import`, found with `str.find`
+    (a regex starting with `\\.` tries every `.` of the file, and code is full of them)."""
+    i = text.find("function")
+    while i >= 0:
+        end = i + 8
+        if _word_at(text, i, end) and (
+            _after_dot(text, i) or _IMPORT_WORD.search(text, text.rfind("\n", 0, i) + 1, i)
+        ):
+            return True
+        i = text.find("function", end)
+    return False
+
+
+def _calls_dataset_method(text: str) -> bool:
+    """`.map(`, `.filter(`, ... (`DATASET_METHODS`), found with `str.find`."""
+    for name in _DATASET_METHOD_NAMES:
+        i = text.find(name)
+        while i >= 0:
+            end = i + len(name)
+            if _word_at(text, i, end) and _after_dot(text, i):
+                k = end
+                while k < len(text) and text[k] in _SPACE:
+                    k += 1
+                if k < len(text) and text[k] == "(":
+                    return True
+            i = text.find(name, end)
+    return False
+
+
+def is_candidate(text: str, config: Config) -> bool:
+    """Step 2: the file has a token without which discovery finds nothing: `x.function`,
+    `function` imported, `.map(`-style calls with the word `data` somewhere (discovery's
+    datasets are rooted in `tf.data`, a name only an import or an attribute chain can give, and
+    either spells the word), a Keras step `def` (or `def call`, with `keras-call`), a
+    configured decorator's name."""
+    if (
+        _names_function(text)
+        or (_calls_dataset_method(text) and _DATA_WORD.search(text))
+        or KERAS_STEP.search(text)
+        or (config.keras_call and _KERAS_CALL.search(text))
+    ):
+        return True
+    if any(pat.endswith("*") for pat in config.extra_function_decorators):
+        return True  # a wildcard decorator can be spelled any way
+    if _imports_function_across_lines(text):
+        return True  # `from tensorflow import (\n    function,\n)`
+    return any(re.search(rf"\b{re.escape(n)}\b", text) for n in extra_names(config))
+
+
+def _imports_function_across_lines(text: str) -> bool:
+    """A name `function` imported on another line than `import`: inside the parentheses of
+    `import (...)` (comments skipped: they may hold a parenthesis), or after a backslash."""
+    if _IMPORT_CONTINUED.search(text):
+        return True
+    return any(_FUNCTION_WORD.search(m.group(1)) for m in _IMPORT_PAREN.finditer(text))
+
+
+# ---------------------------------------------------------------- 3. the ast gate
+_TF_DATA_PREFIXES = tuple(f"{root}.data." for root in names.TF_ROOTS)
+_KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
+
+
+_DATASET_CALL = re.compile(
+    r"\.[\s\\]*(?:" + "|".join(names.DATASET_CALLBACK_METHODS) + r")[\s\\]*\("
+)
+_DATA_WORD_EXACT = re.compile(r"\bdata\b")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_CHAIN_TAIL = re.compile(rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*[ \t]*\.[ \t]*$")
+
+
+def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement, at any depth, without visiting expressions (imports and classes are
+    statements; a walk over every node costs ten times more)."""
+    stack: list[ast.stmt] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        blocks: list[list[ast.stmt]] = [
+            getattr(node, attr) for attr in ("body", "orelse", "finalbody") if hasattr(node, attr)
+        ]
+        blocks += [h.body for h in getattr(node, "handlers", ())]
+        blocks += [c.body for c in getattr(node, "cases", ())]
+        for block in reversed(blocks):
+            stack.extend(reversed(block))
+
+
+def _bindings(statements: list[ast.stmt]) -> tuple[dict[str, set[str]], bool]:
+    """Local name -> qualified names it may be bound to by an import; and whether a star import
+    from a TensorFlow or Keras module hides names."""
+    table: dict[str, set[str]] = defaultdict(set)
+    star = False
+    for node in statements:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    table[alias.asname].add(alias.name)
+                else:
+                    root = alias.name.split(".", 1)[0]
+                    table[root].add(root)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                if alias.name == "*":
+                    star = star or "tensorflow" in node.module or "keras" in node.module
+                    continue
+                table[alias.asname or alias.name].add(f"{node.module}.{alias.name}")
+    return table, star
+
+
+def _qualnames(expr: ast.expr, table: dict[str, set[str]]) -> set[str]:
+    """Qualified names an attribute chain `a.b.c` may denote, from the import table."""
+    attrs: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        attrs.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return set()
+    suffix = "".join(f".{a}" for a in reversed(attrs))
+    return {q + suffix for q in table.get(expr.id, ())}
+
+
+def _may_name_tf_function(text: str, table: dict[str, set[str]]) -> bool:
+    """A text screen: False only when no name or attribute chain can resolve to `tf.function`.
+
+    Each word `function` preceded by `chain.` on the same line is resolved from the chain's
+    first name (a hit in a comment or string is possible: the tree walk decides). An
+    occurrence the text cannot resolve (`(tf).function`, a chain broken over lines) counts as
+    a possible hit."""
+    for match in _FUNCTION_WORD.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        before = text[line_start : match.start()]
+        tail = _CHAIN_TAIL.search(before)
+        if tail is None:
+            stripped = before.rstrip(" \t")
+            if stripped.endswith(".") or not stripped or stripped.endswith(("(", "\\")):
+                return True  # `(tf).function`, or a chain broken over lines
+            continue
+        start = line_start + tail.start()
+        if start > 0 and text[start - 1] == ".":
+            return True  # `f().x.function`: the chain does not start with a name
+        parts = [p.strip() for p in tail.group(0).split(".")][:-1]
+        suffix = "".join(f".{p}" for p in parts[1:]) + ".function"
+        if any(q + suffix in names.TF_FUNCTION for q in table.get(parts[0], ())):
+            return True
+    return False
+
+
+def _walk_finds_root(tree: ast.Module, table: dict[str, set[str]]) -> bool:
+    """The exact test, on every name and attribute of the tree: a chain resolving to
+    `tf.function`, or a `Dataset.map`-style call in a module naming something under
+    `tf.data.`."""
+    dataset_call = names_tf_data = False
+    for node in ast_nodes(tree):
+        if isinstance(node, ast.Attribute | ast.Name):
+            qns = _qualnames(node, table)
+            if qns & names.TF_FUNCTION:
+                return True
+            if not names_tf_data and any(q.startswith(_TF_DATA_PREFIXES) for q in qns):
+                names_tf_data = True
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in names.DATASET_CALLBACK_METHODS:
+                dataset_call = True
+        if dataset_call and names_tf_data:
+            return True
+    return False
+
+
+def may_have_compiled_context(
+    text: str,
+    tree: ast.Module,
+    *,
+    keras_call: bool = False,
+    extra_function_decorators: tuple[str, ...] = (),
+) -> bool:
+    """False only when libCST discovery certainly finds no compiled context and no reference to
+    `tf.function` in this module (`tree` is `ast.parse(text)`).
+
+    Cheap tests first (statements only, then the text); the walk over every expression runs
+    only on the files the text cannot clear."""
+    if extra_function_decorators:
+        return True
+    statements = list(_all_statements(tree))
+    table, star = _bindings(statements)
+    if star:
+        return True
+    if not table:
+        return False
+    if any(q in names.TF_FUNCTION for qs in table.values() for q in qs):
+        return True  # `from tensorflow import function`
+    keras_methods = names.KERAS_STEP_METHODS | ({"call"} if keras_call else set())
+    for node in statements:
+        if not isinstance(node, ast.ClassDef) or not node.bases:
+            continue
+        defines = any(
+            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name in keras_methods
+            for s in node.body
+        )
+        if defines and any(_qualnames(b, table) & _KERAS_CLASSES for b in node.bases):
+            return True
+    tf_rooted = any(
+        q == root or q.startswith(root + ".")
+        for qs in table.values()
+        for q in qs
+        for root in names.TF_ROOTS
+    )
+    maybe_dataset = tf_rooted and bool(_DATASET_CALL.search(text) and _DATA_WORD_EXACT.search(text))
+    if not maybe_dataset and not _may_name_tf_function(text, table):
+        return False
+    return _walk_finds_root(tree, table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import libcst as cst
 from libcst.metadata import (
@@ -31,6 +31,20 @@ FuncNode = cst.FunctionDef | cst.Lambda
 _CODE_RE = re.compile(r"^TFG[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED_DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
+
+
+# What of a file a rule reads, declared by the rule (`Rule.REACH`). The screen and the slicer
+# (`engine.prefilter`, `engine.slicing`) keep what the selected rules declare, on top of what
+# discovery needs (the compiled bodies, their helpers, what they read on `self`, the imports
+# and module-level assignments):
+# - "compiled-bodies": reports inside compiled bodies only; what discovery keeps is enough.
+# - "call-sites": also reads the eager code that calls a compiled function (`step(0.5)`, a
+#   rebinding after the call): the statements naming a compiled function are kept.
+# - "module-level": reports outside compiled bodies too: the statements matching one of the
+#   rule's `TRIGGERS` are kept wherever they are (declaring some is required).
+# Whatever its reach, a rule runs only on a file where discovery finds a compiled context or
+# a `tf.function` reference: the screen drops every other file before any parse.
+Reach = Literal["compiled-bodies", "call-sites", "module-level"]
 
 
 @dataclass(slots=True)
@@ -82,6 +96,10 @@ class Rule(cst.BatchableCSTVisitor):
     NAME: ClassVar[str]
     SEVERITY: ClassVar[Severity]
     SUMMARY: ClassVar[str]  # one line for tables: what is flagged
+    # What the rule reads (`Reach`), and regular expressions of the text it needs kept: a
+    # statement matching one is never blanked by the slicer (`MODULE_LEVEL` rules need some).
+    REACH: ClassVar[Reach] = "compiled-bodies"
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
     DEFAULT_ENABLED: ClassVar[bool] = True
     OPTIONS: ClassVar[tuple[str, ...]] = ()  # config keys that affect the rule
     VALID: ClassVar[Sequence[Example]] = ()
@@ -108,6 +126,12 @@ class Rule(cst.BatchableCSTVisitor):
             raise TypeError(f"{cls.__name__}: docstring lacks {', '.join(missing)}")
         if not cls.VALID or not cls.INVALID:
             raise TypeError(f"{cls.__name__}: needs VALID and INVALID examples")
+        if cls.REACH not in get_args(Reach):
+            raise TypeError(f"{cls.__name__}: REACH {cls.REACH!r} is not one of {get_args(Reach)}")
+        if cls.REACH == "module-level" and not cls.TRIGGERS:
+            raise TypeError(f"{cls.__name__}: a MODULE_LEVEL rule declares its TRIGGERS")
+        for trigger in cls.TRIGGERS:
+            re.compile(trigger)  # a bad pattern fails at import, naming the rule's module
         has_fixed = any(ex.fixed is not None for ex in cls.INVALID)
         if has_fixed != (cls.FIX is not None):
             raise TypeError(f"{cls.__name__}: FIX is set iff an INVALID example has `fixed=`")

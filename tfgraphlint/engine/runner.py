@@ -16,6 +16,7 @@ import time
 import tokenize
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import NamedTuple, TypeVar
 
@@ -25,11 +26,10 @@ from libcst.metadata import MetadataWrapper
 from tfgraphlint._types import Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
-from tfgraphlint.discovery.positions import SOURCE_TREE
 from tfgraphlint.discovery.provider import (
-    DISCOVERY_OPTIONS,
     CompiledContextProvider,
     DiscoveryOptions,
+    discovery_wrapper,
 )
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
@@ -150,6 +150,102 @@ def compile_check(path: str, text: str) -> FileError | None:
     return None
 
 
+@dataclass(slots=True)
+class Analysis:
+    """What `analyse` made of one file: the lint result and, when discovery ran, the module
+    it parsed (the sliced text), the metadata wrapper and what discovery found."""
+
+    result: LintResult
+    module: cst.Module | None = None
+    wrapper: MetadataWrapper | None = None
+    discovery: ModuleDiscovery | None = None
+
+    @property
+    def contexts(self) -> tuple[CompiledContext, ...]:
+        """The compiled contexts discovery found (none when the file was screened out)."""
+        return self.discovery.contexts if self.discovery is not None else ()
+
+
+def discovery_options(
+    config: Config, external_roots: Mapping[str, CompiledContext] | None = None
+) -> DiscoveryOptions:
+    """What discovery needs from the config (and from `engine.project`'s follow-imports)."""
+    return DiscoveryOptions(
+        extra_function_decorators=config.extra_function_decorators,
+        keras_call=config.keras_call,
+        follow_calls=config.follow_calls,
+        follow_imports=config.follow_imports,
+        external_roots=tuple(sorted((external_roots or {}).items(), key=lambda item: item[0])),
+    )
+
+
+def analyse(
+    source: str | bytes,
+    path: str = "<stdin>",
+    config: Config | None = None,
+    *,
+    noqa: bool = True,
+    rules: Sequence[type[Rule]] | None = None,
+    prefilter: bool = True,
+    external_roots: Mapping[str, CompiledContext] | None = None,
+    keep_discovery: bool = False,
+) -> Analysis:
+    """Check one file's source: the one entry point of `check`, `trace` and the flake8
+    plugin. Never raises on bad input: problems become `result.errors`.
+
+    The stages, each a function below: decode, screen, slice, precheck, parse, discover, run
+    the rules, post-process. With `prefilter` (the default), the screen skips files that
+    cannot hold compiled code and the slicer blanks the top-level statements and methods no
+    selected rule can need (`engine.prefilter`, `engine.slicing`); `prefilter=False` parses
+    everything (the equivalence tests compare both). `external_roots` (follow-imports, from
+    `engine.project`) maps module-level function names to the compiled contexts other modules
+    give them: such a file is analysed even if it never mentions TensorFlow.
+    `keep_discovery` (for `trace`) runs discovery even when no rule is left to run and the
+    file says `skip-file`, and keeps the wrapper in the answer."""
+    config = config or Config()
+    roots = dict(external_roots or {})
+    analysis = Analysis(LintResult(path))
+    result = analysis.result
+    text = _decode_stage(source, path, result)
+    if text is None:
+        return analysis
+    if not roots and not may_contain_compiled_code(text, config):
+        return analysis
+    chosen = _rules_stage(path, config, rules)
+    if not chosen and not keep_discovery:
+        return analysis
+    analysed = text
+    if prefilter:
+        sliced = slice_source(text, config, frozenset(roots), chosen)
+        if sliced is None:
+            return analysis  # nothing can be compiled (a syntax error here hides no finding)
+        analysed = sliced
+    if noqa and not keep_discovery and noqa_mod.file_is_skipped(text):
+        return analysis  # only where there is something to skip
+    tree = _precheck_stage(path, text, analysed, result)
+    if result.errors:
+        return analysis
+    module = _parse_stage(path, analysed, tree, result)
+    if module is None:
+        return analysis
+    analysis.module = module
+    options = discovery_options(config, roots)
+    try:
+        discovery = _discover_stage(analysis, options, tree.tree)
+        if discovery is None or not chosen:
+            return analysis
+        state = _rules_run_stage(analysis, path, config, chosen)
+    except RecursionError:
+        result.errors.append(FileError(path, "too deeply nested to analyse", None, "internal"))
+        return analysis
+    except Exception as exc:  # a bug in discovery or metadata: lose this file, not the run
+        message = f"internal error while analysing: {type(exc).__name__}: {exc}"
+        result.errors.append(FileError(path, message, None, "internal"))
+        return analysis
+    _post_process_stage(result, state, chosen, analysed, module, text if noqa else None)
+    return analysis
+
+
 def lint_source(
     source: str | bytes,
     path: str = "<stdin>",
@@ -160,103 +256,123 @@ def lint_source(
     prefilter: bool = True,
     external_roots: Mapping[str, CompiledContext] | None = None,
 ) -> LintResult:
-    """Check one file's source. Never raises on bad input: problems become `errors`.
+    """`analyse(...).result`: the findings and errors of one file's source."""
+    analysis = analyse(
+        source,
+        path,
+        config,
+        noqa=noqa,
+        rules=rules,
+        prefilter=prefilter,
+        external_roots=external_roots,
+    )
+    return analysis.result
 
-    With `prefilter` (the default), `engine.slicing` skips files that cannot hold compiled
-    code and blanks the top-level statements and methods no rule can need; `prefilter=False`
-    parses everything (the equivalence test compares both). `external_roots` (follow-imports,
-    from `engine.project`) maps module-level function names to the compiled contexts other
-    modules give them: such a file is analysed even if it never mentions TensorFlow."""
-    roots = dict(external_roots or {})
-    config = config or Config()
-    result = LintResult(path)
+
+def _decode_stage(source: str | bytes, path: str, result: LintResult) -> str | None:
+    """Decode: bytes as Python reads them; a leading BOM dropped. None (and an error) when
+    the file cannot be decoded."""
     if isinstance(source, bytes):
         try:
-            text = decode_source(source)
+            return decode_source(source)
         except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
             result.errors.append(_decode_error(path, source, exc))
-            return result
-    else:
-        text = source[1:] if source.startswith("\ufeff") else source
-    if not roots and not may_contain_compiled_code(text, config):
-        return result
+            return None
+    return source[1:] if source.startswith("\ufeff") else source
+
+
+def _rules_stage(path: str, config: Config, rules: Sequence[type[Rule]] | None) -> list[type[Rule]]:
+    """The rules to run on this file: the given ones or the config's selection, without the
+    file's `per-file-ignores`."""
     chosen = list(rules) if rules is not None else selected_rules(config)
     ignored = per_file_ignored(path, config)
-    if ignored:
-        chosen = [r for r in chosen if r not in ignored]
-    if not chosen:
-        return result
-    analysed = text
-    if prefilter:
-        sliced = slice_source(text, config, frozenset(roots))
-        if sliced is None:
-            return result  # nothing can be compiled (a syntax error here hides no finding)
-        analysed = sliced
-    if noqa and noqa_mod.file_is_skipped(text):  # only where there is something to skip
-        return result
+    return [r for r in chosen if r not in ignored] if ignored else chosen
+
+
+class _Tree(NamedTuple):
+    """CPython's tree of the analysed text (None unless it parsed), and its syntax error
+    when libCST should have the last word on it."""
+
+    tree: ast.Module | None
+    error: FileError | None
+
+
+def _precheck_stage(path: str, text: str, analysed: str, result: LintResult) -> _Tree:
+    """Precheck: CPython's parser on the analysed text, its compiler on the whole text. A
+    conclusive error goes into `result` (and ends the file)."""
     python_error, conclusive, tree = python_precheck(path, analysed)
     if python_error is not None and conclusive:
         result.errors.append(python_error)
-        return result
-    if python_error is None:
+    elif python_error is None:
         compile_error = compile_check(path, text)
         if compile_error is not None:
             result.errors.append(compile_error)
-            return result
+    return _Tree(tree, python_error)
+
+
+def _parse_stage(path: str, analysed: str, tree: _Tree, result: LintResult) -> cst.Module | None:
+    """Parse with libCST; None (and an error) when it cannot."""
     try:
-        module = cst.parse_module(analysed)
+        return cst.parse_module(analysed)
     except Exception as exc:  # ParserSyntaxError, RecursionError, and odd input
-        result.errors.append(python_error or _libcst_error(path, exc))
-        return result
+        result.errors.append(tree.error or _libcst_error(path, exc))
+        return None
 
-    token = DISCOVERY_OPTIONS.set(
-        DiscoveryOptions(
-            extra_function_decorators=config.extra_function_decorators,
-            keras_call=config.keras_call,
-            follow_calls=config.follow_calls,
-            follow_imports=config.follow_imports,
-            external_roots=tuple(sorted(roots.items(), key=lambda item: item[0])),
-        )
-    )
-    tree_token = SOURCE_TREE.set(tree)
-    try:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
-        discovery = wrapper.resolve(CompiledContextProvider).get(module)
-        if isinstance(discovery, ModuleDiscovery):
-            result.calls = list(discovery.external_calls)
-            if not discovery.references_tf_function:
-                return result
-        state = FileState(path=path, config=config, module=module)
-        visitors = [rule(state) for rule in chosen]
-        with contextlib.ExitStack() as stack:
-            for visitor in visitors:
-                stack.enter_context(visitor.resolve(wrapper))
-            walk_batched(module, visitors)
-    except RecursionError:
-        result.errors.append(FileError(path, "too deeply nested to analyse", None, "internal"))
-        return result
-    except Exception as exc:  # a bug in discovery or metadata: lose this file, not the run
-        message = f"internal error while analysing: {type(exc).__name__}: {exc}"
-        result.errors.append(FileError(path, message, None, "internal"))
-        return result
-    finally:
-        SOURCE_TREE.reset(tree_token)
-        DISCOVERY_OPTIONS.reset(token)
 
+def _discover_stage(
+    analysis: Analysis, options: DiscoveryOptions, tree: ast.Module | None
+) -> ModuleDiscovery | None:
+    """Discover: the metadata every rule needs, and what is compiled. None when the module
+    references no `tf.function` and holds no compiled context (no rule can report)."""
+    assert analysis.module is not None
+    wrapper = discovery_wrapper(analysis.module, options, tree)
+    resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
+    discovery = wrapper.resolve(CompiledContextProvider).get(analysis.module)
+    analysis.wrapper = wrapper
+    if not isinstance(discovery, ModuleDiscovery):
+        return None
+    analysis.discovery = discovery
+    analysis.result.calls = list(discovery.external_calls)
+    return discovery if discovery.references_tf_function else None
+
+
+def _rules_run_stage(
+    analysis: Analysis, path: str, config: Config, chosen: Sequence[type[Rule]]
+) -> FileState:
+    """Run the rules in one batched traversal."""
+    module, wrapper = analysis.module, analysis.wrapper
+    assert module is not None and wrapper is not None
+    state = FileState(path=path, config=config, module=module)
+    visitors = [rule(state) for rule in chosen]
+    with contextlib.ExitStack() as stack:
+        for visitor in visitors:
+            stack.enter_context(visitor.resolve(wrapper))
+        walk_batched(module, visitors)
+    return state
+
+
+def _post_process_stage(
+    result: LintResult,
+    state: FileState,
+    chosen: Sequence[type[Rule]],
+    analysed: str,
+    module: cst.Module,
+    noqa_text: str | None,
+) -> None:
+    """Post-process: rule crashes become errors; findings sorted, their columns mapped back
+    over form feeds, and `# noqa` comments of `noqa_text` (the whole text) applied."""
     names = {rule.CODE: rule.NAME for rule in chosen}
     for code, err in state.rule_errors:
         message = f"internal error in rule {code} ({names.get(code, '?')}): "
         result.errors.append(
-            FileError(path, message + f"{type(err).__name__}: {err}", None, "internal")
+            FileError(result.path, message + f"{type(err).__name__}: {err}", None, "internal")
         )
     findings = sorted(state.findings, key=lambda f: (f.line, f.column, f.code))
     if "\x0c" in analysed:
         findings = _undo_form_feed_shifts(analysed, module, findings)
-    if noqa:
-        findings = noqa_mod.apply_noqa(text, findings)
+    if noqa_text is not None:
+        findings = noqa_mod.apply_noqa(noqa_text, findings)
     result.findings = findings
-    return result
 
 
 def _indent_width(line: str) -> int:

@@ -1,27 +1,22 @@
-"""Cheap pre-passes that decide what libCST must parse.
+"""The slicer: what libCST must parse of a file that passed the screen.
 
 libCST parses about 20x slower than CPython's `ast`, and its scope and qualified-name metadata
-cost more again. Most of a TensorFlow code base holds no compiled body, so:
+cost more again. `engine.prefilter` screens out the files that cannot hold compiled code (a
+text screen, then an `ast` one); for the others, `slice_source` keeps what discovery and the
+selected rules need and blanks the rest:
 
-1. `engine.prefilter.may_contain_compiled_code`: a file that never names
-   `tensorflow`/`keras` (or a configured decorator's package) cannot reference `tf.function`,
-   a `tf.data` dataset or a Keras model: nothing to check.
-2. `is_candidate`: a file with no `.function`, `import ... function`, dataset-callback method
-   call (`.map(`, `.filter(`, ...) in a text with the word `data`, Keras step or `call` def
-   cannot hold a compiled body.
-3. `slice_source`: CPython's `ast` finds the module's top-level statements; a statement is
-   kept when its text could matter to discovery or a rule (it mentions a compile decorator or
-   dataset method, defines a Keras step, holds `global`/`nonlocal`, imports, assigns at module
-   level, is named by code that may be traced, or calls a compiled function; see
-   `_close_over_names`). The others become blank lines, so line and
-   column numbers are unchanged and libCST parses only what matters. Inside an eager
-   function kept only for what it holds, the statements that cannot matter are blanked too
-   (`_eager_statements_to_blank`). Before that,
-   `discovery.quick.may_have_compiled_context` answers on the same `ast` tree whether
-   discovery can find any compiled body at all (most files that mention TensorFlow cannot).
+CPython's `ast` finds the module's top-level statements; a statement is kept when its text
+could matter to discovery (it mentions a compile decorator or dataset method, defines a Keras
+step, holds `global`/`nonlocal`, imports, assigns at module level, is named by code that may be
+traced; see `_close_over_names`) or to a selected rule, as the rule declares (`Rule.REACH`,
+`Rule.TRIGGERS`: a `call-sites` rule keeps the calls of compiled functions, a `module-level`
+rule the statements matching its triggers). The others become blank lines, so line and column
+numbers are unchanged and libCST parses only what matters. Inside an eager function kept only
+for what it holds, the statements that cannot matter are blanked too
+(`_eager_statements_to_blank`).
 
-Each step over-approximates what discovery needs; `tests/test_slicing.py` checks on real code
-that findings are identical with and without it.
+Each step over-approximates what discovery and the rules need; `tests/test_slicing.py` checks
+on real code that findings are identical with and without it.
 """
 
 from __future__ import annotations
@@ -29,30 +24,27 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
-from tfgraphlint.discovery.quick import may_have_compiled_context
 from tfgraphlint.engine.lines import split_lines
-from tfgraphlint.engine.prefilter import may_contain_compiled_code
+from tfgraphlint.engine.prefilter import (
+    DATASET_METHODS,
+    KERAS_STEP,
+    STEP_NAMES,
+    extra_names,
+    is_candidate,
+    may_contain_compiled_code,
+    may_have_compiled_context,
+)
+from tfgraphlint.engine.registry import all_rules
+from tfgraphlint.engine.rule import Rule
 
-_DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
-_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
-# The patterns below start with a literal, not `\b`, so that `re` scans for it quickly; a
-# match inside a longer word only makes a file a candidate that need not be (never the reverse).
-_STEP_NAMES = "|".join(sorted(names.KERAS_STEP_METHODS))
-_KERAS_STEP = re.compile(rf"def\s+(?:{_STEP_NAMES})\b")
 _KERAS_DRIVERS = "|".join(sorted(names.KERAS_DRIVER_METHODS))
-_IMPORT_WORD = re.compile(r"\bimport\b")
-_DATASET_METHOD_NAMES = tuple(_DATASET_METHODS.split("|"))
-_IMPORT_PAREN = re.compile(r"import\s*\(((?:[^()#]|#[^\n]*)*)\)")
-_IMPORT_CONTINUED = re.compile(r"import\b[^\n#]*\\\r?\n(?:[^\n#]*\\\r?\n)*[^\n#]*\bfunction\b")
-_FUNCTION_WORD = re.compile(r"\bfunction\b")
-_DATA_WORD = re.compile(r"data\b")  # a literal first (fast); a longer word only over-approximates
 _FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
 _SELF_BINDING = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -71,86 +63,6 @@ class _Unit:
     stmt: ast.stmt
     index: int = -1  # its position in the list of units
     methods: list[_Unit] = field(default_factory=list)  # a class header's method units
-
-
-def _extra_names(config: Config) -> list[str]:
-    return [d.rsplit(".", 1)[-1] for d in config.extra_function_decorators if "*" not in d]
-
-
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_SPACE = frozenset(" \t\r\n\f\\")  # a backslash continues a line
-
-
-def _word_at(text: str, start: int, end: int) -> bool:
-    return (start == 0 or text[start - 1] not in _WORD_CHARS) and (
-        end >= len(text) or text[end] not in _WORD_CHARS
-    )
-
-
-def _after_dot(text: str, start: int) -> bool:
-    """`text[start:]` follows a `.`, across whitespace and line continuations."""
-    j = start - 1
-    while j >= 0 and text[j] in _SPACE:
-        j -= 1
-    return j >= 0 and text[j] == "."
-
-
-def _names_function(text: str) -> bool:
-    """`x.function` anywhere, or `function` on a line with `import`, found with `str.find`
-    (a regex starting with `\\.` tries every `.` of the file, and code is full of them)."""
-    i = text.find("function")
-    while i >= 0:
-        end = i + 8
-        if _word_at(text, i, end) and (
-            _after_dot(text, i) or _IMPORT_WORD.search(text, text.rfind("\n", 0, i) + 1, i)
-        ):
-            return True
-        i = text.find("function", end)
-    return False
-
-
-def _calls_dataset_method(text: str) -> bool:
-    """`.map(`, `.filter(`, ... (`_DATASET_METHODS`), found with `str.find`."""
-    for name in _DATASET_METHOD_NAMES:
-        i = text.find(name)
-        while i >= 0:
-            end = i + len(name)
-            if _word_at(text, i, end) and _after_dot(text, i):
-                k = end
-                while k < len(text) and text[k] in _SPACE:
-                    k += 1
-                if k < len(text) and text[k] == "(":
-                    return True
-            i = text.find(name, end)
-    return False
-
-
-def is_candidate(text: str, config: Config) -> bool:
-    """Step 2: the file has a token without which discovery finds nothing: `x.function`,
-    `function` imported, `.map(`-style calls with the word `data` somewhere (discovery's
-    datasets are rooted in `tf.data`, a name only an import or an attribute chain can give, and
-    either spells the word), a Keras step `def` (or `def call`, with `keras-call`), a
-    configured decorator's name."""
-    if (
-        _names_function(text)
-        or (_calls_dataset_method(text) and _DATA_WORD.search(text))
-        or _KERAS_STEP.search(text)
-        or (config.keras_call and _KERAS_CALL.search(text))
-    ):
-        return True
-    if any(pat.endswith("*") for pat in config.extra_function_decorators):
-        return True  # a wildcard decorator can be spelled any way
-    if _imports_function_across_lines(text):
-        return True  # `from tensorflow import (\n    function,\n)`
-    return any(re.search(rf"\b{re.escape(n)}\b", text) for n in _extra_names(config))
-
-
-def _imports_function_across_lines(text: str) -> bool:
-    """A name `function` imported on another line than `import`: inside the parentheses of
-    `import (...)` (comments skipped: they may hold a parenthesis), or after a backslash."""
-    if _IMPORT_CONTINUED.search(text):
-        return True
-    return any(_FUNCTION_WORD.search(m.group(1)) for m in _IMPORT_PAREN.finditer(text))
 
 
 def _spans(tree: ast.Module) -> list[_Unit]:
@@ -179,19 +91,27 @@ def _start(stmt: ast.stmt) -> int:
     return min([stmt.lineno, *(d.lineno for d in decorators)])
 
 
-def _relevance(text: str, config: Config) -> re.Pattern[str]:
-    parts = [r"\.\s*function\b", rf"\.\s*(?:{_DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
-    parts.append(rf"\bdef\s+(?:{_STEP_NAMES})\b")
-    # TFG403 reports outside compiled bodies (`experimental_run_functions_eagerly` too).
-    parts.append(r"run_functions_eagerly\b")
-    if _KERAS_STEP.search(text):
+def rule_needs(rules: Sequence[type[Rule]] | None) -> tuple[tuple[str, ...], bool]:
+    """What `rules` (default: every rule) need kept beyond discovery's needs: their
+    `TRIGGERS`, and whether one reads the call sites of compiled functions."""
+    chosen = all_rules() if rules is None else rules
+    triggers = tuple(dict.fromkeys(t for rule in chosen for t in rule.TRIGGERS))
+    return triggers, any(rule.REACH == "call-sites" for rule in chosen)
+
+
+def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """What makes a statement relevant: discovery's tokens, and the rules' `TRIGGERS`."""
+    parts = [r"\.\s*function\b", rf"\.\s*(?:{DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
+    parts.append(rf"\bdef\s+(?:{STEP_NAMES})\b")
+    parts += [f"(?:{trigger})" for trigger in triggers]
+    if KERAS_STEP.search(text):
         # Discovery's Keras opt-outs: `run_eagerly=True`, steps called directly, and the
         # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
         parts.append(r"\brun_eagerly\b")
-        parts.append(rf"\.\s*(?:{_STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
+        parts.append(rf"\.\s*(?:{STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
     if config.keras_call:
         parts.append(r"\bdef\s+call\b")
-    names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)
+    names = extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
     if any("*" in pat for pat in config.extra_function_decorators):
@@ -200,13 +120,21 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.MULTILINE)
 
 
-def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> str | None:
+def slice_source(
+    text: str,
+    config: Config,
+    roots: frozenset[str] = frozenset(),
+    rules: Sequence[type[Rule]] | None = None,
+) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
     cannot hide a finding: the text screen needs no parse). The original text comes back when
     `ast` cannot parse a candidate (libCST then reports the syntax error). `roots` names
     module-level functions that another module's compiled code reaches (follow-imports): they
-    are kept, whatever the file mentions."""
+    are kept, whatever the file mentions. What is kept beyond discovery's needs comes from
+    the declarations of `rules` (default: every rule): their `TRIGGERS`, and the call sites
+    of compiled functions when one has the reach `call-sites`."""
+    triggers, call_sites = rule_needs(rules)
     if not roots and (
         not may_contain_compiled_code(text, config) or not is_candidate(text, config)
     ):
@@ -226,7 +154,7 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         return None
     lines = split_lines(text, keepends=True)
     units = _spans(tree)
-    relevant = _relevance(text, config)
+    relevant = _relevance(text, config, triggers)
     segments = [_segment(lines, u) for u in units]
     direct = [
         bool(relevant.search(s))
@@ -243,7 +171,9 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         d and _is_root(u, lines, relevant, config, roots)
         for d, u in zip(direct, units, strict=True)
     ]
-    body, compiled_names, body_idents = _close_over_names(units, segments, direct, traced, keep)
+    body, compiled_names, body_idents = _close_over_names(
+        units, segments, direct, traced, keep, call_sites
+    )
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -320,6 +250,7 @@ def _close_over_names(
     direct: list[bool],
     traced: list[bool],
     keep: list[bool],
+    call_sites: bool = True,
 ) -> tuple[list[bool], set[str], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
@@ -332,9 +263,9 @@ def _close_over_names(
     the whole call graph.
 
     Kept for context, without propagating: units that name a directly relevant definition
-    (call sites of compiled functions, for the retracing rules), methods that bind an attribute
-    a body reads on `self` (`self.history = []` in `__init__`), and the class of a kept
-    method.
+    (call sites of compiled functions, when a rule has the reach `call-sites`), methods that
+    bind an attribute a body reads on `self` (`self.history = []` in `__init__`), and the
+    class of a kept method.
 
     Returns which units are bodies, the names of compiled functions, and the identifiers the
     bodies name (for the call sites and attribute bindings inside eager functions,
@@ -400,7 +331,11 @@ def _close_over_names(
         if isinstance(target, ast.Name)
     }
     for i in range(len(units)):
-        if not keep[i] and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i])):
+        if (
+            call_sites
+            and not keep[i]
+            and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i]))
+        ):
             keep[i] = True  # a call site of a compiled function
         cls = owner[i]
         if cls is not None and body[i] and cls in binders:
@@ -414,7 +349,7 @@ def _close_over_names(
             keep[parent] = True
     names = {name for i in roots if (name := units[i].name) is not None}
     body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
-    return body, names | bound, body_idents
+    return body, (names | bound) if call_sites else set(), body_idents
 
 
 def _common(names: set[str], table: Mapping[str, object]) -> list[str]:

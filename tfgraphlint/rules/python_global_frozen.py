@@ -78,6 +78,7 @@ class PythonGlobalFrozen(Rule):
 
     CODE = "TFG105"
     NAME = "python-global-frozen"
+    REACH, TRIGGERS = "call-sites", (r"\b(?:global|nonlocal)\b",)
     SEVERITY = Severity.WARNING
     SUMMARY = "reassigned module-level or closure Python scalar read in a compiled body (frozen)"
 

@@ -63,6 +63,7 @@ class PythonLoopOnArgument(Rule):
 
     CODE = "TFG201"
     NAME = "python-loop-on-argument"
+    REACH = "call-sites"
     SEVERITY = Severity.WARNING
     SUMMARY = "Python `range` loop bounded by a `tf.function` parameter (unrolled, retraced)"
 

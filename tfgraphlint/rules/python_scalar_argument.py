@@ -77,6 +77,7 @@ class PythonScalarArgument(Rule):
 
     CODE = "TFG202"
     NAME = "python-scalar-argument"
+    REACH = "call-sites"
     SEVERITY = Severity.WARNING
     SUMMARY = "`tf.function` called with a Python number that changes every loop iteration"
 

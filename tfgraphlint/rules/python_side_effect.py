@@ -480,6 +480,7 @@ class PythonSideEffect(Rule):
 
     CODE = "TFG102"
     NAME = "python-side-effect"
+    REACH, TRIGGERS = "call-sites", (r"\b(?:global|nonlocal)\b",)
     SEVERITY = Severity.WARNING
     SUMMARY = (
         "mutation of an outer list/dict/set, a `global`, or a `self` attribute in a compiled "

@@ -63,6 +63,7 @@ class RecursiveTfFunction(Rule):
 
     CODE = "TFG505"
     NAME = "recursive-tf-function"
+    REACH = "call-sites"
     SEVERITY = Severity.ERROR
     SUMMARY = "a `tf.function` that calls itself (tracing never ends on tensors)"
 

@@ -64,6 +64,7 @@ class RunFunctionsEagerlyEnabled(Rule):
 
     CODE = "TFG403"
     NAME = "run-functions-eagerly-enabled"
+    REACH, TRIGGERS = "module-level", (r"run_functions_eagerly\b",)
     SEVERITY = Severity.WARNING
     SUMMARY = "`tf.config.run_functions_eagerly(True)` left on outside tests"
 

@@ -88,6 +88,7 @@ class TfFunctionCreatedInLoop(Rule):
 
     CODE = "TFG203"
     NAME = "tf-function-created-in-loop"
+    REACH = "call-sites"
     SEVERITY = Severity.WARNING
     SUMMARY = "`tf.function` created and called inside a loop (a new trace every iteration)"
 

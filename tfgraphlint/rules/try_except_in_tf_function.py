@@ -66,6 +66,7 @@ class TryExceptInTfFunction(Rule):
 
     CODE = "TFG504"
     NAME = "try-except-in-tf-function"
+    REACH = "call-sites"
     SEVERITY = Severity.WARNING
     SUMMARY = "`except tf.errors.*` in a compiled body (runtime op errors are never caught)"
 

@@ -145,6 +145,7 @@ class VariableCreatedInTfFunction(Rule):
 
     CODE = "TFG301"
     NAME = "variable-created-in-tf-function"
+    REACH, TRIGGERS = "call-sites", (r"\b(?:global|nonlocal)\b",)
     SEVERITY = Severity.ERROR
     SUMMARY = "`tf.Variable`, Keras layer/model/optimizer/metric created on every trace"
 
