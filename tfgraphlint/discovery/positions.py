@@ -13,6 +13,7 @@ the lines.
 The engine hands over the `ast` tree of the text it parsed (`SOURCE_TREE`); without one, or
 when the two parsers do not agree on the statements, everything is computed at once, as
 libCST does. `tests/test_positions.py` checks, node for node, that the ranges equal libCST's.
+With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`) it copies `PositionProvider`'s ranges.
 """
 
 from __future__ import annotations
@@ -20,14 +21,23 @@ from __future__ import annotations
 import ast
 import contextvars
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider, CodePosition, CodeRange
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from libcst.metadata import (
+    BaseMetadataProvider,
+    CodePosition,
+    CodeRange,
+    PositionProvider,
+    ProviderT,
+)
 
 from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.stock import STOCK_LIBCST
+
+if not STOCK_LIBCST:  # not exported by libCST
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 SOURCE_TREE: contextvars.ContextVar[ast.Module | None] = contextvars.ContextVar(
     "tfgraphlint_source_tree", default=None
@@ -256,20 +266,29 @@ class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
     """Same ranges as libCST's `PositionProvider` (syntactic positions, 1-based lines,
     0-based columns), computed per statement on first use."""
 
-    METADATA_DEPENDENCIES = (ParentProvider,)
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        (PositionProvider,) if STOCK_LIBCST else (ParentProvider,)
+    )
+    if STOCK_LIBCST:
 
-    def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
-        # libCST's `_gen` copies the result into a new dict: that would compute every range.
-        self._computed = {}
-        with self.resolve(wrapper):
-            self._gen_impl(wrapper.module)
-        return self._computed
+        def _gen_impl(self, module: cst.Module) -> None:
+            for node, found in self.metadata[PositionProvider].items():
+                self.set_metadata(node, found)
 
-    def _gen_impl(self, module: cst.Module) -> None:
-        units = _units(module, SOURCE_TREE.get())
-        if units is None:
-            self._computed.update(_generate(module, module))
-        else:
-            parents = cast(Mapping[cst.CSTNode, cst.CSTNode], self.metadata[ParentProvider])
-            lazy = _LazyRanges(module, parents, units)
-            self._computed = cast(MutableMapping[cst.CSTNode, Any], lazy)
+    else:
+
+        def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+            # libCST's `_gen` copies the result into a new dict: that would compute every range.
+            self._computed = {}
+            with self.resolve(wrapper):
+                self._gen_impl(wrapper.module)
+            return self._computed
+
+        def _gen_impl(self, module: cst.Module) -> None:
+            units = _units(module, SOURCE_TREE.get())
+            if units is None:
+                self._computed.update(_generate(module, module))
+            else:
+                parents = cast(Mapping[cst.CSTNode, cst.CSTNode], self.metadata[ParentProvider])
+                lazy = _LazyRanges(module, parents, units)
+                self._computed = cast(MutableMapping[cst.CSTNode, Any], lazy)
