@@ -1,12 +1,12 @@
-"""`ParentProvider`: each node's parent, as libCST's `ParentNodeProvider` gives it, ten times
-cheaper.
+"""`ParentProvider`: each node's parent, as libCST's `ParentNodeProvider` gives it, for a
+fraction of the cost.
 
 `ParentNodeProvider` is a full libCST traversal, and a libCST traversal rebuilds every node it
-passes (`_visit_and_replace_children`), even for a visitor that changes nothing: about 13 s of
-CPU on the benchmark corpus's candidate files. Parents do not depend on the order of the
-walk, so this reads the children straight from each node's dataclass fields (the fields that
-hold nodes are exactly what `_visit_and_replace_children` visits): about 1 s, the same map
-(checked node for node on every candidate file of the corpus, and in `tests/test_parents.py`).
+passes (`_visit_and_replace_children`), even for a visitor that changes nothing. Parents do not
+depend on the order of the walk, so this reads the children straight from each node's dataclass
+fields (the fields that hold nodes are exactly what `_visit_and_replace_children` visits): the
+same map (checked node for node on every candidate file of the corpus, and in
+`tests/test_parents.py`).
 With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`) it copies `ParentNodeProvider`'s map.
 """
 

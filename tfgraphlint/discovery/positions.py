@@ -1,14 +1,13 @@
 """`LazyPositionProvider`: libCST's `PositionProvider` ranges, computed only for the
 statements whose nodes someone asks about.
 
-libCST computes positions by generating the code of the whole module while counting lines
-and columns: about 12 s of CPU on the benchmark corpus's candidate files, for a few thousand
-positions that findings and messages actually use. A statement's code does not depend on what
-comes before it, only its first line and its indentation do; CPython's `ast` of the same text
-gives the line, and the enclosing blocks' indent tokens the indentation. So this generates the
-code of one statement at a time (the innermost one holding the node asked about: a simple
-line, or a compound statement with its blocks), with libCST's own code generator, and shifts
-the lines.
+libCST computes positions by generating the code of the whole module while counting lines and
+columns, for the few positions that findings and messages actually use. A statement's code does
+not depend on what comes before it, only its first line and its indentation do; CPython's `ast`
+of the same text gives the line, and the enclosing blocks' indent tokens the indentation. So
+this generates the code of one statement at a time (the innermost one holding the node asked
+about: a simple line, or a compound statement with its blocks), with libCST's own code
+generator, and shifts the lines.
 
 The engine hands over the `ast` tree of the text it parsed (`SOURCE_TREE`); without one, or
 when the two parsers do not agree on the statements, everything is computed at once, as

@@ -1,7 +1,7 @@
 """A cheap, sound pre-check of discovery on CPython's `ast`: can this module hold a compiled body?
 
-`CompiledContextProvider` needs libCST's scope and qualified-name metadata, which cost about
-twenty times CPython's parse. Most files that mention TensorFlow never reference
+`CompiledContextProvider` needs libCST's scope and qualified-name metadata, which cost many
+times CPython's parse. Most files that mention TensorFlow never reference
 `tf.function`, a `tf.data` dataset or a Keras model class, and for those discovery finds no
 compiled context and the engine reports nothing. `may_have_compiled_context` answers the same
 question from `ast` with an import-alias table, over-approximating every way discovery finds a
@@ -46,7 +46,7 @@ _CHAIN_TAIL = re.compile(rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*[ \t]*\.[ \t]*$")
 
 def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
     """Every statement, at any depth, without visiting expressions (imports and classes are
-    statements; a walk over every node costs ten times more)."""
+    statements; a walk over every node costs much more)."""
     stack: list[ast.stmt] = list(reversed(tree.body))
     while stack:
         node = stack.pop()
