@@ -3,7 +3,7 @@ downloads (the mature-library corpus, built from PyPI) runs only when asked.
 
 - No bytecode: `sys.dont_write_bytecode` here, and `PYTHONDONTWRITEBYTECODE=1` in the
   environment that xdist workers and the tests' subprocesses inherit. No `.pytest_cache`:
-  `-p no:cacheprovider` in `addopts`.
+  `-p no:cacheprovider` in `addopts`. Hypothesis's caches go to a temporary folder.
 - The checkout is listed (every file and folder outside `.git`, with size and mtime) when the
   session starts and again when it ends, in the main process: a file that appeared, changed or
   went fails the run, named. The same check runs when the corpus tier is on, except for the
@@ -16,13 +16,29 @@ downloads (the mature-library corpus, built from PyPI) runs only when asked.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.dont_write_bytecode = True
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+# Hypothesis keeps caches (`constants/`, `unicode_data/`) in `./.hypothesis`: one folder
+# outside the checkout for the session and its xdist workers (who inherit the variable).
+_HYPOTHESIS_HOME = "TFGRAPHLINT_TEST_HYPOTHESIS_HOME"
+if _HYPOTHESIS_HOME not in os.environ:
+    os.environ[_HYPOTHESIS_HOME] = tempfile.mkdtemp(prefix="tfgraphlint-hypothesis-")
+    _OWN_HYPOTHESIS_HOME = True
+else:
+    _OWN_HYPOTHESIS_HOME = False
+try:
+    from hypothesis.configuration import set_hypothesis_home_dir
+except ImportError:  # not installed: nothing writes there
+    pass
+else:
+    set_hypothesis_home_dir(os.environ[_HYPOTHESIS_HOME])
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = "benchmarks/.corpus"
@@ -96,6 +112,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _OWN_HYPOTHESIS_HOME and not _is_worker(session.config):
+        shutil.rmtree(os.environ[_HYPOTHESIS_HOME], ignore_errors=True)
     before = session.stash.get(_BEFORE, None)
     if before is None:
         return
