@@ -9,7 +9,7 @@ decorator, deep nesting). The result must be either analysed or reported as a sy
 never an internal error. Both paths run, with and without the prefilter and slicer.
 
 `test_mutated_corpus_files` does the same on a sample of the mature-library corpus (built from
-PyPI by `benchmarks/corpus.py`, as the slicing tests do), in the slow tier.
+PyPI by `benchmarks/corpus.py`, as the slicing tests do), in the opt-in corpus tier (`--corpus`).
 """
 
 from __future__ import annotations
@@ -118,6 +118,7 @@ def test_mutate_changes_the_source() -> None:
     assert changed >= 40
 
 
+@pytest.mark.corpus
 def test_mutated_corpus_files() -> None:
     from test_slicing import _corpus  # the same corpus build (PyPI), or a skip
 

@@ -35,7 +35,7 @@ def _corpus() -> Path:
     dest = Path(os.environ.get("TFGRAPHLINT_CORPUS", ROOT / "benchmarks" / ".corpus"))
     try:
         built: Path = module.build_corpus(dest)
-    except Exception as exc:  # no PyPI: say so, loudly
+    except Exception as exc:  # no PyPI (an opt-in tier: `--corpus`): say so, loudly
         pytest.skip(f"could not build the corpus (needs PyPI): {exc}")
     return built
 
@@ -56,6 +56,7 @@ def _both(
 
 
 @pytest.mark.slow
+@pytest.mark.corpus
 def test_prefilter_and_slicing_lose_no_finding_on_real_code() -> None:
     files = sorted(str(p) for p in _corpus().rglob("*.py"))[::SAMPLE_STEP]
     assert len(files) > 100
@@ -390,6 +391,7 @@ def test_dataset_calls_without_tf_data_are_no_candidates() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.corpus
 def test_candidate_files_cover_the_spec_on_real_code() -> None:
     from tfgraphlint.engine.prefilter import is_candidate
 

@@ -1,12 +1,13 @@
-"""`ParentProvider`: each node's parent, as libCST's `ParentNodeProvider` gives it, ten times
-cheaper.
+"""`ParentProvider`: each node's parent, as libCST's `ParentNodeProvider` gives it, for a
+fraction of the cost.
 
 `ParentNodeProvider` is a full libCST traversal, and a libCST traversal rebuilds every node it
-passes (`_visit_and_replace_children`), even for a visitor that changes nothing: about 13 s of
-CPU on the benchmark corpus's candidate files. Parents do not depend on the order of the
-walk, so this reads the children straight from each node's dataclass fields (the fields that
-hold nodes are exactly what `_visit_and_replace_children` visits): about 1 s, the same map
-(checked node for node on every candidate file of the corpus, and in `tests/test_parents.py`).
+passes (`_visit_and_replace_children`), even for a visitor that changes nothing. Parents do not
+depend on the order of the walk, so this reads the children straight from each node's dataclass
+fields (the fields that hold nodes are exactly what `_visit_and_replace_children` visits): the
+same map (checked node for node on every candidate file of the corpus, and in
+`tests/test_parents.py`).
+With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`) it copies `ParentNodeProvider`'s map.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import dataclasses
 from collections.abc import Mapping
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider
+from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
+from tfgraphlint.discovery.stock import STOCK_LIBCST
 from tfgraphlint.discovery.walk import is_node_type
 
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
@@ -52,10 +54,19 @@ def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
 class ParentProvider(BaseMetadataProvider[cst.CSTNode]):
     """Maps each node to its parent node (the Module has none)."""
 
-    def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, cst.CSTNode]:
-        # libCST's `_gen` would copy the whole map into a new dict.
-        self._gen_impl(wrapper.module)
-        return self._computed  # type: ignore[return-value]
+    if STOCK_LIBCST:
+        METADATA_DEPENDENCIES = (ParentNodeProvider,)
 
-    def _gen_impl(self, module: cst.Module) -> None:
-        self._computed = parent_map(module)  # type: ignore[assignment]
+        def _gen_impl(self, module: cst.Module) -> None:
+            for node, parent in self.metadata[ParentNodeProvider].items():
+                self.set_metadata(node, parent)
+
+    else:
+
+        def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, cst.CSTNode]:
+            # libCST's `_gen` would copy the whole map into a new dict.
+            self._gen_impl(wrapper.module)
+            return self._computed  # type: ignore[return-value]
+
+        def _gen_impl(self, module: cst.Module) -> None:
+            self._computed = parent_map(module)  # type: ignore[assignment]

@@ -1,33 +1,42 @@
 """`LazyPositionProvider`: libCST's `PositionProvider` ranges, computed only for the
 statements whose nodes someone asks about.
 
-libCST computes positions by generating the code of the whole module while counting lines
-and columns: about 12 s of CPU on the benchmark corpus's candidate files, for a few thousand
-positions that findings and messages actually use. A statement's code does not depend on what
-comes before it, only its first line and its indentation do; CPython's `ast` of the same text
-gives the line, and the enclosing blocks' indent tokens the indentation. So this generates the
-code of one statement at a time (the innermost one holding the node asked about: a simple
-line, or a compound statement with its blocks), with libCST's own code generator, and shifts
-the lines.
+libCST computes positions by generating the code of the whole module while counting lines and
+columns, for the few positions that findings and messages actually use. A statement's code does
+not depend on what comes before it, only its first line and its indentation do; CPython's `ast`
+of the same text gives the line, and the enclosing blocks' indent tokens the indentation. So
+this generates the code of one statement at a time (the innermost one holding the node asked
+about: a simple line, or a compound statement with its blocks), with libCST's own code
+generator, and shifts the lines.
 
 The engine hands over the `ast` tree of the text it parsed, in libCST's metadata cache
 (`discovery.provider.discovery_wrapper`); without one, or
 when the two parsers do not agree on the statements, everything is computed at once, as
 libCST does. `tests/test_positions.py` checks, node for node, that the ranges equal libCST's.
+With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`) it copies `PositionProvider`'s ranges.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider, CodePosition, CodeRange
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from libcst.metadata import (
+    BaseMetadataProvider,
+    CodePosition,
+    CodeRange,
+    PositionProvider,
+    ProviderT,
+)
 
 from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.stock import STOCK_LIBCST
+
+if not STOCK_LIBCST:  # not exported by libCST
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 
 def no_trees_per_path(
@@ -259,7 +268,9 @@ class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
     """Same ranges as libCST's `PositionProvider` (syntactic positions, 1-based lines,
     0-based columns), computed per statement on first use."""
 
-    METADATA_DEPENDENCIES = (ParentProvider,)
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        (PositionProvider,) if STOCK_LIBCST else (ParentProvider,)
+    )
     # With `gen_cache` set, libCST hands the provider its entry of the wrapper's `cache`: the
     # `ast` tree of the same text, or None (then every position is computed at once).
     gen_cache = staticmethod(no_trees_per_path)
@@ -268,18 +279,26 @@ class LazyPositionProvider(BaseMetadataProvider[CodeRange]):
         super().__init__(cache=False)  # libCST refuses None when `gen_cache` is set
         self.cache = cache
 
-    def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
-        # libCST's `_gen` copies the result into a new dict: that would compute every range.
-        self._computed = {}
-        with self.resolve(wrapper):
-            self._gen_impl(wrapper.module)
-        return self._computed
+    if STOCK_LIBCST:
 
-    def _gen_impl(self, module: cst.Module) -> None:
-        units = _units(module, self.cache if isinstance(self.cache, ast.Module) else None)
-        if units is None:
-            self._computed.update(_generate(module, module))
-        else:
-            parents = cast(Mapping[cst.CSTNode, cst.CSTNode], self.metadata[ParentProvider])
-            lazy = _LazyRanges(module, parents, units)
-            self._computed = cast(MutableMapping[cst.CSTNode, Any], lazy)
+        def _gen_impl(self, module: cst.Module) -> None:
+            for node, found in self.metadata[PositionProvider].items():
+                self.set_metadata(node, found)
+
+    else:
+
+        def _gen(self, wrapper: cst.MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+            # libCST's `_gen` copies the result into a new dict: that would compute every range.
+            self._computed = {}
+            with self.resolve(wrapper):
+                self._gen_impl(wrapper.module)
+            return self._computed
+
+        def _gen_impl(self, module: cst.Module) -> None:
+            units = _units(module, self.cache if isinstance(self.cache, ast.Module) else None)
+            if units is None:
+                self._computed.update(_generate(module, module))
+            else:
+                parents = cast(Mapping[cst.CSTNode, cst.CSTNode], self.metadata[ParentProvider])
+                lazy = _LazyRanges(module, parents, units)
+                self._computed = cast(MutableMapping[cst.CSTNode, Any], lazy)

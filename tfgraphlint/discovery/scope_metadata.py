@@ -19,6 +19,10 @@ so its `isinstance(node, _ASSIGNMENT_LIKE_NODES)` ran about ten Python-level
 
 `resolve_directly` does the same for every provider of the engine: libCST's resolver also
 runs an idle traversal after each round that resolves only non-batchable providers.
+
+With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`), `FastScopeProvider` copies what libCST's
+`ScopeProvider` computes, `CSTNode.visit` is never replaced, and `resolve_directly` is
+`MetadataWrapper.resolve_many`.
 """
 
 from __future__ import annotations
@@ -39,36 +43,41 @@ from libcst.metadata import (
     ScopeProvider,
     scope_provider,
 )
-from libcst.metadata.expression_context_provider import ExpressionContextVisitor
 
+from tfgraphlint.discovery.stock import STOCK_LIBCST
 from tfgraphlint.discovery.walk import leave_method, walk_events
 
-# libCST's private tuple of the node classes its `on_leave` counts as assignments; None if a
-# libCST version renames it (then every node goes through libCST's own `on_leave`: slower,
-# the same scopes).
-_ASSIGNMENT_LIKE: frozenset[type] | None = (
-    frozenset(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ())) or None
-)
+if not STOCK_LIBCST:
+    from libcst.metadata.expression_context_provider import (  # not exported by libCST
+        ExpressionContextVisitor,
+    )
+
+    # libCST's private tuple of the node classes its `on_leave` counts as assignments; None if
+    # a libCST version renames it (then every node goes through libCST's own `on_leave`:
+    # slower, the same scopes).
+    _ASSIGNMENT_LIKE: frozenset[type] | None = (
+        frozenset(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ())) or None
+    )
+
+    class _ScopeVisitor(scope_provider.ScopeVisitor):
+        """libCST's `ScopeVisitor`, with its `on_leave` testing exact node classes (the parser
+        makes no subclasses) instead of an `isinstance` on ten ABCs."""
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if _ASSIGNMENT_LIKE is None or type(original_node) in _ASSIGNMENT_LIKE:
+                super().on_leave(original_node)  # libCST's own: it also counts the assignment
+                return
+            self.provider.set_metadata(original_node, self.scope)
+            method = leave_method(self, original_node)  # what `CSTVisitor.on_leave` would call
+            if method is not None:
+                method(self, original_node)
+
+    # The classes `_fast_visits` walks: libCST's expression-context visitor as well, since it
+    # starts new ones of its own class for assignment targets (it has no attribute hooks either,
+    # so for any instance, ours or not, a walk makes the same calls as libCST's `visit`).
+    _OURS = frozenset({_ScopeVisitor, ExpressionContextVisitor})
 
 
-class _ScopeVisitor(scope_provider.ScopeVisitor):
-    """libCST's `ScopeVisitor`, with its `on_leave` testing exact node classes (the parser
-    makes no subclasses) instead of an `isinstance` on ten ABCs."""
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if _ASSIGNMENT_LIKE is None or type(original_node) in _ASSIGNMENT_LIKE:
-            super().on_leave(original_node)  # libCST's own: it also counts the assignment
-            return
-        self.provider.set_metadata(original_node, self.scope)
-        method = leave_method(self, original_node)  # what `CSTVisitor.on_leave` would call
-        if method is not None:
-            method(self, original_node)
-
-
-# The classes `_fast_visits` walks: libCST's expression-context visitor as well, since it
-# starts new ones of its own class for assignment targets (it has no attribute hooks either,
-# so for any instance, ours or not, a walk makes the same calls as libCST's `visit`).
-_OURS = frozenset({_ScopeVisitor, ExpressionContextVisitor})
 _LIBCST_VISIT = cst.CSTNode.visit
 
 
@@ -94,27 +103,39 @@ def _fast_visits() -> Iterator[None]:
 class FastScopeProvider(BaseMetadataProvider[Scope | None]):
     """Maps nodes to their `Scope`, as libCST's `ScopeProvider` does."""
 
-    def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
-        module = wrapper.module
-        contexts = ExpressionContextProvider()
-        scopes = ScopeProvider()
-        with _fast_visits():
-            # What `ExpressionContextProvider.visit_Module` does, walked without rebuilding.
-            module.visit(ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
-            # What `MetadataWrapper` would hand it: its one dependency, already computed.
-            scopes.metadata = {ExpressionContextProvider: contexts._computed}
-            # What `ScopeProvider.visit_Module` does.
-            visitor = _ScopeVisitor(scopes)
-            module.visit(visitor)
-            visitor.infer_accesses()
-        scopes.metadata = {}
-        self._computed = scopes._computed
-        return self._computed
+    if STOCK_LIBCST:
+        METADATA_DEPENDENCIES = (ScopeProvider,)
+
+        def _gen_impl(self, module: cst.Module) -> None:
+            for node, scope in self.metadata[ScopeProvider].items():
+                self.set_metadata(node, scope)
+
+    else:
+
+        def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+            module = wrapper.module
+            contexts = ExpressionContextProvider()
+            scopes = ScopeProvider()
+            with _fast_visits():
+                # What `ExpressionContextProvider.visit_Module` does, walked without rebuilding.
+                module.visit(ExpressionContextVisitor(contexts, ExpressionContext.LOAD))
+                # What `MetadataWrapper` would hand it: its one dependency, already computed.
+                scopes.metadata = {ExpressionContextProvider: contexts._computed}
+                # What `ScopeProvider.visit_Module` does.
+                visitor = _ScopeVisitor(scopes)
+                module.visit(visitor)
+                visitor.infer_accesses()
+            scopes.metadata = {}
+            self._computed = scopes._computed
+            return self._computed
 
 
 def resolve_directly(wrapper: MetadataWrapper, providers: Iterable[ProviderT]) -> None:
     """Resolve non-batchable `providers` (and, first, their dependencies) into `wrapper`, each
     once, without the idle traversal `MetadataWrapper.resolve` adds after each round."""
+    if STOCK_LIBCST:
+        wrapper.resolve_many(list(providers))
+        return
     done = wrapper._metadata  # noqa: SLF001 - the wrapper's own cache, which resolve() reads
     for provider in providers:
         if provider in done:

@@ -34,7 +34,7 @@ class _NameFinder(cst.CSTVisitor):
 def find_names(node: cst.CSTNode, value: str | None = None) -> list[cst.Name]:
     """Every `Name` node under `node` (itself included), in source order; only those spelled
     `value` when given. What `libcst.matchers.findall(node, m.Name(value))` returns, without
-    importing `libcst.matchers` (0.6 s of start-up, which a cached run otherwise pays)."""
+    importing `libcst.matchers` (slow to import, a start-up cost a cached run would pay)."""
     finder = _NameFinder(value)
     walk(node, finder)
     return finder.found

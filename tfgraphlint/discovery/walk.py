@@ -20,6 +20,9 @@ order and makes the same calls, reading the children straight from each node's f
 `tests/test_walk.py` checks that the events (visit, leave, attribute visit and leave, in
 order, on which node) are identical to libCST's on fixtures, rule examples, odd syntax and
 generated source. `walk_batched` does the same for the rules' batched traversal.
+
+With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`), `walk` and `walk_batched` are libCST's
+own `visit` and `visit_batched`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import libcst as cst
+
+from tfgraphlint.discovery.stock import STOCK_LIBCST
 
 _ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # classes with one order
 _CONDITIONAL: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # the others: fields maybe skipped
@@ -109,7 +114,7 @@ def _has_attribute_hooks(kind: type[cst.CSTVisitor]) -> bool:
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """`node.visit(visitor)` for a read-only visitor, without rebuilding the tree."""
-    if _has_attribute_hooks(type(visitor)):
+    if STOCK_LIBCST or _has_attribute_hooks(type(visitor)):
         node.visit(visitor)
         return
     walk_events(node, visitor)
@@ -117,6 +122,9 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 def walk_events(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """`walk` without the attribute-hook check: the caller knows no attribute hook can fire."""
+    if STOCK_LIBCST:
+        node.visit(visitor)
+        return
     kind = type(visitor)
     if kind.on_visit is _DEFAULT_ON_VISIT:
         visits, leaves = _tables(kind)
@@ -220,6 +228,9 @@ def _walk(
 def walk_batched(node: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
     """`libcst.visit_batched(node, visitors)`, without rebuilding the tree (metadata must
     already be resolved for the visitors, as `MetadataWrapper.visit_batched` does)."""
+    if STOCK_LIBCST:
+        cst.visit_batched(node, visitors)
+        return
     visits: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
     leaves: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
     for visitor in visitors:

@@ -162,7 +162,7 @@ _CHAIN_TAIL = re.compile(rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*[ \t]*\.[ \t]*$")
 
 def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
     """Every statement, at any depth, without visiting expressions (imports and classes are
-    statements; a walk over every node costs ten times more)."""
+    statements; a walk over every node costs much more)."""
     stack: list[ast.stmt] = list(reversed(tree.body))
     while stack:
         node = stack.pop()

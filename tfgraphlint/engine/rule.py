@@ -24,6 +24,7 @@ from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
+from tfgraphlint.discovery.stock import STOCK_LIBCST
 from tfgraphlint.discovery.tensors import FunctionFacts
 
 FuncNode = cst.FunctionDef | cst.Lambda
@@ -146,6 +147,8 @@ class Rule(cst.BatchableCSTVisitor):
     def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
         # libCST's own `get_visitors` runs `inspect.getmembers` on every instance, i.e. once
         # per rule per file; the set of methods depends on the class only.
+        if STOCK_LIBCST:
+            return {name: self._guard(m) for name, m in super().get_visitors().items()}
         return {name: self._guard(getattr(self, name)) for name in _visitor_names(type(self))}
 
     def _guard(self, fn: Callable[[cst.CSTNode], None]) -> Callable[[cst.CSTNode], None]:
