@@ -176,6 +176,16 @@ class Flake8Plugin:
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
         if not names_a_package(source, self._needles):
             return  # the engine (libCST and every rule) and the config are not even imported
+        # Most files that name TensorFlow hold no compiled code (models, layers, pipelines
+        # without `tf.function`). The engine's first screen (`engine.slicing`: text and `ast`)
+        # tells without libCST, whose import alone costs more than the rest of such a run; the
+        # engine then finds nothing either. A file that passes is screened again inside
+        # `lint_source` (a few ms: one more `ast` parse).
+        from tfgraphlint.engine.slicing import slice_source
+
+        text = source[1:] if source.startswith("\ufeff") else source  # as `lint_source` does
+        if slice_source(text, self.config) is None:
+            return
         from tfgraphlint.engine.runner import lint_source
 
         result = lint_source(source, self.filename, self.config, noqa=False)
