@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/run.py [--repeat N] [--corpus DIR] [--rows KEY,...] [--markdown]
-    python benchmarks/run.py --latency [--markdown]
+    python benchmarks/run.py --latency [--latency-runs N] [--markdown]
 
 Corpus mode (the default) builds the corpus if needed (see ``corpus.py``), reads
 it once to warm the page cache, then runs N rounds; each round runs every row
@@ -18,10 +18,12 @@ flake8 runs every installed plugin whatever ``--select`` says, so the flake8 row
 hides tfgraphlint's plugin (``flake8_hiding.py``) to stay a pure flake8 baseline;
 the opt-in row ``flake8-tfg`` runs flake8 with the plugin.
 
-``--latency`` instead times flake8 on the two generated 500-line files
-(``latency_plain.py``, ``latency_tf.py``): with the tfgraphlint plugin hidden
-(``--select F``) and, if it is installed, loaded (``--select F,TFG``). The
-difference is the plugin's cost per file as an editor sees it.
+``--latency`` instead times flake8 on the generated files (``latency_files.py``:
+``latency_plain.py``, ``latency_tf.py``, 500 lines each, and ``latency_train.py``, a
+350-line training script with five ``tf.function``s): with the tfgraphlint plugin
+hidden (``--select F``) and, if it is installed, loaded (``--select F,TFG``), and the
+training file also under ``--select E`` both ways (the plugin must then cost nothing).
+The difference is the plugin's cost per file as an editor sees it.
 
 Child Python processes run without ``PYTHONDONTWRITEBYTECODE`` and with
 ``PYTHONPYCACHEPREFIX=benchmarks/.pycache``, so byte-code is cached as on a normal
@@ -427,14 +429,14 @@ def corpus_benchmark(args: argparse.Namespace) -> list[str]:
 
 
 def latency_medians(
-    commands: dict[str, tuple[str, ...]], cwd: Path
+    commands: dict[str, tuple[str, ...]], cwd: Path, runs_per_command: int
 ) -> dict[str, tuple[float, float]]:
-    """Median (wall ms, CPU ms) of each command over ``LATENCY_RUNS`` interleaved runs."""
+    """Median (wall ms, CPU ms) of each command over ``runs_per_command`` interleaved runs."""
     for argv in commands.values():
         run_measured(argv, cwd)  # unmeasured: warms the page and byte-code caches
     runs: dict[str, list[Measurement]] = {key: [] for key in commands}
-    for index in range(LATENCY_RUNS):
-        progress(f"latency run {index + 1}/{LATENCY_RUNS}")
+    for index in range(runs_per_command):
+        progress(f"latency run {index + 1}/{runs_per_command}")
         for key, argv in commands.items():
             run = run_measured(argv, cwd)
             if failure(run):
@@ -449,46 +451,60 @@ def latency_medians(
     }
 
 
+def latency_cases(files: Sequence[Path]) -> list[tuple[Path, str, str]]:
+    """(file, ``--select`` with the plugin hidden, with it loaded) of each latency row: every
+    file under ``--select F`` against ``F,TFG``, and the training file (the goal's case)
+    under ``--select E`` both ways too, an editor's selection without TFG codes."""
+    cases = [(path, "F", "F,TFG") for path in files]
+    cases += [(path, "E", "E") for path in files if path.name == "latency_train.py"]
+    return cases
+
+
 def latency_benchmark(args: argparse.Namespace) -> list[str]:
     """Run latency mode; return the report sections."""
     if importlib.util.find_spec("flake8") is None:
         raise RuntimeError("flake8 is not installed")
     plugin = plugin_installed()
     commands: dict[str, tuple[str, ...]] = {}
-    files = write_latency_files()
-    for path in files:
-        commands[f"{path}:hidden"] = flake8_argv(
-            "--isolated", "--exit-zero", "--select", "F", str(path), hide_plugin=True
+    cases = latency_cases(write_latency_files())
+    for path, hidden, loaded in cases:
+        commands[f"{path}:{hidden}:hidden"] = flake8_argv(
+            "--isolated", "--exit-zero", "--select", hidden, str(path), hide_plugin=True
         )
         if plugin:
-            commands[f"{path}:plugin"] = flake8_argv(
-                "--isolated", "--exit-zero", "--select", "F,TFG", str(path), hide_plugin=False
+            commands[f"{path}:{loaded}:plugin"] = flake8_argv(
+                "--isolated", "--exit-zero", "--select", loaded, str(path), hide_plugin=False
             )
     with tempfile.TemporaryDirectory(prefix="tfgraphlint-latency-") as scratch:
-        medians = latency_medians(commands, Path(scratch))
+        medians = latency_medians(commands, Path(scratch), args.latency_runs)
     table = [
         [
-            "file",
-            "plugin hidden, --select F: wall ms (CPU ms)",
-            "plugin loaded, --select F,TFG: wall ms (CPU ms)",
+            "file (lines)",
+            "plugin hidden: wall ms (CPU ms)",
+            "plugin loaded: wall ms (CPU ms)",
             "plugin cost: wall ms (CPU ms)",
         ]
     ]
-    for path in files:
-        wall, cpu = medians[f"{path}:hidden"]
+    for path, hidden, loaded in cases:
+        lines = count_lines([path])
+        wall, cpu = medians[f"{path}:{hidden}:hidden"]
+        hidden_cell = f"--select {hidden}: {wall:.0f} ({cpu:.0f})"
         if not plugin:
-            table.append([path.name, f"{wall:.0f} ({cpu:.0f})", "plugin not installed", "-"])
+            table.append([f"{path.name} ({lines})", hidden_cell, "plugin not installed", "-"])
             continue
-        tfg_wall, tfg_cpu = medians[f"{path}:plugin"]
+        tfg_wall, tfg_cpu = medians[f"{path}:{loaded}:plugin"]
         table.append(
             [
-                path.name,
-                f"{wall:.0f} ({cpu:.0f})",
-                f"{tfg_wall:.0f} ({tfg_cpu:.0f})",
+                f"{path.name} ({lines})",
+                hidden_cell,
+                f"--select {loaded}: {tfg_wall:.0f} ({tfg_cpu:.0f})",
                 f"{tfg_wall - wall:+.0f} ({tfg_cpu - cpu:+.0f})",
             ]
         )
-    about = [("runs per cell (median)", str(LATENCY_RUNS)), ("load average at end", load_average())]
+    about = [
+        ("runs per cell (median)", str(args.latency_runs)),
+        ("load average at end", load_average()),
+    ]
     return [format_info(about, args.markdown), format_table(table, args.markdown)]
 
 
@@ -517,10 +533,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency", action="store_true", help="run the per-file flake8 latency benchmark instead"
     )
+    parser.add_argument(
+        "--latency-runs",
+        type=int,
+        default=LATENCY_RUNS,
+        help=f"measured runs of each latency command (default: {LATENCY_RUNS})",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.latency_runs < 1:
+        parser.error("--latency-runs must be at least 1")
     unknown = set(args.rows) - {row.key for row in rows}
     if unknown:
         parser.error(f"unknown --rows: {','.join(sorted(unknown))}")

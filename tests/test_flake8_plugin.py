@@ -188,6 +188,32 @@ def test_plain_files_load_neither_the_engine_nor_the_config(tmp_path: Path) -> N
     assert both.stdout.splitlines()[-1:] == [heavy], both.stdout + both.stderr
 
 
+def test_tensorflow_files_without_compiled_code_do_not_load_libcst(tmp_path: Path) -> None:
+    """A file that names TensorFlow but holds no compiled code is screened without libCST
+    (its import alone costs more than the rest of an editor's run); one that holds some is
+    analysed, with the same findings as the CLI."""
+    eager = "import tensorflow as tf\n\n\ndef scale(x):\n    print(x)\n    return tf.abs(x)\n"
+    (tmp_path / "eager.py").write_text(eager, encoding="utf-8")
+    (tmp_path / "train.py").write_text(TRAINING, encoding="utf-8")
+    code = """
+        import sys
+        from flake8.main.cli import main
+        try:
+            main(["--isolated", "--select", "F,TFG", "--jobs", "1", *sys.argv[1:]])
+        except SystemExit:
+            pass
+        print(sorted(m for m in ("libcst", "tfgraphlint.engine.runner") if m in sys.modules))
+    """
+    argv = [sys.executable, "-c", textwrap.dedent(code)]
+    eager_run = run([*argv, "eager.py"], tmp_path)
+    assert eager_run.stdout.splitlines() == ["[]"], eager_run.stdout + eager_run.stderr
+    both = run([*argv, "eager.py", "train.py"], tmp_path)
+    *found, loaded = both.stdout.splitlines()
+    assert loaded == "['libcst', 'tfgraphlint.engine.runner']", both.stdout + both.stderr
+    cli = tfgraphlint(tmp_path, "--quiet", "eager.py", "train.py")
+    assert found and found == cli.stdout.splitlines()
+
+
 def test_flake8_options_match_the_config() -> None:
     by_key = {o.key: o for o in OPTIONS}
     for key, attr, is_list, help_text in FLAKE8_OPTIONS:

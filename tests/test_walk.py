@@ -128,3 +128,74 @@ def test_ast_nodes_finds_what_ast_walk_finds() -> None:
         tree = ast.parse(code)
         got = [id(node) for node in ast_nodes(tree)]
         assert sorted(got) == sorted(id(node) for node in ast.walk(tree))
+
+
+def _subclasses(kind: type) -> list[type]:
+    found: list[type] = []
+    for sub in kind.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_visitor_hook_names_skip_only_stubs() -> None:
+    """The rules' visitor methods and the attribute-hook check, found from the classes of the
+    MRO (`visitor_hook_names`), are what `dir()` with libCST's no-op test gives, for every
+    visitor class tfgraphlint defines and for mixins, overrides and attribute hooks."""
+    import importlib
+    import pkgutil
+
+    from libcst._typed_visitor_base import mark_no_op
+
+    import tfgraphlint.rules
+    from tfgraphlint.discovery.walk import _has_attribute_hooks, visitor_hook_names
+    from tfgraphlint.engine.rule import _visitor_names
+
+    for package in ("tfgraphlint.discovery", "tfgraphlint.engine", "tfgraphlint.rules"):
+        for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            importlib.import_module(f"{package}.{info.name}")
+
+    class Mixin:
+        def visit_Name(self, node: cst.Name) -> None: ...
+
+    class WithMixin(Mixin, cst.BatchableCSTVisitor):
+        def leave_Module(self, original_node: cst.Module) -> None: ...
+
+    class StubOverride(WithMixin):
+        @mark_no_op
+        def visit_Name(self, node: cst.Name) -> None: ...
+
+    class Hooked(cst.CSTVisitor):
+        def visit_Call_func(self, node: cst.Call) -> None: ...
+
+    class HookedChild(Hooked):
+        pass
+
+    def reference(kind: type, pattern: str) -> list[str]:
+        import re
+
+        return [
+            name
+            for name in dir(kind)
+            if re.match(pattern, name)
+            and callable(getattr(kind, name))
+            and not getattr(getattr(kind, name), "_is_no_op", False)
+        ]
+
+    batched = [*_subclasses(cst.BatchableCSTVisitor), WithMixin, StubOverride]
+    plain = [*_subclasses(cst.CSTVisitor), Hooked, HookedChild]
+    assert len(tfgraphlint.rules.ALL_RULES) > 20
+    assert set(tfgraphlint.rules.ALL_RULES) <= set(batched)
+    for kind in batched:
+        assert list(_visitor_names(kind)) == reference(kind, "(visit|leave)_"), kind
+    assert _visitor_names(WithMixin) == ("leave_Module", "visit_Name")
+    assert _visitor_names(StubOverride) == ("leave_Module",)
+    attribute_hook = r"(?:visit|leave)_[A-Z][A-Za-z0-9]*_[a-z_0-9]+$"
+    for kind in plain:
+        expected = (
+            kind.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute
+            or kind.on_leave_attribute is not cst.CSTVisitor.on_leave_attribute
+            or bool(reference(kind, attribute_hook))
+        )
+        assert _has_attribute_hooks(kind) == expected, kind
+    assert _has_attribute_hooks(Hooked) and _has_attribute_hooks(HookedChild)
+    assert visitor_hook_names(cst.CSTVisitor) == []

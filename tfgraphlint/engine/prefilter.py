@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -299,3 +300,31 @@ def may_have_compiled_context(
     if not maybe_dataset and not _may_name_tf_function(text, table):
         return False
     return _walk_finds_root(tree, table)
+
+
+def screened(text: str, config: Config, *, keep: bool = False) -> tuple[bool, ast.Module | None]:
+    """All three steps: whether the file may hold compiled code, and its `ast` tree (None when
+    `ast` cannot parse it: such a file passes, and the engine reports its syntax error).
+    `keep` skips the screens (follow-imports roots) and only parses."""
+    if not keep and (not may_contain_compiled_code(text, config) or not is_candidate(text, config)):
+        return False, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True, None
+    if not keep and not may_have_compiled_context(
+        text,
+        tree,
+        keras_call=config.keras_call,
+        extra_function_decorators=config.extra_function_decorators,
+    ):
+        return False, tree
+    return True, tree
+
+
+def screen(text: str, config: Config) -> bool:
+    """False only when the file certainly holds no compiled code: what `engine.slicing` asks
+    before slicing, and what the flake8 plugin asks before importing libCST."""
+    return screened(text, config)[0]

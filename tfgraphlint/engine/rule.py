@@ -26,6 +26,7 @@ from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.stock import STOCK_LIBCST
 from tfgraphlint.discovery.tensors import FunctionFacts
+from tfgraphlint.discovery.walk import visitor_hook_names
 
 FuncNode = cst.FunctionDef | cst.Lambda
 
@@ -75,10 +76,8 @@ def _visitor_names(cls: type[cst.BatchableCSTVisitor]) -> tuple[str, ...]:
     if found is None:
         found = tuple(
             name
-            for name in dir(cls)
-            if name.startswith(("visit_", "leave_"))
-            and callable(getattr(cls, name))
-            and not getattr(getattr(cls, name), "_is_no_op", False)
+            for name in visitor_hook_names(cls)
+            if callable(getattr(cls, name)) and not getattr(getattr(cls, name), "_is_no_op", False)
         )
         _VISITOR_NAMES[cls] = found
     return found

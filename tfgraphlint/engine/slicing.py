@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -37,9 +36,7 @@ from tfgraphlint.engine.prefilter import (
     KERAS_STEP,
     STEP_NAMES,
     extra_names,
-    is_candidate,
-    may_contain_compiled_code,
-    may_have_compiled_context,
+    screened,
 )
 from tfgraphlint.engine.registry import all_rules
 from tfgraphlint.engine.rule import Rule
@@ -135,23 +132,11 @@ def slice_source(
     the declarations of `rules` (default: every rule): their `TRIGGERS`, and the call sites
     of compiled functions when one has the reach `call-sites`."""
     triggers, call_sites = rule_needs(rules)
-    if not roots and (
-        not may_contain_compiled_code(text, config) or not is_candidate(text, config)
-    ):
+    passes, tree = screened(text, config, keep=bool(roots))
+    if not passes:
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    if tree is None:
         return text
-    if not roots and not may_have_compiled_context(
-        text,
-        tree,
-        keras_call=config.keras_call,
-        extra_function_decorators=config.extra_function_decorators,
-    ):
-        return None
     lines = split_lines(text, keepends=True)
     units = _spans(tree)
     relevant = _relevance(text, config, triggers)

@@ -176,9 +176,19 @@ class Flake8Plugin:
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
         if not names_a_package(source, self._needles):
             return  # the engine (libCST and every rule) and the config are not even imported
-        from tfgraphlint.engine.runner import lint_source
+        # Most files that name TensorFlow hold no compiled code (models, layers, pipelines
+        # without `tf.function`). The engine's screen (`engine.prefilter.screen`: text and
+        # `ast`) tells without libCST, whose import alone costs more than the rest of such a
+        # run; the engine then finds nothing either. A file that passes is screened again
+        # inside `analyse` (a few ms: one more `ast` parse).
+        from tfgraphlint.engine.prefilter import screen
 
-        result = lint_source(source, self.filename, self.config, noqa=False)
+        text = source[1:] if source.startswith("\ufeff") else source  # as `analyse` does
+        if not screen(text, self.config):
+            return
+        from tfgraphlint.engine.runner import analyse
+
+        result = analyse(source, self.filename, self.config, noqa=False).result
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)
         for e in result.errors:
