@@ -22,6 +22,7 @@ from tfgraphlint.config import TRACE_KEYS, Config, ConfigError, load_config
 from tfgraphlint.dynamic.join import Thresholds, join
 from tfgraphlint.dynamic.supervisor import Outcome
 from tfgraphlint.dynamic.targets import NotAnalysable, Target, module_name, targets_of_source
+from tfgraphlint.engine.lines import split_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -117,6 +118,7 @@ class Plan:
     sys_path: list[str]
     targets: list[Target]
     findings: list[Finding]
+    lines: list[str] = field(default_factory=list)  # the source (names in a finding's code)
 
 
 def _shown(path: Path) -> str:
@@ -146,7 +148,8 @@ def plan_file(path: Path, root: Path) -> Plan | str | None:
     name, folder = module_name(path)
     findings = lint_source(source, str(path), Config(select=("ALL",))).findings
     sys_path = list(dict.fromkeys([str(folder), str(root.resolve())]))
-    return Plan(path.resolve(), _shown(path), name, sys_path, targets, findings)
+    lines = split_lines(source)
+    return Plan(path.resolve(), _shown(path), name, sys_path, targets, findings, lines)
 
 
 def _request(plan: Plan, settings: TraceSettings) -> dict[str, Any]:
@@ -188,7 +191,9 @@ def assemble(
         report = dict(answered.get(target.context.qualname) or _missing(target, outcome))
         functions = {c.qualname: c.line for c in (target.context, *target.helpers)}
         report["path"] = plan.shown
-        report["findings"] = join(report, plan.shown, plan.findings, functions, settings.thresholds)
+        report["findings"] = join(
+            report, plan.shown, plan.findings, functions, settings.thresholds, plan.lines
+        )
         reports.append(report)
     if outcome.imported is None:
         module = {"status": outcome.status, "reason": outcome.failure}
