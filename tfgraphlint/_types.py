@@ -116,6 +116,8 @@ class Finding:
     function: str | None = None
     fix: Fix | None = None
     cell: int | None = None  # a notebook's cell (1-based over all cells); `line` is in it
+    # Structured facts a rule adds for tools (TFG590: `{"predicts": "graph"}`), JSON values.
+    data: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -133,6 +135,8 @@ class Finding:
         }
         if self.cell is not None:
             out["cell"] = self.cell
+        if self.data:
+            out["data"] = dict(self.data)
         return out
 
     @classmethod
@@ -150,6 +154,7 @@ class Finding:
             function=data.get("function"),
             fix=None if data.get("fix") is None else Fix.from_json(data["fix"]),
             cell=None if data.get("cell") is None else int(data["cell"]),
+            data=data.get("data") or None,
         )
 
 

@@ -165,6 +165,13 @@ class TraceGuard:
 
 
 _KERAS_STEPS = {"train_step": "fit", "test_step": "evaluate", "predict_step": "predict"}
+# Keras 2 (TensorFlow 2.15): `model.train_step` is looked up when called, not closed over;
+# the function Keras traces is named after it.
+_KERAS2_FUNCTIONS = {
+    "train_function": "train_step",
+    "test_function": "test_step",
+    "predict_function": "predict_step",
+}
 
 
 def _closure_values(fn: Any, depth: int = 0) -> Iterator[Any]:
@@ -202,7 +209,8 @@ def keras_model_function(function: Any, name: str) -> tuple[str, str, int] | Non
     if not module.startswith(("keras.", "tf_keras.")):
         return None
     model: Any = None
-    step = "predict_step" if "predict" in name else None
+    short = name.rsplit(".", 1)[-1]
+    step = _KERAS2_FUNCTIONS.get(short) or ("predict_step" if "predict" in name else None)
     for value in _closure_values(function):
         if model is None and _is_keras_model(value):
             model = value
@@ -212,7 +220,6 @@ def keras_model_function(function: Any, name: str) -> tuple[str, str, int] | Non
     if model is None:
         return None
     cls = type(model)
-    short = name.rsplit(".", 1)[-1]
     if step is None:
         label = f"{cls.__qualname__} [Keras: {short}]"
     else:

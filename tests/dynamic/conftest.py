@@ -21,12 +21,13 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 RUNS: dict[str, tuple[str, ...]] = {
-    # The retrace and conversion cases, with an examples file and a factory.
+    # The retrace, conversion and frozen-value cases, with an examples file and a factory.
     "traced": (
         "--config",
         str(DATA / "trace_config.toml"),
         str(DATA / "retrace_cases.py"),
         str(DATA / "conversion_cases.py"),
+        str(DATA / "frozen_cases.py"),
     ),
     # A realistic training script, imported first by the project's entry module;
     # `{folder}` is this session's folder.

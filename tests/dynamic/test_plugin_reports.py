@@ -3,6 +3,7 @@ in the user's code, and Keras `fit`/`evaluate` functions are named after the mod
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -103,9 +104,13 @@ def test_traceback_ends_in_the_users_function(session: str) -> None:
 
 def test_keras_functions_named_after_the_model(session: str) -> None:
     report = session[session.index("tfgraphlint: tf.function traces") :]
+    # The function Keras traces: Keras 3 `one_step_on_data` for both, Keras 2 (TensorFlow
+    # 2.15) `train_function` and `test_function`.
+    keras2 = importlib.metadata.version("keras").startswith("2.")
+    fit, evaluate = ("train_function", "test_function") if keras2 else ("one_step_on_data",) * 2
     # Located at the model's class, or at the step when the model overrides it.
     model = f"(test_user.py:{line_of('class TinyRegressor(keras.Model):')})"
-    assert f"  TinyRegressor.train_step [Keras fit: one_step_on_data] {model}: 1 trace" in report
+    assert f"  TinyRegressor.train_step [Keras fit: {fit}] {model}: 1 trace" in report
     step = f"(test_user.py:{line_of('def test_step(self, data):')})"
-    assert f"  TinyRegressor.test_step [Keras evaluate: one_step_on_data] {step}: 1 trace" in report
+    assert f"  TinyRegressor.test_step [Keras evaluate: {evaluate}] {step}: 1 trace" in report
     assert "TensorFlowTrainer" not in report

@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 
 from tfgraphlint._types import Finding, Severity
+from tfgraphlint.config import Config
 from tfgraphlint.dynamic import reasons
-from tfgraphlint.dynamic.join import Thresholds, join, predicted_graph
+from tfgraphlint.dynamic.join import Thresholds, join
+from tfgraphlint.engine.rule import Confirmation, Rule
+from tfgraphlint.engine.runner import lint_source
+from tfgraphlint.rules import ALL_RULES
 
 pytestmark = pytest.mark.dynamic
 
@@ -76,8 +80,18 @@ def test_variable_creation_pass_is_not_a_retrace() -> None:
     assert reasons.count_retraces(traces) == 1
 
 
-def finding(code: str, line: int, message: str, severity: Severity = Severity.WARNING) -> Finding:
-    return Finding("m.py", line, 5, line, 9, code, "rule", severity, message, "step")
+def finding(
+    code: str,
+    line: int,
+    message: str,
+    severity: Severity = Severity.WARNING,
+    columns: tuple[int, int] = (5, 9),
+    data: dict[str, Any] | None = None,
+) -> Finding:
+    start, end = columns
+    return Finding(
+        "m.py", line, start, line, end, code, "rule", severity, message, "step", data=data
+    )
 
 
 def report(**changes: Any) -> dict[str, Any]:
@@ -97,8 +111,10 @@ def report(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
-def verdicts(rep: dict[str, Any], *findings: Finding) -> list[tuple[str, str]]:
-    joined = join(rep, "m.py", findings, {"step": 10}, Thresholds())
+def verdicts(
+    rep: dict[str, Any], *findings: Finding, lines: list[str] | None = None
+) -> list[tuple[str, str]]:
+    joined = join(rep, "m.py", findings, {"step": 10}, Thresholds(), lines or [])
     return [(f["code"], f["confirmed"]) for f in joined]
 
 
@@ -114,27 +130,29 @@ def test_print_confirmed_only_when_printed_at_trace_time() -> None:
 
 
 def test_conversion_map_compared_line_by_line() -> None:
-    as_graph = finding(
-        "TFG590", 14, "`for` over `tf.range(n)` becomes a tf.while_loop", Severity.INFO
-    )
-    in_python = finding("TFG590", 16, "`if` on `flag` runs in Python", Severity.INFO)
+    as_graph = finding("TFG590", 14, "(any words)", Severity.INFO, data={"predicts": "graph"})
+    in_python = finding("TFG590", 16, "(any words)", Severity.INFO, data={"predicts": "python"})
+    either = finding("TFG590", 18, "(any words)", Severity.INFO, data={"predicts": "either"})
     conversions = [
         {"line": 14, "statement": "for", "graph": True},
         {"line": 16, "statement": "if", "graph": True},
+        {"line": 18, "statement": "if", "graph": False},
     ]
-    assert verdicts(report(conversions=conversions), as_graph, in_python) == [
+    assert verdicts(report(conversions=conversions), as_graph, in_python, either) == [
         ("TFG590", "confirmed"),
         ("TFG590", "not observed"),
+        ("TFG590", "not applicable"),
     ]
 
 
-def test_retracing_family_needs_the_named_argument() -> None:
-    tfg202 = finding("TFG202", 10, "Python scalar argument `step` retraces on every new value")
+def test_retracing_rules_need_a_retrace_on_a_name_in_the_flagged_code() -> None:
+    lines = [""] * 9 + ["    train(x, step=3)"]
+    tfg202 = finding("TFG202", 10, "(any words)", columns=(14, 20))  # `step=3`
     seen = report(traces=2, retraces=[{"trace": 2, "reason": "step: Python int 0 → 1"}])
-    assert verdicts(seen, tfg202)[0] == ("TFG202", "confirmed")
+    assert verdicts(seen, tfg202, lines=lines)[0] == ("TFG202", "confirmed")
     other = report(traces=2, retraces=[{"trace": 2, "reason": "x: shape (2,) → (3,)"}])
-    assert verdicts(other, tfg202)[0] == ("TFG202", "not observed")
-    assert verdicts(report(calls=1), tfg202) == [("TFG202", "not applicable")]
+    assert verdicts(other, tfg202, lines=lines)[0] == ("TFG202", "not observed")
+    assert verdicts(report(calls=1), tfg202, lines=lines) == [("TFG202", "not applicable")]
 
 
 def test_trace_error_at_the_line_confirms_any_family() -> None:
@@ -158,7 +176,62 @@ def test_dynamic_findings_thresholds() -> None:
     assert lenient == []
 
 
-def test_predicted_graph_reads_the_message() -> None:
-    assert predicted_graph("`for i in range(n)` is unrolled: it runs in Python") is False
-    assert predicted_graph("`while` on a tensor becomes a tf.while_loop") is True
-    assert predicted_graph("`if` is converted") is None
+def test_every_rule_declares_how_a_trace_confirms_it() -> None:
+    declared = {rule.CODE: rule.CONFIRMED_BY for rule in ALL_RULES if "CONFIRMED_BY" in vars(rule)}
+    assert sorted(declared) == sorted(rule.CODE for rule in ALL_RULES)
+    assert declared["TFG103"] is declared["TFG104"] is Confirmation.FROZEN_VALUE
+    assert declared["TFG590"] is Confirmation.CONVERSION
+
+
+REWORDED = """\
+import tensorflow as tf
+
+@tf.function
+def step(x, n):
+    for i in tf.range(n):
+        x = x + 1
+    for j in range(3):
+        x = x * 2
+    for k in range(n):
+        x = x - 1
+    print("tracing")
+    return x
+
+step(tf.constant(1.0), 2)
+step(tf.constant(1.0), 3)
+"""
+
+
+def test_rewording_the_messages_changes_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The join reads each rule's declaration, the flagged code and TFG590's `data`: a message
+    that says the opposite (graph words for a Python loop, other names) changes nothing."""
+    rep = report(
+        calls=2,
+        traces=2,
+        retraces=[{"trace": 2, "reason": "n: Python int 2 → 3"}],
+        prints=[{"file": "m.py", "line": 11, "text": "tracing", "tracing": True}],
+        conversions=[
+            {"line": 5, "statement": "for", "graph": True},
+            {"line": 7, "statement": "for", "graph": False},
+            {"line": 9, "statement": "for", "graph": False},
+        ],
+    )
+    lines = REWORDED.splitlines()
+
+    def judged() -> list[tuple[str, int, str]]:
+        found = lint_source(REWORDED, "m.py", Config(select=("ALL",))).findings
+        joined = join(rep, "m.py", found, {"step": 4}, Thresholds(), lines)
+        return [(f["code"], f["line"], f["confirmed"]) for f in joined]
+
+    before = judged()
+    assert ("TFG590", 5, "confirmed") in before
+    assert ("TFG590", 7, "confirmed") in before
+    assert ("TFG101", 11, "confirmed") in before
+    original = Rule.report
+
+    def reworded(self: Rule, node: Any, message: str, **kwargs: Any) -> None:
+        opposite = "`x` and `i` run in Python, unrolled; `y` becomes a tf.while_loop graph op"
+        original(self, node, opposite, **kwargs)
+
+    monkeypatch.setattr(Rule, "report", reworded)
+    assert judged() == before

@@ -22,6 +22,8 @@ from tfgraphlint.config import TRACE_KEYS, Config, ConfigError, load_config
 from tfgraphlint.dynamic.join import Thresholds, join
 from tfgraphlint.dynamic.supervisor import Outcome
 from tfgraphlint.dynamic.targets import NotAnalysable, Target, analyse_for_trace, module_name
+from tfgraphlint.engine.lines import split_lines
+from tfgraphlint.engine.runner import decode_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -117,6 +119,7 @@ class Plan:
     sys_path: list[str]
     targets: list[Target]
     findings: list[Finding]
+    lines: list[str] = field(default_factory=list)  # the source (names in a finding's code)
 
 
 def _shown(path: Path) -> str:
@@ -130,7 +133,8 @@ def plan_file(path: Path, root: Path, config: Config | None = None) -> Plan | st
     """The plan for one file under the project's `config`; None when it has no compiled
     function; a message if unreadable. Targets and findings come from one `analyse` run."""
     try:
-        targets, analysis = analyse_for_trace(path.read_bytes(), str(path), config)
+        data = path.read_bytes()
+        targets, analysis = analyse_for_trace(data, str(path), config)
     except OSError as exc:
         return f"cannot read: {exc}"
     except NotAnalysable as exc:
@@ -140,7 +144,8 @@ def plan_file(path: Path, root: Path, config: Config | None = None) -> Plan | st
     name, folder = module_name(path)
     findings = analysis.result.findings
     sys_path = list(dict.fromkeys([str(folder), str(root.resolve())]))
-    return Plan(path.resolve(), _shown(path), name, sys_path, targets, findings)
+    lines = split_lines(decode_source(data))  # decodes: `analyse_for_trace` did
+    return Plan(path.resolve(), _shown(path), name, sys_path, targets, findings, lines)
 
 
 def _request(plan: Plan, settings: TraceSettings) -> dict[str, Any]:
@@ -182,7 +187,9 @@ def assemble(
         report = dict(answered.get(target.context.qualname) or _missing(target, outcome))
         functions = {c.qualname: c.line for c in (target.context, *target.helpers)}
         report["path"] = plan.shown
-        report["findings"] = join(report, plan.shown, plan.findings, functions, settings.thresholds)
+        report["findings"] = join(
+            report, plan.shown, plan.findings, functions, settings.thresholds, plan.lines
+        )
         reports.append(report)
     if outcome.imported is None:
         module = {"status": outcome.status, "reason": outcome.failure}

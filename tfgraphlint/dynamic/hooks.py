@@ -4,9 +4,9 @@ TensorFlow builds each graph in `tracing_compilation._create_concrete_function(f
 type_context, func_graph, tracing_options)`, called exactly once per trace (cache miss) of
 every `tf.function`, for plain functions and methods alike. `function_type` holds TensorFlow's
 own cache key for the call: one `TraceType` per parameter (`TensorSpec`, `Literal[3]`,
-`Weakref[...]`, ...), so describing it says exactly why TensorFlow traced. Verified on
-TensorFlow 2.21 only; `install()` raises `UnsupportedTensorFlow` where the hook point is
-missing.
+`Weakref[...]`, ...), so describing it says exactly why TensorFlow traced. The same from
+TensorFlow 2.15 to 2.21 (CI runs the dynamic tests under both ends); `install()` raises
+`UnsupportedTensorFlow`, naming that range, where the hook point is missing (2.14 and older).
 
 Importing this module imports TensorFlow.
 """
@@ -140,15 +140,21 @@ def _hooked(function_type: Any, type_context: Any, func_graph: Any, options: Any
             listener(event)
 
 
+SUPPORTED = "2.15 to 2.21"  # the TensorFlow versions CI runs the dynamic tests under (ends)
+
+
 def _module() -> Any:
+    supported = f"tfgraphlint's dynamic mode supports TensorFlow {SUPPORTED}"
     try:
         from tensorflow.python.eager.polymorphic_function import tracing_compilation
-    except ImportError as exc:  # pragma: no cover - older TensorFlow
+    except ImportError as exc:  # pragma: no cover - TensorFlow 2.14 and older
         raise UnsupportedTensorFlow(
-            f"TensorFlow {tf.__version__} has no tracing_compilation module"
+            f"TensorFlow {tf.__version__} has no tracing_compilation module; {supported}"
         ) from exc
     if not hasattr(tracing_compilation, "_create_concrete_function"):  # pragma: no cover
-        raise UnsupportedTensorFlow(f"TensorFlow {tf.__version__}: unknown tracing internals")
+        raise UnsupportedTensorFlow(
+            f"TensorFlow {tf.__version__}: unknown tracing internals; {supported}"
+        )
     return tracing_compilation
 
 

@@ -1,14 +1,18 @@
 """Static findings meet the trace: each is `confirmed`, `not observed` or `not applicable`;
 the trace adds its own findings, TFG801-TFG804.
 
-The join works by code family (the hundreds digit), so new static rules are covered as they
-land: TFG1xx side effects (seen as output or state changes at trace time only), TFG2xx
-retracing (seen as retraces), TFG590 the conversion map (compared line by line with the graph),
-and for every family, a trace error at the finding's line.
+Each rule declares how a trace confirms it (`Rule.CONFIRMED_BY`): output or a state change
+while tracing only, a value frozen at trace time (graph calls repeat it, eager calls do not),
+a retrace, an error at trace, the conversion map's prediction (TFG590's `data`), or nothing.
+A trace error at a finding's line confirms a finding of any rule. The join reads the
+declaration, the finding's position (the names in the code it flags) and its `data`, never
+its message.
 """
 
 from __future__ import annotations
 
+import functools
+import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ from typing import Any
 
 from tfgraphlint._types import Finding, Severity
 from tfgraphlint.dynamic.reasons import plural
+from tfgraphlint.engine.rule import Confirmation
 
 CONFIRMED = "confirmed"
 NOT_OBSERVED = "not observed"
@@ -52,32 +57,38 @@ class Thresholds:
     slow_trace_s: float = 2.0  # TFG804 when its first trace takes longer
 
 
-_GRAPH_WORDS = ("tf.cond", "tf.while_loop", "graph loop", "tf.case", "dataset.reduce", "graph op")
-_PYTHON_WORDS = ("unroll", "in python", "python loop", "python `if`", "plain python")
+@functools.cache
+def _declarations() -> dict[str, Confirmation]:
+    from tfgraphlint.engine.registry import all_rules
+
+    return {rule.CODE: rule.CONFIRMED_BY for rule in all_rules()}
 
 
-def predicted_graph(message: str) -> bool | None:
-    """What a TFG590 message predicts: graph control flow (True), Python (False), or unsure."""
-    text = message.lower()
-    graph = any(w in text for w in _GRAPH_WORDS)
-    python = any(w in text for w in _PYTHON_WORDS)
-    return graph if graph != python else None
+def confirmation(code: str) -> Confirmation:
+    """How a trace confirms a finding of rule `code` (an unknown code: it cannot)."""
+    return _declarations().get(code, Confirmation.NONE)
 
 
-def _named(message: str) -> set[str]:
-    """Identifiers a message names in backticks (`x`, `self.count`)."""
-    return {m.split(".")[-1] for m in re.findall(r"`([A-Za-z_][\w.]*)`", message)}
+def subjects(finding: Finding, lines: Sequence[str]) -> set[str]:
+    """The identifiers in the code a finding flags (`self.count += 1`: `self`, `count`), read
+    from the source at its position; empty when the source is not given."""
+    if not lines or not 1 <= finding.line <= finding.end_line <= len(lines):
+        return set()
+    span = list(lines[finding.line - 1 : finding.end_line])
+    span[-1] = span[-1][: finding.end_column - 1]
+    span[0] = span[0][finding.column - 1 :]
+    words = re.findall(r"[A-Za-z_]\w*", "\n".join(span))
+    return {w for w in words if not keyword.iskeyword(w)}
 
 
-def _judge_side_effect(finding: Finding, report: Report) -> tuple[str, str]:
+def _judge_side_effect(finding: Finding, report: Report, names: set[str]) -> tuple[str, str]:
     prints = [p for p in report.get("prints", []) if p.get("line") == finding.line]
     if any(p["tracing"] for p in prints) and not any(not p["tracing"] for p in prints):
         return CONFIRMED, f"printed {prints[0]['text']!r} while tracing only"
     if prints:
         return NOT_OBSERVED, "this line also ran outside tracing"
-    names = _named(finding.message)
     for effect in report.get("side_effects", []):
-        if effect["kind"] == "state" and names & _named(effect["detail"]):
+        if effect["kind"] == "state" and effect.get("name") in names:
             return CONFIRMED, effect["detail"]
     if report.get("traces_at_import") and report.get("traces") == report["traces_at_import"]:
         return NOT_APPLICABLE, (
@@ -86,13 +97,12 @@ def _judge_side_effect(finding: Finding, report: Report) -> tuple[str, str]:
     return NOT_OBSERVED, "no output or state change from this line while tracing"
 
 
-def _judge_retracing(finding: Finding, report: Report) -> tuple[str, str]:
+def _judge_retracing(finding: Finding, report: Report, names: set[str]) -> tuple[str, str]:
     retraces = report.get("retraces", [])
     if not retraces:
         if int(report.get("calls", 0)) < 2:
             return NOT_APPLICABLE, "one example call: a retrace cannot show"
         return NOT_OBSERVED, f"{plural(int(report['calls']), 'example call')}, no retrace"
-    names = _named(finding.message)
     for retrace in retraces:
         changed = {
             part.split(":")[0].split("[")[0].strip() for part in retrace["reason"].split(";")
@@ -103,18 +113,52 @@ def _judge_retracing(finding: Finding, report: Report) -> tuple[str, str]:
     return NOT_OBSERVED, f"retraces were for another reason: {reasons}"
 
 
+def _judge_frozen(finding: Finding, report: Report, names: set[str]) -> tuple[str, str]:
+    """A value computed in Python while tracing is a constant of the graph: a global changed
+    between calls changes eager calls' output but not the graph's; a random number or a clock
+    reading differs between eager calls, and repeats in graph calls."""
+    for probe in report.get("global_probes", []):
+        if probe["name"] not in names:
+            continue
+        change = f"after global `{probe['name']}` changed {probe['old']} → {probe['new']}"
+        if probe.get("error"):
+            return NOT_APPLICABLE, f"{change}, a call raised {probe['error']}"
+        if probe["eager_changed"] and not probe["graph_changed"]:
+            return CONFIRMED, (
+                f"{change}, an eager call returned a new output and a graph call the old one"
+            )
+        if probe["graph_changed"]:
+            return NOT_OBSERVED, f"{change}, graph calls saw the new value"
+        return NOT_OBSERVED, f"{change}, the eager output did not change either"
+    repeats = report.get("repeats")
+    if not repeats or repeats.get("graph_same") is None or repeats.get("eager_same") is None:
+        return NOT_APPLICABLE, "the outputs of repeated calls could not be compared"
+    graph = f"{plural(int(repeats['graph_calls']), 'graph call')} with the same inputs"
+    eager = plural(int(repeats["eager_calls"]), "eager call")
+    if not repeats["graph_same"]:
+        return NOT_OBSERVED, f"{graph} returned different outputs: nothing frozen showed"
+    if repeats["eager_same"]:
+        return NOT_OBSERVED, f"{graph} and {eager} all returned the same output"
+    return CONFIRMED, (
+        f"{graph} returned the same output, {eager} returned different ones: a value was "
+        "frozen while tracing"
+    )
+
+
 def _judge_conversion(finding: Finding, report: Report) -> tuple[str, str]:
-    expected = predicted_graph(finding.message)
+    predicts = (finding.data or {}).get("predicts")
     seen = [c for c in report.get("conversions", []) if c["line"] == finding.line]
-    if expected is None or not seen:
+    if predicts not in ("graph", "python") or not seen:
         return NOT_APPLICABLE, "no prediction to compare with the graph"
     observed = bool(seen[0]["graph"])
     what = "graph control flow" if observed else "no graph op (ran in Python or not reached)"
-    return (CONFIRMED if observed == expected else NOT_OBSERVED), f"the traced graph has {what}"
+    verdict = CONFIRMED if observed == (predicts == "graph") else NOT_OBSERVED
+    return verdict, f"the traced graph has {what}"
 
 
-def judge(finding: Finding, report: Report) -> tuple[str, str]:
-    """(verdict, evidence) for one static finding in a function's report."""
+def judge(finding: Finding, report: Report, lines: Sequence[str] = ()) -> tuple[str, str]:
+    """(verdict, evidence) for one static finding in a function's report; `lines`: the
+    file's source, for the names in the code the finding flags."""
     status = report.get("status")
     if status == "not traced":
         return NOT_APPLICABLE, f"not traced: {report.get('reason')}"
@@ -123,14 +167,16 @@ def judge(finding: Finding, report: Report) -> tuple[str, str]:
         return CONFIRMED, f"tracing failed at this line: {error['message']}"
     if status == "failed":
         return NOT_APPLICABLE, "tracing failed elsewhere before this could show"
-    if finding.code == "TFG590":
+    how = confirmation(finding.code)
+    if how is Confirmation.CONVERSION:
         return _judge_conversion(finding, report)
-    family = finding.code[3:4]
-    if family == "1":
-        return _judge_side_effect(finding, report)
-    if family == "2":
-        return _judge_retracing(finding, report)
-    if finding.severity is Severity.ERROR:
+    if how is Confirmation.TRACE_EFFECT:
+        return _judge_side_effect(finding, report, subjects(finding, lines))
+    if how is Confirmation.RETRACE:
+        return _judge_retracing(finding, report, subjects(finding, lines))
+    if how is Confirmation.FROZEN_VALUE:
+        return _judge_frozen(finding, report, subjects(finding, lines))
+    if how is Confirmation.TRACE_ERROR:
         return NOT_OBSERVED, "traced without an error"
     return NOT_APPLICABLE, "tracing does not measure this kind of hazard"
 
@@ -207,11 +253,13 @@ def join(
     findings: Sequence[Finding],
     functions: Mapping[str, int],
     thresholds: Thresholds,
+    lines: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The static findings in the bodies this trace covers, judged, then the dynamic ones."""
+    """The static findings in the bodies this trace covers, judged, then the dynamic ones.
+    `lines`: the file's source lines (the names a finding's code holds)."""
     out = []
     for finding in findings:
         if finding.function in functions:
-            verdict, evidence = judge(finding, report)
+            verdict, evidence = judge(finding, report, lines)
             out.append({**finding.to_json(), "confirmed": verdict, "evidence": evidence})
     return out + dynamic_findings(report, path, functions, thresholds)

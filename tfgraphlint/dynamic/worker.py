@@ -721,16 +721,124 @@ def _state(module: ModuleType, instance: Any) -> dict[str, Any]:
     return state
 
 
-def _median_call_time(fn: Callable[..., Any], call: Call, repeat: int) -> float:
+def _median_call_time(
+    fn: Callable[..., Any], call: Call, repeat: int, outputs: list[str | None]
+) -> float:
+    """The median time of `repeat` calls after a warm-up; each call's `output_key` goes to
+    `outputs`."""
     args, kwargs = call
-    fn(*args, **kwargs)  # warm-up
+    outputs.append(output_key(fn(*args, **kwargs)))  # warm-up
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
         times.append(time.perf_counter() - start)
+        outputs.append(output_key(result))
     times.sort()
     return times[len(times) // 2]
+
+
+def output_key(value: Any) -> str | None:
+    """A digest of a call's output, equal for equal outputs (tensors by dtype, shape and
+    bytes); None when it holds something else than tensors and plain Python values."""
+    import hashlib
+
+    import numpy as np
+    import tensorflow as tf
+
+    digest = hashlib.sha256()
+    try:
+        items = tf.nest.flatten(value, expand_composites=True)
+    except Exception:
+        return None
+    for item in items:
+        if isinstance(item, tf.Tensor | tf.Variable):
+            array = np.asarray(item.numpy())
+            if array.dtype == object:
+                digest.update(repr(array.tolist()).encode())
+            else:
+                digest.update(f"{array.dtype}{array.shape}".encode() + array.tobytes())
+        elif item is None or isinstance(item, bool | int | float | str | bytes):
+            digest.update(repr(item).encode())
+        else:
+            return None
+    return digest.hexdigest()
+
+
+def _all_same(keys: Sequence[str | None]) -> bool | None:
+    """Whether the outputs were all equal; None when some cannot be compared."""
+    if len(keys) < 2 or any(k is None for k in keys):
+        return None
+    return len(set(keys)) == 1
+
+
+_MAX_PROBES = 5
+
+
+def _global_reads(code: CodeType) -> set[str]:
+    """The global names a function's code (and code nested in it) may read."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            found |= _global_reads(const)
+    return found
+
+
+def _changed(value: bool | int | float) -> bool | int | float:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    return value * 2 + 1.0
+
+
+def global_probes(resolved: Resolved, call: Call) -> list[dict[str, Any]]:
+    """For each number or bool global the function reads (at most five): change it, call the
+    function in graph and in eager mode, and restore it. A value frozen at trace time changes
+    the eager output only. A probe whose eager calls differ without any change (a random
+    number) says nothing, and is left out."""
+    import tensorflow as tf
+
+    from tfgraphlint.dynamic.hooks import user_function
+
+    python_function = getattr(resolved.defined, "python_function", resolved.defined)
+    namespace = getattr(user_function(python_function), "__globals__", None)
+    if not isinstance(namespace, dict):
+        return []
+    args, kwargs = call
+
+    def run(eager: bool) -> str | None:
+        tf.config.run_functions_eagerly(eager)
+        try:
+            return output_key(resolved.call(*args, **kwargs))
+        finally:
+            tf.config.run_functions_eagerly(False)
+
+    probes = []
+    names = [
+        n
+        for n in sorted(_global_reads(resolved.code))
+        if type(namespace.get(n)) in (bool, int, float)
+    ]
+    for name in names[:_MAX_PROBES]:
+        old = namespace[name]
+        new = _changed(old)
+        probe: dict[str, Any] = {"name": name, "old": repr(old), "new": repr(new)}
+        try:
+            graph_before, eager_before = run(False), run(True)
+            if eager_before is None or eager_before != run(True):
+                continue  # eager calls differ without a change, or cannot be compared
+            namespace[name] = new
+            eager_after, graph_after = run(True), run(False)
+        except Exception as exc:
+            probe["error"] = _short_error(exc)
+        else:
+            probe["graph_changed"] = graph_after != graph_before
+            probe["eager_changed"] = eager_after != eager_before
+        finally:
+            namespace[name] = old
+        probes.append(probe)
+    return probes
 
 
 def _autograph(
@@ -799,6 +907,7 @@ def _side_effects(
                 effects.append(
                     {
                         "kind": "state",
+                        "name": name.strip("`").split(" `")[-1].split(".")[-1],
                         "file": None,
                         "line": None,
                         "detail": f"{name} changed {old} → {new} in a call that traced, "
@@ -919,16 +1028,27 @@ def _costs(resolved: Resolved, call: Call, settings: Mapping[str, Any]) -> dict[
 
     repeat = int(settings.get("repeat", 5))
     out: dict[str, Any] = {"graph_time_s": None, "eager_time_s": None, "speedup": None}
+    graph: list[str | None] = []
+    eager: list[str | None] = []
     try:
-        out["graph_time_s"] = _median_call_time(resolved.call, call, repeat)
+        out["graph_time_s"] = _median_call_time(resolved.call, call, repeat, graph)
         tf.config.run_functions_eagerly(True)
-        out["eager_time_s"] = _median_call_time(resolved.call, call, repeat)
+        out["eager_time_s"] = _median_call_time(resolved.call, call, repeat, eager)
     except Exception as exc:
         out["cost_error"] = _short_error(exc)
     finally:
         tf.config.run_functions_eagerly(False)
     if out["graph_time_s"] and out["eager_time_s"]:
         out["speedup"] = out["eager_time_s"] / out["graph_time_s"]
+    # The same calls, compared: a value frozen at trace time repeats in graph calls only.
+    out["repeats"] = {
+        "graph_calls": len(graph),
+        "eager_calls": len(eager),
+        "graph_same": _all_same(graph),
+        "eager_same": _all_same(eager),
+    }
+    if "cost_error" not in out:
+        out["global_probes"] = global_probes(resolved, call)
     return out
 
 

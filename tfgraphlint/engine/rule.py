@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
@@ -66,6 +67,18 @@ class FileState:
     enclosing_memo: dict[int, FuncNode | None] = field(default_factory=dict)
 
 
+class Confirmation(enum.Enum):
+    """How `tfgraphlint trace` can confirm a rule's finding (`Rule.CONFIRMED_BY`). A trace error
+    at a finding's line confirms a finding of any rule."""
+
+    TRACE_EFFECT = "trace-effect"  # output, or a state change, while tracing only
+    FROZEN_VALUE = "frozen-value"  # graph calls repeat a value that eager calls change
+    RETRACE = "retrace"  # a retrace on the argument the finding names
+    TRACE_ERROR = "trace-error"  # tracing raises at the line (no error: not observed)
+    CONVERSION = "conversion"  # graph control flow, or none, at the line, as predicted
+    NONE = "none"  # tracing does not measure the hazard
+
+
 _VISITOR_NAMES: dict[type[cst.BatchableCSTVisitor], tuple[str, ...]] = {}
 
 
@@ -106,6 +119,8 @@ class Rule(cst.BatchableCSTVisitor):
     INVALID: ClassVar[Sequence[Example]] = ()
     # The most trusted fix the rule can offer (for the docs), or None when it never fixes.
     FIX: ClassVar[Applicability | None] = None
+    # How a trace confirms a finding (`tfgraphlint trace`, `dynamic.join`).
+    CONFIRMED_BY: ClassVar[Confirmation] = Confirmation.NONE
 
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         LazyPositionProvider,
@@ -171,6 +186,7 @@ class Rule(cst.BatchableCSTVisitor):
         severity: Severity | None = None,
         context: CompiledContext | None = None,
         fix: Fix | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> None:
         pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
         ctx = context if context is not None else self.compiled_context(node)
@@ -187,6 +203,7 @@ class Rule(cst.BatchableCSTVisitor):
                 message=message,
                 function=ctx.qualname if ctx is not None else None,
                 fix=fix,
+                data=data,
             )
         )
 

@@ -7,7 +7,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
 # Methods only lists have (tensors, TensorArrays and tf.Variables have none of them).
 _LIST_ONLY = frozenset({"append", "extend", "insert"})
@@ -106,6 +106,7 @@ class ArgumentMutated(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "a `tf.function` that modifies its own list, dict or object argument"
 
+    CONFIRMED_BY = Confirmation.TRACE_EFFECT
     VALID = (
         Valid(
             """

@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.tensors import Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 
 class AssertOnTensor(Rule):
@@ -45,6 +45,7 @@ class AssertOnTensor(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "Python `assert` on a tensor condition in a compiled body (tracing fails)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

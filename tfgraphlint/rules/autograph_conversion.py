@@ -11,7 +11,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.large_python_loop import literal_range_length
 
 ControlFlow = cst.If | cst.While | cst.For | cst.IfExp
@@ -28,6 +28,15 @@ class Verdict:
     kind: Kind
     text: str
     fails: bool = False
+    converted: bool = True  # False: AutoGraph does not convert the body, Python runs it
+
+    @property
+    def predicts(self) -> str:
+        """What a trace should show (`tfgraphlint trace` compares): "graph" control flow,
+        "python" (no graph op), or "either"."""
+        if self.fails or not self.converted or self.kind is Kind.PYTHON:
+            return "python"
+        return "graph" if self.kind is Kind.TENSOR else "either"
 
 
 def header(node: ControlFlow, code: Rule) -> str:
@@ -302,8 +311,13 @@ def unconverted_verdict(node: ControlFlow, facts: FunctionFacts, reason: str) ->
             Kind.TENSOR,
             f"{base}, and {subject}, so tracing raises `OperatorNotAllowedInGraphError`",
             fails=True,
+            converted=False,
         )
-    return Verdict(kind, f"{base}; {what} here would raise `OperatorNotAllowedInGraphError`")
+    return Verdict(
+        kind,
+        f"{base}; {what} here would raise `OperatorNotAllowedInGraphError`",
+        converted=False,
+    )
 
 
 class AutographConversion(Rule):
@@ -356,6 +370,7 @@ class AutographConversion(Rule):
     SUMMARY = "AutoGraph conversion map: what becomes graph control flow (`--show-conversions`)"
     DEFAULT_ENABLED = False
 
+    CONFIRMED_BY = Confirmation.CONVERSION
     VALID = (
         Valid(
             """
@@ -435,6 +450,7 @@ class AutographConversion(Rule):
             node,
             f"`{header(node, self)}` in {ctx.describe()} {verdict.text}",
             context=ctx,
+            data={"predicts": verdict.predicts},
         )
 
     def verdict_of(self, node: ControlFlow, facts: FunctionFacts) -> Verdict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
 
 # Debugger entry points: the builtin, and `set_trace` of the usual debuggers.
@@ -59,6 +59,7 @@ class BreakpointInTfFunction(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "`breakpoint()`/`pdb.set_trace()` in a compiled body (stops only while tracing)"
 
+    CONFIRMED_BY = Confirmation.TRACE_EFFECT
     VALID = (
         Valid(
             """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # Deprecated keyword -> (what TensorFlow does with it, the replacement to suggest).
 _DEPRECATED: dict[str, tuple[str, str]] = {
@@ -83,6 +83,7 @@ class DeprecatedTfFunctionArgument(Rule):
         "`experimental_compile`, `experimental_follow_type_hints`)"
     )
 
+    CONFIRMED_BY = Confirmation.RETRACE
     VALID = (
         Valid(
             """

@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # Keras backend helpers that call `.numpy()` on a tensor argument (variables are fine).
 _KERAS_EVAL = frozenset(
@@ -76,6 +76,7 @@ class EagerOnlyCall(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "`.numpy()`, `.item()`, `K.eval` / `K.get_value` on a tensor in a compiled body"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

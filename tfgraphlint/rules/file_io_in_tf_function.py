@@ -6,7 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
 
 # Python file I/O: opening a file, and the modules that read or write one in a call.
@@ -63,6 +63,7 @@ class FileIoInTfFunction(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "Python file I/O (`open`, `json`/`pickle` load and dump) in a compiled body (once)"
 
+    CONFIRMED_BY = Confirmation.TRACE_EFFECT
     VALID = (
         Valid(
             """

@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import ContextKind
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # Compiled bodies whose return value TensorFlow itself consumes (it must be tensors).
 _RETURN_CONSUMED = frozenset(
@@ -69,6 +69,7 @@ class GeneratorInTfFunction(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "a `tf.function` (or graph callback) that is a generator (`yield`)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

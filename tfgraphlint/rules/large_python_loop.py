@@ -9,7 +9,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 
 def literal_int(expr: cst.BaseExpression) -> int | None:
@@ -96,6 +96,7 @@ class LargePythonLoop(Rule):
     SUMMARY = "`for _ in range(N)` with a large literal N in a compiled body (unrolled N times)"
     OPTIONS = ("large-loop-threshold",)
 
+    CONFIRMED_BY = Confirmation.NONE
     VALID = (
         Valid(
             """

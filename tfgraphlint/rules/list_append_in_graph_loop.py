@@ -9,7 +9,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 _MUTATORS = frozenset({"append", "extend", "insert"})
 
@@ -61,6 +61,7 @@ class ListAppendInGraphLoop(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "Python list appended to inside a graph (`tf.while_loop`) loop"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

@@ -15,7 +15,7 @@ from tfgraphlint.discovery.control import (
     statements,
 )
 from tfgraphlint.discovery.tensors import Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.autograph_conversion import Explainer, witness_note
 from tfgraphlint.rules.raise_in_tensor_branch import converted_facts, if_header
 
@@ -79,6 +79,7 @@ class MissingReturnOnTensorPath(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "`return` on only one path of a tensor `if`, or returning `None` (tracing fails)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

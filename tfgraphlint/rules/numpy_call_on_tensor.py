@@ -6,7 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.tensors import Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # NumPy functions that accept a symbolic tensor without converting it (checked on TF 2.21:
 # they read `.shape`/`.ndim` or dispatch to the tensor's own methods).
@@ -74,6 +74,7 @@ class NumpyCallOnTensor(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "NumPy function applied to a tensor in a compiled body"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

@@ -12,7 +12,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 _TF_PRINT = names.under_tf("print")
 
@@ -59,6 +59,7 @@ class PrintInTfFunction(Rule):
     SUMMARY = "builtin `print` in a compiled body (runs only while tracing)"
     FIX = Applicability.UNSAFE
 
+    CONFIRMED_BY = Confirmation.TRACE_EFFECT
     VALID = (
         Valid(
             """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
 
 # Clock reads, and the number of positional arguments that makes them read a given time
@@ -71,6 +71,7 @@ class PythonClockInTfFunction(Rule):
         "`time.time()`/`datetime.now()`/`time.sleep()` in a compiled body (runs once, at trace)"
     )
 
+    CONFIRMED_BY = Confirmation.FROZEN_VALUE
     VALID = (
         Valid(
             """

@@ -22,7 +22,7 @@ from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, FuncNode, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
 
 _LOOPS = (cst.For, cst.While)
@@ -82,6 +82,7 @@ class PythonGlobalFrozen(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "reassigned module-level or closure Python scalar read in a compiled body (frozen)"
 
+    CONFIRMED_BY = Confirmation.FROZEN_VALUE
     VALID = (
         Valid(
             """

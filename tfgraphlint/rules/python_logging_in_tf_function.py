@@ -7,7 +7,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.python_side_effect import imported_qualnames
 
 _LEVELS = ("debug", "info", "warning", "warn", "error", "critical", "fatal", "exception", "log")
@@ -64,6 +64,7 @@ class PythonLoggingInTfFunction(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "Python `logging` of a tensor in a compiled body (once per trace, symbolic)"
 
+    CONFIRMED_BY = Confirmation.TRACE_EFFECT
     VALID = (
         Valid(
             """

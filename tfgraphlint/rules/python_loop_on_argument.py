@@ -9,7 +9,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import FuncNode, Rule
+from tfgraphlint.engine.rule import Confirmation, FuncNode, Rule
 
 
 class PythonLoopOnArgument(Rule):
@@ -67,6 +67,7 @@ class PythonLoopOnArgument(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "Python `range` loop bounded by a `tf.function` parameter (unrolled, retraced)"
 
+    CONFIRMED_BY = Confirmation.RETRACE
     VALID = (
         Valid(
             """

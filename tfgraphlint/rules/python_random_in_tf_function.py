@@ -6,7 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
-from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 from tfgraphlint.rules.python_side_effect import OuterState, imported_qualnames
 
 _MODULES = {"numpy.random.": "NumPy's", "random.": "Python's"}
@@ -69,6 +69,7 @@ class PythonRandomInTfFunction(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "`random`/`numpy.random` draw in a compiled body (drawn once, frozen into the graph)"
 
+    CONFIRMED_BY = Confirmation.FROZEN_VALUE
     VALID = (
         Valid(
             """

@@ -11,7 +11,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
-from tfgraphlint.engine.rule import FuncNode, Rule
+from tfgraphlint.engine.rule import Confirmation, FuncNode, Rule
 
 # Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
 # iteration.
@@ -81,6 +81,7 @@ class PythonScalarArgument(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "`tf.function` called with a Python number that changes every loop iteration"
 
+    CONFIRMED_BY = Confirmation.RETRACE
     VALID = (
         Valid(
             """

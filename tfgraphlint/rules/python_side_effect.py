@@ -23,7 +23,7 @@ from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, FuncNode, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 
 # Methods that mutate a list, dict, set or deque in place, and how messages say it.
 MUTATING_METHODS: dict[str, str] = {
@@ -487,6 +487,7 @@ class PythonSideEffect(Rule):
         "body (runs only while tracing)"
     )
 
+    CONFIRMED_BY = Confirmation.TRACE_EFFECT
     VALID = (
         Valid(
             """

@@ -9,7 +9,7 @@ from tfgraphlint.discovery.control import Guard, guards, under_eager_check
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.autograph_conversion import Explainer, witness_note
 
 
@@ -89,6 +89,7 @@ class RaiseInTensorBranch(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "`raise` in a branch of a tensor `if` (raised while tracing, on every call)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

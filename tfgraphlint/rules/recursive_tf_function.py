@@ -14,7 +14,7 @@ from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
 _TF_COND = names.under_tf("cond")
 
@@ -67,6 +67,7 @@ class RecursiveTfFunction(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "a `tf.function` that calls itself (tracing never ends on tensors)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

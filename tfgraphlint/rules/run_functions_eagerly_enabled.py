@@ -12,7 +12,7 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 _RUN_EAGERLY = names.under_tf(
     "config.run_functions_eagerly", "config.experimental_run_functions_eagerly"
@@ -68,6 +68,7 @@ class RunFunctionsEagerlyEnabled(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "`tf.config.run_functions_eagerly(True)` left on outside tests"
 
+    CONFIRMED_BY = Confirmation.NONE
     VALID = (
         Valid(
             """

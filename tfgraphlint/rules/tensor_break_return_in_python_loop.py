@@ -7,7 +7,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.control import Guard, guards
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 from tfgraphlint.rules.autograph_conversion import Explainer, header, witness_note
 from tfgraphlint.rules.raise_in_tensor_branch import converted_facts, if_header
 
@@ -63,6 +63,7 @@ class TensorBreakReturnInPythonLoop(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "tensor-dependent `break`/`return` in a loop Python unrolls (tracing fails)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

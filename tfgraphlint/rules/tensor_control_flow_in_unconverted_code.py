@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 from tfgraphlint.rules.autograph_conversion import ControlFlow, header, unconverted_verdict
 
 
@@ -54,6 +54,7 @@ class TensorControlFlowInUnconvertedCode(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "tensor `if`/`while`/`for` where AutoGraph does not convert (tracing fails)"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

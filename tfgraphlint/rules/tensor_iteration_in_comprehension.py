@@ -9,7 +9,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 Comprehension = cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
 _PAIRING = frozenset({"builtins.enumerate", "builtins.zip"})
@@ -66,6 +66,7 @@ class TensorIterationInComprehension(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "comprehension or `enumerate`/`zip` iterating a tensor in a compiled body"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

@@ -7,7 +7,7 @@ from libcst.metadata import FunctionScope
 
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 _UPDATES = frozenset({"write", "scatter", "unstack", "split"})
 
@@ -56,6 +56,7 @@ class TensorarrayWriteDiscarded(Rule):
     SUMMARY = "`TensorArray.write()` result thrown away (writes lost in graph mode)"
     FIX = Applicability.UNSAFE
 
+    CONFIRMED_BY = Confirmation.NONE
     VALID = (
         Valid(
             """

@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 Loop = cst.For | cst.While
 
@@ -92,6 +92,7 @@ class TfFunctionCreatedInLoop(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "`tf.function` created and called inside a loop (a new trace every iteration)"
 
+    CONFIRMED_BY = Confirmation.RETRACE
     VALID = (
         Valid(
             """

@@ -9,7 +9,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 _ERRORS_MODULE = "tensorflow.python.framework.errors_impl."
 
@@ -70,6 +70,7 @@ class TryExceptInTfFunction(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "`except tf.errors.*` in a compiled body (runtime op errors are never caught)"
 
+    CONFIRMED_BY = Confirmation.NONE
     VALID = (
         Valid(
             """

@@ -15,7 +15,7 @@ from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
 Pos = tuple[int, int]
 
@@ -172,6 +172,7 @@ class UndefinedInBranch(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "variable set in only one branch of a tensor `if` and used after it"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

@@ -9,7 +9,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import ContextKind
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, FuncNode, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 
 # Calls that create a `tf.Variable` when they run.
 _VARIABLE_FACTORIES = frozenset(
@@ -149,6 +149,7 @@ class VariableCreatedInTfFunction(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "`tf.Variable`, Keras layer/model/optimizer/metric created on every trace"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """
