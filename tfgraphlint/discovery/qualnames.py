@@ -14,6 +14,7 @@ from collections.abc import Collection
 import libcst as cst
 from libcst.metadata import QualifiedName
 
+from tfgraphlint.discovery.reexports import REEXPORTS, rewrite
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 
 
@@ -26,5 +27,10 @@ def qualified_names(
     found = memo.get(node)
     if found is None:
         scope = dependent.get_metadata(FastScopeProvider, node, None)
-        found = memo[node] = set() if scope is None else scope.get_qualified_names_for(node)
+        found = set() if scope is None else scope.get_qualified_names_for(node)
+        aliases = REEXPORTS.get()
+        if aliases and found:
+            # `from mypkg import tf`, where `mypkg` does `import tensorflow as tf`.
+            found = {QualifiedName(rewrite(q.name, aliases), q.source) for q in found}
+        memo[node] = found
     return found

@@ -26,10 +26,11 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.discovery.reexports import rewrite
 
 _TF_DATA_PREFIXES = tuple(f"{root}.data." for root in names.TF_ROOTS)
 _KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
@@ -73,12 +74,16 @@ def _bindings(statements: list[ast.stmt]) -> tuple[dict[str, set[str]], bool]:
                 else:
                     root = alias.name.split(".", 1)[0]
                     table[root].add(root)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            # A relative import is spelled as libCST does (`..pkg.name`): only a re-export
+            # (`discovery.reexports`) can make it a TensorFlow name.
+            module = "." * node.level + (node.module or "")
             for alias in node.names:
                 if alias.name == "*":
-                    star = star or "tensorflow" in node.module or "keras" in node.module
+                    star = star or "tensorflow" in module or "keras" in module
                     continue
-                table[alias.asname or alias.name].add(f"{node.module}.{alias.name}")
+                sep = "" if module.endswith(".") else "."
+                table[alias.asname or alias.name].add(f"{module}{sep}{alias.name}")
     return table, star
 
 
@@ -147,6 +152,7 @@ def may_have_compiled_context(
     *,
     keras_call: bool = False,
     extra_function_decorators: tuple[str, ...] = (),
+    aliases: Mapping[str, str] | None = None,
 ) -> bool:
     """False only when libCST discovery certainly finds no compiled context and no reference to
     `tf.function` in this module (`tree` is `ast.parse(text)`).
@@ -157,6 +163,9 @@ def may_have_compiled_context(
         return True
     statements = list(_statements(tree))
     table, star = _bindings(statements)
+    if aliases:  # `from mypkg import tf`: `mypkg.tf` is `tensorflow` (`discovery.reexports`)
+        for local, qualnames in table.items():
+            table[local] = {rewrite(q, aliases) for q in qualnames}
     if star:
         return True
     if not table:

@@ -31,6 +31,7 @@ from tfgraphlint.discovery.provider import (
     CompiledContextProvider,
     DiscoveryOptions,
 )
+from tfgraphlint.discovery.reexports import REEXPORTS, reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
@@ -178,7 +179,9 @@ def lint_source(
             return result
     else:
         text = source[1:] if source.startswith("\ufeff") else source
-    if not roots and not may_contain_compiled_code(text, config):
+    # `from mypkg import tf`, where `mypkg` does `import tensorflow as tf` (read from disk).
+    aliases = reexports_in_text(path, text)
+    if not roots and not aliases and not may_contain_compiled_code(text, config):
         return result
     chosen = list(rules) if rules is not None else selected_rules(config)
     ignored = per_file_ignored(path, config)
@@ -188,7 +191,7 @@ def lint_source(
         return result
     analysed = text
     if prefilter:
-        sliced = slice_source(text, config, frozenset(roots))
+        sliced = slice_source(text, config, frozenset(roots), aliases)
         if sliced is None:
             return result  # nothing can be compiled (a syntax error here hides no finding)
         analysed = sliced
@@ -219,6 +222,7 @@ def lint_source(
         )
     )
     tree_token = SOURCE_TREE.set(tree)
+    reexports_token = REEXPORTS.set(aliases)
     try:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
@@ -242,6 +246,7 @@ def lint_source(
         return result
     finally:
         SOURCE_TREE.reset(tree_token)
+        REEXPORTS.reset(reexports_token)
         DISCOVERY_OPTIONS.reset(token)
 
     names = {rule.CODE: rule.NAME for rule in chosen}

@@ -200,15 +200,21 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.MULTILINE)
 
 
-def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset()) -> str | None:
+def slice_source(
+    text: str,
+    config: Config,
+    roots: frozenset[str] = frozenset(),
+    aliases: Mapping[str, str] | None = None,
+) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
     cannot hide a finding: the text screen needs no parse). The original text comes back when
     `ast` cannot parse a candidate (libCST then reports the syntax error). `roots` names
     module-level functions that another module's compiled code reaches (follow-imports): they
-    are kept, whatever the file mentions."""
+    are kept, whatever the file mentions. `aliases` maps re-exported TensorFlow names
+    (`discovery.reexports`): `from mypkg import tf` names no package in the text."""
     if not roots and (
-        not may_contain_compiled_code(text, config) or not is_candidate(text, config)
+        not (aliases or may_contain_compiled_code(text, config)) or not is_candidate(text, config)
     ):
         return None
     try:
@@ -222,6 +228,7 @@ def slice_source(text: str, config: Config, roots: frozenset[str] = frozenset())
         tree,
         keras_call=config.keras_call,
         extra_function_decorators=config.extra_function_decorators,
+        aliases=aliases,
     ):
         return None
     lines = split_lines(text, keepends=True)
