@@ -47,12 +47,17 @@ class _Eager:
 
 
 EAGER: Final = _Eager()
+# Why a Keras loss or metric is not converted (a phrase for messages; checked on TF 2.21 with
+# Keras 3; Keras 2, `tf_keras`, converts them with AutoGraph).
+_KERAS3_REASON: Final = "Keras 3 traces it without AutoGraph"
 
 
 @dataclass(frozen=True, slots=True)
 class DiscoveryOptions:
     extra_function_decorators: tuple[str, ...] = ()
-    keras_call: bool = False
+    # Keras `Layer.call`: None (the default) finds it and reports only what fails when traced
+    # without AutoGraph (`CompiledContext.breaking_only`); True, every rule; False, not found.
+    keras_call: bool | None = None
     follow_calls: bool = True
     # follow-imports: record calls to imported functions (phase 1), and treat these module-level
     # functions as compiled, with the given contexts (phase 2, from `engine.project`).
@@ -426,6 +431,7 @@ class _Discovery:
             converted=(parent.converted and not self._has_do_not_convert(info))
             or info.node in self.to_graph,
             unconverted_reason=parent.unconverted_reason,
+            breaking_only=parent.breaking_only,
             via=via,
             call_line=call_line,
             caller_qualname=caller,
@@ -438,6 +444,7 @@ class _Discovery:
         self._mark_wrapped_calls()
         self._mark_dataset_callbacks()
         self._mark_keras()
+        self._mark_keras_compile()
         self._propagate()
         if self.opts.external_roots:
             # After the module's own contexts: a function compiled here keeps its own context.
@@ -475,6 +482,8 @@ class _Discovery:
         or hands to `Dataset.map` (follow-imports, phase 1): `engine.project` resolves it."""
         if not self.opts.follow_imports or not isinstance(expr, cst.Name | cst.Attribute):
             return
+        if ctx is not None and ctx.breaking_only:
+            return  # a Keras `call` found by default: its helpers elsewhere are not followed
         for qn in self.p.qualified_names(expr):
             if qn.source is not QualifiedNameSource.IMPORT:
                 continue
@@ -729,6 +738,10 @@ class _Discovery:
             bases = {q for base in cls.bases for q in self.p.qualnames(base.value)}
             is_model = bool(bases & names.KERAS_MODEL_CLASSES)
             is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
+            is_loss = bool(bases & names.KERAS_LOSS_CLASSES)
+            is_metric = bool(bases & names.KERAS_METRIC_CLASSES)
+            if (is_loss or is_metric) and eager_classes:
+                continue  # some model of the module runs eagerly: it may use these
             # Keras 2 (`tf_keras`) wraps `call` with AutoGraph in `Layer.__call__`; Keras 3
             # (`keras`, and `tf.keras` from TF 2.16) does not. `train_step` is unconverted in
             # both (checked on TF 2.12 and 2.21).
@@ -738,10 +751,15 @@ class _Discovery:
                     if name in direct:
                         continue  # only ever called directly, outside `fit`
                     kind = ContextKind.KERAS_STEP
-                elif is_layer and self.opts.keras_call and name == "call":
+                elif is_layer and self.opts.keras_call is not False and name == "call":
                     kind = ContextKind.KERAS_CALL
+                elif is_loss and name in names.KERAS_LOSS_METHODS:
+                    kind = ContextKind.KERAS_LOSS
+                elif is_metric and name in names.KERAS_METRIC_METHODS:
+                    kind = ContextKind.KERAS_METRIC
                 else:
                     continue
+                converted = keras2 and kind is not ContextKind.KERAS_STEP
                 self._mark(
                     info,
                     CompiledContext(
@@ -750,10 +768,58 @@ class _Discovery:
                         line=info.line,
                         root_qualname=info.qualname,
                         root_line=info.line,
-                        converted=keras2 and kind is ContextKind.KERAS_CALL,
+                        converted=converted,
                         root_label="Keras method",
+                        unconverted_reason=_KERAS3_REASON
+                        if kind in (ContextKind.KERAS_LOSS, ContextKind.KERAS_METRIC)
+                        and not converted
+                        else None,
+                        breaking_only=kind is ContextKind.KERAS_CALL
+                        and self.opts.keras_call is None,
                     ),
                 )
+
+    def _mark_keras_compile(self) -> None:
+        """Functions passed to `model.compile(loss=..., metrics=[...], weighted_metrics=...)`
+        (positions too; lists and dicts): `fit`/`evaluate` trace them, and Keras 3 does not
+        convert them (checked on TF 2.21). Not when the module runs some model eagerly."""
+        if self.c.run_eagerly:
+            return
+        for call, where in self.c.all_calls:
+            func = call.func
+            if not isinstance(func, cst.Attribute) or func.attr.value != "compile":
+                continue
+            if any(q.startswith(("re.", "regex.")) for q in self.p.qualnames(func)):
+                continue
+            if any(
+                a.keyword is not None
+                and a.keyword.value == "run_eagerly"
+                and not (isinstance(a.value, cst.Name) and a.value.value == "False")
+                for a in call.args
+            ):
+                continue
+            for spec, kind, label in (
+                (names.KERAS_COMPILE_LOSS, ContextKind.KERAS_LOSS, "Keras loss"),
+                (names.KERAS_COMPILE_METRICS, ContextKind.KERAS_METRIC, "Keras metric"),
+            ):
+                for arg in _callable_args(call, *spec):
+                    for target in _callables_in(arg):
+                        for info in self._resolve(target, where):
+                            if self._unknown_decorator(info):
+                                continue
+                            self._mark(
+                                info,
+                                CompiledContext(
+                                    kind=kind,
+                                    qualname=info.qualname,
+                                    line=info.line,
+                                    root_qualname=info.qualname,
+                                    root_line=info.line,
+                                    converted=False,
+                                    root_label=label,
+                                    unconverted_reason=_KERAS3_REASON,
+                                ),
+                            )
 
     def _propagate(self) -> None:
         while self.queue:

@@ -34,6 +34,8 @@ from tfgraphlint.discovery.reexports import rewrite
 
 _TF_DATA_PREFIXES = tuple(f"{root}.data." for root in names.TF_ROOTS)
 _KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
+_LOSS_CLASSES = names.KERAS_LOSS_CLASSES | names.KERAS_METRIC_CLASSES
+_COMPILE_CALL = re.compile(r"(?<!\bre)\.\s*compile\s*\(")  # not `re.compile(`
 
 
 _FUNCTION_WORD = re.compile(r"\bfunction\b")
@@ -150,7 +152,7 @@ def may_have_compiled_context(
     text: str,
     tree: ast.Module,
     *,
-    keras_call: bool = False,
+    keras_call: bool | None = None,
     extra_function_decorators: tuple[str, ...] = (),
     aliases: Mapping[str, str] | None = None,
 ) -> bool:
@@ -172,16 +174,23 @@ def may_have_compiled_context(
         return False
     if any(q in names.TF_FUNCTION for qs in table.values() for q in qs):
         return True  # `from tensorflow import function`
-    keras_methods = names.KERAS_STEP_METHODS | ({"call"} if keras_call else set())
+    keras_methods = names.KERAS_STEP_METHODS | ({"call"} if keras_call is not False else set())
+    loss_methods = names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS
     for node in statements:
         if not isinstance(node, ast.ClassDef) or not node.bases:
             continue
-        defines = any(
-            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name in keras_methods
-            for s in node.body
-        )
-        if defines and any(_qualnames(b, table) & _KERAS_CLASSES for b in node.bases):
+        defined = {
+            s.name for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        if not defined & (keras_methods | loss_methods):
+            continue
+        bases = set().union(*(_qualnames(b, table) for b in node.bases))
+        if defined & keras_methods and bases & _KERAS_CLASSES:
             return True
+        if defined & loss_methods and bases & _LOSS_CLASSES:
+            return True
+    if _COMPILE_CALL.search(text):
+        return True  # `model.compile(loss=f)`: discovery decides
     tf_rooted = any(
         q == root or q.startswith(root + ".")
         for qs in table.values()

@@ -33,6 +33,12 @@ _NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED_DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead")
 
 
+# The rules that report code which fails when traced without AutoGraph (a tensor `if`, an
+# `assert` or a comprehension over a tensor, `.numpy()`): the only ones that run in a Keras
+# `Layer.call` found by default (`keras-call` unset; `keras-call = true` runs every rule).
+UNCONVERTED_BREAKAGE_RULES = frozenset({"TFG401", "TFG502", "TFG509", "TFG510"})
+
+
 @dataclass(slots=True)
 class FileState:
     """Per-file state shared by every rule of one run: config, caches, and the sink."""
@@ -249,6 +255,12 @@ class Rule(cst.BatchableCSTVisitor):
         )
 
     def context_of_function(self, func: cst.CSTNode) -> CompiledContext | None:
+        ctx = self._traced_context(func)
+        if ctx is not None and ctx.breaking_only and self.CODE not in UNCONVERTED_BREAKAGE_RULES:
+            return None  # a Keras `call` found by default: only what fails there is reported
+        return ctx
+
+    def _traced_context(self, func: cst.CSTNode) -> CompiledContext | None:
         meta = self.get_metadata(CompiledContextProvider, func, None)
         return meta if isinstance(meta, CompiledContext) else None
 
@@ -274,7 +286,7 @@ class Rule(cst.BatchableCSTVisitor):
         outer = self.facts_of_function(outer_func) if outer_func is not None else None
         facts = FunctionFacts(
             func,
-            self.context_of_function(func),
+            self._traced_context(func),
             self.qualnames,
             self.module_constants(),
             outer,

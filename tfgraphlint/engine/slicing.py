@@ -41,7 +41,10 @@ from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 _DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
-_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
+_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body unless `keras-call = false`
+# Keras loss/metric methods, and `model.compile(loss=f, metrics=[g])`: traced by `fit`.
+_LOSS_METHODS = "|".join(sorted(names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS))
+_KERAS_LOSS = re.compile(rf"def\s+(?:{_LOSS_METHODS})\b|(?<!\bre)\.\s*compile\s*\(")
 # The patterns below start with a literal, not `\b`, so that `re` scans for it quickly; a
 # match inside a longer word only makes a file a candidate that need not be (never the reverse).
 _STEP_NAMES = "|".join(sorted(names.KERAS_STEP_METHODS))
@@ -135,7 +138,8 @@ def is_candidate(text: str, config: Config) -> bool:
         _names_function(text)
         or (_calls_dataset_method(text) and _DATA_WORD.search(text))
         or _KERAS_STEP.search(text)
-        or (config.keras_call and _KERAS_CALL.search(text))
+        or (config.keras_call is not False and _KERAS_CALL.search(text))
+        or _KERAS_LOSS.search(text)
     ):
         return True
     if any(pat.endswith("*") for pat in config.extra_function_decorators):
@@ -189,8 +193,9 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
         # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
         parts.append(r"\brun_eagerly\b")
         parts.append(rf"\.\s*(?:{_STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
-    if config.keras_call:
+    if config.keras_call is not False:
         parts.append(r"\bdef\s+call\b")
+    parts.append(_KERAS_LOSS.pattern)
     names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
@@ -282,7 +287,11 @@ def _is_root(
     stmt = unit.stmt
     if not isinstance(stmt, _DEFS):
         return False
-    if stmt.name in names.KERAS_STEP_METHODS or (config.keras_call and stmt.name == "call"):
+    if stmt.name in names.KERAS_STEP_METHODS or (
+        config.keras_call is not False and stmt.name == "call"
+    ):
+        return True
+    if stmt.name in names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS:
         return True
     if unit.cls is None and stmt.name in roots:
         return True

@@ -68,7 +68,8 @@ FLAKE8_OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
         "keras-call",
         "keras_call",
         False,
-        "Treat Keras `Layer.call`/`Model.call` as compiled bodies (opt-in).",
+        "Keras `Layer.call`/`Model.call`: unset, checked for what fails there; true, every rule;"
+        " false, not checked.",
     ),
     (
         "follow-calls",
