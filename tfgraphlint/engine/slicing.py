@@ -424,6 +424,18 @@ def _close_over_names(
             for attribute in _common(idents[i], bound_by):
                 for j in bound_by[attribute]:
                     keep[j] = True
+    # Callers of a module-level definition that creates a `tf.function` (TFG203 follows a
+    # factory into the loops that call it), and their callers: kept for context.
+    factories = {
+        i for i, u in enumerate(units) if direct[i] and u.cls is None and isinstance(u.stmt, _DEFS)
+    }
+    for _ in range(2):
+        callers = {i for i in range(len(units)) if i not in factories and factories & set(named[i])}
+        for i in callers:
+            keep[i] = True
+        factories = {
+            i for i in callers if units[i].cls is None and isinstance(units[i].stmt, _DEFS)
+        }
     for i in range(len(units)):
         parent = owner[i]
         if keep[i] and parent is not None:
@@ -535,7 +547,9 @@ def _eager_statements_to_blank(
         bool(relevant.search(seg))
         or not compiled_names.isdisjoint(set(_IDENT.findall(seg)))
         or not body_idents.isdisjoint(set(_SELF_BINDING.findall(seg)))
-        for seg in segments
+        # `return step`: a factory handing out the tf.function it creates (TFG203)
+        or (isinstance(st, ast.Return) and isinstance(st.value, ast.Name))
+        for seg, st in zip(segments, stmts, strict=True)
     ]
     if stmts and not _on_own_line(stmts[0], lines):
         kept[0] = True  # `def f(): return g(x)`: the statement shares the header's line
