@@ -723,3 +723,22 @@ def test_exits_and_opt_outs(source: str, expected: dict[str, _Expected]) -> None
                 assert got[0].kind is want, (name, got[0])
             else:
                 assert got[0].converted is (want == "converted"), (name, got[0])
+
+
+def test_strategy_experimental_run_v2_callback() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+
+        def replica_step(x):
+            return x * 2
+
+        @tf.function
+        def step(x):
+            return strategy.experimental_run_v2(replica_step, args=(x,))
+        """
+    )
+    body = ctx(found, "replica_step")
+    assert body.kind is ContextKind.GRAPH_BODY and body.via == "strategy.experimental_run_v2"
