@@ -157,3 +157,25 @@ def test_the_keras_kinds_describe_themselves() -> None:
     assert isinstance(loss, CompiledContext)
     assert "a Keras loss, traced by `Model.fit`" in loss.describe()
     assert "a Keras metric" in ctx(found, "metric_b").describe()
+
+
+def test_slicing_keeps_the_run_eagerly_exit_of_losses() -> None:
+    source = """
+import keras
+import tensorflow as tf
+
+def clipped(y, p):
+    if tf.reduce_sum(p) > 0:
+        return p
+    return -p
+
+def build():
+    model = keras.Sequential([keras.layers.Dense(1)])
+    model.compile("sgd", loss=clipped)
+    return model
+
+def debug(model):
+    model.run_eagerly = True
+"""
+    sliced = lint_source(source, "e.py").findings
+    assert sliced == lint_source(source, "e.py", prefilter=False).findings == []

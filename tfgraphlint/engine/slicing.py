@@ -196,6 +196,8 @@ def _relevance(text: str, config: Config) -> re.Pattern[str]:
     if config.keras_call is not False:
         parts.append(r"\bdef\s+call\b")
     parts.append(_KERAS_LOSS.pattern)
+    if _KERAS_LOSS.search(text):
+        parts.append(r"\brun_eagerly\b")  # losses and metrics of a model that runs eagerly
     names = _extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
