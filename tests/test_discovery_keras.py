@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 from test_discovery import ctx, discover
 
@@ -179,3 +181,19 @@ def debug(model):
 """
     sliced = lint_source(source, "e.py").findings
     assert sliced == lint_source(source, "e.py", prefilter=False).findings == []
+
+
+def test_a_call_converted_with_to_graph_is_converted() -> None:
+    source = """
+        import tensorflow as tf
+
+        class Net(tf.keras.Sequential):
+            def call(self, inputs):
+                if tf.reduce_sum(inputs) > 0:
+                    return inputs
+                return -inputs
+
+        Net.call = tf.autograph.to_graph(Net.call)
+        """
+    assert ctx(discover(source), "Net.call").converted
+    assert lint_source(textwrap.dedent(source), "net.py").findings == []

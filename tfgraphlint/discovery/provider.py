@@ -520,6 +520,7 @@ class _Discovery:
             elif names.any_in(self.p.qualnames(call.func), names.TO_GRAPH):
                 for arg in _callable_args(call, (0,), ("recursive_function", "entity")):
                     self.to_graph.update(i.node for i in self._resolve(arg, where))
+                    self.to_graph.update(i.node for i in self._class_method(arg))
         # `@tf.py_function(Tout=...)`, and a decorator of the module's own whose wrapper
         # calls `tf.py_function`/`tf.numpy_function`: the function runs eagerly.
         for info in self.c.funcs.values():
@@ -533,6 +534,18 @@ class _Discovery:
                 ):
                     self.result.setdefault(info.node, EAGER)
                     break
+
+    def _class_method(self, expr: cst.BaseExpression) -> list[_FuncInfo]:
+        """`Cls.method` for a class of this module (`Cls.call = tf.autograph.to_graph(
+        Cls.call)`)."""
+        if not isinstance(expr, cst.Attribute) or not isinstance(expr.value, cst.Name):
+            return []
+        found = [
+            methods[expr.attr.value]
+            for cls, methods in self.c.methods.items()
+            if cls.name.value == expr.value.value and expr.attr.value in methods
+        ]
+        return found
 
     def _unknown_decorator(self, info: _FuncInfo) -> bool:
         """Whether a def carries a decorator discovery does not know: what it returns (and so
@@ -759,7 +772,9 @@ class _Discovery:
                     kind = ContextKind.KERAS_METRIC
                 else:
                     continue
-                converted = keras2 and kind is not ContextKind.KERAS_STEP
+                converted = (keras2 and kind is not ContextKind.KERAS_STEP) or (
+                    info.node in self.to_graph
+                )
                 self._mark(
                     info,
                     CompiledContext(
