@@ -361,7 +361,7 @@ def test_do_not_convert_is_traced_not_converted() -> None:
     assert ctx(found, "step").converted is True
 
 
-def test_keras_steps_and_opt_in_call() -> None:
+def test_keras_steps_and_call() -> None:
     source = """
         import tensorflow as tf
 
@@ -380,8 +380,11 @@ def test_keras_steps_and_opt_in_call() -> None:
     step = ctx(found, "Net.train_step")
     assert step.kind is ContextKind.KERAS_STEP and step.converted is False
     assert "unless the model runs eagerly" in step.describe()
-    assert "Net.call" not in found and "NotKeras.train_step" not in found
-    assert ctx(discover(source, keras_call=True), "Net.call").kind is ContextKind.KERAS_CALL
+    assert "NotKeras.train_step" not in found
+    # `call`: found by default for what fails there, every rule with `keras-call = true`.
+    assert ctx(found, "Net.call").breaking_only
+    assert not ctx(discover(source, keras_call=True), "Net.call").breaking_only
+    assert "Net.call" not in discover(source, keras_call=False)
 
 
 def test_extra_function_decorators() -> None:
@@ -732,3 +735,22 @@ def test_discovery_refuses_to_run_without_its_options() -> None:
     )  # libCST's own resolver hands the options over too
     found = list(wrapper.resolve(CompiledContextProvider).values())
     assert [c.qualname for c in found if isinstance(c, CompiledContext)] == ["f"]
+
+
+def test_strategy_experimental_run_v2_callback() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+
+        def replica_step(x):
+            return x * 2
+
+        @tf.function
+        def step(x):
+            return strategy.experimental_run_v2(replica_step, args=(x,))
+        """
+    )
+    body = ctx(found, "replica_step")
+    assert body.kind is ContextKind.GRAPH_BODY and body.via == "strategy.experimental_run_v2"

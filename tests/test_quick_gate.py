@@ -1,4 +1,4 @@
-"""`discovery.quick.may_have_compiled_context`: the `ast` screen in front of libCST.
+"""`engine.prefilter.may_have_compiled_context`: the `ast` screen in front of libCST.
 
 It may say True for a module where discovery finds nothing (that only costs time), never
 False for one where discovery finds a compiled body or a `tf.function` reference (that would
@@ -17,7 +17,7 @@ from tfgraphlint.discovery.model import ModuleDiscovery
 from tfgraphlint.engine.prefilter import may_have_compiled_context
 
 
-def _libcst_finds(source: str, keras_call: bool) -> bool:
+def _libcst_finds(source: str, keras_call: bool | None) -> bool:
     module = cst.parse_module(source)
     wrapper = discovery_wrapper(module, DiscoveryOptions(keras_call=keras_call))
     found = wrapper.resolve(CompiledContextProvider)[wrapper.module]
@@ -124,15 +124,31 @@ def test_gate_against_libcst_discovery(name: str) -> None:
     assert gate or not libcst_finds  # the gate may never hide what discovery finds
 
 
-def test_keras_call_only_with_the_option() -> None:
+def test_keras_call_unless_the_option_is_false() -> None:
     source = (
         "import tensorflow as tf\nclass L(tf.keras.layers.Layer):\n"
         "    def call(self, x):\n        return x\n"
     )
     tree = ast.parse(source)
-    assert may_have_compiled_context(source, tree) is False
+    assert may_have_compiled_context(source, tree, keras_call=False) is False
+    assert may_have_compiled_context(source, tree) is True
     assert may_have_compiled_context(source, tree, keras_call=True) is True
+    assert _libcst_finds(source, keras_call=None)
     assert _libcst_finds(source, keras_call=True)
+
+
+def test_keras_losses_and_metrics_pass_the_gate() -> None:
+    for source in (
+        "import keras\nclass L(keras.losses.Loss):\n    def call(self, y, p):\n        return p\n",
+        "import tensorflow as tf\nclass M(tf.keras.metrics.Metric):\n"
+        "    def result(self):\n        return 0\n",
+        "import keras\ndef f(y, p):\n    return p\nm = keras.Sequential()\nm.compile(loss=f)\n",
+    ):
+        tree = ast.parse(source)
+        assert may_have_compiled_context(source, tree, keras_call=False) is True
+        assert _libcst_finds(source, keras_call=False)
+    source = "import re\nimport tensorflow as tf\nP = re.compile('x')\n"
+    assert may_have_compiled_context(source, ast.parse(source)) is False
 
 
 def test_extra_decorators_turn_the_gate_off() -> None:

@@ -62,7 +62,7 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     extend_include: tuple[str, ...] = ()
     extra_function_decorators: tuple[str, ...] = ()
-    keras_call: bool = False
+    keras_call: bool | None = None  # None: `call` checked for what fails there only
     follow_calls: bool = True
     follow_imports: bool = False
     large_loop_threshold: int = 100
@@ -187,7 +187,8 @@ OPTIONS: tuple[Option, ...] = (
         "keras-call",
         "keras_call",
         _bool,
-        "Treat Keras `Layer.call`/`Model.call` as compiled bodies (opt-in).",
+        "Keras `Layer.call`/`Model.call`: unset, checked for what fails there; true, every rule;"
+        " false, not checked.",
     ),
     Option(
         "follow-calls",

@@ -141,6 +141,8 @@ def options_table() -> str:
         default = defaults.get(opt.attr)
         if opt.key in special:
             shown = special[opt.key]
+        elif default is None:
+            shown = "unset"
         elif isinstance(default, bool):
             shown = f"`{str(default).lower()}`"
         elif isinstance(default, int):

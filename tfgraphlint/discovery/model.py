@@ -16,7 +16,9 @@ class ContextKind(str, enum.Enum):
     DATASET_CALLBACK = "dataset-callback"  # Dataset.map/filter/... callback
     GRAPH_BODY = "graph-body"  # tf.map_fn / tf.while_loop / tf.cond body in a compiled body
     KERAS_STEP = "keras-step"  # Model.train_step / test_step / predict_step override
-    KERAS_CALL = "keras-call"  # Layer/Model.call (opt-in)
+    KERAS_CALL = "keras-call"  # Layer/Model.call
+    KERAS_LOSS = "keras-loss"  # a loss passed to `compile`, or `Loss.call` in a subclass
+    KERAS_METRIC = "keras-metric"  # a metric passed to `compile`, `Metric.update_state`/`result`
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ class CompiledContext:
     caller_path: str | None = None
     # Why AutoGraph does not convert this body when no root option says so (a phrase).
     unconverted_reason: str | None = None
+    # Only code that fails or misbehaves when traced without conversion is reported here
+    # (a Keras `call` found by default, without `keras-call = true`): `engine.rule`.
+    breaking_only: bool = False
 
     @property
     def is_root(self) -> bool:
@@ -77,7 +82,11 @@ class CompiledContext:
             return f"{name} (a `{self.via}` function inside {root})"
         if self.kind is ContextKind.KERAS_STEP:
             return f"{name} (traced by `Model.fit` unless the model runs eagerly)"
-        return f"{name} (Keras `call`, traced by Keras unless the model runs eagerly)"
+        if self.kind is ContextKind.KERAS_LOSS:
+            return f"{name} (a Keras loss, traced by `Model.fit` unless the model runs eagerly)"
+        if self.kind is ContextKind.KERAS_METRIC:
+            return f"{name} (a Keras metric, traced by `Model.fit` unless the model runs eagerly)"
+        return f"{name} (a Keras 3 `call`, traced by Keras unless the model runs eagerly)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,36 @@ KERAS_LAYER_CLASSES = frozenset(
     }
 )
 KERAS_STEP_METHODS = frozenset({"train_step", "test_step", "predict_step"})
+# Keras loss and metric base classes whose methods `fit`/`evaluate` trace (Keras 3 without
+# AutoGraph: checked on TF 2.21 / Keras 3 by tests/dynamic/test_keras_contexts.py).
+KERAS_LOSS_CLASSES = frozenset(
+    {
+        *under_tf("keras.losses.Loss"),
+        "keras.losses.Loss",
+        "keras.Loss",
+        "tf_keras.losses.Loss",
+        "keras.src.losses.loss.Loss",
+    }
+)
+KERAS_METRIC_CLASSES = frozenset(
+    {
+        *under_tf("keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.Sum"),
+        "keras.metrics.Metric",
+        "keras.Metric",
+        "keras.metrics.Mean",
+        "keras.metrics.Sum",
+        "tf_keras.metrics.Metric",
+        "tf_keras.metrics.Mean",
+        "keras.src.metrics.metric.Metric",
+    }
+)
+KERAS_LOSS_METHODS = frozenset({"call"})
+KERAS_METRIC_METHODS = frozenset({"update_state", "result"})
+# `Model.compile` arguments that take losses and metrics: keywords, and positions after
+# `optimizer` (Keras 3: loss, loss_weights, metrics, weighted_metrics; Keras 2: loss, metrics,
+# loss_weights, weighted_metrics; a position that holds weights never names a function).
+KERAS_COMPILE_LOSS = ((1,), ("loss",))
+KERAS_COMPILE_METRICS = ((2, 3, 4), ("metrics", "weighted_metrics"))
 # Model methods that run the steps through Keras' own (traced) functions.
 KERAS_DRIVER_METHODS = frozenset({"fit", "evaluate", "predict", "make_train_function"})
 

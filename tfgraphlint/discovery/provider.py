@@ -49,17 +49,25 @@ class _Eager:
 
 
 EAGER: Final = _Eager()
+# Why a Keras loss or metric is not converted (a phrase for messages; checked on TF 2.21 with
+# Keras 3; Keras 2, `tf_keras`, converts them with AutoGraph).
+_KERAS3_REASON: Final = "Keras 3 traces it without AutoGraph"
 
 
 @dataclass(frozen=True, slots=True)
 class DiscoveryOptions:
     extra_function_decorators: tuple[str, ...] = ()
-    keras_call: bool = False
+    # Keras `Layer.call`: None (the default) finds it and reports only what fails when traced
+    # without AutoGraph (`CompiledContext.breaking_only`); True, every rule; False, not found.
+    keras_call: bool | None = None
     follow_calls: bool = True
     # follow-imports: record calls to imported functions (phase 1), and treat these module-level
     # functions as compiled, with the given contexts (phase 2, from `engine.project`).
     follow_imports: bool = False
     external_roots: tuple[tuple[str, CompiledContext], ...] = ()
+    # TensorFlow re-exported by the project's own modules (`discovery.reexports`): the
+    # qualified name libCST gives (`mypkg.tf`) and the module it is (`tensorflow`).
+    reexports: tuple[tuple[str, str], ...] = ()
 
 
 def default_options_per_path(
@@ -256,6 +264,7 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         self.options: DiscoveryOptions = cache
         self.tree: ast.Module | None = None  # CPython's `ast` of the text, when given
         self.qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = {}
+        self.reexports: Mapping[str, str] = dict(self.options.reexports)
         self.function_lines: dict[cst.CSTNode, int] = {}
 
     def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, object]:
@@ -270,7 +279,7 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         return {q.name for q in self.qualified_names(node)}
 
     def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
-        return qualified_names(self, node, self.qualname_memo)
+        return qualified_names(self, node, self.qualname_memo, self.reexports)
 
     def _gen_impl(self, node: cst.Module) -> None:
         # Not a batchable provider: a batched traversal would walk the whole module only to
@@ -472,6 +481,7 @@ class _Discovery:
             converted=(parent.converted and not self._has_do_not_convert(info))
             or info.node in self.to_graph,
             unconverted_reason=parent.unconverted_reason,
+            breaking_only=parent.breaking_only,
             via=via,
             call_line=call_line,
             caller_qualname=caller,
@@ -484,6 +494,7 @@ class _Discovery:
         self._mark_wrapped_calls()
         self._mark_dataset_callbacks()
         self._mark_keras()
+        self._mark_keras_compile()
         self._propagate()
         if self.opts.external_roots:
             # After the module's own contexts: a function compiled here keeps its own context.
@@ -521,6 +532,8 @@ class _Discovery:
         or hands to `Dataset.map` (follow-imports, phase 1): `engine.project` resolves it."""
         if not self.opts.follow_imports or not isinstance(expr, cst.Name | cst.Attribute):
             return
+        if ctx is not None and ctx.breaking_only:
+            return  # a Keras `call` found by default: its helpers elsewhere are not followed
         for qn in self.p.qualified_names(expr):
             if qn.source is not QualifiedNameSource.IMPORT:
                 continue
@@ -557,6 +570,7 @@ class _Discovery:
             elif names.any_in(self.p.qualnames(call.func), names.TO_GRAPH):
                 for arg in _callable_args(call, (0,), ("recursive_function", "entity")):
                     self.to_graph.update(i.node for i in self._resolve(arg, where))
+                    self.to_graph.update(i.node for i in self._class_method(arg))
         # `@tf.py_function(Tout=...)`, and a decorator of the module's own whose wrapper
         # calls `tf.py_function`/`tf.numpy_function`: the function runs eagerly.
         for info in self.c.funcs.values():
@@ -570,6 +584,18 @@ class _Discovery:
                 ):
                     self.result.setdefault(info.node, EAGER)
                     break
+
+    def _class_method(self, expr: cst.BaseExpression) -> list[_FuncInfo]:
+        """`Cls.method` for a class of this module (`Cls.call = tf.autograph.to_graph(
+        Cls.call)`)."""
+        if not isinstance(expr, cst.Attribute) or not isinstance(expr.value, cst.Name):
+            return []
+        found = [
+            methods[expr.attr.value]
+            for cls, methods in self.c.methods.items()
+            if cls.name.value == expr.value.value and expr.attr.value in methods
+        ]
+        return found
 
     def _unknown_decorator(self, info: _FuncInfo) -> bool:
         """Whether a def carries a decorator discovery does not know: what it returns (and so
@@ -775,6 +801,10 @@ class _Discovery:
             bases = {q for base in cls.bases for q in self.p.qualnames(base.value)}
             is_model = bool(bases & names.KERAS_MODEL_CLASSES)
             is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
+            is_loss = bool(bases & names.KERAS_LOSS_CLASSES)
+            is_metric = bool(bases & names.KERAS_METRIC_CLASSES)
+            if (is_loss or is_metric) and eager_classes:
+                continue  # some model of the module runs eagerly: it may use these
             # Keras 2 (`tf_keras`) wraps `call` with AutoGraph in `Layer.__call__`; Keras 3
             # (`keras`, and `tf.keras` from TF 2.16) does not. `train_step` is unconverted in
             # both (checked on TF 2.12 and 2.21).
@@ -784,10 +814,17 @@ class _Discovery:
                     if name in direct:
                         continue  # only ever called directly, outside `fit`
                     kind = ContextKind.KERAS_STEP
-                elif is_layer and self.opts.keras_call and name == "call":
+                elif is_layer and self.opts.keras_call is not False and name == "call":
                     kind = ContextKind.KERAS_CALL
+                elif is_loss and name in names.KERAS_LOSS_METHODS:
+                    kind = ContextKind.KERAS_LOSS
+                elif is_metric and name in names.KERAS_METRIC_METHODS:
+                    kind = ContextKind.KERAS_METRIC
                 else:
                     continue
+                converted = (keras2 and kind is not ContextKind.KERAS_STEP) or (
+                    info.node in self.to_graph
+                )
                 self._mark(
                     info,
                     CompiledContext(
@@ -796,10 +833,58 @@ class _Discovery:
                         line=info.line,
                         root_qualname=info.qualname,
                         root_line=info.line,
-                        converted=keras2 and kind is ContextKind.KERAS_CALL,
+                        converted=converted,
                         root_label="Keras method",
+                        unconverted_reason=_KERAS3_REASON
+                        if kind in (ContextKind.KERAS_LOSS, ContextKind.KERAS_METRIC)
+                        and not converted
+                        else None,
+                        breaking_only=kind is ContextKind.KERAS_CALL
+                        and self.opts.keras_call is None,
                     ),
                 )
+
+    def _mark_keras_compile(self) -> None:
+        """Functions passed to `model.compile(loss=..., metrics=[...], weighted_metrics=...)`
+        (positions too; lists and dicts): `fit`/`evaluate` trace them, and Keras 3 does not
+        convert them (checked on TF 2.21). Not when the module runs some model eagerly."""
+        if self.c.run_eagerly:
+            return
+        for call, where in self.c.all_calls:
+            func = call.func
+            if not isinstance(func, cst.Attribute) or func.attr.value != "compile":
+                continue
+            if any(q.startswith(("re.", "regex.")) for q in self.p.qualnames(func)):
+                continue
+            if any(
+                a.keyword is not None
+                and a.keyword.value == "run_eagerly"
+                and not (isinstance(a.value, cst.Name) and a.value.value == "False")
+                for a in call.args
+            ):
+                continue
+            for spec, kind, label in (
+                (names.KERAS_COMPILE_LOSS, ContextKind.KERAS_LOSS, "Keras loss"),
+                (names.KERAS_COMPILE_METRICS, ContextKind.KERAS_METRIC, "Keras metric"),
+            ):
+                for arg in _callable_args(call, *spec):
+                    for target in _callables_in(arg):
+                        for info in self._resolve(target, where):
+                            if self._unknown_decorator(info):
+                                continue
+                            self._mark(
+                                info,
+                                CompiledContext(
+                                    kind=kind,
+                                    qualname=info.qualname,
+                                    line=info.line,
+                                    root_qualname=info.qualname,
+                                    root_line=info.line,
+                                    converted=False,
+                                    root_label=label,
+                                    unconverted_reason=_KERAS3_REASON,
+                                ),
+                            )
 
     def _propagate(self) -> None:
         while self.queue:

@@ -24,11 +24,12 @@ import ast
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.discovery.reexports import rewrite
 
 if TYPE_CHECKING:
     from tfgraphlint.config import Config
@@ -55,7 +56,12 @@ def may_contain_compiled_code(text: str, config: Config) -> bool:
 
 # ---------------------------------------------------------------- 2. tokens
 DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|scan"
-_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body only with `keras-call`
+_KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body unless `keras-call = false`
+# Keras loss/metric methods, and `model.compile(loss=f, metrics=[g])`: traced by `fit`.
+_LOSS_METHODS = "|".join(sorted(names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS))
+KERAS_LOSS = re.compile(rf"def\s+(?:{_LOSS_METHODS})\b|(?<!\bre)\.\s*compile\s*\(")
+_COMPILE_CALL = re.compile(r"(?<!\bre)\.\s*compile\s*\(")  # not `re.compile(`
+_LOSS_CLASSES = names.KERAS_LOSS_CLASSES | names.KERAS_METRIC_CLASSES
 # The patterns below start with a literal, not `\b`, so that `re` scans for it quickly; a
 # match inside a longer word only makes a file a candidate that need not be (never the reverse).
 STEP_NAMES = "|".join(sorted(names.KERAS_STEP_METHODS))
@@ -130,7 +136,8 @@ def is_candidate(text: str, config: Config) -> bool:
         _names_function(text)
         or (_calls_dataset_method(text) and _DATA_WORD.search(text))
         or KERAS_STEP.search(text)
-        or (config.keras_call and _KERAS_CALL.search(text))
+        or (config.keras_call is not False and _KERAS_CALL.search(text))
+        or KERAS_LOSS.search(text)
     ):
         return True
     if any(pat.endswith("*") for pat in config.extra_function_decorators):
@@ -190,12 +197,16 @@ def _bindings(statements: list[ast.stmt]) -> tuple[dict[str, set[str]], bool]:
                 else:
                     root = alias.name.split(".", 1)[0]
                     table[root].add(root)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            # A relative import is spelled as libCST does (`..pkg.name`): only a re-export
+            # (`discovery.reexports`) can make it a TensorFlow name.
+            module = "." * node.level + (node.module or "")
             for alias in node.names:
                 if alias.name == "*":
-                    star = star or "tensorflow" in node.module or "keras" in node.module
+                    star = star or "tensorflow" in module or "keras" in module
                     continue
-                table[alias.asname or alias.name].add(f"{node.module}.{alias.name}")
+                sep = "" if module.endswith(".") else "."
+                table[alias.asname or alias.name].add(f"{module}{sep}{alias.name}")
     return table, star
 
 
@@ -262,8 +273,9 @@ def may_have_compiled_context(
     text: str,
     tree: ast.Module,
     *,
-    keras_call: bool = False,
+    keras_call: bool | None = None,
     extra_function_decorators: tuple[str, ...] = (),
+    aliases: Mapping[str, str] | None = None,
 ) -> bool:
     """False only when libCST discovery certainly finds no compiled context and no reference to
     `tf.function` in this module (`tree` is `ast.parse(text)`).
@@ -274,22 +286,32 @@ def may_have_compiled_context(
         return True
     statements = list(_all_statements(tree))
     table, star = _bindings(statements)
+    if aliases:  # `from mypkg import tf`: `mypkg.tf` is `tensorflow` (`discovery.reexports`)
+        for local, qualnames in table.items():
+            table[local] = {rewrite(q, aliases) for q in qualnames}
     if star:
         return True
     if not table:
         return False
     if any(q in names.TF_FUNCTION for qs in table.values() for q in qs):
         return True  # `from tensorflow import function`
-    keras_methods = names.KERAS_STEP_METHODS | ({"call"} if keras_call else set())
+    keras_methods = names.KERAS_STEP_METHODS | ({"call"} if keras_call is not False else set())
+    loss_methods = names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS
     for node in statements:
         if not isinstance(node, ast.ClassDef) or not node.bases:
             continue
-        defines = any(
-            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name in keras_methods
-            for s in node.body
-        )
-        if defines and any(_qualnames(b, table) & _KERAS_CLASSES for b in node.bases):
+        defined = {
+            s.name for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        if not defined & (keras_methods | loss_methods):
+            continue
+        bases = set().union(*(_qualnames(b, table) for b in node.bases))
+        if defined & keras_methods and bases & _KERAS_CLASSES:
             return True
+        if defined & loss_methods and bases & _LOSS_CLASSES:
+            return True
+    if _COMPILE_CALL.search(text):
+        return True  # `model.compile(loss=f)`: discovery decides
     tf_rooted = any(
         q == root or q.startswith(root + ".")
         for qs in table.values()
@@ -302,11 +324,21 @@ def may_have_compiled_context(
     return _walk_finds_root(tree, table)
 
 
-def screened(text: str, config: Config, *, keep: bool = False) -> tuple[bool, ast.Module | None]:
+def screened(
+    text: str,
+    config: Config,
+    *,
+    keep: bool = False,
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[bool, ast.Module | None]:
     """All three steps: whether the file may hold compiled code, and its `ast` tree (None when
     `ast` cannot parse it: such a file passes, and the engine reports its syntax error).
-    `keep` skips the screens (follow-imports roots) and only parses."""
-    if not keep and (not may_contain_compiled_code(text, config) or not is_candidate(text, config)):
+    `keep` skips the screens (follow-imports roots) and only parses; `aliases` are the file's
+    re-exported TensorFlow names (`discovery.reexports`: `from mypkg import tf` names no
+    package in the text)."""
+    if not keep and (
+        not (aliases or may_contain_compiled_code(text, config)) or not is_candidate(text, config)
+    ):
         return False, None
     try:
         with warnings.catch_warnings():
@@ -319,12 +351,13 @@ def screened(text: str, config: Config, *, keep: bool = False) -> tuple[bool, as
         tree,
         keras_call=config.keras_call,
         extra_function_decorators=config.extra_function_decorators,
+        aliases=aliases,
     ):
         return False, tree
     return True, tree
 
 
-def screen(text: str, config: Config) -> bool:
+def screen(text: str, config: Config, aliases: Mapping[str, str] | None = None) -> bool:
     """False only when the file certainly holds no compiled code: what `engine.slicing` asks
     before slicing, and what the flake8 plugin asks before importing libCST."""
-    return screened(text, config)[0]
+    return screened(text, config, aliases=aliases)[0]

@@ -49,6 +49,11 @@ REQUIRED_DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example",
 # a `tf.function` reference: the screen drops every other file before any parse.
 Reach = Literal["compiled-bodies", "call-sites", "module-level"]
 
+# The rules that report code which fails when traced without AutoGraph (a tensor `if`, an
+# `assert` or a comprehension over a tensor, `.numpy()`): the only ones that run in a Keras
+# `Layer.call` found by default (`keras-call` unset; `keras-call = true` runs every rule).
+UNCONVERTED_BREAKAGE_RULES = frozenset({"TFG401", "TFG502", "TFG509", "TFG510"})
+
 
 @dataclass(slots=True)
 class FileState:
@@ -62,6 +67,8 @@ class FileState:
     facts: dict[cst.CSTNode, FunctionFacts] = field(default_factory=dict)
     module_constants: frozenset[str] | None = None
     qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = field(default_factory=dict)
+    # TensorFlow re-exported by the project's own modules (`discovery.reexports`).
+    reexports: Mapping[str, str] = field(default_factory=dict)
     # `Rule.enclosing_function`, by node id (nodes live as long as the state; libCST's
     # `__hash__` is a Python call): most rules ask about the same calls and statements.
     enclosing_memo: dict[int, FuncNode | None] = field(default_factory=dict)
@@ -232,7 +239,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
         """What libCST's `QualifiedNameProvider` would give `node`, on demand."""
-        return qualified_names(self, node, self.state.qualname_memo)
+        return qualified_names(self, node, self.state.qualname_memo, self.state.reexports)
 
     def is_tf(self, node: cst.CSTNode, *suffixes: str) -> bool:
         return names.any_in(self.qualnames(node), names.under_tf(*suffixes))
@@ -292,6 +299,12 @@ class Rule(cst.BatchableCSTVisitor):
         )
 
     def context_of_function(self, func: cst.CSTNode) -> CompiledContext | None:
+        ctx = self._traced_context(func)
+        if ctx is not None and ctx.breaking_only and self.CODE not in UNCONVERTED_BREAKAGE_RULES:
+            return None  # a Keras `call` found by default: only what fails there is reported
+        return ctx
+
+    def _traced_context(self, func: cst.CSTNode) -> CompiledContext | None:
         meta = self.get_metadata(CompiledContextProvider, func, None)
         return meta if isinstance(meta, CompiledContext) else None
 
@@ -317,7 +330,7 @@ class Rule(cst.BatchableCSTVisitor):
         outer = self.facts_of_function(outer_func) if outer_func is not None else None
         facts = FunctionFacts(
             func,
-            self.context_of_function(func),
+            self._traced_context(func),
             self.qualnames,
             self.module_constants(),
             outer,

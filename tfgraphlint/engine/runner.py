@@ -31,6 +31,7 @@ from tfgraphlint.discovery.provider import (
     DiscoveryOptions,
     discovery_wrapper,
 )
+from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
@@ -167,15 +168,19 @@ class Analysis:
 
 
 def discovery_options(
-    config: Config, external_roots: Mapping[str, CompiledContext] | None = None
+    config: Config,
+    external_roots: Mapping[str, CompiledContext] | None = None,
+    reexports: Mapping[str, str] | None = None,
 ) -> DiscoveryOptions:
-    """What discovery needs from the config (and from `engine.project`'s follow-imports)."""
+    """What discovery needs from the config (and from `engine.project`'s follow-imports, and
+    the file's re-exported TensorFlow names, `discovery.reexports`)."""
     return DiscoveryOptions(
         extra_function_decorators=config.extra_function_decorators,
         keras_call=config.keras_call,
         follow_calls=config.follow_calls,
         follow_imports=config.follow_imports,
         external_roots=tuple(sorted((external_roots or {}).items(), key=lambda item: item[0])),
+        reexports=tuple(sorted((reexports or {}).items())),
     )
 
 
@@ -209,14 +214,16 @@ def analyse(
     text = _decode_stage(source, path, result)
     if text is None:
         return analysis
-    if not roots and not may_contain_compiled_code(text, config):
+    # `from mypkg import tf`, where `mypkg` does `import tensorflow as tf` (read from disk).
+    aliases = reexports_in_text(path, text)
+    if not roots and not aliases and not may_contain_compiled_code(text, config):
         return analysis
     chosen = _rules_stage(path, config, rules)
     if not chosen and not keep_discovery:
         return analysis
     analysed = text
     if prefilter:
-        sliced = slice_source(text, config, frozenset(roots), chosen)
+        sliced = slice_source(text, config, frozenset(roots), chosen, aliases)
         if sliced is None:
             return analysis  # nothing can be compiled (a syntax error here hides no finding)
         analysed = sliced
@@ -229,12 +236,12 @@ def analyse(
     if module is None:
         return analysis
     analysis.module = module
-    options = discovery_options(config, roots)
+    options = discovery_options(config, roots, aliases)
     try:
         discovery = _discover_stage(analysis, options, tree.tree)
         if discovery is None or not chosen:
             return analysis
-        state = _rules_run_stage(analysis, path, config, chosen)
+        state = _rules_run_stage(analysis, path, config, chosen, aliases)
     except RecursionError:
         result.errors.append(FileError(path, "too deeply nested to analyse", None, "internal"))
         return analysis
@@ -337,12 +344,16 @@ def _discover_stage(
 
 
 def _rules_run_stage(
-    analysis: Analysis, path: str, config: Config, chosen: Sequence[type[Rule]]
+    analysis: Analysis,
+    path: str,
+    config: Config,
+    chosen: Sequence[type[Rule]],
+    reexports: Mapping[str, str],
 ) -> FileState:
     """Run the rules in one batched traversal."""
     module, wrapper = analysis.module, analysis.wrapper
     assert module is not None and wrapper is not None
-    state = FileState(path=path, config=config, module=module)
+    state = FileState(path=path, config=config, module=module, reexports=reexports)
     visitors = [rule(state) for rule in chosen]
     with contextlib.ExitStack() as stack:
         for visitor in visitors:

@@ -33,6 +33,7 @@ from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import (
     DATASET_METHODS,
+    KERAS_LOSS,
     KERAS_STEP,
     STEP_NAMES,
     extra_names,
@@ -106,8 +107,11 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
         # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
         parts.append(r"\brun_eagerly\b")
         parts.append(rf"\.\s*(?:{STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
-    if config.keras_call:
+    if config.keras_call is not False:
         parts.append(r"\bdef\s+call\b")
+    parts.append(KERAS_LOSS.pattern)
+    if KERAS_LOSS.search(text):
+        parts.append(r"\brun_eagerly\b")  # losses and metrics of a model that runs eagerly
     names = extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
@@ -122,6 +126,7 @@ def slice_source(
     config: Config,
     roots: frozenset[str] = frozenset(),
     rules: Sequence[type[Rule]] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
@@ -130,9 +135,10 @@ def slice_source(
     module-level functions that another module's compiled code reaches (follow-imports): they
     are kept, whatever the file mentions. What is kept beyond discovery's needs comes from
     the declarations of `rules` (default: every rule): their `TRIGGERS`, and the call sites
-    of compiled functions when one has the reach `call-sites`."""
+    of compiled functions when one has the reach `call-sites`. `aliases` maps re-exported
+    TensorFlow names (`discovery.reexports`): `from mypkg import tf` names no package."""
     triggers, call_sites = rule_needs(rules)
-    passes, tree = screened(text, config, keep=bool(roots))
+    passes, tree = screened(text, config, keep=bool(roots), aliases=aliases)
     if not passes:
         return None
     if tree is None:
@@ -190,7 +196,11 @@ def _is_root(
     stmt = unit.stmt
     if not isinstance(stmt, _DEFS):
         return False
-    if stmt.name in names.KERAS_STEP_METHODS or (config.keras_call and stmt.name == "call"):
+    if stmt.name in names.KERAS_STEP_METHODS or (
+        config.keras_call is not False and stmt.name == "call"
+    ):
+        return True
+    if stmt.name in names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS:
         return True
     if unit.cls is None and stmt.name in roots:
         return True
@@ -328,6 +338,23 @@ def _close_over_names(
             for attribute in _common(idents[i], bound_by):
                 for j in bound_by[attribute]:
                     keep[j] = True
+    if call_sites:
+        # Callers of a module-level definition that creates a `tf.function` (TFG203 follows a
+        # factory into the loops that call it), and their callers: kept for context.
+        factories = {
+            i
+            for i, u in enumerate(units)
+            if direct[i] and u.cls is None and isinstance(u.stmt, _DEFS)
+        }
+        for _ in range(2):
+            callers = {
+                i for i in range(len(units)) if i not in factories and factories & set(named[i])
+            }
+            for i in callers:
+                keep[i] = True
+            factories = {
+                i for i in callers if units[i].cls is None and isinstance(units[i].stmt, _DEFS)
+            }
     for i in range(len(units)):
         parent = owner[i]
         if keep[i] and parent is not None:
@@ -439,7 +466,9 @@ def _eager_statements_to_blank(
         bool(relevant.search(seg))
         or not compiled_names.isdisjoint(set(_IDENT.findall(seg)))
         or not body_idents.isdisjoint(set(_SELF_BINDING.findall(seg)))
-        for seg in segments
+        # `return step`: a factory handing out the tf.function it creates (TFG203)
+        or (isinstance(st, ast.Return) and isinstance(st.value, ast.Name))
+        for seg, st in zip(segments, stmts, strict=True)
     ]
     if stmts and not _on_own_line(stmts[0], lines):
         kept[0] = True  # `def f(): return g(x)`: the statement shares the header's line

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tfgraphlint import __version__
+from tfgraphlint.discovery.reexports import IMPORT_SCREEN, reexports_in_text
 from tfgraphlint.engine.prefilter import names_a_package, package_needles
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ FLAKE8_OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
         "keras-call",
         "keras_call",
         False,
-        "Treat Keras `Layer.call`/`Model.call` as compiled bodies (opt-in).",
+        "Keras `Layer.call`/`Model.call`: unset, checked for what fails there; true, every rule;"
+        " false, not checked.",
     ),
     (
         "follow-calls",
@@ -174,7 +176,7 @@ class Flake8Plugin:
             return  # an editor's `flake8 --select E` on every save: nothing of ours to show
         source = "".join(self.lines)
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
-        if not names_a_package(source, self._needles):
+        if not names_a_package(source, self._needles) and not IMPORT_SCREEN.search(source):
             return  # the engine (libCST and every rule) and the config are not even imported
         # Most files that name TensorFlow hold no compiled code (models, layers, pipelines
         # without `tf.function`). The engine's screen (`engine.prefilter.screen`: text and
@@ -184,7 +186,7 @@ class Flake8Plugin:
         from tfgraphlint.engine.prefilter import screen
 
         text = source[1:] if source.startswith("\ufeff") else source  # as `analyse` does
-        if not screen(text, self.config):
+        if not screen(text, self.config, reexports_in_text(self.filename, text)):
             return
         from tfgraphlint.engine.runner import analyse
 

@@ -138,6 +138,30 @@ class EagerOnlyCall(Rule):
     INVALID = (
         Invalid(
             """
+            import keras
+            import tensorflow as tf
+
+            def mean_prediction(y_true, y_pred):
+                return float(tf.reduce_mean(y_pred).numpy())  # error: TFG401
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse", metrics=[mean_prediction])
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import numpy as np
+
+            class Lookup(keras.layers.Layer):
+                def call(self, ids):
+                    return np.take(np.arange(10.0), ids.numpy())  # error: TFG401
+
+            model = keras.Sequential([keras.Input((3,), dtype="int32"), Lookup()])
+            """
+        ),
+        Invalid(
+            """
             import tensorflow as tf
 
             @tf.function

@@ -63,6 +63,16 @@ class PrintInTfFunction(Rule):
     VALID = (
         Valid(
             """
+            import keras
+
+            class Probe(keras.layers.Layer):
+                def call(self, x):
+                    print("Probe input shape:", x.shape)  # a Keras `call` is checked only
+                    return x  # for what fails there, unless `keras-call = true`
+            """
+        ),
+        Valid(
+            """
             import tensorflow as tf
 
             @tf.function(
@@ -114,6 +124,32 @@ class PrintInTfFunction(Rule):
         ),
     )
     INVALID = (
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            def logged_mse(y_true, y_pred):
+                loss = tf.reduce_mean(tf.square(y_true - y_pred))
+                print("loss:", loss)  # error: TFG101
+                return loss
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss=logged_mse)
+            """,
+            fixed="""
+            import keras
+            import tensorflow as tf
+
+            def logged_mse(y_true, y_pred):
+                loss = tf.reduce_mean(tf.square(y_true - y_pred))
+                tf.print("loss:", loss)
+                return loss
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss=logged_mse)
+            """,
+        ),
         Invalid(
             """
             import tensorflow as tf

@@ -15,9 +15,13 @@ class TensorControlFlowInUnconvertedCode(Rule):
     Flags an `if`, `while`, `for` or conditional expression on a tensor in a compiled body
     that AutoGraph does not convert: `tf.function(autograph=False)`, functions decorated with
     `tf.autograph.experimental.do_not_convert`, Keras `train_step`/`test_step`/`predict_step`
-    overrides (and, with the `keras-call` option, `call` of Keras 3 layers: `keras`, or
-    `tf.keras` taken as Keras 3 as on TensorFlow 2.16+; Keras 2's `tf_keras` converts `call`
-    and is not reported), functions AutoGraph refuses as a
+    overrides, `call` of Keras 3 layers and models (`keras`, or `tf.keras` taken as Keras 3 as
+    on TensorFlow 2.16+; Keras 2's `tf_keras` converts `call` and is not reported; option
+    `keras-call = false` leaves `call` out), Keras 3 losses and metrics (functions passed to
+    `model.compile(loss=..., metrics=[...], weighted_metrics=[...])`, `call` of a
+    `keras.losses.Loss` subclass, `update_state`/`result` of a `keras.metrics.Metric`
+    subclass; not when the module compiles a model with `run_eagerly=True`), functions
+    AutoGraph refuses as a
     whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
     attribute such as `self.__x`, and (with `follow-imports`) functions of modules on
     AutoGraph's allowlist, such as `tensorflow_probability` or `keras`, that compiled code
@@ -29,7 +33,11 @@ class TensorControlFlowInUnconvertedCode(Rule):
     tf.Tensor as a Python bool is not allowed` (verified on TensorFlow 2.21 for
     `autograph=False`, for a function with `for`/`else`, for a generator helper and for a
     Keras 3 `train_step` under `fit`). AutoGraph's refusal is only a log warning, and for
-    generators TensorFlow 2.12+ says nothing.
+    generators TensorFlow 2.12+ says nothing. Keras 3 traces losses, metrics and `call` as
+    plain Python inside its own (unconverted) functions: a tensor `if` there fails under `fit`,
+    and a layer's fails as soon as a functional or `Sequential` model is built (checked on
+    TensorFlow 2.21 with Keras 3 by `tests/dynamic/test_keras_contexts.py`). A Python `if` on
+    a Python value (`if training:`) is fine and is not reported.
 
     ## Example
     ```python
@@ -56,6 +64,49 @@ class TensorControlFlowInUnconvertedCode(Rule):
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
+        Valid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Noise(keras.layers.Layer):
+                def call(self, x, training=False):
+                    if training:  # a Python bool from Keras: fine
+                        x = x + tf.random.normal(tf.shape(x), stddev=0.1)
+                    return tf.where(x > 0, x, 0.1 * x)  # graph control flow
+
+            model = keras.Sequential([keras.Input((3,)), Noise(), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            """
+        ),
+        Valid(
+            """
+            import keras
+            import tensorflow as tf
+
+            def clipped_mse(y_true, y_pred):
+                loss = tf.reduce_mean(tf.square(y_true - y_pred))
+                if loss > 1.0:  # the model runs eagerly: a Python bool
+                    loss = tf.sqrt(loss)
+                return loss
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss=clipped_mse, run_eagerly=True)
+            """
+        ),
+        Valid(
+            """
+            import keras
+            import tensorflow as tf
+
+            def clipped_mse(y_true, y_pred):
+                loss = tf.reduce_mean(tf.square(y_true - y_pred))
+                return tf.cond(loss > 1.0, lambda: tf.sqrt(loss), lambda: loss)
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss=clipped_mse)
+            """
+        ),
         Valid(
             """
             import tensorflow as tf
@@ -132,6 +183,88 @@ class TensorControlFlowInUnconvertedCode(Rule):
         ),
     )
     INVALID = (
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            def clipped_mse(y_true, y_pred):
+                loss = tf.reduce_mean(tf.square(y_true - y_pred))
+                if loss > 1.0:  # error: TFG510
+                    loss = tf.sqrt(loss)
+                return loss
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss=clipped_mse)
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            def positive_rate(y_true, y_pred):
+                return tf.reduce_mean(tf.cast(y_pred > 0, "float32"))
+
+            def capped(y_true, y_pred):
+                value = tf.reduce_max(y_pred)
+                return value if value < 10.0 else tf.constant(10.0)  # error: TFG510
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile("sgd", "mse", metrics=[positive_rate], weighted_metrics=[capped])
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class ClippedMSE(keras.losses.Loss):
+                def call(self, y_true, y_pred):
+                    loss = tf.reduce_mean(tf.square(y_true - y_pred))
+                    if loss > 1.0:  # error: TFG510
+                        loss = tf.sqrt(loss)
+                    return loss
+
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss=ClippedMSE())
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class PositiveBatches(tf.keras.metrics.Metric):
+                def __init__(self, name="positive_batches", **kwargs):
+                    super().__init__(name=name, **kwargs)
+                    self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+                def update_state(self, y_true, y_pred, sample_weight=None):
+                    if tf.reduce_mean(y_pred) > 0:  # error: TFG510
+                        self.count.assign_add(1.0)
+
+                def result(self):
+                    return self.count
+
+            model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse", metrics=[PositiveBatches()])
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Gate(keras.layers.Layer):  # an old layer: Keras 2 converted this `call`
+                def call(self, x):
+                    if tf.reduce_sum(x) > 0:  # error: TFG510
+                        x = x * 2.0
+                    return x
+
+            model = keras.Sequential([keras.Input((3,)), Gate(), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            """
+        ),
         Invalid(
             """
             import tensorflow as tf

@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Confirmation, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
 Loop = cst.For | cst.While
 
@@ -76,11 +76,16 @@ class TfFunctionCreatedInLoop(Rule):
         step(x, y)
     ```
 
+    The same holds through the module's own calls: a module-level function that creates a
+    `tf.function` and calls it (or returns it for the loop to call) on every call, called in
+    a loop, directly or from another module-level function that the loop calls.
+
     ## Known problems
-    Only the loop itself is checked: a function that creates and calls a `tf.function` on
-    every call, and is itself called in a loop, is not reported. A loop that wraps a
-    *different* callable on each iteration (`for fn in fns: tf.function(fn)(x)`) is not
-    reported either, because each of those functions needs its own trace anyway.
+    Calls are followed by name within the module only (not methods, not other modules). A
+    loop that wraps a *different* callable on each iteration (`for fn in fns:
+    tf.function(fn)(x)`), or calls such a factory with an argument the loop binds (a new
+    model each time), is not reported, because each of those functions needs its own trace
+    anyway.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Controlling retracing"
@@ -142,12 +147,61 @@ class TfFunctionCreatedInLoop(Rule):
             """
             import tensorflow as tf
 
+            def make_step(model):
+                return tf.function(model)
+
+            def run(models, x):
+                for model in models:  # a new model each time: it needs its own trace
+                    make_step(model)(x)
+                step = make_step(models[0])  # created once, called in the loop: fine
+                for batch in x:
+                    step(batch)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
             for epoch in range(10):
                 run = lambda x: tf.function(model)(x)  # deferred: not created by the loop
             """
         ),
     )
     INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def make_step(model):
+                @tf.function  # error: TFG203
+                def step(x):
+                    return model(x)
+
+                return step
+
+            def run(model, batches):
+                for batch in batches:
+                    make_step(model)(batch)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def forward(model, x):
+                return model(x, training=False)
+
+            def predict(model, x):
+                return tf.function(forward)(model, x)  # error: TFG203
+
+            def evaluate(model, batch):
+                return predict(model, batch["x"])
+
+            def main(model, batches):
+                for batch in batches:
+                    evaluate(model, batch)
+            """
+        ),
         Invalid(
             """
             import tensorflow as tf
@@ -196,6 +250,10 @@ class TfFunctionCreatedInLoop(Rule):
         ),
     )
 
+    def __init__(self, state: FileState) -> None:
+        super().__init__(state)
+        self._calls: dict[str, list[cst.Call]] | None = None  # the module's calls, by name
+
     def visit_Call(self, node: cst.Call) -> None:
         creates = self.is_tf(node.func, "function") or (
             isinstance(node.func, cst.Call) and self.is_tf(node.func.func, "function")
@@ -214,6 +272,7 @@ class TfFunctionCreatedInLoop(Rule):
     def _check(self, created: cst.Call, target: cst.BaseExpression) -> None:
         loop = self._enclosing_loop(created)
         if loop is None:
+            self._check_factory(created, target, created)
             return
         uses = _uses(loop, self.state.module)
         if _varies_per_iteration(target, uses.bound):
@@ -230,6 +289,7 @@ class TfFunctionCreatedInLoop(Rule):
     def _check_def(self, node: cst.FunctionDef, decorator: cst.Decorator) -> None:
         loop = self._enclosing_loop(node)
         if loop is None:
+            self._check_factory(node, node.body, decorator)
             return
         uses = _uses(loop, self.state.module)
         if node.name.value not in uses.callees:
@@ -240,6 +300,115 @@ class TfFunctionCreatedInLoop(Rule):
             f"{self.line_of(loop)} makes a new tf.function per iteration, so every call "
             "retraces",
         )
+
+    # ------------------------------------------------ through the module's own calls
+    def _check_factory(
+        self, created: cst.Call | cst.FunctionDef, target: cst.CSTNode, reported: cst.CSTNode
+    ) -> None:
+        """`created` (a `tf.function(...)` call or a decorated `def`) in a module-level
+        function that calls it, or returns it, on every call: reported when a loop of the
+        module calls that function (directly, or through one more module-level function)
+        with arguments the loop does not bind, and, for a returned one, calls the result."""
+        factory = self._module_function(created)
+        if factory is None:
+            return
+        params = {p.name.value for p in _all_params(factory.params)}
+        if isinstance(target, cst.BaseExpression) and _varies_per_iteration(target, params):
+            return  # wraps what the caller passes: a new callable may need its own trace
+        how = self._factory_use(created, factory)
+        if how is None:
+            return
+        # A nested def or lambda may close over the factory's arguments: then a call with
+        # arguments the loop binds may need its new trace. A named function never does.
+        fixed = isinstance(created, cst.Call) and isinstance(target, cst.Name | cst.Attribute)
+        returned = how == "returned"
+        for _call, loop, via in self._loop_calls(factory.name.value, returned, not fixed):
+            text = f" (through `{via}`)" if via else ""
+            what = (
+                f"`{self.code(created)}`"
+                if isinstance(created, cst.Call)
+                else f"`@tf.function` def `{created.name.value}`"
+            )
+            self.report(
+                reported,
+                f"{what} in `{factory.name.value}`, which the `{_loop_word(loop)}` loop at line "
+                f"{self.line_of(loop)} calls{text}, makes a new tf.function per call, so every "
+                "call retraces",
+            )
+            return
+
+    def _module_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The module-level `def` whose own body (not a nested function's) holds `node`."""
+        child = node
+        parent = self.get_metadata(ParentProvider, child, None)
+        while parent is not None:
+            if isinstance(parent, cst.Lambda | cst.ClassDef):
+                return None
+            if isinstance(parent, cst.FunctionDef):
+                outer = self.get_metadata(ParentProvider, parent, None)
+                return parent if isinstance(outer, cst.Module) else None
+            child = parent
+            parent = self.get_metadata(ParentProvider, child, None)
+        return None
+
+    def _factory_use(
+        self, created: cst.Call | cst.FunctionDef, factory: cst.FunctionDef
+    ) -> str | None:
+        """ "called" when the factory calls what it creates, "returned" when it returns it."""
+        uses = _Uses(self.state.module)
+        walk(factory.body, uses)
+        parent = self.get_metadata(ParentProvider, created, None)
+        if isinstance(created, cst.FunctionDef):
+            if created.name.value in uses.callees:
+                return "called"
+            returned = _returned_names(factory)
+            return "returned" if created.name.value in returned else None
+        if isinstance(parent, cst.Call) and parent.func is created:
+            return "called"
+        if isinstance(parent, cst.Return):
+            return "returned"
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Name):
+                if target.value in uses.callees:
+                    return "called"
+                if target.value in _returned_names(factory):
+                    return "returned"
+        return None
+
+    def _loop_calls(
+        self, name: str, returned: bool, closes_over: bool, depth: int = 0
+    ) -> list[tuple[cst.Call, Loop, str | None]]:
+        """Calls of the module-level function `name` that a loop runs on every iteration
+        (with arguments the loop does not bind; for a returned tf.function, with the result
+        called in the loop), directly or, for a called one, through one more function."""
+        found: list[tuple[cst.Call, Loop, str | None]] = []
+        for call in self._calls_by_name().get(name, ()):
+            loop = self._enclosing_loop(call)
+            if loop is not None:
+                uses = _uses(loop, self.state.module)
+                if (returned or closes_over) and any(
+                    _mentions(a.value, uses.bound) for a in call.args
+                ):
+                    continue
+                if returned and not self._called_in_loop(call, uses):
+                    continue
+                found.append((call, loop, None))
+            elif not returned and depth == 0:
+                caller = self._module_function(call)
+                if caller is not None and caller.name.value != name:
+                    for outer, outer_loop, _ in self._loop_calls(
+                        caller.name.value, False, closes_over, 1
+                    ):
+                        found.append((outer, outer_loop, caller.name.value))
+        return found
+
+    def _calls_by_name(self) -> dict[str, list[cst.Call]]:
+        if self._calls is None:
+            finder = _CallsByName()
+            walk(self.state.module, finder)
+            self._calls = finder.calls
+        return self._calls
 
     def _called_in_loop(self, created: cst.Call, uses: _Uses) -> bool:
         """The created function is called in the loop: at once, or through the name (or
@@ -265,6 +434,66 @@ class TfFunctionCreatedInLoop(Rule):
             child = parent
             parent = self.get_metadata(ParentProvider, child, None)
         return None
+
+
+class _CallsByName(cst.CSTVisitor):
+    """Every call of a plain name in the module: name -> calls."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[cst.Call]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name):
+            self.calls.setdefault(node.func.value, []).append(node)
+
+
+class _Returns(cst.CSTVisitor):
+    """Names returned by a function's own body (nested functions skipped)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if isinstance(node.value, cst.Name):
+            self.names.add(node.value.value)
+
+
+def _returned_names(func: cst.FunctionDef) -> set[str]:
+    finder = _Returns()
+    walk(func.body, finder)
+    return finder.names
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.append(star)
+    return found
+
+
+def _mentions(expr: cst.BaseExpression, names: set[str]) -> bool:
+    return any(n.value in names for n in _names_in(expr))
+
+
+def _names_in(expr: cst.CSTNode) -> list[cst.Name]:
+    finder = _NameFinder()
+    walk(expr, finder)
+    return finder.names
+
+
+class _NameFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
 
 
 def _wrapped(created: cst.Call) -> cst.BaseExpression | None:

@@ -1,0 +1,91 @@
+"""Keras 3 contexts against real TensorFlow (2.21, Keras 3): the rule examples that build a
+Keras model (losses and metrics passed to `compile`, `Loss`/`Metric` subclasses, a layer's
+`call`) are built and fitted in one worker. Every INVALID example of TFG510/TFG401 fails with
+the error its message names (Keras traces these functions without AutoGraph), every VALID
+one fits, and the `print` of TFG101's Keras loss runs once, while tracing, not on every step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tf_scripts import run_tensorflow_script, write_rule_examples
+
+pytestmark = pytest.mark.dynamic
+
+_WORKER = r"""
+import contextlib, importlib.util, io, json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+import tensorflow as tf
+
+out = {}
+for path in sys.argv[1:]:
+    name = os.path.basename(path)[:-3]
+    printed = io.StringIO()
+    error = None
+    try:
+        with contextlib.redirect_stdout(printed):
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            x = np.ones((8, 3), "float32")
+            y = np.ones((8, 1), "float32")
+            module.model.fit(x, y, epochs=2, batch_size=4, verbose=0)  # 4 steps
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    out[f"{os.path.basename(os.path.dirname(path))}/{name}"] = {
+        "error": error, "printed": len(printed.getvalue().splitlines())
+    }
+print(json.dumps(out))
+"""
+
+_CODES = ("TFG510", "TFG401", "TFG101")
+_FAILS = {
+    "TFG510": "as a Python `bool` is not allowed",  # OperatorNotAllowedInGraphError
+    "TFG401": "has no attribute 'numpy'",
+}
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, Any]]:
+    kinds: dict[str, str] = {}
+    paths: list[str] = []
+    for code in _CODES:
+        folder: Path = tmp_path_factory.mktemp(code)
+        for name, kind in write_rule_examples(code, folder).items():
+            text = (folder / f"{name}.py").read_text(encoding="utf-8")
+            if "\nmodel = " in text:  # the examples that build a Keras model
+                kinds[f"{folder.name}/{name}"] = kind
+                paths.append(str(folder / f"{name}.py"))
+    return kinds, run_tensorflow_script(_WORKER, *paths)
+
+
+def test_keras_examples_fail_as_their_rules_say(
+    fitted: tuple[dict[str, str], dict[str, Any]],
+) -> None:
+    kinds, results = fitted
+    checked = 0
+    for key, kind in kinds.items():
+        code = next(c for c in _CODES if key.startswith(c))
+        error = results[key]["error"]
+        if kind == "valid" or code not in _FAILS:
+            assert error is None, (key, error)
+        else:
+            assert error is not None and _FAILS[code] in error, (key, error)
+            checked += 1
+    assert checked >= 7  # five TFG510 and two TFG401 Keras examples
+
+
+def test_print_in_a_keras_loss_runs_once_not_per_step(
+    fitted: tuple[dict[str, str], dict[str, Any]],
+) -> None:
+    kinds, results = fitted
+    loss_prints = [
+        results[key]["printed"]
+        for key, kind in kinds.items()
+        if key.startswith("TFG101") and kind == "invalid"
+    ]
+    assert loss_prints and all(1 <= n < 4 for n in loss_prints), loss_prints

@@ -1,0 +1,199 @@
+"""Discovery of the Keras contexts `fit` traces: losses and metrics, and `Layer.call`."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from test_discovery import ctx, discover
+
+from tfgraphlint.config import Config
+from tfgraphlint.discovery import CompiledContext, ContextKind
+from tfgraphlint.engine.runner import lint_source
+
+_COMPILED = """
+import functools
+import re
+import keras
+import tensorflow as tf
+
+def loss_a(y, p):
+    return p
+
+def metric_b(y, p):
+    return p
+
+def metric_c(y, p):
+    return p
+
+def weighted_d(y, p):
+    return p
+
+def scaled(y, p, scale):
+    return p * scale
+
+def not_a_loss(text):
+    return text
+
+pattern = re.compile(not_a_loss)
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile("sgd", loss_a, None, [metric_b])
+model.compile(
+    optimizer="sgd",
+    loss={"out": functools.partial(scaled, scale=2.0)},
+    metrics={"out": [metric_c, "mae"]},
+    weighted_metrics=[weighted_d, lambda y, p: p],
+)
+"""
+
+
+def test_functions_passed_to_compile() -> None:
+    found = discover(_COMPILED)
+    assert ctx(found, "loss_a").kind is ContextKind.KERAS_LOSS
+    assert ctx(found, "scaled").kind is ContextKind.KERAS_LOSS
+    for name in ("metric_b", "metric_c", "weighted_d", "<lambda>"):
+        assert ctx(found, name).kind is ContextKind.KERAS_METRIC, name
+    assert not any(ctx(found, n).converted for n in ("loss_a", "metric_b", "<lambda>"))
+    assert ctx(found, "loss_a").unconverted_reason == "Keras 3 traces it without AutoGraph"
+    assert "not_a_loss" not in found
+
+
+@pytest.mark.parametrize(
+    "exit_",
+    [
+        'model.compile("sgd", loss_a, run_eagerly=True)',
+        'model.compile("sgd", loss_a)\nmodel.run_eagerly = True',
+    ],
+)
+def test_a_model_that_runs_eagerly_leaves_losses_alone(exit_: str) -> None:
+    found = discover(
+        f"import keras\ndef loss_a(y, p):\n    return p\nmodel = keras.Sequential()\n{exit_}\n"
+    )
+    assert "loss_a" not in found
+
+
+_CLASSES = """
+import keras
+import tensorflow as tf
+import tf_keras
+
+class L3(keras.losses.Loss):
+    def call(self, y, p):
+        return p
+    def get_config(self):
+        return {}
+
+class M3(tf.keras.metrics.Metric):
+    def update_state(self, y, p, sample_weight=None):
+        pass
+    def result(self):
+        return 0.0
+    def reset_state(self):
+        pass
+
+class M2(tf_keras.metrics.Mean):
+    def update_state(self, y, p, sample_weight=None):
+        pass
+
+class Block(keras.layers.Layer):
+    def call(self, x):
+        return helper(x)
+
+def helper(x):
+    return x
+"""
+
+
+def test_loss_and_metric_subclasses() -> None:
+    found = discover(_CLASSES)
+    assert ctx(found, "L3.call").kind is ContextKind.KERAS_LOSS
+    assert ctx(found, "M3.update_state").kind is ContextKind.KERAS_METRIC
+    assert ctx(found, "M3.result").kind is ContextKind.KERAS_METRIC
+    assert "L3.get_config" not in found and "M3.reset_state" not in found
+    assert not ctx(found, "L3.call").converted
+    assert ctx(found, "M2.update_state").converted  # Keras 2 converts it
+
+
+def test_layer_call_default_true_and_false() -> None:
+    by_default = discover(_CLASSES)
+    assert ctx(by_default, "Block.call").breaking_only
+    assert ctx(by_default, "helper").breaking_only  # a helper inherits it
+    full = discover(_CLASSES, keras_call=True)
+    assert not ctx(full, "Block.call").breaking_only
+    assert "Block.call" not in discover(_CLASSES, keras_call=False)
+
+
+_LAYER = """
+import keras
+import tensorflow as tf
+
+class Block(keras.layers.Layer):
+    def call(self, x, training=False):
+        print("tracing", x)
+        self.seen = x
+        if training:
+            x = x * 2
+        if tf.reduce_sum(x) > 0:
+            x = x * 3
+        return x
+"""
+
+
+@pytest.mark.parametrize(
+    ("keras_call", "codes"),
+    [(None, ["TFG510"]), (True, ["TFG101", "TFG102", "TFG510"]), (False, [])],
+)
+def test_layer_call_reports_only_what_breaks_by_default(
+    keras_call: bool | None, codes: list[str]
+) -> None:
+    config = Config(keras_call=keras_call)
+    found = lint_source(_LAYER, "layer.py", config).findings
+    assert sorted({f.code for f in found}) == codes
+    if keras_call is None:
+        assert "Keras 3 `call`" in found[0].message
+
+
+def test_the_keras_kinds_describe_themselves() -> None:
+    found = discover(_COMPILED)
+    loss = ctx(found, "loss_a")
+    assert isinstance(loss, CompiledContext)
+    assert "a Keras loss, traced by `Model.fit`" in loss.describe()
+    assert "a Keras metric" in ctx(found, "metric_b").describe()
+
+
+def test_slicing_keeps_the_run_eagerly_exit_of_losses() -> None:
+    source = """
+import keras
+import tensorflow as tf
+
+def clipped(y, p):
+    if tf.reduce_sum(p) > 0:
+        return p
+    return -p
+
+def build():
+    model = keras.Sequential([keras.layers.Dense(1)])
+    model.compile("sgd", loss=clipped)
+    return model
+
+def debug(model):
+    model.run_eagerly = True
+"""
+    sliced = lint_source(source, "e.py").findings
+    assert sliced == lint_source(source, "e.py", prefilter=False).findings == []
+
+
+def test_a_call_converted_with_to_graph_is_converted() -> None:
+    source = """
+        import tensorflow as tf
+
+        class Net(tf.keras.Sequential):
+            def call(self, inputs):
+                if tf.reduce_sum(inputs) > 0:
+                    return inputs
+                return -inputs
+
+        Net.call = tf.autograph.to_graph(Net.call)
+        """
+    assert ctx(discover(source), "Net.call").converted
+    assert lint_source(textwrap.dedent(source), "net.py").findings == []

@@ -1,0 +1,120 @@
+"""TensorFlow re-exported by the user's own package (`from mypkg import tf`), found on disk."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tfgraphlint.discovery import reexports
+from tfgraphlint.engine.runner import lint_source
+
+_USER = """
+    from {module} import {name}
+
+    @{name}.function
+    def step(x):
+        print("tracing", x)
+        return x * 2
+"""
+
+
+_GUARDED = """
+    try:
+        import tensorflow.compat.v2 as tf
+    except ImportError:
+        tf = None
+"""
+
+
+def _package(root: Path, init: str, files: dict[str, str] | None = None) -> Path:
+    pkg = root / "mypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent(init))
+    for name, text in (files or {}).items():
+        (pkg / name).write_text(textwrap.dedent(text))
+    return pkg
+
+
+def _codes(path: Path) -> list[str]:
+    result = lint_source(path.read_text(), str(path))
+    assert not result.errors, result.errors
+    return [f.code for f in result.findings]
+
+
+def test_tf_reexported_by_the_package_init(tmp_path: Path) -> None:
+    pkg = _package(tmp_path, "import os\nimport tensorflow as tf  # for reference\n")
+    user = pkg / "train.py"
+    user.write_text(textwrap.dedent(_USER.format(module="mypkg", name="tf")))
+    assert _codes(user) == ["TFG101"]
+
+
+def test_reexport_from_a_submodule_relative_import_and_test_folder(tmp_path: Path) -> None:
+    pkg = _package(
+        tmp_path,
+        "from mypkg.utils import tf\n",
+        {"utils.py": _GUARDED},
+    )
+    sub = pkg / "models"
+    sub.mkdir()
+    (sub / "__init__.py").write_text("")
+    relative = sub / "net.py"
+    relative.write_text(textwrap.dedent(_USER.format(module="..", name="tf")))
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    outside = tests / "test_net.py"  # not a package: found from the folder above
+    outside.write_text(textwrap.dedent(_USER.format(module="mypkg", name="tf")))
+    chained = pkg / "chained.py"
+    chained.write_text(textwrap.dedent(_USER.format(module="mypkg.utils", name="tf")))
+    assert _codes(relative) == ["TFG101"]
+    assert _codes(outside) == ["TFG101"]
+    assert _codes(chained) == ["TFG101"]
+
+
+def test_assignment_and_keras_reexport(tmp_path: Path) -> None:
+    pkg = _package(tmp_path, "import tensorflow\nimport keras\ntf = tensorflow\n")
+    user = pkg / "model.py"
+    user.write_text(
+        textwrap.dedent(
+            """
+            from mypkg import keras, tf
+
+            class Net(keras.Model):
+                def train_step(self, data):
+                    if tf.reduce_sum(data) > 0:
+                        data = data * 2
+                    return {"loss": data}
+            """
+        )
+    )
+    assert _codes(user) == ["TFG510"]
+
+
+def test_no_reexport_no_finding_and_bad_files_do_not_crash(tmp_path: Path) -> None:
+    pkg = _package(tmp_path, "def tf(x):\n    return x\n")  # `tf` is not TensorFlow here
+    user = pkg / "train.py"
+    user.write_text(textwrap.dedent(_USER.format(module="mypkg", name="tf")))
+    assert _codes(user) == []
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "__init__.py").write_bytes(b"import tensorflow as tf\ndef (:\n\xff\xfe")
+    user2 = broken / "train.py"
+    user2.write_text(textwrap.dedent(_USER.format(module="broken", name="tf")))
+    assert _codes(user2) == []
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "__init__.py").mkdir()  # a folder where a file should be: not readable
+    user3 = tmp_path / "user3.py"
+    user3.write_text(textwrap.dedent(_USER.format(module="unreadable", name="tf")))
+    assert _codes(user3) == []
+
+
+def test_each_module_file_is_parsed_once_until_it_changes(tmp_path: Path) -> None:
+    pkg = _package(tmp_path, "import tensorflow as tf\n")
+    init = str(pkg / "__init__.py")
+    for i in range(3):
+        user = pkg / f"m{i}.py"
+        user.write_text(textwrap.dedent(_USER.format(module="mypkg", name="tf")))
+        assert _codes(user) == ["TFG101"]
+    assert [v for k, v in reexports._module_cache.items() if k[0] == init] == [{"tf": "tensorflow"}]
+    (pkg / "__init__.py").write_text("tf = None  # no longer TensorFlow\n")
+    assert reexports.reexports_in_text(str(pkg / "m0.py"), "from mypkg import tf\n") == {}

@@ -1,0 +1,218 @@
+"""TensorFlow re-exported by the user's own package: `from mypkg import tf`.
+
+A project may import TensorFlow once, in `mypkg/__init__.py` (`import tensorflow as tf`), and
+everywhere else `from mypkg import tf`. libCST then names `tf.function` `mypkg.tf.function`,
+and nothing matches. `reexported_modules` finds, without importing anything, the module file
+each `from X import name` of a file refers to (on disk, relative to the file's package root),
+reads which of its top-level names are TensorFlow or Keras modules, and returns a map from the
+qualified name libCST gives (`mypkg.tf`) to the module it is (`tensorflow`).
+`rewrite` applies it to a qualified name. Works with `follow-imports` off: only the imported
+module's own top-level imports and assignments are read.
+
+Cheap: each module file is read and parsed once per process (a cache per path, size and
+modification time), each
+directory's package root is found once, and only `from ... import` statements naming `tf`,
+`keras` or `tensorflow`-like names in their alias are looked up. Safe: an unreadable or
+unparsable file counts as re-exporting nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+
+# Modules whose re-export is followed: what discovery's names are rooted in.
+_TARGET_ROOTS = ("tensorflow", "keras", "tf_keras")
+# Local names worth a lookup (`from mypkg import tf, keras`): others never reach discovery.
+_WANTED = re.compile(r"^(?:tf|tf2|keras|K|tensorflow|tfk|tf_keras)$")
+# A line that may import one of them from some package: the text screen before any parse.
+IMPORT_SCREEN = re.compile(r"^[ \t]*from[ \t]+[.\w]+[ \t]+import\b[^\n]*\b(?:tf|keras)\b", re.M)
+_MAX_DEPTH = 3
+
+_module_cache: dict[tuple[str, int, int], dict[str, str]] = {}
+_root_cache: dict[str, str] = {}
+
+
+def _is_target(module: str) -> bool:
+    return any(module == r or module.startswith(r + ".") for r in _TARGET_ROOTS)
+
+
+def _package_root(directory: str) -> str:
+    """The directory from which the package holding `directory` is imported: the parent of
+    the topmost directory with an `__init__.py` (`directory` itself outside a package)."""
+    found = _root_cache.get(directory)
+    if found is None:
+        cur = directory
+        for _ in range(32):
+            if not os.path.isfile(os.path.join(cur, "__init__.py")):
+                break
+            parent = os.path.dirname(cur)
+            if parent == cur:
+                break
+            cur = parent
+        found = _root_cache[directory] = cur
+    return found
+
+
+def _search_roots(path: str) -> Iterator[str]:
+    """Where an absolute import of `path`'s file may be found: its package root and up to two
+    ancestors (a `tests/` folder next to the package), each also with `src/`."""
+    cur = _package_root(os.path.dirname(os.path.abspath(path)))
+    for _ in range(3):
+        yield cur
+        yield os.path.join(cur, "src")
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return
+        cur = parent
+
+
+def _module_file(root: str, module: str) -> str | None:
+    base = os.path.join(root, *module.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _find_module(path: str, module: str, level: int) -> str | None:
+    """The file of `module` as imported from `path` (`level` dots for a relative import)."""
+    if level:
+        base = os.path.dirname(os.path.abspath(path))
+        for _ in range(level - 1):
+            base = os.path.dirname(base)
+        if not module:
+            init = os.path.join(base, "__init__.py")
+            return init if os.path.isfile(init) else None
+        return _module_file(base, module)
+    for root in _search_roots(path):
+        found = _module_file(root, module)
+        if found is not None:
+            return found
+    return None
+
+
+def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, including those under `if`/`try`/`with` blocks."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If | ast.Try | ast.With):
+            yield from _top_statements(stmt.body)
+            yield from _top_statements(getattr(stmt, "orelse", []))
+            for handler in getattr(stmt, "handlers", []):
+                yield from _top_statements(handler.body)
+
+
+def _dotted(expr: ast.expr) -> list[str] | None:
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    return [expr.id, *reversed(parts)]
+
+
+def _exports(file: str, depth: int) -> dict[str, str]:
+    """Top-level names of a module file that are TensorFlow or Keras modules: name -> module."""
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return {}
+    key = (file, stat.st_mtime_ns, stat.st_size)  # an edited file is read again
+    cached = _module_cache.get(key)
+    if cached is not None:
+        return cached
+    _module_cache[key] = {}  # a cycle of re-exports ends here
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(2_000_000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(data)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    found: dict[str, str] = {}
+    for stmt in _top_statements(tree.body):
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    found[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".", 1)[0]
+                    found[root] = root
+        elif isinstance(stmt, ast.ImportFrom):
+            for alias in stmt.names:
+                local = alias.asname or alias.name
+                if stmt.module and not stmt.level and _is_target(stmt.module):
+                    found[local] = f"{stmt.module}.{alias.name}"
+                elif depth < _MAX_DEPTH and _WANTED.match(local):
+                    target = _lookup(file, stmt.module or "", stmt.level, alias.name, depth + 1)
+                    if target is not None:
+                        found[local] = target
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target_node = stmt.targets[0]
+            chain = _dotted(stmt.value)
+            if isinstance(target_node, ast.Name) and chain and chain[0] in found:
+                found[target_node.id] = ".".join([found[chain[0]], *chain[1:]])
+    result = {k: v for k, v in found.items() if _is_target(v)}
+    _module_cache[key] = result
+    return result
+
+
+def _lookup(path: str, module: str, level: int, name: str, depth: int) -> str | None:
+    if not level and (not module or _is_target(module)):
+        return None
+    file = _find_module(path, module, level)
+    if file is None:
+        return None
+    return _exports(file, depth).get(name)
+
+
+def reexported_modules(path: str, tree: ast.Module) -> dict[str, str]:
+    """For the file at `path` (parsed as `tree`): libCST's qualified name of each imported
+    TensorFlow or Keras module re-exported by the user's own code -> that module."""
+    if not path or path.startswith("<"):
+        return {}
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        for alias in node.names:
+            if not _WANTED.match(alias.asname or alias.name):
+                continue
+            try:
+                target = _lookup(path, node.module or "", node.level, alias.name, 1)
+            except (OSError, ValueError):
+                target = None
+            if target is not None:
+                prefix = "." * node.level + (f"{node.module}." if node.module else "")
+                found[prefix + alias.name] = target
+    return found
+
+
+def reexports_in_text(path: str, text: str) -> dict[str, str]:
+    """`reexported_modules` for a file's text, after a text screen (no parse when no line
+    imports `tf` or `keras` from somewhere)."""
+    if not IMPORT_SCREEN.search(text):
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    return reexported_modules(path, tree)
+
+
+def rewrite(name: str, aliases: Mapping[str, str]) -> str:
+    """`mypkg.tf.function` -> `tensorflow.function` when `mypkg.tf` is `tensorflow`."""
+    for key, target in aliases.items():
+        if name == key:
+            return target
+        if name.startswith(key) and name[len(key)] == ".":
+            return target + name[len(key) :]
+    return name
