@@ -347,3 +347,17 @@ def test_module_constant_argument_keeps_the_parameter_python() -> None:
     facts = FunctionFacts(func, _ctx(), lambda n: set(), frozenset({"N"})).presumed(module)
     assert facts.name_kind("x") is Kind.TENSOR
     assert facts.name_kind("n") is Kind.UNKNOWN
+
+
+def test_lambda_parameters_are_not_presumed() -> None:
+    module = cst.parse_module("g = tf.function(lambda x: np.clip(x, 0, 1))\ng(3)\n")
+    stmt = module.body[0]
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    assign = stmt.body[0]
+    assert isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call)
+    func = assign.value.args[0].value
+    assert isinstance(func, cst.Lambda)
+    ctx = CompiledContext(
+        kind=ContextKind.WRAPPED, qualname="g", line=1, root_qualname="g", root_line=1
+    )
+    assert FunctionFacts(func, ctx, lambda n: set()).presumed(module).name_kind("x") is Kind.UNKNOWN

@@ -1132,9 +1132,10 @@ def presumed_tensor_params(
     - `y_true` and `y_pred` of any compiled body (losses and metrics).
 
     A parameter is dropped when the body uses it as a Python value (`_PythonUses`) or a call
-    in the same module passes it a Python literal (`f(3)`, `f([1, 2])`)."""
-    if ctx is None or ctx.root_path is not None:
-        return frozenset()
+    in the same module passes it a Python literal (`f(3)`, `f([1, 2])`). Lambdas (whose
+    callers are not looked up) have none."""
+    if ctx is None or ctx.root_path is not None or not isinstance(func, cst.FunctionDef):
+        return frozenset()  # a lambda: its callers are not looked up
     params = [*func.params.posonly_params, *func.params.params, *func.params.kwonly_params]
     positional = [*func.params.posonly_params, *func.params.params]
     receiver = bool(positional) and positional[0].name.value in ("self", "cls")
@@ -1158,7 +1159,7 @@ def presumed_tensor_params(
     uses = _PythonUses(names_, qualnames)
     walk(func.body, uses)
     names_ -= uses.python
-    if names_ and isinstance(func, cst.FunctionDef):
+    if names_:
         names_ -= _python_at_call_sites(
             func, [p for p in candidates if p.name.value in names_], module, module_constants
         )
