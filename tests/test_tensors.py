@@ -267,3 +267,97 @@ def test_autograph_false_reason() -> None:
 )
 def test_tf_call_kind(qualname: str, kind: Kind | None) -> None:
     assert tf_call_kind(qualname) is kind
+
+
+def _presumed(source: str, kind: ContextKind = ContextKind.DECORATED) -> set[str]:
+    """The parameters `FunctionFacts.presumed` takes as tensors, for the first function of
+    `source` (the first method of the first class when there is no function)."""
+    module = cst.parse_module(textwrap.dedent(source))
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    qualified = wrapper.resolve(QualifiedNameProvider)
+
+    def qualnames(node: cst.CSTNode) -> set[str]:
+        value = qualified.get(node, set())
+        if isinstance(value, LazyValue):
+            value = value()
+        return {q.name for q in value}
+
+    func = next((s for s in module.body if isinstance(s, cst.FunctionDef)), None)
+    if func is None:
+        cls = next(s for s in module.body if isinstance(s, cst.ClassDef))
+        func = next(s for s in cls.body.body if isinstance(s, cst.FunctionDef))
+    ctx = CompiledContext(kind=kind, qualname="f", line=1, root_qualname="f", root_line=1)
+    facts = FunctionFacts(func, ctx, qualnames).presumed(module)
+    return {n for n in facts.param_names if facts.name_kind(n) is Kind.TENSOR}
+
+
+@pytest.mark.parametrize(
+    ("source", "tensors"),
+    [
+        ("def f(x, y):\n    return x", {"x", "y"}),
+        ("def f(x, n=3, *args, **kw):\n    return x", {"x"}),
+        ("import tensorflow as tf\ndef f(x: int, y: tf.Tensor):\n    return x", {"y"}),
+        ("def f(x, training):\n    return x", {"x"}),  # a flag by name
+        ("def f(cfg, x):\n    return x * cfg.scale", {"x"}),  # an object
+        ("def f(fn, x):\n    return fn(x)", {"x"}),  # a callable
+        ("def f(d, x):\n    return d['a'] + x", {"x"}),  # a dict
+        ("def f(pair):\n    a, b = pair\n    return a", set()),  # unpacked
+        ("def f(xs):\n    return [a for a, b in xs]", set()),
+        ("def f(x, layers):\n    return [l(x) for l in layers]", {"x"}),  # iterated
+        ("def f(x, n):\n    for i in range(n):\n        x = x * 2\n    return x", {"x"}),
+        ("def f(x, ws):\n    return [w * x for w, _ in zip(ws, ws)]", {"x"}),
+        ("def f(xs, x):\n    return g(*xs, x)", {"x"}),
+        ("def f(flag, x):\n    if flag:\n        x = -x\n    return x", {"x"}),
+        ("def f(x, y):\n    return x if y is None else y", {"x"}),
+        ("def f(x, mode):\n    return x if mode == 'train' else -x", {"x"}),
+        ("def f(x, y):\n    return x if isinstance(y, int) else y", {"x"}),
+        ("def f(x):\n    return x.shape, x.dtype, x.numpy()", {"x"}),
+        # Call sites in the same module: a Python literal keeps the parameter Python.
+        ("def f(x, n):\n    return x * n\n\nf(tf.ones(3), 4)", {"x"}),
+        ("def f(x, n):\n    return x * n\n\nf(tf.ones(3), n=[1, 2])", {"x"}),
+        ("def f(x, n):\n    return x * n\n\nf(tf.ones(3), K)\nK = 3", {"x", "n"}),
+        ("def f(x, n):\n    return x\n\ng = tf.function(f)\ng(1, 2)", set()),
+        ("class M:\n    def f(self, x, n):\n        return x\n\nM().f(t, 2)", {"x"}),
+    ],
+)
+def test_presumed_tensor_parameters(source: str, tensors: set[str]) -> None:
+    assert _presumed(source) == tensors
+
+
+def test_presumed_tensor_parameters_by_context() -> None:
+    helper = "def f(x, y_true, y_pred):\n    return x"
+    assert _presumed(helper, ContextKind.HELPER) == {"y_true", "y_pred"}
+    call = "class L:\n    def call(self, inputs, mask, training=False):\n        return inputs"
+    assert _presumed(call, ContextKind.KERAS_CALL) == {"inputs"}
+    # A Keras `call` that unpacks its inputs takes a list.
+    unpacked = "class L:\n    def call(self, inputs):\n        a, b = inputs\n        return a"
+    assert _presumed(unpacked, ContextKind.KERAS_CALL) == set()
+    # Without presumption, a parameter is unknown.
+    module = cst.parse_module("def f(x):\n    return x\n")
+    func = module.body[0]
+    assert isinstance(func, cst.FunctionDef)
+    assert FunctionFacts(func, _ctx(), lambda n: set()).name_kind("x") is Kind.UNKNOWN
+
+
+def test_module_constant_argument_keeps_the_parameter_python() -> None:
+    source = "N = 3\n\ndef f(x, n):\n    return x * n\n\nf(tf.ones(3), N)\n"
+    module = cst.parse_module(source)
+    func = module.body[1]
+    assert isinstance(func, cst.FunctionDef)
+    facts = FunctionFacts(func, _ctx(), lambda n: set(), frozenset({"N"})).presumed(module)
+    assert facts.name_kind("x") is Kind.TENSOR
+    assert facts.name_kind("n") is Kind.UNKNOWN
+
+
+def test_lambda_parameters_are_not_presumed() -> None:
+    module = cst.parse_module("g = tf.function(lambda x: np.clip(x, 0, 1))\ng(3)\n")
+    stmt = module.body[0]
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    assign = stmt.body[0]
+    assert isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call)
+    func = assign.value.args[0].value
+    assert isinstance(func, cst.Lambda)
+    ctx = CompiledContext(
+        kind=ContextKind.WRAPPED, qualname="g", line=1, root_qualname="g", root_line=1
+    )
+    assert FunctionFacts(func, ctx, lambda n: set()).presumed(module).name_kind("x") is Kind.UNKNOWN

@@ -341,8 +341,10 @@ class FunctionFacts:
         qualnames: QualNames,
         module_constants: frozenset[str] = frozenset(),
         outer: FunctionFacts | None = None,
+        presumed_tensors: frozenset[str] = frozenset(),
     ) -> None:
         self.func = func
+        self.presumed_tensors = presumed_tensors
         self.ctx = ctx
         self.qualnames = qualnames
         self.module_constants = module_constants
@@ -360,6 +362,29 @@ class FunctionFacts:
         self._in_progress: set[str] = set()
         self._unconvertible: tuple[str, cst.CSTNode] | None = None
         self._unconvertible_checked = False
+        self._presumed: FunctionFacts | None = None
+
+    def presumed(self, module: cst.Module) -> FunctionFacts:
+        """These facts with the parameters TensorFlow hands in as tensors taken as tensors
+        (`presumed_tensor_params`), here and in the enclosing functions: the view of the rules
+        that report only what fails on a tensor (`numpy-call-on-tensor`, ...)."""
+        if self._presumed is None:
+            outer = self.outer.presumed(module) if self.outer is not None else None
+            tensors = presumed_tensor_params(
+                self.func, self.ctx, module, self.qualnames, self.module_constants
+            )
+            if not tensors and outer is self.outer:
+                self._presumed = self
+            else:
+                self._presumed = FunctionFacts(
+                    self.func,
+                    self.ctx,
+                    self.qualnames,
+                    self.module_constants,
+                    outer,
+                    tensors,
+                )
+        return self._presumed
 
     @property
     def param_names(self) -> list[str]:
@@ -371,6 +396,8 @@ class FunctionFacts:
     def _param_kind(self, param: cst.Param) -> Kind:
         name = param.name.value
         if self.ctx is not None and name in self.ctx.signature_params:
+            return Kind.TENSOR
+        if name in self.presumed_tensors:
             return Kind.TENSOR
         if param.annotation is not None:
             ann = param.annotation.annotation
@@ -549,7 +576,9 @@ class FunctionFacts:
     def is_tensor_array(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
         """Whether `expr` is a `tf.TensorArray`: a constructor call, the result of a functional
         update (`ta.write(...)`), a name only ever bound to those (at least once to a
-        constructor, checked through enclosing functions), or a parameter annotated as one."""
+        constructor, checked through enclosing functions) or to its own final read (`ta =
+        ta.stack()` after the loop: the name was a TensorArray before), or a parameter
+        annotated as one."""
         if depth > 8:
             return False
         if isinstance(expr, cst.Call):
@@ -582,7 +611,7 @@ class FunctionFacts:
             and isinstance(value, cst.Call)
             and (
                 isinstance(value.func, cst.Attribute)
-                and value.func.attr.value in _TENSOR_ARRAY_UPDATES
+                and value.func.attr.value in _TENSOR_ARRAY_UPDATES | _TENSOR_ARRAY_READS
                 and isinstance(value.func.value, cst.Name)
                 and value.func.value.value == name
                 or self.is_tensor_array(value, depth + 1)
@@ -830,3 +859,318 @@ def _all_params(func: cst.FunctionDef | cst.Lambda) -> list[cst.Param]:
     if p.star_kwarg is not None:
         out.append(p.star_kwarg)
     return out
+
+
+# ---------------------------------------------------------------------- presumed tensors
+# What TensorFlow hands a tf.function (checked on TF 2.21): a NumPy array argument becomes a
+# symbolic tensor inside (`np.clip(x, 0, 1)` raises `NotImplementedError`, `x.numpy()`
+# `AttributeError`), while a list stays a list and a Python int, float or bool stays one.
+# Attributes of a tensor (a use of any other attribute says the parameter is some object).
+_TENSOR_ATTRS = frozenset(
+    {
+        *_PY_ATTRS,
+        *_PY_METHODS_OF_TENSOR,
+        "set_shape",
+        "value_index",
+        "consumers",
+        "ref",
+        "experimental_ref",
+        "eval",
+        "__getitem__",
+    }
+)
+# Keras loss and metric arguments (`loss(y_true, y_pred)`, `update_state(y_true, y_pred)`).
+_LOSS_PARAMS = frozenset({"y_true", "y_pred"})
+# Flags by name: Python values by convention (Keras passes `training` as a Python bool).
+_FLAG_PARAMS = frozenset({"training", "is_training", "mask", "mode"})
+_PYTHON_CHECKS = frozenset(
+    {
+        "builtins.isinstance",
+        "builtins.hasattr",
+        "builtins.getattr",
+        "builtins.setattr",
+        "builtins.callable",
+        "builtins.type",
+        "builtins.iter",
+        "builtins.next",
+        "builtins.dict",
+        "builtins.vars",
+    }
+)
+# Builtins that iterate their arguments: a parameter given to them is a sequence (a list of
+# tensors, of layers, of weights) far more often than a tensor.
+_ITERATING_BUILTINS = frozenset(
+    {
+        "builtins.range",
+        "builtins.zip",
+        "builtins.enumerate",
+        "builtins.reversed",
+        "builtins.sorted",
+        "builtins.map",
+        "builtins.filter",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+        "builtins.sum",
+        "builtins.any",
+        "builtins.all",
+        "builtins.min",
+        "builtins.max",
+    }
+)
+
+
+class _PythonUses(cst.CSTVisitor):
+    """Parameters that the body uses as something other than a tensor: an object with
+    attributes a tensor lacks (`cfg.lr`, `xs.append`), a callable, a dict (`x["key"]`), a
+    sequence unpacked (`a, b = x`, `f(*x)`) or iterated (`for a in x`, a comprehension over
+    it, `zip(x, y)`, `range(n)`: a list of tensors or layers, or a count, more often than a
+    tensor), a flag (`if x:`, `not x`), a value checked for its type or for None
+    (`isinstance(x, ...)`, `x is None`), or a string (`x == "train"`). Nested functions are
+    walked: they see the same parameters."""
+
+    def __init__(self, params: set[str], qualnames: QualNames) -> None:
+        self.params = params
+        self.qualnames = qualnames
+        self.python: set[str] = set()
+
+    def _param(self, expr: cst.BaseExpression | None) -> str | None:
+        if isinstance(expr, cst.Name) and expr.value in self.params:
+            return expr.value
+        return None
+
+    def _mark(self, expr: cst.BaseExpression | None) -> None:
+        name = self._param(expr)
+        if name is not None:
+            self.python.add(name)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value not in _TENSOR_ATTRS:
+            self._mark(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._mark(node.func)
+        for arg in node.args:
+            if arg.star:
+                self._mark(arg.value)
+        if node.args:
+            qns = self.qualnames(node.func)
+            if qns & _PYTHON_CHECKS:
+                self._mark(node.args[0].value)
+            elif qns & _ITERATING_BUILTINS:
+                for arg in node.args:
+                    self._mark(arg.value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index) and isinstance(
+                index.value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString
+            ):
+                self._mark(node.value)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        operands = [node.left, *(t.comparator for t in node.comparisons)]
+        if any(isinstance(t.operator, cst.Is | cst.IsNot) for t in node.comparisons) or any(
+            isinstance(o, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString)
+            for o in operands
+        ):
+            for o in operands:
+                self._mark(o)
+
+    def _unpacked(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Tuple | cst.List):
+            self._mark(value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self._unpacked(t.target, node.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._mark(node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._mark(node.iter)
+
+    def _truth(self, test: cst.BaseExpression) -> None:
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            self._truth(test.expression)
+        elif isinstance(test, cst.BooleanOperation):
+            self._truth(test.left)
+            self._truth(test.right)
+        else:
+            self._mark(test)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._truth(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._truth(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._truth(node.test)
+
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
+        if isinstance(node.operator, cst.Not):
+            self._truth(node.expression)
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        self._truth(node.left)
+        self._truth(node.right)
+
+
+def _python_literal(expr: cst.BaseExpression, module_constants: frozenset[str]) -> bool:
+    """A value a caller writes that TensorFlow passes in as a Python value (a number, a
+    string, a list, tuple, dict or set display, `True`/`False`/`None`, a lambda), or a
+    module-level constant."""
+    if isinstance(expr, cst.UnaryOperation):
+        return _python_literal(expr.expression, module_constants)
+    if isinstance(expr, cst.Name):
+        return expr.value in ("True", "False", "None") or expr.value in module_constants
+    return isinstance(
+        expr,
+        cst.Integer
+        | cst.Float
+        | cst.Imaginary
+        | cst.SimpleString
+        | cst.ConcatenatedString
+        | cst.FormattedString
+        | cst.List
+        | cst.Tuple
+        | cst.Dict
+        | cst.Set
+        | cst.ListComp
+        | cst.DictComp
+        | cst.SetComp
+        | cst.Lambda,
+    )
+
+
+class _CallSites(cst.CSTVisitor):
+    """Every call in a module by the called name (`f(...)`, `self.f(...)`, `obj.f(...)`),
+    and the names bound to a call that takes a name first (`g = tf.function(f)`)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[tuple[cst.Call, bool]]] = {}  # name -> (call, via attribute)
+        self.wrappers: dict[str, set[str]] = {}  # f -> {g}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name):
+            self.calls.setdefault(func.value, []).append((node, False))
+        elif isinstance(func, cst.Attribute):
+            self.calls.setdefault(func.attr.value, []).append((node, True))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and value.args and isinstance(value.args[0].value, cst.Name):
+            wrapped = value.args[0].value.value
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    self.wrappers.setdefault(wrapped, set()).add(t.target.value)
+
+
+_call_sites_cache: list[tuple[cst.Module, _CallSites]] = []
+
+
+def _module_call_sites(module: cst.Module) -> _CallSites:
+    """The call index of `module`, for the last module asked (files are linted one at a
+    time)."""
+    if _call_sites_cache and _call_sites_cache[0][0] is module:
+        return _call_sites_cache[0][1]
+    sites = _CallSites()
+    walk(module, sites)
+    _call_sites_cache[:] = [(module, sites)]
+    return sites
+
+
+def _python_at_call_sites(
+    func: cst.FunctionDef,
+    params: list[cst.Param],
+    module: cst.Module,
+    module_constants: frozenset[str],
+) -> set[str]:
+    """Parameters that a call in the same module passes a Python value to (`f(3)`,
+    `f([1, 2])`, `f(x, training=True)`); TensorFlow keeps those Python."""
+    sites = _module_call_sites(module)
+    name = func.name.value
+    positional = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+    method = bool(positional) and positional[0] in ("self", "cls")
+    found: set[str] = set()
+    wanted = {p.name.value for p in params}
+    for callee in {name, *sites.wrappers.get(name, ())}:
+        for call, via_attribute in sites.calls.get(callee, ()):
+            order = positional[1:] if method and via_attribute else positional
+            for index, arg in enumerate(call.args):
+                if arg.star:
+                    break
+                if arg.keyword is not None:
+                    target: str | None = arg.keyword.value
+                elif index < len(order):
+                    target = order[index]
+                else:
+                    target = None
+                if target in wanted and _python_literal(arg.value, module_constants):
+                    found.add(target)
+    return found
+
+
+def presumed_tensor_params(
+    func: cst.FunctionDef | cst.Lambda,
+    ctx: CompiledContext | None,
+    module: cst.Module,
+    qualnames: QualNames,
+    module_constants: frozenset[str] = frozenset(),
+) -> frozenset[str]:
+    """Parameters of a compiled body that hold a tensor unless something says otherwise:
+
+    - every parameter without a default of a tf.function of this module (a NumPy array
+      passed in becomes a tensor; only lists and Python scalars stay Python), except `self`
+      and `cls`, `*args`/`**kwargs`, parameters annotated with a Python type, and flags by
+      name (`training`, `mask`, `mode`);
+    - the first argument of a Keras `call` (`inputs`);
+    - `y_true` and `y_pred` of any compiled body (losses and metrics).
+
+    A parameter is dropped when the body uses it as a Python value (`_PythonUses`) or a call
+    in the same module passes it a Python literal (`f(3)`, `f([1, 2])`). Lambdas (whose
+    callers are not looked up) have none."""
+    if ctx is None or ctx.root_path is not None or not isinstance(func, cst.FunctionDef):
+        return frozenset()  # a lambda: its callers are not looked up
+    params = [*func.params.posonly_params, *func.params.params, *func.params.kwonly_params]
+    positional = [*func.params.posonly_params, *func.params.params]
+    receiver = bool(positional) and positional[0].name.value in ("self", "cls")
+    candidates: list[cst.Param] = []
+    for param in params:
+        name = param.name.value
+        if receiver and param is positional[0]:
+            continue
+        if name in _LOSS_PARAMS:
+            candidates.append(param)
+        elif ctx.kind is ContextKind.KERAS_CALL:
+            first = positional[1] if receiver and len(positional) > 1 else None
+            if param is first and param.default is None:
+                candidates.append(param)
+        elif ctx.is_root and param.default is None and name not in _FLAG_PARAMS:
+            candidates.append(param)
+    candidates = [p for p in candidates if not _annotated(p, qualnames)]
+    if not candidates:
+        return frozenset()
+    names_ = {p.name.value for p in candidates}
+    uses = _PythonUses(names_, qualnames)
+    walk(func.body, uses)
+    names_ -= uses.python
+    if names_:
+        names_ -= _python_at_call_sites(
+            func, [p for p in candidates if p.name.value in names_], module, module_constants
+        )
+    return frozenset(names_)
+
+
+def _annotated(param: cst.Param, qualnames: QualNames) -> bool:
+    """A parameter with an annotation other than a tensor type (its kind is its own)."""
+    if param.annotation is None:
+        return False
+    qns = qualnames(param.annotation.annotation)
+    return not any(
+        names.strip_tf_root(q) in ("Tensor", "types.experimental.TensorLike") for q in qns
+    )

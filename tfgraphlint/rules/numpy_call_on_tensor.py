@@ -25,9 +25,11 @@ class NumpyCallOnTensor(Rule):
     """
     ## What it does
     Flags NumPy functions called on a tensor in a compiled body: `np.mean(t)`,
-    `np.array(t)`, `np.asarray(t)`, `np.float32(t)`, `np.clip(t, 0, 1)`... It only reports
-    arguments known to be tensors: results of TF ops, and parameters an `input_signature`
-    covers.
+    `np.array(t)`, `np.asarray(t)`, `np.float32(t)`, `np.clip(t, 0, 1)`... It reports
+    arguments known to be tensors: results of TF ops, parameters an `input_signature`
+    covers, and the parameters TensorFlow converts to tensors: those of a tf.function
+    without a default (a NumPy array passed in becomes a tensor too), the first argument of
+    a Keras `call` and `y_true`/`y_pred`.
 
     ## Why is this bad?
     NumPy needs concrete values, but tensors are symbolic while TensorFlow traces the
@@ -60,9 +62,13 @@ class NumpyCallOnTensor(Rule):
     ```
 
     ## Known problems
-    Parameters without an `input_signature` may be tensors or NumPy arrays: they are not
-    reported. `np.shape`, `np.ndim` and `np.isscalar` work on symbolic tensors and are not
-    reported.
+    A tf.function parameter stays a Python value when the caller passes a list or a Python
+    number. It is not reported when a call in the same module passes one (`clip([1, 2])`),
+    when it has a default, or when the body uses it as a Python value (`cfg.lr`, `if flag:`,
+    `x is None`, `a, b = x`); a caller in another module is not seen, and the message says
+    "unless the caller passes a list or a Python number". Shape-only uses (`x.shape`,
+    `np.prod(x.shape[1:])`, `x.dtype`), `np.shape`, `np.ndim` and `np.isscalar` work on
+    symbolic tensors and are not reported.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function" ("NumPy and Python calls are
@@ -141,7 +147,32 @@ class NumpyCallOnTensor(Rule):
 
             @tf.function
             def clip(x):
-                return np.clip(x, 0, 1)  # `x` may be a NumPy array here: not reported
+                return np.clip(x, 0, 1)  # the caller below passes a list: it stays a list
+
+            clip([0.5, 2.0])
+            """
+        ),
+        Valid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            @tf.function
+            def scaled(config, x, training):
+                if training:  # a flag: a Python bool
+                    x = x * np.float32(training)
+                return x * np.float32(config.scale)  # `config` is an object, not a tensor
+            """
+        ),
+        Valid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            @tf.function
+            def flatten(x):
+                n = np.prod(x.shape[1:]) * np.prod(x.shape.as_list()[1:])  # static shapes
+                return tf.reshape(x, [-1, n]) if x.dtype == tf.float32 else x
             """
         ),
     )
@@ -191,6 +222,30 @@ class NumpyCallOnTensor(Rule):
                 return tf.constant(np.float32(probs) > 0.5)  # error: TFG402
             """
         ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            @tf.function
+            def clip(x):
+                return np.clip(x, 0, 1)  # error: TFG402
+
+            clip(np.array([0.5, 2.0]))  # the array becomes a tensor inside
+            """
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            @tf.function
+            def to_host(x):
+                return tf.constant(np.asarray(x[1:]) * 2)  # error: TFG402
+
+            to_host(tf.constant([1.0, 2.0]))
+            """
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -202,12 +257,20 @@ class NumpyCallOnTensor(Rule):
         ctx = self.compiled_context(node)
         if facts is None or ctx is None:
             return
-        tensor = next((a.value for a in node.args if facts.kind(a.value) is Kind.TENSOR), None)
+        presumed = facts.presumed(self.state.module)
+        tensor = next((a.value for a in node.args if presumed.kind(a.value) is Kind.TENSOR), None)
         if tensor is None:
             return
+        if facts.kind(tensor) is Kind.TENSOR:
+            what = f"the symbolic tensor `{self.code(tensor)}`"
+        else:
+            what = (
+                f"`{self.code(tensor)}`, a symbolic tensor unless the caller passes a list or "
+                "a Python number (a NumPy array becomes a tensor),"
+            )
         self.report(
             node,
-            f"`{self.code(node)}` in {ctx.describe()} passes the symbolic tensor "
-            f"`{self.code(tensor)}` to NumPy, which fails while tracing",
+            f"`{self.code(node)}` in {ctx.describe()} passes {what} to NumPy, which fails "
+            "while tracing",
             context=ctx,
         )

@@ -471,7 +471,11 @@ class PythonSideEffect(Rule):
     `collections` constructor are known to be Python containers; mutating methods on other
     objects (Keras metrics, optimizers) are assumed to be graph operations. Assignments under
     a presence check of the same state (`if self.v is None:`, `if not self.built:`,
-    `if key not in cache:`) are taken as deliberate once-per-trace initialisation.
+    `if key not in cache:`, `self.v = ... if self.v is None else self.v`) are taken as
+    deliberate lazy initialisation, unless the value stored is a tensor made by an op (not a
+    `tf.Variable`, a layer or a weight): that tensor belongs to the first trace, and the next
+    trace raises `TypeError: <tf.Tensor 'Sum:0' ...> is out of scope and cannot be used
+    here` (TF 2.21).
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Executing Python side effects"
@@ -670,8 +674,38 @@ class PythonSideEffect(Rule):
                         step(images)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Counter(tf.Module):
+                def __init__(self):
+                    self.v = None
+
+                @tf.function
+                def __call__(self, x):
+                    self.v = tf.Variable(0.0) if self.v is None else self.v  # made once
+                    self.v.assign_add(x)
+                    return self.v.read_value()
+            """
+        ),
     )
     INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Normalizer(tf.Module):
+                def __init__(self):
+                    self.total = None
+
+                @tf.function
+                def __call__(self, x):
+                    if self.total is None:  # not lazy initialisation: `total` is a tensor
+                        self.total = tf.reduce_sum(x)  # error: TFG102
+                    return x / self.total
+            """
+        ),
         Invalid(
             """
             import tensorflow as tf
@@ -801,11 +835,27 @@ class PythonSideEffect(Rule):
             state_expr = target.value if isinstance(target, cst.Subscript) else target
             if self._restored_on_exit(body, target):
                 continue
-            if self.outer.lazily_guarded(
-                stmt, body, self._mentions(state_expr, body)
-            ) or self.outer.runs_once(body, ctx):
+            mentions = self._mentions(state_expr, body)
+            stored = [] if value is None else [value]
+            if value is not None and self._lazy_ternary(target, value, mentions):
+                assert isinstance(value, cst.IfExp)
+                stored = [value.orelse if value.body.deep_equals(target) else value.body]
+            elif self.outer.runs_once(body, ctx):
                 continue
-            self._report(stmt, what, ctx, [] if value is None else [value])
+            elif not self.outer.lazily_guarded(stmt, body, mentions):
+                self._report(stmt, what, ctx, stored)
+                return
+            # Lazy initialisation: fine for variables, layers and Python values, but a tensor
+            # made under the guard belongs to the first trace ("out of scope" on the next).
+            tensor = self._stored_tensor(stmt, stored)
+            if tensor is not None:
+                self.report(
+                    stmt,
+                    f"`{self.code(stmt)}` in {ctx.describe()} keeps the tensor "
+                    f"`{self.code(tensor)}` of the first trace under a lazy-initialisation "
+                    "guard; a later trace raises `... is out of scope`",
+                    context=ctx,
+                )
             return
 
     def _restored_on_exit(self, body: FuncNode, target: cst.BaseExpression) -> bool:
@@ -858,6 +908,31 @@ class PythonSideEffect(Rule):
 
         return mentions_state
 
+    def _lazy_ternary(
+        self,
+        target: cst.BaseExpression,
+        value: cst.BaseExpression,
+        mentions: Callable[[cst.BaseExpression], bool],
+    ) -> bool:
+        """`self.v = tf.Variable(0) if self.v is None else self.v`: the guard in one line."""
+        return (
+            isinstance(value, cst.IfExp)
+            and (value.body.deep_equals(target) or value.orelse.deep_equals(target))
+            and any(mentions(e) for e in self.outer.presence_checks(value.test))
+        )
+
+    def _stored_tensor(
+        self, node: cst.CSTNode, stored: list[cst.BaseExpression]
+    ) -> cst.BaseExpression | None:
+        """The first stored value that is a tensor made in this trace (not a variable)."""
+        facts = self.facts(node)
+        if facts is None:
+            return None
+        return next(
+            (v for v in stored if facts.kind(v) is Kind.TENSOR and not self._creates_variable(v)),
+            None,
+        )
+
     def _creates_variable(self, value: cst.BaseExpression) -> bool:
         """`tf.Variable(...)`, or a name bound only to one: a variable outlives the trace."""
         values: list[cst.BaseExpression | None] = [value]
@@ -879,10 +954,7 @@ class PythonSideEffect(Rule):
         ctx: CompiledContext,
         stored: list[cst.BaseExpression],
     ) -> None:
-        facts = self.facts(node)
-        if facts is not None and any(
-            facts.kind(v) is Kind.TENSOR and not self._creates_variable(v) for v in stored
-        ):
+        if self._stored_tensor(node, stored) is not None:
             tail = "only while tracing; the stored tensor cannot be used outside that trace"
         else:
             tail = "only while tracing, not on every call"

@@ -25,7 +25,9 @@ class TensorControlFlowInUnconvertedCode(Rule):
     whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
     attribute such as `self.__x`, and (with `follow-imports`) functions of modules on
     AutoGraph's allowlist, such as `tensorflow_probability` or `keras`, that compiled code
-    of another module calls.
+    of another module calls. The parameters of a tf.function count as tensors (a NumPy array
+    passed in becomes one) unless a call in the same module passes a Python value, they have
+    a default, or the body uses them as Python values (`if flag:`, `x is None`, `cfg.n`).
 
     ## Why is this bad?
     Without AutoGraph, Python runs the statement while tracing and asks for the truth value
@@ -105,6 +107,17 @@ class TensorControlFlowInUnconvertedCode(Rule):
 
             model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
             model.compile(optimizer="sgd", loss=clipped_mse)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
+            def scale(x, double):
+                if double:  # a flag: the caller passes a Python bool
+                    x = x * 2
+                return x
             """
         ),
         Valid(
@@ -270,6 +283,19 @@ class TensorControlFlowInUnconvertedCode(Rule):
             import tensorflow as tf
 
             @tf.function(autograph=False)
+            def halve_above(x, limit):
+                if x > limit:  # error: TFG510
+                    x = x / 2.0
+                return x
+
+            halve_above(tf.constant(3.0), 1.0)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
             def clip(x):
                 if tf.reduce_max(x) > 1.0:  # error: TFG510
                     x = x / tf.reduce_max(x)
@@ -320,9 +346,10 @@ class TensorControlFlowInUnconvertedCode(Rule):
 
     def _visit(self, node: ControlFlow) -> None:
         ctx = self.compiled_context(node)
-        facts = self.facts(node)
-        if ctx is None or facts is None:
+        found = self.facts(node)
+        if ctx is None or found is None:
             return
+        facts = found.presumed(self.state.module)
         reason = facts.autograph_off_reason()
         if reason is None:
             return
@@ -331,7 +358,13 @@ class TensorControlFlowInUnconvertedCode(Rule):
         verdict = unconverted_verdict(node, facts, reason)
         if not verdict.fails:
             return
-        self.report(node, f"`{header(node, self)}` in {ctx.describe()} {verdict.text}", context=ctx)
+        text = verdict.text
+        if not unconverted_verdict(node, found, reason).fails:
+            # Only a parameter makes it a tensor: say so (a caller may pass a Python value).
+            text = text.replace(" is a tensor,", " is a tensor for tensor arguments,").replace(
+                " iterates a tensor,", " iterates a tensor for tensor arguments,"
+            )
+        self.report(node, f"`{header(node, self)}` in {ctx.describe()} {text}", context=ctx)
 
     def visit_If(self, node: cst.If) -> None:
         self._visit(node)

@@ -57,6 +57,12 @@ class TensorIterationInComprehension(Rule):
     loop) writing into a `tf.TensorArray`; index with `for i in tf.range(n)` instead of
     `enumerate`. Iterating `tf.unstack(x)` (a Python list of tensors) or `x.shape` is fine.
 
+    ## Known problems
+    A tf.function parameter counts as a tensor (a NumPy array passed in becomes one), but a
+    parameter the body iterates directly (`[l(x) for l in layers]`, `zip(weights, ...)`,
+    `range(n)`) is taken as a list or a count, as it usually is, and not reported; nor is
+    one that a call in the same module passes a list (`f([[1.0, 2.0]])`).
+
     ## References
     - AutoGraph reference, "Limitations" and "Common errors"
     """
@@ -68,6 +74,17 @@ class TensorIterationInComprehension(Rule):
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def firsts(x):
+                return tf.stack([v * 2 for v in x[0]])  # the caller passes a list of lists
+
+            firsts([[1.0, 2.0], [3.0, 4.0]])
+            """
+        ),
         Valid(
             """
             import tensorflow as tf
@@ -120,6 +137,15 @@ class TensorIterationInComprehension(Rule):
         ),
     )
     INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def firsts(x):
+                return tf.stack([v * 2 for v in x[0]])  # error: TFG502
+            """
+        ),
         Invalid(
             """
             import tensorflow as tf
@@ -180,7 +206,7 @@ class TensorIterationInComprehension(Rule):
         if not isinstance(node.iter, cst.Call) or not self.qualnames(node.iter.func) & _PAIRING:
             return
         ctx = self.compiled_context(node)
-        facts = self.facts(node)
+        facts = self._facts(node)
         if ctx is None or facts is None:
             return
         tensor = next((a.value for a in node.iter.args if facts.kind(a.value) is Kind.TENSOR), None)
@@ -195,9 +221,14 @@ class TensorIterationInComprehension(Rule):
             context=ctx,
         )
 
+    def _facts(self, node: cst.CSTNode) -> FunctionFacts | None:
+        """The facts with tf.function parameters presumed tensors (`FunctionFacts.presumed`)."""
+        facts = self.facts(node)
+        return None if facts is None else facts.presumed(self.state.module)
+
     def _check(self, node: Comprehension) -> None:
         ctx = self.compiled_context(node)
-        facts = self.facts(node)
+        facts = self._facts(node)
         if ctx is None or facts is None:
             return
         local = self._enclosing_locals(node, facts)
@@ -228,6 +259,9 @@ class TensorIterationInComprehension(Rule):
         self, iterable: cst.BaseExpression, facts: FunctionFacts, local: dict[str, Kind]
     ) -> str | None:
         if facts.kind(iterable, local) is Kind.TENSOR:
+            base = self.facts(iterable)
+            if base is not None and base.kind(iterable, local) is not Kind.TENSOR:
+                return f"iterates `{self.code(iterable)}`, a tensor for tensor arguments"
             return f"iterates the tensor `{self.code(iterable)}`"
         if isinstance(iterable, cst.Call) and (
             facts.is_range_call(iterable) or self.qualnames(iterable.func) & _PAIRING

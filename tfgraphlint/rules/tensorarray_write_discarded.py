@@ -75,6 +75,19 @@ class TensorarrayWriteDiscarded(Rule):
             import tensorflow as tf
 
             @tf.function
+            def doubled(x):
+                y = tf.TensorArray(tf.float32, size=3)
+                for i in tf.range(3):
+                    y = y.write(i, x[i] * 2)
+                y = y.stack()
+                return y
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
             def log_step(writer, loss, step):
                 with writer.as_default():
                     tf.summary.scalar("loss", loss, step=step)
@@ -200,6 +213,30 @@ class TensorarrayWriteDiscarded(Rule):
                     ta = ta.write(i, x[i] * 2)
                     i += 1
                 return ta.stack()
+            """,
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def doubled(x):
+                y = tf.TensorArray(tf.float32, size=3)
+                for i in tf.range(3):
+                    y.write(i, x[i] * 2)  # error: TFG508
+                y = y.stack()  # the name is rebound to the result after the loop
+                return y
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            @tf.function
+            def doubled(x):
+                y = tf.TensorArray(tf.float32, size=3)
+                for i in tf.range(3):
+                    y = y.write(i, x[i] * 2)
+                y = y.stack()  # the name is rebound to the result after the loop
+                return y
             """,
         ),
         Invalid(
