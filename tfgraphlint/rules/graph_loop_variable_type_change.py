@@ -96,7 +96,7 @@ class GraphLoopVariableTypeChange(Rule):
     def total(x):
         s = 0
         for i in tf.range(tf.shape(x)[0]):
-            s += 0.5 * x[i]
+            s += 0.5 * tf.reduce_sum(x[i])
         return s
     ```
 
@@ -126,7 +126,7 @@ class GraphLoopVariableTypeChange(Rule):
             def total(x):
                 s = 0.0
                 for i in tf.range(tf.shape(x)[0]):
-                    s += 0.5 * x[i]
+                    s += 0.5 * tf.reduce_sum(x[i])
                 return s
             """
         ),
@@ -195,7 +195,7 @@ class GraphLoopVariableTypeChange(Rule):
             def total(x):
                 s = 0
                 for i in tf.range(tf.shape(x)[0]):
-                    s += 0.5 * x[i]  # error: TFG514
+                    s += 0.5 * tf.reduce_sum(x[i])  # error: TFG514
                 return s
             """
         ),
