@@ -177,6 +177,20 @@ class GraphLoopVariableTypeChange(Rule):
             """
             import tensorflow as tf
 
+            ds = tf.data.Dataset.range(3)
+
+            @tf.function
+            def collect(x):
+                acc = tf.zeros([0], tf.int64)
+                for e in ds:  # a `Dataset.reduce`: shapes may change
+                    acc = tf.concat([acc, [e]], 0)
+                return acc
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
             @tf.function
             def total(x):
                 s = 0
@@ -239,7 +253,13 @@ class GraphLoopVariableTypeChange(Rule):
     # ------------------------------------------------------------------ loops
     def visit_For(self, node: cst.For) -> None:
         facts = self._converted_facts(node)
-        if facts is not None and facts.iteration_kind(node.iter) is Kind.TENSOR:
+        if (
+            facts is not None
+            and facts.iteration_kind(node.iter) is Kind.TENSOR
+            # A loop over a dataset is a `Dataset.reduce`, which relaxes shapes (TF 2.21).
+            and not facts.is_dataset(node.iter)
+            and not facts.is_dataset_iterator(node.iter)
+        ):
             self._check_loop(node, facts)
 
     def visit_While(self, node: cst.While) -> None:

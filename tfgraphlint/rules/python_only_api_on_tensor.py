@@ -131,6 +131,21 @@ class PythonOnlyApiOnTensor(Rule):
                 return tf.zeros([int(tf.reduce_sum(x))])  # error: TFG405
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Net(tf.keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = tf.keras.layers.Dense(1)
+
+                def train_step(self, data):
+                    x, y = data
+                    loss = tf.reduce_mean((self.dense(x) - y) ** 2)
+                    return {"loss": loss, "big": float(loss) > 1.0}  # error: TFG405
+            """
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
