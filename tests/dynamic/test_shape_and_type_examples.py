@@ -61,6 +61,7 @@ print(json.dumps(out))
 _CLAIMS = {
     "TFG404": (
         "Expected int32, but got None",
+        "None values not supported",
         "Failed to convert elements of (None",
         "Cannot convert a partially known TensorShape (None",
     ),

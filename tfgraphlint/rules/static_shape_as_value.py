@@ -44,8 +44,9 @@ class StaticShapeAsValue(Rule):
     the batch size is unknown it is `None`, and the op fails the trace: on TensorFlow 2.21,
     `tf.zeros([x.shape[0], 3])` raises "TypeError: Expected int32, but got None",
     `tf.reshape(x, (x.shape[0], -1))` "Failed to convert elements of (None, -1) to Tensor",
-    and `tf.random.normal(x.shape)` "ValueError: Cannot convert a partially known
-    TensorShape (None, 3) to a Tensor". Keras hides it: `fit` traces the first batch with
+    `tf.ones(x.shape[0])` "ValueError: None values not supported", and
+    `tf.random.normal(x.shape)` "ValueError: Cannot convert a partially known TensorShape
+    (None, 3) to a Tensor". Keras hides it: `fit` traces the first batch with
     its concrete size, and only a smaller last batch makes it retrace with `None`.
 
     ## Example
@@ -122,6 +123,15 @@ class StaticShapeAsValue(Rule):
             """
             import tensorflow as tf
 
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+            def mask(ids):
+                return tf.ones(ids.shape[0], tf.bool)  # error: TFG404
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
             @tf.function(reduce_retracing=True)
             def noisy(x):
                 return x + tf.random.normal(x.shape)  # error: TFG404
@@ -161,6 +171,8 @@ class StaticShapeAsValue(Rule):
             candidates = [
                 (el.value, False) for el in shape.elements if _batch_dim_of(el.value) is not None
             ]
+        elif _batch_dim_of(shape) is not None:
+            candidates = [(shape, False)]  # `tf.ones(x.shape[0])`: a 1-D shape
         else:
             candidates = [(shape, True)] if _whole_shape_of(shape) is not None else []
         if not candidates:
