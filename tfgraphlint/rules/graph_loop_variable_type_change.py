@@ -77,7 +77,8 @@ class GraphLoopVariableTypeChange(Rule):
       tensor loop, with no shape invariant (`set_loop_options`);
     - a name given an `int` in one branch of a tensor `if` and a `float` in the other, or
       tuples of different lengths, and read after the `if`;
-    - a `tf.cond` branch that returns `None` while the other returns a tensor.
+    - a `tf.cond` branch that returns `None` (`lambda: None`, or a local function without a
+      `return` value) while the other returns a tensor.
 
     ## Why is this bad?
     AutoGraph turns a tensor loop into `tf.while_loop` and a tensor `if` into `tf.cond`: a
@@ -246,6 +247,19 @@ class GraphLoopVariableTypeChange(Rule):
             def clipped(x):
                 pos = tf.reduce_sum(x) > 0
                 return tf.cond(pos, lambda: tf.abs(x), lambda: None)  # error: TFG514
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def checked(x):
+                def report():
+                    tf.print("negative sum")  # returns nothing
+
+                pos = tf.reduce_sum(x) > 0
+                return tf.cond(pos, lambda: tf.abs(x), report)  # error: TFG514
             """
         ),
     )
@@ -423,7 +437,8 @@ class GraphLoopVariableTypeChange(Rule):
         facts = self.facts(node)
         if facts is None:
             return
-        none_side = [b for b in branches if _returns_none(b)]
+        func = self.enclosing_function(node)
+        none_side = [b for b in branches if _returns_none(b, func)]
         tensor_side = [
             b for b in branches if isinstance(b, cst.Lambda) and facts.kind(b.body) is Kind.TENSOR
         ]
@@ -504,9 +519,42 @@ def _cond_branches(call: cst.Call) -> list[cst.BaseExpression] | None:
     return [true_fn, false_fn]
 
 
-def _returns_none(branch: cst.BaseExpression) -> bool:
-    return (
-        isinstance(branch, cst.Lambda)
-        and isinstance(branch.body, cst.Name)
-        and branch.body.value == "None"
-    )
+def _returns_none(branch: cst.BaseExpression, func: cst.FunctionDef | cst.Lambda | None) -> bool:
+    """`lambda: None`, or the name of a function defined (once) in the body of `func` that
+    never returns a value."""
+    if isinstance(branch, cst.Lambda):
+        return isinstance(branch.body, cst.Name) and branch.body.value == "None"
+    if not isinstance(branch, cst.Name) or not isinstance(func, cst.FunctionDef):
+        return False
+    body = func.body
+    if not isinstance(body, cst.IndentedBlock):
+        return False
+    defs = [s for s in body.body if isinstance(s, cst.FunctionDef) and s.name.value == branch.value]
+    if len(defs) != 1 or defs[0].decorators:
+        return False
+    finder = _ValueReturns()
+    walk(defs[0].body, finder)
+    return not finder.found
+
+
+class _ValueReturns(cst.CSTVisitor):
+    """Whether a function body returns a value or yields (nested scopes left out)."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.found = True
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True
