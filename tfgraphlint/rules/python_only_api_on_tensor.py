@@ -1,0 +1,193 @@
+"""TFG405 python-only-api-on-tensor."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
+from tfgraphlint.discovery.tensors import Kind
+from tfgraphlint.engine.rule import Rule
+
+# Builtins that need a concrete value and fail on a symbolic tensor even under AutoGraph.
+_ALWAYS = {"builtins.bool": "bool", "builtins.iter": "iter"}
+# Builtins that AutoGraph converts to graph ops (`len` -> `tf.shape`, `int` -> `tf.cast`), and
+# that fail on a symbolic tensor only where AutoGraph does not convert the code.
+_UNCONVERTED = {"builtins.len": "len", "builtins.int": "int", "builtins.float": "float"}
+_CONSTANT = names.under_tf("constant")
+
+
+class PythonOnlyApiOnTensor(Rule):
+    """
+    ## What it does
+    Flags a tensor passed where Python needs a concrete value, in a compiled body:
+    `tf.constant(t)`, `bool(t)` and `iter(t)` anywhere, and `len(t)`, `int(t)` and
+    `float(t)` where AutoGraph does not convert the code (Keras `train_step`, `autograph=False`,
+    `do_not_convert`). Only values known to be tensors (results of TF ops, parameters an
+    `input_signature` covers) are flagged.
+
+    ## Why is this bad?
+    While tracing, a tensor is symbolic: it has no value for Python to read. On TensorFlow
+    2.21, `tf.constant(t)` raises "TypeError: Expected any non-tensor type, but got a tensor
+    instead"; `bool(t)` and `iter(t)` raise `OperatorNotAllowedInGraphError` even with
+    AutoGraph; without AutoGraph `len(t)` raises "len is not well defined for a symbolic
+    Tensor" and `int(t)`/`float(t)` a `TypeError` ("not 'SymbolicTensor'"). AutoGraph turns
+    `len`, `int` and `float` into graph ops, so they only fail where it does not convert.
+
+    ## Example
+    ```python
+    @tf.function
+    def scale(x):
+        total = tf.reduce_sum(x)
+        return x / tf.constant(total)
+    ```
+
+    ## Use instead
+    Graph ops: `tf.convert_to_tensor(t)` or `tf.identity(t)` for `tf.constant(t)`,
+    `tf.shape(t)[0]` for `len(t)`, `tf.cast(t, tf.int32)` for `int(t)`, a tensor comparison
+    in `tf.cond` (or an AutoGraph `if`) for `bool(t)`, `tf.unstack` or a `tf.range` loop for
+    `iter(t)`.
+
+    ## References
+    - TensorFlow guide, "Better performance with tf.function", "AutoGraph transformations"
+    - AutoGraph reference, "Limitations" (Python builtins on tensors)
+    """
+
+    CODE = "TFG405"
+    NAME = "python-only-api-on-tensor"
+    SEVERITY = Severity.ERROR
+    SUMMARY = (
+        "`tf.constant(t)`, `bool(t)`, `iter(t)` (and `len`/`int`/`float` unconverted) on a tensor"
+    )
+
+    VALID = (
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def scale(x):
+                total = tf.reduce_sum(x)
+                return x / tf.convert_to_tensor(total)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+            def first(x):
+                n = len(x)  # AutoGraph: tf.shape(x)[0]
+                k = int(tf.reduce_sum(x))  # AutoGraph: tf.cast
+                return x[: n - 1], k
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
+            def rows(x):
+                return tf.zeros([len([1, 2]), int(x.shape[-1])])  # Python values
+            """
+        ),
+    )
+    INVALID = (
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def scale(x):
+                total = tf.reduce_sum(x)
+                return x / tf.constant(total)  # error: TFG405
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def positive(x):
+                flag = bool(tf.reduce_sum(x) > 0)  # error: TFG405
+                return tf.cast(flag, tf.float32)
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)], autograph=False)
+            def count(x):
+                return tf.fill([len(x)], 1.0)  # error: TFG405
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(autograph=False)
+            def steps(x):
+                return tf.zeros([int(tf.reduce_sum(x))])  # error: TFG405
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Net(tf.keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = tf.keras.layers.Dense(1)
+
+                def train_step(self, data):
+                    x, y = data
+                    loss = tf.reduce_mean((self.dense(x) - y) ** 2)
+                    return {"loss": loss, "big": float(loss) > 1.0}  # error: TFG405
+            """
+        ),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        qns = self.qualnames(node.func)
+        builtin = next((_ALWAYS[q] for q in qns if q in _ALWAYS), None)
+        unconverted = next((_UNCONVERTED[q] for q in qns if q in _UNCONVERTED), None)
+        constant = bool(qns & _CONSTANT)
+        if builtin is None and unconverted is None and not constant:
+            return
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if constant:
+            value = next(
+                (a.value for a in node.args if a.keyword and a.keyword.value == "value"), None
+            )
+            arg = value if value is not None else positional[0].value if positional else None
+        else:
+            arg = positional[0].value if len(positional) == 1 and len(node.args) == 1 else None
+        if arg is None:
+            return
+        facts = self.facts(node)
+        if facts is None or facts.kind(arg) is not Kind.TENSOR:
+            return
+        ctx = self.compiled_context(node)
+        if ctx is None or self.under_eager_check(node):
+            return
+        where = ctx.describe()
+        if constant:
+            message = (
+                f"`{self.code(node)}` in {where}: `tf.constant` needs a Python value and "
+                f"fails on the symbolic tensor `{self.code(arg)}`; use `tf.convert_to_tensor`"
+            )
+        elif builtin is not None:
+            message = (
+                f"`{self.code(node)}` in {where} needs a concrete value and fails on a "
+                f"symbolic tensor while tracing, even with AutoGraph"
+            )
+        else:
+            why = facts.autograph_off_reason()
+            if why is None:
+                return
+            message = (
+                f"`{self.code(node)}` in {where} fails on a symbolic tensor: AutoGraph does not "
+                f"convert `{unconverted}` here ({why})"
+            )
+        self.report(node, message, context=ctx)
