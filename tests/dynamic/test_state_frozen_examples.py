@@ -20,9 +20,10 @@ _AGENT = "a = m.Agent()\nfor _ in range(5):\n    out.append(float(a.act(one)))\n
 # What each example's module is made to do between calls (in the order of the examples).
 _DRIVERS = {
     "invalid_0": _AGENT,
-    "invalid_1": "r = m.Replay()\nfor i in range(3):\n    out.append(float(r.size(one))); r.add(i)",
-    "invalid_2": "for v in (2.0, 3.0, 4.0):\n    out.append(float(m.apply(one))); m.set_scale(v)",
-    "invalid_3": "for _ in range(3):\n    out.append(float(m.shift(one)))",
+    "invalid_1": "t = m.Trainer(0)\nfor _ in range(4):\n    out.append(float(t.train(one)))",
+    "invalid_2": "r = m.Replay()\nfor i in range(3):\n    out.append(float(r.size(one))); r.add(i)",
+    "invalid_3": "for v in (2.0, 3.0, 4.0):\n    out.append(float(m.apply(one))); m.set_scale(v)",
+    "invalid_4": "for _ in range(3):\n    out.append(float(m.shift(one)))",
     "valid_0": _AGENT,
     "valid_1": "s = m.Scaler(2.0)\nfor _ in range(3):\n    out.append(float(s(one)))",
     "valid_2": "c = m.Counter()\nfor _ in range(3):\n    out.append(float(c.run(one)))",

@@ -37,6 +37,7 @@ _MUTATORS = frozenset(
 _SETUP = frozenset({"__init__", "build", "__post_init__", "setup", "reset_states"})
 # Python iterators whose `next()` in a compiled body is drawn once, at trace time.
 _ITERATOR_CALLS = frozenset({"itertools.count", "itertools.cycle", "itertools.repeat"})
+_NUMBER_CALLS = frozenset({"builtins.int", "builtins.float", "builtins.len", "builtins.round"})
 _CONTAINERS = frozenset({"list", "dict", "set", "deque"})
 _PY_SEQUENCES = (cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp)
 
@@ -245,6 +246,26 @@ class PythonStateFrozen(Rule):
             """
             import tensorflow as tf
 
+            class Trainer:
+                def __init__(self, start_step):
+                    self.steps = start_step
+                    self.step_fn = tf.function(self._step)
+
+                def _step(self, x):
+                    if self.steps >= 2:  # error: TFG110
+                        return x * 2.0  # never reached once traced below 2
+                    return x
+
+                def train(self, x):
+                    out = self.step_fn(x)
+                    self.steps += 1
+                    return out
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
             class Replay(tf.Module):
                 def __init__(self):
                     self.memory = []
@@ -319,6 +340,8 @@ class PythonStateFrozen(Rule):
                 return  # bound by a loop, unpacking, `with`: unknown value
             if use == "read" and compiled:
                 reads.append(attr)
+            if use == "aug" and isinstance(value, cst.Integer | cst.Float):
+                kinds.add("number")  # `self.steps += 1`
             if use == "assign":
                 kind = self._value_kind(value, attr)
                 if kind is None:
@@ -399,7 +422,7 @@ class PythonStateFrozen(Rule):
         if isinstance(p, cst.AnnAssign) and p.target is attr:
             return ("assign", p.value) if p.value is not None else ("read", None)
         if isinstance(p, cst.AugAssign) and p.target is attr:
-            return "aug", None
+            return "aug", p.value
         if isinstance(p, cst.Element | cst.Tuple | cst.List | cst.For | cst.AsName) and (
             self._is_target(attr)
         ):
@@ -452,6 +475,12 @@ class PythonStateFrozen(Rule):
             return "param" if self._is_param(value, attr) else None
         if isinstance(value, cst.BinaryOperation) and self._mentions(value, attr):
             return "number"  # `self.eps = self.eps * 0.99`
+        if isinstance(value, cst.Call) and (
+            isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in ("numpy", "item")
+            or self.qualnames(value.func) & _NUMBER_CALLS
+        ):
+            return "number"  # `self.steps = int(...)`, `self.steps = ckpt.steps.numpy()`
         kind = container_kind(self, value)
         if kind is not None:
             return kind
