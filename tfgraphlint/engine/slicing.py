@@ -45,6 +45,13 @@ from tfgraphlint.engine.rule import Rule
 _KERAS_DRIVERS = "|".join(sorted(names.KERAS_DRIVER_METHODS))
 _FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
 _SELF_BINDING = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
+# In-place changes of a container (python-state-frozen): `x.append(`, `x[k] = v`, `x[k] += v`.
+_MUTATORS = (
+    "append|extend|insert|pop|popleft|appendleft|remove|clear|update|setdefault|popitem|add|discard"
+)
+_MUTATION = rf"\s*(?:\.\s*(?:{_MUTATORS})\s*\(|\[[^\]\n]*\]\s*[-+*/%@&|^]?=[^=])"
+_SELF_MUTATION = re.compile(rf"\bself\s*\.\s*([A-Za-z_]\w*){_MUTATION}")
+_NAME_MUTATION = re.compile(rf"(?<![.\w])([A-Za-z_]\w*){_MUTATION}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IMPORTS_FUNCTION = re.compile(r"\bimport\b[^\n]*\bfunction\b|\bimport\s*\([^)]*\bfunction\b")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -165,6 +172,10 @@ def slice_source(
     body, compiled_names, body_idents = _close_over_names(
         units, segments, direct, traced, keep, call_sites
     )
+    for i, unit in enumerate(units):
+        if not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
+            # A function that changes in place a module-level container a body reads.
+            keep[i] = not body_idents.isdisjoint(_NAME_MUTATION.findall(segments[i]))
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -269,7 +280,7 @@ def _close_over_names(
     # uses in dictionaries, never scans the other units (40,000 small definitions took 149 s
     # when it did; `tests/test_slicing.py` counts the work).
     idents = [set(_IDENT.findall(s)) for s in segments]
-    binds = [set(_SELF_BINDING.findall(s)) for s in segments]
+    binds = [set(_SELF_BINDING.findall(s)) | set(_SELF_MUTATION.findall(s)) for s in segments]
     owner = [u.cls.index if u.cls is not None else None for u in units]
     top: dict[str, int] = {}
     members: dict[int, dict[str, int]] = {}  # class unit -> method name -> method unit

@@ -8,6 +8,7 @@ from libcst.metadata import FunctionScope
 from tfgraphlint._types import Applicability, Fix, Invalid, Severity, Valid
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.engine.rule import Confirmation, Rule
+from tfgraphlint.rules.list_append_in_graph_loop import passed_for
 
 _UPDATES = frozenset({"write", "scatter", "unstack", "split"})
 
@@ -257,6 +258,37 @@ class TensorarrayWriteDiscarded(Rule):
             # No fix: `ta` belongs to the enclosing function; `ta = ta.write(...)` in `put`
             # would make it local to `put` and raise UnboundLocalError.
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def repeat3(x):
+                ta = tf.TensorArray(tf.float32, size=3)
+
+                def body(i, ta):
+                    ta.write(i, x[i])  # error: TFG508
+                    return i + 1, ta
+
+                _, out = tf.while_loop(lambda i, ta: i < 3, body, (tf.constant(0), ta))
+                return out.stack()
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def put(ta, i, value):
+                ta.write(i, value)  # error: TFG508
+
+            @tf.function
+            def copy3(x):
+                ta = tf.TensorArray(tf.float32, size=3)
+                for i in tf.range(3):
+                    put(ta, i, x[i])
+                return ta.stack()
+            """
+        ),
     )
 
     def visit_Expr(self, node: cst.Expr) -> None:
@@ -290,3 +322,41 @@ class TensorarrayWriteDiscarded(Rule):
             return None
         name = receiver.value
         return Fix.unsafe(f"Rebind `{name}` to the result", self.insert_before(node, f"{name} = "))
+
+    def leave_Expr(self, original_node: cst.Expr) -> None:
+        """A bare `ta.write(...)` on a parameter that is a `TensorArray` at the call: the body
+        of a `tf.while_loop` given one as loop variable, or a helper passed one."""
+        call = original_node.value
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in _UPDATES
+            and isinstance(call.func.value, cst.Name)
+        ):
+            return
+        receiver = call.func.value
+        ctx = self.compiled_context(original_node)
+        facts = self.facts(original_node)
+        func = self.enclosing_function(original_node)
+        if ctx is None or facts is None or not isinstance(func, cst.FunctionDef):
+            return
+        if facts.is_tensor_array(receiver):
+            return  # `visit_Expr` reports it
+        for passed in passed_for(self, func, receiver.value):
+            caller = self.facts(passed.call)
+            if caller is None or not caller.is_tensor_array(passed.value):
+                continue
+            where = (
+                f"the `tf.while_loop` at line {self.line_of(passed.call)} gives it as a loop "
+                "variable: rebind it and return it"
+                if passed.while_loop
+                else f"`{self.code(passed.value)}` passed at line {self.line_of(passed.call)}: "
+                "return the result and rebind it at the call"
+            )
+            self.report(
+                original_node,
+                f"the result of `{self.code(call)}` in {ctx.describe()} is thrown away, so in "
+                f"the graph the `{call.func.attr.value}` is lost; `{receiver.value}` is {where}",
+                context=ctx,
+            )
+            return

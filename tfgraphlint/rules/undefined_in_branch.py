@@ -126,6 +126,27 @@ def target_names(target: cst.BaseExpression) -> set[str]:
     return set()
 
 
+def _last_binding_is_none(suite: cst.BaseSuite | cst.Else, name: str) -> cst.Name | None:
+    """The target of `name = None` when that is the last statement of the block that binds
+    `name` (a plain statement of the block itself, not nested), else None."""
+    for stmt in reversed(statements(suite)):
+        if name not in statement_assigns(stmt) and name not in assigned(stmt):
+            continue
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            return None
+        small = stmt.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and small.targets[0].target.value == name
+            and _is_none(small.value)
+        ):
+            return small.targets[0].target
+        return None
+    return None
+
+
 def _is_none(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
@@ -244,6 +265,19 @@ class UndefinedInBranch(Rule):
             """
             import tensorflow as tf
 
+            @tf.function
+            def positive_part(x):
+                if tf.reduce_sum(x) > 0:
+                    y = x * 2
+                else:
+                    y = None  # never read after the `if`: not an output of the `tf.cond`
+                return x
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
             def eager(x):
                 if tf.reduce_sum(x) > 0:
                     y = x * 2
@@ -305,6 +339,19 @@ class UndefinedInBranch(Rule):
             import tensorflow as tf
 
             @tf.function
+            def positive_part(x):
+                if tf.reduce_sum(x) > 0:
+                    y = x * 2
+                else:
+                    y = None  # error: TFG501
+                return y
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
             def safe_log(x):
                 return tf.math.log(x) if tf.reduce_all(x > 0) else None  # error: TFG501
             """
@@ -328,6 +375,7 @@ class UndefinedInBranch(Rule):
             return
         self._check_one_branch(node, ctx, facts)
         self._check_none_before(node, ctx, facts)
+        self._check_none_in_branch(node, ctx, facts)
 
     def visit_For(self, node: cst.For) -> None:
         found = self._converted(node)
@@ -400,6 +448,33 @@ class UndefinedInBranch(Rule):
                 f"`{name}` is `None` before tensor `if {self.code(node.test)}` in "
                 f"{ctx.describe()}, set in one branch only and read at line {read}: a `tf.cond` "
                 "cannot output `None`, so tracing raises `ValueError`",
+                context=ctx,
+            )
+
+    def _check_none_in_branch(
+        self, node: cst.If, ctx: CompiledContext, facts: FunctionFacts
+    ) -> None:
+        """`else: y = None` (or the main branch ending with `y = None`) while the other
+        branch gives `y` a value, and `y` read after the `if`."""
+        if not isinstance(node.orelse, cst.Else):
+            return  # an `elif` chain: its own `if` is checked on its own
+        both = definitely_assigned(node.body) & definitely_assigned(node.orelse)
+        for name in sorted(both):
+            body_none = _last_binding_is_none(node.body, name)
+            else_none = _last_binding_is_none(node.orelse, name)
+            if (body_none is None) == (else_none is None):
+                continue  # `None` on neither side, or on both (a Python value then)
+            read = self._read_after(name, node, facts)
+            if read is None or not self._first_report(node, name):
+                continue
+            side = "else" if else_none is not None else "main"
+            target = else_none if else_none is not None else body_none
+            assert target is not None
+            self.report(
+                target,
+                f"`{name}` is set to `None` in the {side} branch of tensor "
+                f"`if {self.code(node.test)}` in {ctx.describe()} and read at line {read}: a "
+                "`tf.cond` cannot output `None`, so tracing raises `ValueError`",
                 context=ctx,
             )
 
