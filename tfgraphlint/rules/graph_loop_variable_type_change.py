@@ -10,7 +10,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 _CAST = names.under_tf("cast", "dtypes.cast")
 _CONCAT = names.under_tf("concat")
@@ -118,6 +118,7 @@ class GraphLoopVariableTypeChange(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "tensor loop/`if`/`tf.cond` that changes a variable's dtype, shape or structure"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

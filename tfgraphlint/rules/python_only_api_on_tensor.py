@@ -7,7 +7,7 @@ import libcst as cst
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.tensors import Kind
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # Builtins that need a concrete value and fail on a symbolic tensor even under AutoGraph.
 _ALWAYS = {"builtins.bool": "bool", "builtins.iter": "iter"}
@@ -60,6 +60,7 @@ class PythonOnlyApiOnTensor(Rule):
         "`tf.constant(t)`, `bool(t)`, `iter(t)` (and `len`/`int`/`float` unconverted) on a tensor"
     )
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """

@@ -12,7 +12,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.walk import walk
-from tfgraphlint.engine.rule import FileState, FuncNode, Rule
+from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState, container_kind
 
 # Methods that change a list, dict, set or deque in place.
@@ -105,6 +105,7 @@ class PythonStateFrozen(Rule):
     SEVERITY = Severity.WARNING
     SUMMARY = "Python state changed between calls (`self.steps`, a global dict) read when traced"
 
+    CONFIRMED_BY = Confirmation.NONE
     VALID = (
         Valid(
             """

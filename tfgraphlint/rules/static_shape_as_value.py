@@ -9,7 +9,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.discovery.tensors import FunctionFacts
-from tfgraphlint.engine.rule import Rule
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # TF ops that turn a Python shape into a tensor: the argument position and keyword of the
 # shape (a `None` in it fails the trace on TF 2.21).
@@ -71,6 +71,7 @@ class StaticShapeAsValue(Rule):
     SEVERITY = Severity.ERROR
     SUMMARY = "static batch size `x.shape[0]` used as an op's shape where it may be `None`"
 
+    CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
         Valid(
             """
