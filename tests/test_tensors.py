@@ -304,6 +304,8 @@ def _presumed(source: str, kind: ContextKind = ContextKind.DECORATED) -> set[str
         ("def f(pair):\n    a, b = pair\n    return a", set()),  # unpacked
         ("def f(xs):\n    return [a for a, b in xs]", set()),
         ("def f(x, layers):\n    return [l(x) for l in layers]", {"x"}),  # iterated
+        # iterated through a plain copy (a Keras layer's list of inputs)
+        ("def f(inputs):\n    xs = inputs\n    return [x.shape[0] for x in xs]", set()),
         ("def f(x, n):\n    for i in range(n):\n        x = x * 2\n    return x", {"x"}),
         ("def f(x, ws):\n    return [w * x for w, _ in zip(ws, ws)]", {"x"}),
         ("def f(xs, x):\n    return g(*xs, x)", {"x"}),

@@ -933,10 +933,14 @@ class _PythonUses(cst.CSTVisitor):
         self.params = params
         self.qualnames = qualnames
         self.python: set[str] = set()
+        # `xs = inputs`: a plain copy of a parameter, used as the parameter is.
+        self.aliases: dict[str, str] = {}
 
     def _param(self, expr: cst.BaseExpression | None) -> str | None:
-        if isinstance(expr, cst.Name) and expr.value in self.params:
-            return expr.value
+        if isinstance(expr, cst.Name):
+            if expr.value in self.params:
+                return expr.value
+            return self.aliases.get(expr.value)
         return None
 
     def _mark(self, expr: cst.BaseExpression | None) -> None:
@@ -985,6 +989,11 @@ class _PythonUses(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         for t in node.targets:
             self._unpacked(t.target, node.value)
+        source = self._param(node.value)
+        if source is not None and len(node.targets) == 1:
+            target = node.targets[0].target
+            if isinstance(target, cst.Name) and target.value not in self.params:
+                self.aliases[target.value] = source
 
     def visit_For(self, node: cst.For) -> None:
         self._mark(node.iter)

@@ -306,6 +306,15 @@ def unconverted_verdict(node: ControlFlow, facts: FunctionFacts, reason: str) ->
         subject = "its condition is a tensor"
         what = "a tensor condition"
     base = f"runs in Python because {reason}"
+    if tensor_used and isinstance(node, cst.For) and facts.is_range_call(node.iter):
+        # Python's `range` wants an int: checked on TF 2.21 with AutoGraph off.
+        return Verdict(
+            Kind.TENSOR,
+            f"{base}, and Python's `range` gets a tensor, so tracing raises `TypeError` "
+            "('SymbolicTensor' object cannot be interpreted as an integer)",
+            fails=True,
+            converted=False,
+        )
     if tensor_used:
         return Verdict(
             Kind.TENSOR,

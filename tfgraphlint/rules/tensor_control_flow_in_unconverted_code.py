@@ -201,6 +201,22 @@ class TensorControlFlowInUnconvertedCode(Rule):
             import keras
             import tensorflow as tf
 
+            class Doubled(keras.layers.Layer):
+                def call(self, x):
+                    columns = []
+                    for t in range(tf.shape(x)[1]):  # error: TFG510
+                        columns.append(x[:, t] * 2.0)
+                    return tf.stack(columns, axis=1)
+
+            model = keras.Sequential([keras.Input((3,)), Doubled(), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
             def clipped_mse(y_true, y_pred):
                 loss = tf.reduce_mean(tf.square(y_true - y_pred))
                 if loss > 1.0:  # error: TFG510
@@ -361,8 +377,10 @@ class TensorControlFlowInUnconvertedCode(Rule):
         text = verdict.text
         if not unconverted_verdict(node, found, reason).fails:
             # Only a parameter makes it a tensor: say so (a caller may pass a Python value).
-            text = text.replace(" is a tensor,", " is a tensor for tensor arguments,").replace(
-                " iterates a tensor,", " iterates a tensor for tensor arguments,"
+            text = (
+                text.replace(" is a tensor,", " is a tensor for tensor arguments,")
+                .replace(" iterates a tensor,", " iterates a tensor for tensor arguments,")
+                .replace(" gets a tensor,", " gets a tensor for tensor arguments,")
             )
         self.report(node, f"`{header(node, self)}` in {ctx.describe()} {text}", context=ctx)
 
