@@ -331,8 +331,8 @@ def test_explain_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ("prnt-in-tf-functon", "`print-in-tf-function`"),
         ("undefined-in-branches", "`undefined-in-branch`"),
-        ("TFG1010", "`TFG101`"),
-        ("tfg1o1", "`TFG101` or `TFG511`"),
+        ("TFG1010", "`TFG101` or `TFG110`"),
+        ("tfg1o1", "`TFG101`, `TFG110` or `TFG511`"),
     ],
 )
 def test_explain_did_you_mean(capsys: pytest.CaptureFixture[str], key: str, suggested: str) -> None:

@@ -39,6 +39,8 @@ for path in sys.argv[1:]:
     out[f"{os.path.basename(os.path.dirname(path))}/{name}"] = {
         "error": error, "printed": len(printed.getvalue().splitlines())
     }
+import keras
+out["__keras__"] = keras.__version__
 print(json.dumps(out))
 """
 
@@ -71,12 +73,18 @@ def test_keras_examples_fail_as_their_rules_say(
     fitted: tuple[dict[str, str], dict[str, str], dict[str, Any]],
 ) -> None:
     kinds, sources, results = fitted
+    keras2 = results["__keras__"].startswith("2.")
     checked = 0
     for key, kind in kinds.items():
         code = next(c for c in _CODES if key.startswith(c))
         error = results[key]["error"]
         if kind == "valid" or code not in _FAILS:
             assert error is None, (key, error)
+        elif keras2 and "def call(" in sources[key]:
+            # Keras 2 may convert a layer's `call` (the rules' messages say "a Keras 3
+            # `call`"): the example still fails, not always with the Keras 3 error.
+            assert error is not None, key
+            checked += 1
         else:
             expected = _FAILS[code]
             if code == "TFG510" and "range(tf.shape" in sources[key]:

@@ -36,6 +36,7 @@ from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDisc
 from tfgraphlint.discovery.positions import LazyPositionProvider, function_lines
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
 
 FuncNode = cst.FunctionDef | cst.Lambda
@@ -85,8 +86,35 @@ def discovery_wrapper(
     same text, for `LazyPositionProvider`) ride in libCST's metadata cache, where the
     providers read them (`self.cache`). No context variable, no default: `check`, `trace` and
     the flake8 plugin cannot disagree on what is compiled."""
-    cache = {CompiledContextProvider: options, LazyPositionProvider: tree}
+    cache = {CompiledContextProvider: DiscoveryInput(options, tree), LazyPositionProvider: tree}
     return MetadataWrapper(module, unsafe_skip_copy=True, cache=cache)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryInput:
+    """What `CompiledContextProvider` takes from the metadata cache: the options, and
+    CPython's `ast` of the same text when the engine has it (statement lines, cheaply)."""
+
+    options: DiscoveryOptions
+    tree: ast.Module | None = None
+
+
+class _Returns(SameScopeVisitor):
+    def __init__(self) -> None:
+        self.values: list[cst.BaseExpression | None] = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.values.append(node.value)
+
+
+def _returns(func: FuncNode) -> list[cst.BaseExpression]:
+    """The values a function's own `return`s give (empty when one is bare, or none)."""
+    if isinstance(func, cst.Lambda):
+        return [func.body]
+    finder = _Returns()
+    walk(func.body, finder)
+    values = [v for v in finder.values if v is not None]
+    return values if len(values) == len(finder.values) else []
 
 
 def _is_property(node: cst.FunctionDef, provider: CompiledContextProvider) -> bool:
@@ -254,23 +282,20 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
     gen_cache = staticmethod(default_options_per_path)
 
     def __init__(self, cache: object = None) -> None:
-        if not isinstance(cache, DiscoveryOptions):
+        if isinstance(cache, DiscoveryOptions):
+            cache = DiscoveryInput(cache)
+        if not isinstance(cache, DiscoveryInput):
             raise TypeError(
                 "CompiledContextProvider needs its DiscoveryOptions in the metadata cache: "
                 "use discovery_wrapper(module, options), or "
                 "MetadataWrapper(module, cache={CompiledContextProvider: options})"
             )
         super().__init__(cache)
-        self.options: DiscoveryOptions = cache
-        self.tree: ast.Module | None = None  # CPython's `ast` of the text, when given
+        self.options: DiscoveryOptions = cache.options
+        self.tree: ast.Module | None = cache.tree  # CPython's `ast` of the text, when given
         self.qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = {}
         self.reexports: Mapping[str, str] = dict(self.options.reexports)
         self.function_lines: dict[cst.CSTNode, int] = {}
-
-    def _gen(self, wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, object]:
-        tree = wrapper._cache.get(LazyPositionProvider)  # noqa: SLF001 - the wrapper's cache
-        self.tree = tree if isinstance(tree, ast.Module) else None
-        return super()._gen(wrapper)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.get_metadata(LazyPositionProvider, node).start.line
@@ -714,15 +739,22 @@ class _Discovery:
                         )
                         self._mark(info, ctx)
 
-    def _eager_keras(self) -> tuple[set[cst.ClassDef] | None, set[str]]:
+    def _eager_keras(
+        self,
+    ) -> tuple[set[cst.ClassDef] | None, set[str], dict[cst.ClassDef, set[str]]]:
         """Keras models that run eagerly: the classes compiled with `run_eagerly=True` (None:
-        a model we cannot tell, so every class), and the step methods only ever called
-        directly (`model.train_step(batch)` in an eager loop, no `fit`/`evaluate`/`predict`
-        in the module)."""
+        a model we cannot tell, so every class); the step methods only ever called directly
+        (`model.train_step(batch)` in an eager loop, no `fit`/`evaluate`/`predict` in the
+        module); and, per class, the steps called directly on its instances when every
+        `fit`/`evaluate`/`predict` of the module is on an instance of something else (a
+        notebook that drives one model by hand and fits another)."""
         classes: set[cst.ClassDef] | None = set()
         direct: set[str] = set()
         fitted = False
         by_name = {cls.name.value: cls for cls in self.c.methods}
+        fitted_classes: set[cst.ClassDef | None] = set()
+        fitted_unknown = False
+        direct_by_class: dict[cst.ClassDef, set[str]] = {}
         for obj, where in self.c.run_eagerly:
             owner = self._model_class(obj, where, by_name)
             if owner is None or classes is None:
@@ -734,13 +766,24 @@ class _Discovery:
             if not isinstance(func, cst.Attribute):
                 continue
             attr = func.attr.value
-            fitted = fitted or attr in names.KERAS_DRIVER_METHODS
+            if attr in names.KERAS_DRIVER_METHODS:
+                fitted = True
+                instances = self._instances_of(func.value, where, by_name, 0)
+                if instances is None:
+                    fitted_unknown = True
+                else:
+                    fitted_classes |= instances
             if (
                 attr in names.KERAS_STEP_METHODS
                 and not self._is_self_or_super(func.value, where)
                 and not self._in_compiled_root(where)
             ):
                 direct.add(attr)
+                instances = self._instances_of(func.value, where, by_name, 0)
+                if instances is not None and len(instances) == 1:
+                    (only,) = instances
+                    if only is not None:
+                        direct_by_class.setdefault(only, set()).add(attr)
             if attr != "compile" or not any(
                 a.keyword is not None
                 and a.keyword.value == "run_eagerly"
@@ -754,7 +797,79 @@ class _Discovery:
                 classes = None
             else:
                 classes.add(owner)
-        return classes, set() if fitted else direct
+        if fitted_unknown:
+            direct_by_class = {}
+        else:
+            direct_by_class = {c: s for c, s in direct_by_class.items() if c not in fitted_classes}
+        return classes, set() if fitted else direct, direct_by_class
+
+    def _instances_of(
+        self,
+        expr: cst.BaseExpression,
+        where: _FuncInfo | None,
+        by_name: dict[str, cst.ClassDef],
+        depth: int,
+    ) -> set[cst.ClassDef | None] | None:
+        """The module's classes `expr` may be an instance of (None in the set: of something
+        not defined in the module, `tf.keras.Model(...)`), or None when it cannot be told:
+        `self`, a name bound to `Cls(...)`, to another call, or to what a module-level
+        function returns."""
+        if depth > 3:
+            return None
+        if self._is_self_or_super(expr, where):
+            owner = self._method_owner(where) if where is not None else None
+            return {owner[0]} if owner is not None else None
+        if isinstance(expr, cst.Name):
+            scope = self.p.get_metadata(FastScopeProvider, expr, None)
+            assignments = list(scope[expr.value]) if scope is not None else []
+            if not assignments:
+                return None
+            found: set[cst.ClassDef | None] = set()
+            for assignment in assignments:
+                value = self._assigned_value(getattr(assignment, "node", None))
+                if value is None:
+                    return None  # a parameter, an import, a loop target...
+                more = self._instances_of(value, where, by_name, depth + 1)
+                if more is None:
+                    return None
+                found |= more
+            return found
+        if not isinstance(expr, cst.Call):
+            return None
+        func = expr.func
+        if isinstance(func, cst.Name) and func.value in by_name:
+            return {by_name[func.value]}
+        factory = self._module_function(func)
+        if factory is not None:
+            returns = _returns(factory.node)
+            if not returns:
+                return None
+            found = set()
+            for value in returns:
+                more = self._instances_of(value, factory, by_name, depth + 1)
+                if more is None:
+                    return None
+                found |= more
+            return found
+        if self.p.qualnames(func) and not any(
+            q.startswith(cls + ".") or q == cls for q in self.p.qualnames(func) for cls in by_name
+        ):
+            return {None}  # `tf.keras.Model(...)`, `keras.Sequential(...)`: not a module class
+        return None
+
+    def _module_function(self, func: cst.BaseExpression) -> _FuncInfo | None:
+        """The module-level `def` a call's `func` names, if any."""
+        if not isinstance(func, cst.Name):
+            return None
+        found = [
+            info
+            for info in self.c.funcs.values()
+            if info.parent is None
+            and info.cls is None
+            and isinstance(info.node, cst.FunctionDef)
+            and info.node.name.value == func.value
+        ]
+        return found[-1] if len(found) >= 1 else None
 
     def _in_compiled_root(self, where: _FuncInfo | None) -> bool:
         """Whether code in `where` is in a tf.function (decorated or wrapped) found so far."""
@@ -794,7 +909,7 @@ class _Discovery:
         return found.pop() if len(found) == 1 else None
 
     def _mark_keras(self) -> None:
-        eager_classes, direct = self._eager_keras()
+        eager_classes, direct, direct_by_class = self._eager_keras()
         for cls, methods in self.c.methods.items():
             if eager_classes is None or cls in eager_classes:
                 continue  # compiled with `run_eagerly=True`: `fit` does not trace
@@ -811,7 +926,7 @@ class _Discovery:
             keras2 = any(q.startswith("tf_keras.") for q in bases)
             for name, info in methods.items():
                 if is_model and name in names.KERAS_STEP_METHODS:
-                    if name in direct:
+                    if name in direct or name in direct_by_class.get(cls, ()):
                         continue  # only ever called directly, outside `fit`
                     kind = ContextKind.KERAS_STEP
                 elif is_layer and self.opts.keras_call is not False and name == "call":

@@ -53,6 +53,7 @@ _MUTATION = rf"\s*(?:\.\s*(?:{_MUTATORS})\s*\(|\[[^\]\n]*\]\s*[-+*/%@&|^]?=[^=])
 _SELF_MUTATION = re.compile(rf"\bself\s*\.\s*([A-Za-z_]\w*){_MUTATION}")
 _NAME_MUTATION = re.compile(rf"(?<![.\w])([A-Za-z_]\w*){_MUTATION}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CALLED = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\s*\(")  # `name(`, not `x.name(`
 _IMPORTS_FUNCTION = re.compile(r"\bimport\b[^\n]*\bfunction\b|\bimport\s*\([^)]*\bfunction\b")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -176,6 +177,18 @@ def slice_source(
         if not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
             keep[i] = not body_idents.isdisjoint(_NAME_MUTATION.findall(segments[i]))
+    if KERAS_STEP.search(text):
+        # Discovery's Keras opt-out reads what a kept `model = get_model()` returns (a model
+        # the module fits is not the one whose step it drives by hand): keep such factories.
+        called = {
+            name
+            for i, unit in enumerate(units)
+            if keep[i] and unit.cls is None and not isinstance(unit.stmt, _DEFS + (ast.ClassDef,))
+            for name in _CALLED.findall(segments[i])
+        }
+        for i, unit in enumerate(units):
+            if not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
+                keep[i] = unit.stmt.name in called
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):

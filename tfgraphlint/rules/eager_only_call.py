@@ -80,6 +80,40 @@ class EagerOnlyCall(Rule):
     VALID = (
         Valid(
             """
+            import numpy as np
+            import tensorflow as tf
+
+            class Probe(tf.keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = tf.keras.layers.Dense(1)
+                    self.seen = []
+
+                def call(self, inputs):
+                    return self.dense(inputs)
+
+                def train_step(self, data):
+                    x, y = data
+                    loss = tf.reduce_mean(tf.square(self(x) - y))
+                    self.seen.append(loss.numpy())  # driven by hand below: runs eagerly
+                    return {"loss": loss}
+
+            def get_model():
+                inputs = tf.keras.layers.Input(shape=(1,))
+                model = tf.keras.Model(inputs, tf.keras.layers.Dense(1)(inputs))
+                return model
+
+            probe = Probe()
+            for _ in range(3):
+                probe.train_step((np.ones((4, 1), "float32"), np.zeros((4, 1), "float32")))
+
+            other = get_model()  # the model that `fit` traces is another one
+            other.compile(optimizer="sgd", loss="mse")
+            other.fit(np.ones((4, 1)), np.zeros((4, 1)), verbose=0)
+            """
+        ),
+        Valid(
+            """
             import tensorflow as tf
 
             @tf.function
