@@ -60,7 +60,7 @@ def _decode_error(path: str, data: bytes, exc: Exception) -> FileError:
 
 
 # Deeper than this, libcst's recursive visitors overflow Python's stack and its parser slows
-# down quadratically (1,000 nested brackets take ~20 s); real code stays under 20 levels (the
+# down quadratically with the nesting; real code stays under 20 levels (the
 # deepest file of the 13-library benchmark corpus has 19). CPython's own limit for nested
 # brackets is 200 as well.
 MAX_NESTING_DEPTH = 200

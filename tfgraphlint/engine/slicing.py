@@ -1,7 +1,7 @@
 """The slicer: what libCST must parse of a file that passed the screen.
 
-libCST parses about 20x slower than CPython's `ast`, and its scope and qualified-name metadata
-cost more again. `engine.prefilter` screens out the files that cannot hold compiled code (a
+libCST parses many times slower than CPython's `ast`, and its scope and qualified-name
+metadata cost more again (`benchmarks/README.md` has the figures). `engine.prefilter` screens out the files that cannot hold compiled code (a
 text screen, then an `ast` one); for the others, `slice_source` keeps what discovery and the
 selected rules need and blanks the rest:
 
@@ -290,8 +290,8 @@ def _close_over_names(
     bodies name (for the call sites and attribute bindings inside eager functions,
     `_eager_statements_to_blank`)."""
     # Every step below is linear in the size of the module: each unit looks up the names it
-    # uses in dictionaries, never scans the other units (40,000 small definitions took 149 s
-    # when it did; `tests/test_slicing.py` counts the work).
+    # uses in dictionaries, never scans the other units (quadratic when it did;
+    # `tests/test_slicing.py` counts the work).
     idents = [set(_IDENT.findall(s)) for s in segments]
     binds = [set(_SELF_BINDING.findall(s)) | set(_SELF_MUTATION.findall(s)) for s in segments]
     owner = [u.cls.index if u.cls is not None else None for u in units]
