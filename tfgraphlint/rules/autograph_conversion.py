@@ -310,8 +310,7 @@ def unconverted_verdict(node: ControlFlow, facts: FunctionFacts, reason: str) ->
         # Python's `range` wants an int: checked on TF 2.21 with AutoGraph off.
         return Verdict(
             Kind.TENSOR,
-            f"{base}, and Python's `range` gets a tensor, so tracing raises `TypeError` "
-            "('SymbolicTensor' object cannot be interpreted as an integer)",
+            f"{base}, and Python's `range` gets a tensor, so tracing raises `TypeError`",
             fails=True,
             converted=False,
         )
