@@ -80,18 +80,18 @@ def test_keras_examples_fail_as_their_rules_say(
         error = results[key]["error"]
         if kind == "valid" or code not in _FAILS:
             assert error is None, (key, error)
-        elif keras2 and "def call(" in sources[key]:
-            # Keras 2 may convert a layer's `call` (the rules' messages say "a Keras 3
-            # `call`"): the example still fails, not always with the Keras 3 error.
-            assert error is not None, key
-            checked += 1
+        elif keras2:
+            # Keras 2 (TF 2.15) converts losses, metrics and `call` with AutoGraph; these
+            # messages are about Keras 3 ("Keras 3 traces it without AutoGraph"). Under
+            # Keras 2 only the VALID examples are checked: they must still fit.
+            continue
         else:
             expected = _FAILS[code]
             if code == "TFG510" and "range(tf.shape" in sources[key]:
                 expected = "cannot be interpreted as an integer"  # Python's `range`: TypeError
             assert error is not None and expected in error, (key, error)
             checked += 1
-    assert checked >= 8  # six TFG510 and two TFG401 Keras examples
+    assert keras2 or checked >= 8  # six TFG510 and two TFG401 Keras examples
 
 
 def test_print_in_a_keras_loss_runs_once_not_per_step(

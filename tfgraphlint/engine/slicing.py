@@ -1,9 +1,10 @@
 """The slicer: what libCST must parse of a file that passed the screen.
 
 libCST parses many times slower than CPython's `ast`, and its scope and qualified-name
-metadata cost more again (`benchmarks/README.md` has the figures). `engine.prefilter` screens out the files that cannot hold compiled code (a
-text screen, then an `ast` one); for the others, `slice_source` keeps what discovery and the
-selected rules need and blanks the rest:
+metadata cost more again (`benchmarks/README.md` has the figures). `engine.prefilter`
+screens out the files that cannot hold compiled code (a text screen, then an `ast` one); for
+the others, `slice_source` keeps what discovery and the selected rules need and blanks the
+rest:
 
 CPython's `ast` finds the module's top-level statements; a statement is kept when its text
 could matter to discovery (it mentions a compile decorator or dataset method, defines a Keras
