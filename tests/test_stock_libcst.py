@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ import tfgraphlint
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import stock
 from tfgraphlint.engine.runner import lint_source
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# `samples` imports hypothesmith: its caches go where the test session's go, not to ./.hypothesis
+set_hypothesis_home_dir(os.environ["TFGRAPHLINT_TEST_HYPOTHESIS_HOME"])
 from samples import FIXTURES, UNUSUAL, rule_examples
 
 LIBCST = os.path.dirname(libcst.__file__)
@@ -72,7 +77,7 @@ def _start(stock: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", SCRIPT],
         env=env,
-        cwd=ROOT,
+        cwd=tempfile.gettempdir(),  # nothing of the checkout's is read by relative path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
