@@ -8,6 +8,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Confirmation, Rule
@@ -21,7 +22,7 @@ _SET_LOOP_OPTIONS = names.under_tf("autograph.experimental.set_loop_options")
 _FLOAT_DTYPES = frozenset({"float16", "float32", "float64", "bfloat16", "double", "half"})
 
 
-class _Assignments(cst.CSTVisitor):
+class _Assignments(SameScopeVisitor):
     """Assignments to plain names in a block, not descending into nested scopes; and whether
     the block calls `set_loop_options`."""
 
@@ -29,15 +30,6 @@ class _Assignments(cst.CSTVisitor):
         self.rule = rule
         self.found: list[tuple[str, cst.BaseExpression, bool, cst.CSTNode]] = []
         self.loop_options = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
@@ -538,20 +530,11 @@ def _returns_none(branch: cst.BaseExpression, func: cst.FunctionDef | cst.Lambda
     return not finder.found
 
 
-class _ValueReturns(cst.CSTVisitor):
+class _ValueReturns(SameScopeVisitor):
     """Whether a function body returns a value or yields (nested scopes left out)."""
 
     def __init__(self) -> None:
         self.found = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None:

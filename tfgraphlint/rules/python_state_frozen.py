@@ -11,6 +11,7 @@ from libcst.metadata import Assignment, GlobalScope
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
+from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState, container_kind
@@ -661,18 +662,12 @@ def _is_generator(func: cst.FunctionDef) -> bool:
     return finder.found
 
 
-class _Yields(cst.CSTVisitor):
+class _Yields(SameScopeVisitor):
     def __init__(self) -> None:
         self.found = False
 
     def visit_Yield(self, node: cst.Yield) -> None:
         self.found = True
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
 
 
 class _SelfAttributes(cst.CSTVisitor):

@@ -6,7 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.parents import ParentProvider
-from tfgraphlint.discovery.scopes import find_names
+from tfgraphlint.discovery.scopes import SameScopeVisitor, find_names
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
@@ -447,17 +447,11 @@ class _CallsByName(cst.CSTVisitor):
             self.calls.setdefault(node.func.value, []).append(node)
 
 
-class _Returns(cst.CSTVisitor):
+class _Returns(SameScopeVisitor):
     """Names returned by a function's own body (nested functions skipped)."""
 
     def __init__(self) -> None:
         self.names: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
 
     def visit_Return(self, node: cst.Return) -> None:
         if isinstance(node.value, cst.Name):
