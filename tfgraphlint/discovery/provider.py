@@ -839,7 +839,7 @@ class _Discovery:
         func = expr.func
         if isinstance(func, cst.Name) and func.value in by_name:
             return {by_name[func.value]}
-        factory = self._module_function(func)
+        factory = self._module_function(func, where)
         if factory is not None:
             returns = _returns(factory.node)
             if not returns:
@@ -857,19 +857,14 @@ class _Discovery:
             return {None}  # `tf.keras.Model(...)`, `keras.Sequential(...)`: not a module class
         return None
 
-    def _module_function(self, func: cst.BaseExpression) -> _FuncInfo | None:
-        """The module-level `def` a call's `func` names, if any."""
+    def _module_function(
+        self, func: cst.BaseExpression, where: _FuncInfo | None
+    ) -> _FuncInfo | None:
+        """The module-level `def` a call's `func` names (the one in use there), if any."""
         if not isinstance(func, cst.Name):
             return None
-        found = [
-            info
-            for info in self.c.funcs.values()
-            if info.parent is None
-            and info.cls is None
-            and isinstance(info.node, cst.FunctionDef)
-            and info.node.name.value == func.value
-        ]
-        return found[-1] if len(found) >= 1 else None
+        found = [i for i in self._resolve(func, where) if i.parent is None and i.cls is None]
+        return found[-1] if found else None
 
     def _in_compiled_root(self, where: _FuncInfo | None) -> bool:
         """Whether code in `where` is in a tf.function (decorated or wrapped) found so far."""
