@@ -118,3 +118,25 @@ def test_each_module_file_is_parsed_once_until_it_changes(tmp_path: Path) -> Non
     assert [v for k, v in reexports._module_cache.items() if k[0] == init] == [{"tf": "tensorflow"}]
     (pkg / "__init__.py").write_text("tf = None  # no longer TensorFlow\n")
     assert reexports.reexports_in_text(str(pkg / "m0.py"), "from mypkg import tf\n") == {}
+
+
+def test_import_statements_in_any_form_are_read(tmp_path: Path) -> None:
+    """Only the screened import lines are parsed; a parenthesised import over several lines,
+    one in a function, and one that does not parse alone (`;`: the whole file is parsed then)
+    are all read."""
+    pkg = _package(tmp_path, "import tensorflow as tf\nimport keras\n")
+    path = str(pkg / "user.py")
+    forms = {
+        "from mypkg import (\n    os,\n    tf,\n)\n": {"mypkg.tf": "tensorflow"},
+        "def f():\n    from mypkg import keras as k, tf\n": {"mypkg.tf": "tensorflow"},
+        "import os; from mypkg import tf\n": {},  # not at a line start: not screened
+        "from mypkg import tf; x = 1\n": {"mypkg.tf": "tensorflow"},
+        "from . import tf  # relative\n": {".tf": "tensorflow"},
+        "from mypkg import keras\nfrom mypkg import tf\n": {
+            "mypkg.keras": "keras",
+            "mypkg.tf": "tensorflow",
+        },
+        "s = '''\nfrom mypkg import (\n'''\nfrom mypkg import tf\n": {"mypkg.tf": "tensorflow"},
+    }
+    for text, expected in forms.items():
+        assert reexports.reexports_in_text(path, text) == expected, text

@@ -22,14 +22,17 @@ import ast
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 # Modules whose re-export is followed: what discovery's names are rooted in.
 _TARGET_ROOTS = ("tensorflow", "keras", "tf_keras")
 # Local names worth a lookup (`from mypkg import tf, keras`): others never reach discovery.
 _WANTED = re.compile(r"^(?:tf|tf2|keras|K|tensorflow|tfk|tf_keras)$")
 # A line that may import one of them from some package: the text screen before any parse.
-IMPORT_SCREEN = re.compile(r"^[ \t]*from[ \t]+[.\w]+[ \t]+import\b[^\n]*\b(?:tf|keras)\b", re.M)
+# A parenthesised import may name them on a later line.
+IMPORT_SCREEN = re.compile(
+    r"^[ \t]*from[ \t]+[.\w]+[ \t]+import\b(?:[ \t]*\([^)]*|[^\n]*)\b(?:tf|keras)\b", re.M
+)
 _MAX_DEPTH = 3
 
 _module_cache: dict[tuple[str, int, int], dict[str, str]] = {}
@@ -172,15 +175,18 @@ def _lookup(path: str, module: str, level: int, name: str, depth: int) -> str | 
     return _exports(file, depth).get(name)
 
 
-def reexported_modules(path: str, tree: ast.Module) -> dict[str, str]:
+def reexported_modules(path: str, tree: ast.AST) -> dict[str, str]:
     """For the file at `path` (parsed as `tree`): libCST's qualified name of each imported
     TensorFlow or Keras module re-exported by the user's own code -> that module."""
+    imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    return _reexported_by(path, imports)
+
+
+def _reexported_by(path: str, imports: Iterable[ast.ImportFrom]) -> dict[str, str]:
     if not path or path.startswith("<"):
         return {}
     found: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom):
-            continue
+    for node in imports:
         for alias in node.names:
             if not _WANTED.match(alias.asname or alias.name):
                 continue
@@ -194,11 +200,40 @@ def reexported_modules(path: str, tree: ast.Module) -> dict[str, str]:
     return found
 
 
+def _screened_imports(text: str) -> list[ast.ImportFrom] | None:
+    """The `from ... import` statements the screen matches, each parsed alone (the file's
+    other lines are never parsed: a large module pays for its few import lines only); None
+    when one does not parse alone (a `from` inside a string, say): then the whole file is
+    parsed."""
+    found: list[ast.ImportFrom] = []
+    for match in IMPORT_SCREEN.finditer(text):
+        statement = match.group(0).strip()
+        if statement.count("(") != statement.count(")"):
+            close = text.find(")", match.end())
+            statement = text[match.start() : close + 1].strip() if close >= 0 else statement
+        else:
+            end = text.find("\n", match.end())
+            statement = text[match.start() : end if end >= 0 else len(text)].strip()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                node = ast.parse(statement).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        if len(node) != 1 or not isinstance(node[0], ast.ImportFrom):
+            return None
+        found.append(node[0])
+    return found
+
+
 def reexports_in_text(path: str, text: str) -> dict[str, str]:
     """`reexported_modules` for a file's text, after a text screen (no parse when no line
-    imports `tf` or `keras` from somewhere)."""
-    if not IMPORT_SCREEN.search(text):
+    imports `tf` or `keras` from somewhere; else only the matching lines are parsed)."""
+    if not path or path.startswith("<") or not IMPORT_SCREEN.search(text):
         return {}
+    imports = _screened_imports(text)
+    if imports is not None:
+        return _reexported_by(path, imports)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ from tfgraphlint._types import Applicability, Edit, Example, Finding, Fix, Sever
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.control import under_eager_check
-from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
@@ -246,6 +246,19 @@ class Rule(cst.BatchableCSTVisitor):
 
     def line_of(self, node: cst.CSTNode) -> int:
         return int(self.get_metadata(LazyPositionProvider, node).start.line)
+
+    def holds_compiled_code(self, node: cst.CSTNode) -> bool:
+        """Whether a compiled body that admits this rule starts inside `node` (a class, say):
+        when not, nothing inside it is traced for this rule, and a rule can skip it whole."""
+        discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
+        if not isinstance(discovery, ModuleDiscovery):
+            return False
+        pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
+        return any(
+            pos.start.line <= ctx.line <= pos.end.line
+            and (not ctx.breaking_only or self.CODE in UNCONVERTED_BREAKAGE_RULES)
+            for ctx in discovery.contexts
+        )
 
     def code(self, node: cst.CSTNode) -> str:
         """Source text of a node, shortened for messages."""

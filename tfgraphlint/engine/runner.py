@@ -38,7 +38,7 @@ from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
-from tfgraphlint.engine.rule import FileState, Rule
+from tfgraphlint.engine.rule import UNCONVERTED_BREAKAGE_RULES, FileState, Rule
 from tfgraphlint.engine.slicing import slice_source
 
 _Positioned = TypeVar("_Positioned", Finding, Edit)
@@ -241,7 +241,7 @@ def analyse(
         discovery = _discover_stage(analysis, options, tree.tree)
         if discovery is None or not chosen:
             return analysis
-        state = _rules_run_stage(analysis, path, config, chosen, aliases)
+        state = _rules_run_stage(analysis, path, config, _can_report(chosen, discovery), aliases)
     except RecursionError:
         result.errors.append(FileError(path, "too deeply nested to analyse", None, "internal"))
         return analysis
@@ -341,6 +341,20 @@ def _discover_stage(
     analysis.discovery = discovery
     analysis.result.calls = list(discovery.external_calls)
     return discovery if discovery.references_tf_function else None
+
+
+def _can_report(chosen: Sequence[type[Rule]], discovery: ModuleDiscovery) -> list[type[Rule]]:
+    """The chosen rules that can report in this module. A rule of reach "compiled-bodies"
+    reports only in the contexts that admit it (`Rule.context_of_function`): when every
+    context is a Keras `call` found by default (`CompiledContext.breaking_only`), only the
+    rules of `UNCONVERTED_BREAKAGE_RULES` can, and the others are not run at all."""
+    if not all(ctx.breaking_only for ctx in discovery.contexts):
+        return list(chosen)
+    return [
+        rule
+        for rule in chosen
+        if rule.REACH != "compiled-bodies" or rule.CODE in UNCONVERTED_BREAKAGE_RULES
+    ]
 
 
 def _rules_run_stage(

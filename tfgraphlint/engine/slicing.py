@@ -38,24 +38,29 @@ from tfgraphlint.engine.prefilter import (
     KERAS_STEP,
     STEP_NAMES,
     extra_names,
+    names_keras_loss,
     screened,
+    word,
+    words,
 )
 from tfgraphlint.engine.registry import all_rules
 from tfgraphlint.engine.rule import Rule
 
 _KERAS_DRIVERS = "|".join(sorted(names.KERAS_DRIVER_METHODS))
-_FUNCTION_ALIAS = re.compile(r"\bfunction\s+as\s+([A-Za-z_]\w*)")
-_SELF_BINDING = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
+_FUNCTION_ALIAS = re.compile(word("function") + r"\s+as\s+([A-Za-z_]\w*)")
+_SELF_BINDING = re.compile(word("self") + r"\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
 # In-place changes of a container (python-state-frozen): `x.append(`, `x[k] = v`, `x[k] += v`.
 _MUTATORS = (
     "append|extend|insert|pop|popleft|appendleft|remove|clear|update|setdefault|popitem|add|discard"
 )
 _MUTATION = rf"\s*(?:\.\s*(?:{_MUTATORS})\s*\(|\[[^\]\n]*\]\s*[-+*/%@&|^]?=[^=])"
-_SELF_MUTATION = re.compile(rf"\bself\s*\.\s*([A-Za-z_]\w*){_MUTATION}")
+_SELF_MUTATION = re.compile(word("self") + rf"\s*\.\s*([A-Za-z_]\w*){_MUTATION}")
 _NAME_MUTATION = re.compile(rf"(?<![.\w])([A-Za-z_]\w*){_MUTATION}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CALLED = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\s*\(")  # `name(`, not `x.name(`
-_IMPORTS_FUNCTION = re.compile(r"\bimport\b[^\n]*\bfunction\b|\bimport\s*\([^)]*\bfunction\b")
+_IMPORTS_FUNCTION = re.compile(
+    rf"{word('import')}[^\n]*\bfunction\b|{word('import')}\s*\([^)]*\bfunction\b"
+)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -108,25 +113,25 @@ def rule_needs(rules: Sequence[type[Rule]] | None) -> tuple[tuple[str, ...], boo
 
 def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
     """What makes a statement relevant: discovery's tokens, and the rules' `TRIGGERS`."""
-    parts = [r"\.\s*function\b", rf"\.\s*(?:{DATASET_METHODS})\s*\(", r"\b(?:global|nonlocal)\b"]
-    parts.append(rf"\bdef\s+(?:{STEP_NAMES})\b")
-    parts += [f"(?:{trigger})" for trigger in triggers]
+    parts = [r"\.\s*function\b", rf"\.\s*(?:{DATASET_METHODS})\s*\(", words("global", "nonlocal")]
+    parts.append(word("def") + rf"\s+(?:{STEP_NAMES})\b")
+    parts += triggers  # top-level alternatives: no group (a group is searched more slowly)
     if KERAS_STEP.search(text):
         # Discovery's Keras opt-outs: `run_eagerly=True`, steps called directly, and the
         # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
-        parts.append(r"\brun_eagerly\b")
+        parts.append(word("run_eagerly"))
         parts.append(rf"\.\s*(?:{STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
     if config.keras_call is not False:
-        parts.append(r"\bdef\s+call\b")
-    parts.append(KERAS_LOSS.pattern)
-    if KERAS_LOSS.search(text):
-        parts.append(r"\brun_eagerly\b")  # losses and metrics of a model that runs eagerly
+        parts.append(word("def") + r"\s+call\b")
+    parts.append(KERAS_LOSS)
+    if names_keras_loss(text):
+        parts.append(word("run_eagerly"))  # losses and metrics of a model that runs eagerly
     names = extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
     if any("*" in pat for pat in config.extra_function_decorators):
-        parts.append(r"^[ \t]*@")  # a wildcard decorator can be spelled any way
-    parts += [rf"\b{re.escape(n)}\b" for n in names]
+        parts.append("@")  # a wildcard decorator can be spelled any way (and `@` is rare)
+    parts += [word(n) for n in names]
     return re.compile("|".join(parts), re.MULTILINE)
 
 

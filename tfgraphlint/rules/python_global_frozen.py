@@ -22,6 +22,7 @@ from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
+from tfgraphlint.engine.prefilter import words
 from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 from tfgraphlint.rules.python_side_effect import OuterState
 
@@ -78,7 +79,7 @@ class PythonGlobalFrozen(Rule):
 
     CODE = "TFG105"
     NAME = "python-global-frozen"
-    REACH, TRIGGERS = "call-sites", (r"\b(?:global|nonlocal)\b",)
+    REACH, TRIGGERS = "call-sites", (words("global", "nonlocal"),)
     SEVERITY = Severity.WARNING
     SUMMARY = "reassigned module-level or closure Python scalar read in a compiled body (frozen)"
 

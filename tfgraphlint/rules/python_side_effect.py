@@ -23,6 +23,7 @@ from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.discovery.walk import walk
+from tfgraphlint.engine.prefilter import words
 from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 
 # Methods that mutate a list, dict, set or deque in place, and how messages say it.
@@ -484,7 +485,7 @@ class PythonSideEffect(Rule):
 
     CODE = "TFG102"
     NAME = "python-side-effect"
-    REACH, TRIGGERS = "call-sites", (r"\b(?:global|nonlocal)\b",)
+    REACH, TRIGGERS = "call-sites", (words("global", "nonlocal"),)
     SEVERITY = Severity.WARNING
     SUMMARY = (
         "mutation of an outer list/dict/set, a `global`, or a `self` attribute in a compiled "

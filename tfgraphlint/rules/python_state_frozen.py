@@ -313,7 +313,12 @@ class PythonStateFrozen(Rule):
 
     # ------------------------------------------------------------------ self attributes
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if not self.holds_compiled_code(node):
+            return  # no method of it (nor anything nested) is traced: no read is frozen
         uses: dict[str, list[tuple[cst.Attribute, cst.FunctionDef]]] = {}
+        # method name -> the methods that call it on `self` (one walk per class, shared by
+        # every attribute's set-up check)
+        callers: dict[str, set[str]] = {}
         for stmt in node.body.body:
             if not isinstance(stmt, cst.FunctionDef) or not _is_method(stmt):
                 continue
@@ -321,18 +326,24 @@ class PythonStateFrozen(Rule):
             walk(stmt.body, finder)
             for attr in finder.found:
                 uses.setdefault(attr.attr.value, []).append((attr, stmt))
+                p = self.parent(attr)
+                if isinstance(p, cst.Call) and p.func is attr:
+                    callers.setdefault(attr.attr.value, set()).add(stmt.name.value)
         for name, found in uses.items():
-            self._check_attribute(name, found)
+            self._check_attribute(name, found, callers)
 
     def _check_attribute(
-        self, name: str, found: list[tuple[cst.Attribute, cst.FunctionDef]]
+        self,
+        name: str,
+        found: list[tuple[cst.Attribute, cst.FunctionDef]],
+        callers: dict[str, set[str]],
     ) -> None:
         reads: list[cst.Attribute] = []
         changes: dict[str, _Change] = {}  # "aug" / "mutate" -> the first such change
         kinds: set[str] = set()
         # Methods that bind the attribute afresh (`self.x = {}` then fill it) build it.
         builders = {m for a, m in found if self._use(a)[0] == "assign" and not self._self_update(a)}
-        setup = self._setup_methods({m for _, m in found})
+        setup = self._setup_methods({m for _, m in found}, callers)
         for attr, method in found:
             use, value = self._use(attr)
             compiled = self.compiled_context(attr) is not None
@@ -390,24 +401,12 @@ class PythonStateFrozen(Rule):
                 context=ctx,
             )
 
-    def _setup_methods(self, methods: set[cst.FunctionDef]) -> set[cst.FunctionDef]:
+    @staticmethod
+    def _setup_methods(
+        methods: set[cst.FunctionDef], callers: dict[str, set[str]]
+    ) -> set[cst.FunctionDef]:
         """`__init__`/`build` and the methods only they call on `self` (`_create_trackers`)."""
         setup = {m for m in methods if m.name.value in _SETUP}
-        if not methods:
-            return setup
-        block = self.parent(next(iter(methods)))
-        cls = self.parent(block) if block is not None else None
-        if not isinstance(cls, cst.ClassDef):
-            return setup
-        callers: dict[str, set[str]] = {}
-        for stmt in cls.body.body:
-            if isinstance(stmt, cst.FunctionDef) and _is_method(stmt):
-                finder = _SelfAttributes(stmt.params.params[0].name.value)
-                walk(stmt.body, finder)
-                for a in finder.found:
-                    p = self.parent(a)
-                    if isinstance(p, cst.Call) and p.func is a:
-                        callers.setdefault(a.attr.value, set()).add(stmt.name.value)
         for m in methods:
             names = callers.get(m.name.value)
             if names and names <= _SETUP:

@@ -9,6 +9,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import ContextKind
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.walk import walk
+from tfgraphlint.engine.prefilter import words
 from tfgraphlint.engine.rule import Confirmation, FileState, FuncNode, Rule
 
 # Calls that create a `tf.Variable` when they run.
@@ -145,7 +146,7 @@ class VariableCreatedInTfFunction(Rule):
 
     CODE = "TFG301"
     NAME = "variable-created-in-tf-function"
-    REACH, TRIGGERS = "call-sites", (r"\b(?:global|nonlocal)\b",)
+    REACH, TRIGGERS = "call-sites", (words("global", "nonlocal"),)
     SEVERITY = Severity.ERROR
     SUMMARY = "`tf.Variable`, Keras layer/model/optimizer/metric created on every trace"
 
