@@ -4,7 +4,8 @@
     python benchmarks/equivalence.py --compare a.json b.json  # per-file comparison
 
 Every file is linted with every rule (`select = ["ALL"]`, conversion map included) and
-`keras-call` (`--no-keras-call`: without it, as by default), through `lint_source` in two
+`keras-call = true` (`--keras-call default`: unset, Keras `call` checked for the breakage
+rules only, as by default; `--keras-call off`: `false`), through `lint_source` in two
 processes. Run it on two builds (e.g. before and after a change to `engine/slicing.py` or
 `engine/prefilter.py`, from two git worktrees on `PYTHONPATH`), or with `--no-prefilter` for
 the full libCST path on every file (about 5 minutes on two cores), and compare.
@@ -29,7 +30,7 @@ from tfgraphlint.engine.runner import lint_source  # noqa: E402
 Row = tuple[str, list[tuple[int, int, str, str]], list[str]]
 
 
-def _one(job: tuple[str, bool, bool]) -> Row:
+def _one(job: tuple[str, bool, bool | None]) -> Row:
     path, prefilter, keras_call = job
     config = Config(select=("ALL",), keras_call=keras_call)
     result = lint_source(Path(path).read_bytes(), path, config, prefilter=prefilter)
@@ -43,7 +44,10 @@ def main() -> int:
     parser.add_argument("--compare", nargs=2, metavar="JSON", help="compare two runs")
     parser.add_argument("--no-prefilter", action="store_true", help="parse every file fully")
     parser.add_argument(
-        "--no-keras-call", action="store_true", help="without `keras-call` (the default config)"
+        "--keras-call",
+        choices=("on", "off", "default"),
+        default="on",
+        help="`keras-call = true` (on, the most findings), `false` (off), or unset (default)",
     )
     parser.add_argument("--corpus", type=Path, default=Path(__file__).parent / ".corpus")
     args = parser.parse_args()
@@ -58,7 +62,7 @@ def main() -> int:
     if not args.output:
         parser.error("give an output file, or --compare A B")
     root = corpus.build_corpus(args.corpus)
-    keras_call = not args.no_keras_call
+    keras_call = {"on": True, "off": False, "default": None}[args.keras_call]
     jobs = [(str(p), not args.no_prefilter, keras_call) for p in corpus.iter_py_files(root)]
     with ProcessPoolExecutor(2) as pool:
         rows = list(pool.map(_one, jobs, chunksize=8))

@@ -24,6 +24,7 @@ _DRIVERS = {
     "invalid_2": "r = m.Replay()\nfor i in range(3):\n    out.append(float(r.size(one))); r.add(i)",
     "invalid_3": "for v in (2.0, 3.0, 4.0):\n    out.append(float(m.apply(one))); m.set_scale(v)",
     "invalid_4": "for _ in range(3):\n    out.append(float(m.shift(one)))",
+    "invalid_5": _AGENT.replace("m.Agent()", "m.make_agent()"),
     "valid_0": _AGENT,
     "valid_1": "s = m.Scaler(2.0)\nfor _ in range(3):\n    out.append(float(s(one)))",
     "valid_2": "c = m.Counter()\nfor _ in range(3):\n    out.append(float(c.run(one)))",

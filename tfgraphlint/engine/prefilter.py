@@ -182,6 +182,7 @@ def _imports_function_across_lines(text: str) -> bool:
 # ---------------------------------------------------------------- 3. the ast gate
 _TF_DATA_PREFIXES = tuple(f"{root}.data." for root in names.TF_ROOTS)
 _KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 _DATASET_CALL = re.compile(
@@ -293,6 +294,46 @@ def _walk_finds_root(tree: ast.Module, table: dict[str, set[str]]) -> bool:
     return False
 
 
+_COMPILE_KEYWORDS = frozenset({*names.KERAS_COMPILE_LOSS[1], *names.KERAS_COMPILE_METRICS[1]})
+
+
+def _compiles_local_function(tree: ast.Module, statements: list[ast.stmt]) -> bool:
+    """A `x.compile(...)` call whose loss or metrics may name a function of this module: what
+    discovery resolves there (a lambda, a `def`'s name, `self.method`, `functools.partial(f)`)
+    is looked for in every positional argument and in `loss=`/`metrics=`/`weighted_metrics=`,
+    with lists, tuples, sets and dict values opened. Over-approximates: any name or attribute
+    spelled like a `def` of the file, and the first argument of any call, count."""
+    defined = {s.name for s in statements if isinstance(s, _DEFS)}
+
+    def may_name(expr: ast.expr) -> bool:
+        if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+            return any(may_name(e) for e in expr.elts)
+        if isinstance(expr, ast.Dict):
+            return any(may_name(v) for v in expr.values)
+        if isinstance(expr, ast.Lambda):
+            return True
+        if isinstance(expr, ast.Name):
+            return expr.id in defined
+        if isinstance(expr, ast.Attribute):
+            return expr.attr in defined
+        if isinstance(expr, ast.Call):
+            return bool(expr.args) and may_name(expr.args[0])
+        return False
+
+    for node in ast_nodes(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "compile"
+            and (
+                any(may_name(a) for a in node.args)
+                or any(k.arg in _COMPILE_KEYWORDS and may_name(k.value) for k in node.keywords)
+            )
+        ):
+            return True
+    return False
+
+
 def may_have_compiled_context(
     text: str,
     tree: ast.Module,
@@ -334,8 +375,8 @@ def may_have_compiled_context(
             return True
         if defined & loss_methods and bases & _LOSS_CLASSES:
             return True
-    if _COMPILE_CALL.search(text):
-        return True  # `model.compile(loss=f)`: discovery decides
+    if _COMPILE_CALL.search(text) and _compiles_local_function(tree, statements):
+        return True  # `model.compile(loss=f)` with `f` defined here: discovery decides
     tf_rooted = any(
         q == root or q.startswith(root + ".")
         for qs in table.values()

@@ -247,15 +247,25 @@ class Rule(cst.BatchableCSTVisitor):
     def line_of(self, node: cst.CSTNode) -> int:
         return int(self.get_metadata(LazyPositionProvider, node).start.line)
 
-    def holds_compiled_code(self, node: cst.CSTNode) -> bool:
-        """Whether a compiled body that admits this rule starts inside `node` (a class, say):
-        when not, nothing inside it is traced for this rule, and a rule can skip it whole."""
+    def holds_compiled_code(self, node: cst.ClassDef) -> bool:
+        """Whether a compiled body that admits this rule is defined inside class `node`: when
+        not, nothing in it is traced for this rule, and a rule can skip it whole. Decided on
+        qualified names (`Outer.Layer.call`, `make.<locals>.Layer.call`): positions would
+        render the whole class."""
         discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
         if not isinstance(discovery, ModuleDiscovery):
             return False
-        pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
+        parts = [node.name.value]
+        parent = self.parent(node)
+        while parent is not None:
+            if isinstance(parent, cst.ClassDef):
+                parts.append(parent.name.value)
+            elif isinstance(parent, cst.FunctionDef):
+                parts.append(f"{parent.name.value}.<locals>")
+            parent = self.parent(parent)
+        prefix = ".".join(reversed(parts)) + "."
         return any(
-            pos.start.line <= ctx.line <= pos.end.line
+            ctx.qualname.startswith(prefix)
             and (not ctx.breaking_only or self.CODE in UNCONVERTED_BREAKAGE_RULES)
             for ctx in discovery.contexts
         )

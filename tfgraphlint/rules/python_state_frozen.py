@@ -305,6 +305,27 @@ class PythonStateFrozen(Rule):
                 return x + next(offsets)  # error: TFG110
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def make_agent():
+                class Agent(tf.Module):  # a class defined in a factory
+                    def __init__(self):
+                        self.steps = 0
+
+                    @tf.function
+                    def act(self, obs):
+                        if self.steps < 3:  # error: TFG110
+                            return obs * 0.0
+                        return obs
+
+                    def observe(self):
+                        self.steps += 1
+
+                return Agent()
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
