@@ -197,3 +197,28 @@ def test_a_call_converted_with_to_graph_is_converted() -> None:
         """
     assert ctx(discover(source), "Net.call").converted
     assert lint_source(textwrap.dedent(source), "net.py").findings == []
+
+
+def test_tf_function_calls_are_checked_beside_default_keras_calls() -> None:
+    """A module whose only contexts are Keras `call`s found by default runs the breakage rules
+    only, unless it calls `tf.function`: the rules that read its arguments (TFG204 here) run."""
+    source = textwrap.dedent(
+        """
+        import keras
+        import tensorflow as tf
+
+        class Block(keras.layers.Layer):
+            def call(self, x):
+                print("traced")  # not reported: only code that breaks unconverted is
+                return x.numpy()
+
+        model = keras.Sequential([Block()])
+        fast = tf.function(model, experimental_relax_shapes=True)
+        """
+    )
+    found = lint_source(source, "m.py", Config(select=("ALL",)))
+    assert not found.errors
+    assert sorted(f.code for f in found.findings) == ["TFG204", "TFG401"]
+    without_call = source.replace("tf.function(model, experimental_relax_shapes=True)", "model")
+    found = lint_source(without_call, "m.py", Config(select=("ALL",)))
+    assert [f.code for f in found.findings] == ["TFG401"]

@@ -97,6 +97,8 @@ class ModuleDiscovery:
     references_tf_function: bool
     # follow-imports: calls from compiled bodies to functions imported from other modules.
     external_calls: tuple[ExternalCall, ...] = ()
+    # `tf.function(...)` is called (on anything: `tf.function(model)` makes no context here).
+    calls_tf_function: bool = False
 
 
 def root_context(ctx: CompiledContext, discovery: object) -> CompiledContext:

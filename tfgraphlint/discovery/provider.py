@@ -317,12 +317,15 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         for func, ctx in result.items():
             self.set_metadata(func, ctx)
         contexts = tuple(c for c in result.values() if isinstance(c, CompiledContext))
-        refs = any(
+        calls = any(
             self._is_tf_function(call.func)
             or (isinstance(call.func, cst.Call) and self._is_tf_function(call.func.func))
             for call, _ in collector.all_calls
-        ) or bool(contexts)
-        self.set_metadata(node, ModuleDiscovery(contexts, refs, tuple(discovery.external)))
+        )
+        self.set_metadata(
+            node,
+            ModuleDiscovery(contexts, calls or bool(contexts), tuple(discovery.external), calls),
+        )
 
     def _is_tf_function(self, expr: cst.BaseExpression) -> bool:
         return names.any_in(self.qualnames(expr), names.TF_FUNCTION)

@@ -344,11 +344,14 @@ def _discover_stage(
 
 
 def _can_report(chosen: Sequence[type[Rule]], discovery: ModuleDiscovery) -> list[type[Rule]]:
-    """The chosen rules that can report in this module. A rule of reach "compiled-bodies"
-    reports only in the contexts that admit it (`Rule.context_of_function`): when every
-    context is a Keras `call` found by default (`CompiledContext.breaking_only`), only the
-    rules of `UNCONVERTED_BREAKAGE_RULES` can, and the others are not run at all."""
-    if not all(ctx.breaking_only for ctx in discovery.contexts):
+    """The chosen rules that can report in this module. When every compiled context is a
+    Keras `call` found by default (`CompiledContext.breaking_only`) and nothing calls
+    `tf.function` (whose arguments some rules of reach "compiled-bodies" read, in eager code:
+    `tf.function(model, experimental_relax_shapes=True)`), a rule of that reach can report only
+    if it is one of `UNCONVERTED_BREAKAGE_RULES` (`Rule.context_of_function` hides the Keras
+    `call`s from the others), and the others are not run at all."""
+    contexts = discovery.contexts
+    if not contexts or discovery.calls_tf_function or not all(c.breaking_only for c in contexts):
         return list(chosen)
     return [
         rule
