@@ -222,3 +222,45 @@ def test_tf_function_calls_are_checked_beside_default_keras_calls() -> None:
     without_call = source.replace("tf.function(model, experimental_relax_shapes=True)", "model")
     found = lint_source(without_call, "m.py", Config(select=("ALL",)))
     assert [f.code for f in found.findings] == ["TFG401"]
+
+
+def test_methods_the_class_replaces_on_its_instances_are_not_keras_contexts() -> None:
+    """keras-cv's `BoxCOCOMetrics.__new__` replaces `update_state` and `result` on the new
+    instance with wrappers that run them in a `tf.py_function`: Keras calls the wrappers, so
+    the methods run eagerly (5 false TFG102 findings on the corpus). A `call` wrapped with
+    `tf.function` in `__init__` is still traced, as a tf.function."""
+    found = discover(
+        """
+        import types
+        import keras
+        import tensorflow as tf
+
+        class Coco(keras.metrics.Metric):
+            def __new__(cls, *args, **kwargs):
+                obj = super(keras.metrics.Metric, cls).__new__(cls)
+                real_update = obj.update_state
+
+                def update_state_fn(self, y_true, y_pred, sample_weight=None):
+                    return tf.py_function(func=real_update, inp=[y_true, y_pred], Tout=[])
+
+                obj.update_state = types.MethodType(update_state_fn, obj)
+                return obj
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                self.count += 1
+
+            def result(self):
+                return self.total
+
+        class Fast(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.call = tf.function(self.call)
+
+            def call(self, x):
+                return x
+        """
+    )
+    assert "Coco.update_state" not in found
+    assert ctx(found, "Coco.result").kind is ContextKind.KERAS_METRIC
+    assert ctx(found, "Fast.call").kind is ContextKind.WRAPPED

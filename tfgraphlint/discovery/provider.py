@@ -117,6 +117,28 @@ def _returns(func: FuncNode) -> list[cst.BaseExpression]:
     return values if len(values) == len(finder.values) else []
 
 
+class _AttributeAssignments(cst.CSTVisitor):
+    """The attribute names assigned anywhere below (`obj.update_state = ...`)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if isinstance(node.target, cst.Attribute):
+            self.names.add(node.target.attr.value)
+
+
+def _rebound_methods(methods: Mapping[str, _FuncInfo]) -> set[str]:
+    """The methods of a class that its own methods replace on an instance (keras-cv's
+    `BoxCOCOMetrics.__new__` does `obj.update_state = types.MethodType(fn, obj)`, with `fn`
+    running the real `update_state` in a `tf.py_function`): Keras calls the replacement, so
+    the method itself is not known to be traced."""
+    finder = _AttributeAssignments()
+    for info in methods.values():
+        walk(info.node, finder)
+    return finder.names & set(methods)
+
+
 def _is_property(node: cst.FunctionDef, provider: CompiledContextProvider) -> bool:
     """Decorated `@property`, `@functools.cached_property`, or `@<name>.setter`/`.getter`/
     `.deleter` (the accessors of a property defined above)."""
@@ -922,7 +944,10 @@ class _Discovery:
             # (`keras`, and `tf.keras` from TF 2.16) does not. `train_step` is unconverted in
             # both (checked on TF 2.12 and 2.21).
             keras2 = any(q.startswith("tf_keras.") for q in bases)
+            rebound = _rebound_methods(methods) if is_layer or is_loss or is_metric else set()
             for name, info in methods.items():
+                if name in rebound:
+                    continue
                 if is_model and name in names.KERAS_STEP_METHODS:
                     if name in direct or name in direct_by_class.get(cls, ()):
                         continue  # only ever called directly, outside `fit`

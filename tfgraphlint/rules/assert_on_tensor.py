@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
+from tfgraphlint.discovery.model import CompiledContext, root_context
 from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import Confirmation, Rule
@@ -155,18 +155,8 @@ class AssertOnTensor(Rule):
 
     def _assert_feature_on(self, ctx: CompiledContext) -> bool:
         """Whether the root tf.function enables AutoGraph's `ASSERT_STATEMENTS` feature."""
-        root = ctx
-        if not ctx.is_root and ctx.root_path is None:  # a root in another file: not here
-            discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
-            if isinstance(discovery, ModuleDiscovery):
-                root = next(
-                    (
-                        c
-                        for c in discovery.contexts
-                        if c.is_root and c.qualname == ctx.root_qualname and c.line == ctx.root_line
-                    ),
-                    ctx,
-                )
+        discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
+        root = root_context(ctx, discovery)
         return any(
             key == "experimental_autograph_options" and "ASSERT_STATEMENTS" in value
             for key, value in root.options
