@@ -3,10 +3,11 @@
     python benchmarks/equivalence.py findings.json          # lint every corpus file, save
     python benchmarks/equivalence.py --compare a.json b.json  # per-file comparison
 
-Every file is linted with every rule (`select = ["ALL"]`, conversion map included) and
-`keras-call = true` (`--keras-call default`: unset, Keras `call` checked for the breakage
-rules only, as by default; `--keras-call off`: `false`), through `lint_source` in two
-processes. Run it on two builds (e.g. before and after a change to `engine/slicing.py` or
+Every file is linted with every rule (`select = ["ALL"]`, conversion map included; `--ignore
+TFG110,...` leaves some out, which changes what the slicer keeps) and `keras-call = true`
+(`--keras-call default`: unset, Keras `call` checked for the breakage rules only, as by
+default; `--keras-call off`: `false`), through `lint_source` in two processes. Run it on
+two builds (e.g. before and after a change to `engine/slicing.py` or
 `engine/prefilter.py`, from two git worktrees on `PYTHONPATH`), or with `--no-prefilter` for
 the full libCST path on every file (about 5 minutes on two cores), and compare.
 `tests/test_slicing.py` does the same on every 40th file in the default suite.
@@ -30,9 +31,9 @@ from tfgraphlint.engine.runner import lint_source  # noqa: E402
 Row = tuple[str, list[tuple[int, int, str, str]], list[str]]
 
 
-def _one(job: tuple[str, bool, bool | None]) -> Row:
-    path, prefilter, keras_call = job
-    config = Config(select=("ALL",), keras_call=keras_call)
+def _one(job: tuple[str, bool, bool | None, tuple[str, ...]]) -> Row:
+    path, prefilter, keras_call, ignore = job
+    config = Config(select=("ALL",), ignore=ignore, keras_call=keras_call)
     result = lint_source(Path(path).read_bytes(), path, config, prefilter=prefilter)
     findings = sorted((f.line, f.column, f.code, f.message) for f in result.findings)
     return path, findings, [e.message for e in result.errors]
@@ -49,6 +50,11 @@ def main() -> int:
         default="on",
         help="`keras-call = true` (on, the most findings), `false` (off), or unset (default)",
     )
+    parser.add_argument(
+        "--ignore",
+        default="",
+        help="rule codes to leave out, comma-separated (what the slicer keeps depends on them)",
+    )
     parser.add_argument("--corpus", type=Path, default=Path(__file__).parent / ".corpus")
     args = parser.parse_args()
     if args.compare:
@@ -63,7 +69,8 @@ def main() -> int:
         parser.error("give an output file, or --compare A B")
     root = corpus.build_corpus(args.corpus)
     keras_call = {"on": True, "off": False, "default": None}[args.keras_call]
-    jobs = [(str(p), not args.no_prefilter, keras_call) for p in corpus.iter_py_files(root)]
+    ignore = tuple(c for c in args.ignore.split(",") if c)
+    jobs = [(str(p), not args.no_prefilter, keras_call, ignore) for p in corpus.iter_py_files(root)]
     with ProcessPoolExecutor(2) as pool:
         rows = list(pool.map(_one, jobs, chunksize=8))
     # Paths relative to the corpus, so that runs from two worktrees (two corpora) compare.

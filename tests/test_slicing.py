@@ -546,3 +546,44 @@ def test_the_slicer_keeps_only_what_the_selected_rules_declare() -> None:
     assert "step(i)" not in (slice_source(source, Config(), rules=[printing]) or "")
     config = Config(select=("TFG202",))
     assert [f.code for f in lint_source(source, "train.py", config).findings] == ["TFG202"]
+
+
+def test_only_a_state_changes_rule_keeps_the_eager_code_that_changes_state() -> None:
+    """TFG110 (reach `state-changes`) needs the eager method that appends to `self.memory`
+    and the module-level function that changes `CONFIG` in place: they are kept when it is
+    selected, and blanked for a rule that reads compiled bodies only."""
+    from tfgraphlint.engine.slicing import slice_source
+
+    source = textwrap.dedent(
+        """\
+        import tensorflow as tf
+
+        CONFIG = {"scale": 1.0}
+
+
+        def set_scale(value):
+            CONFIG["scale"] = value
+
+
+        class Replay(tf.Module):
+            def __init__(self):
+                self.memory = []
+
+            def add(self, item):
+                self.memory.append(item)
+
+            @tf.function
+            def size(self, x):
+                return x * CONFIG["scale"] + len(self.memory)
+        """
+    )
+    frozen = find_rule("TFG110")
+    printing = find_rule("TFG101")
+    assert frozen is not None and printing is not None
+    assert frozen.REACH == "state-changes"
+    kept = slice_source(source, Config(), rules=[frozen]) or ""
+    assert "self.memory.append(item)" in kept and 'CONFIG["scale"] = value' in kept
+    kept = slice_source(source, Config(), rules=[printing]) or ""
+    assert "self.memory.append(item)" not in kept and 'CONFIG["scale"] = value' not in kept
+    found = lint_source(source, "replay.py", Config(select=("TFG110",))).findings
+    assert [(f.line, f.code) for f in found] == [(19, "TFG110"), (19, "TFG110")]

@@ -117,28 +117,6 @@ def _returns(func: FuncNode) -> list[cst.BaseExpression]:
     return values if len(values) == len(finder.values) else []
 
 
-class _AttributeAssignments(cst.CSTVisitor):
-    """The attribute names assigned anywhere below (`obj.update_state = ...`)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        if isinstance(node.target, cst.Attribute):
-            self.names.add(node.target.attr.value)
-
-
-def _rebound_methods(methods: Mapping[str, _FuncInfo]) -> set[str]:
-    """The methods of a class that its own methods replace on an instance (keras-cv's
-    `BoxCOCOMetrics.__new__` does `obj.update_state = types.MethodType(fn, obj)`, with `fn`
-    running the real `update_state` in a `tf.py_function`): Keras calls the replacement, so
-    the method itself is not known to be traced."""
-    finder = _AttributeAssignments()
-    for info in methods.values():
-        walk(info.node, finder)
-    return finder.names & set(methods)
-
-
 def _is_property(node: cst.FunctionDef, provider: CompiledContextProvider) -> bool:
     """Decorated `@property`, `@functools.cached_property`, or `@<name>.setter`/`.getter`/
     `.deleter` (the accessors of a property defined above)."""
@@ -181,6 +159,9 @@ class _Collector(cst.CSTVisitor):
         self.block_of: dict[cst.FunctionDef, cst.CSTNode] = {}
         # `x.run_eagerly = True`: the object, and the function the assignment is in.
         self.run_eagerly: list[tuple[cst.BaseExpression, _FuncInfo | None]] = []
+        # Attribute names assigned inside each class (`obj.update_state = ...` in a method):
+        # a method so replaced on an instance is not what Keras calls (`_mark_keras`).
+        self.attributes_set: dict[cst.ClassDef, set[str]] = {}
         self._func_stack: list[_FuncInfo] = []
         self._scope: list[tuple[str, cst.ClassDef | None]] = []
 
@@ -245,6 +226,10 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
+            if isinstance(target.target, cst.Attribute):
+                cls = next((c for _, c in reversed(self._scope) if c is not None), None)
+                if cls is not None:
+                    self.attributes_set.setdefault(cls, set()).add(target.target.attr.value)
             if isinstance(target.target, cst.Name):
                 self.assigns[target.target] = node.value
             elif (
@@ -944,7 +929,11 @@ class _Discovery:
             # (`keras`, and `tf.keras` from TF 2.16) does not. `train_step` is unconverted in
             # both (checked on TF 2.12 and 2.21).
             keras2 = any(q.startswith("tf_keras.") for q in bases)
-            rebound = _rebound_methods(methods) if is_layer or is_loss or is_metric else set()
+            # Methods the class's own code replaces on an instance (keras-cv's
+            # `BoxCOCOMetrics.__new__` does `obj.update_state = types.MethodType(fn, obj)`,
+            # `fn` running the real `update_state` in a `tf.py_function`): Keras calls the
+            # replacement, so the method itself is not known to be traced.
+            rebound = self.c.attributes_set.get(cls, set())
             for name, info in methods.items():
                 if name in rebound:
                     continue

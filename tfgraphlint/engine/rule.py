@@ -43,11 +43,17 @@ REQUIRED_DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example",
 # - "compiled-bodies": reports inside compiled bodies only; what discovery keeps is enough.
 # - "call-sites": also reads the eager code that calls a compiled function (`step(0.5)`, a
 #   rebinding after the call): the statements naming a compiled function are kept.
+# - "state-changes": reports inside compiled bodies only, but also reads the eager code that
+#   changes in place the Python state those bodies read: the methods that do so to a `self`
+#   attribute (`self.memory.append(x)`, `self.table[k] = v`) and the module-level functions
+#   that do so to a module-level container (`CONFIG["scale"] = v`) are kept.
 # - "module-level": reports outside compiled bodies too: the statements matching one of the
 #   rule's `TRIGGERS` are kept wherever they are (declaring some is required).
 # Whatever its reach, a rule runs only on a file where discovery finds a compiled context or
 # a `tf.function` reference: the screen drops every other file before any parse.
-Reach = Literal["compiled-bodies", "call-sites", "module-level"]
+Reach = Literal["compiled-bodies", "call-sites", "module-level", "state-changes"]
+# The reaches of rules that report inside compiled bodies only.
+BODY_REACHES = frozenset({"compiled-bodies", "state-changes"})
 
 # The rules that report code which fails when traced without AutoGraph (a tensor `if`, an
 # `assert` or a comprehension over a tensor, `.numpy()`): the only ones that run in a Keras

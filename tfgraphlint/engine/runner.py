@@ -38,7 +38,7 @@ from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
-from tfgraphlint.engine.rule import UNCONVERTED_BREAKAGE_RULES, FileState, Rule
+from tfgraphlint.engine.rule import BODY_REACHES, UNCONVERTED_BREAKAGE_RULES, FileState, Rule
 from tfgraphlint.engine.slicing import slice_source
 
 _Positioned = TypeVar("_Positioned", Finding, Edit)
@@ -347,16 +347,17 @@ def _can_report(chosen: Sequence[type[Rule]], discovery: ModuleDiscovery) -> lis
     """The chosen rules that can report in this module. When every compiled context is a
     Keras `call` found by default (`CompiledContext.breaking_only`) and nothing calls
     `tf.function` (whose arguments some rules of reach "compiled-bodies" read, in eager code:
-    `tf.function(model, experimental_relax_shapes=True)`), a rule of that reach can report only
-    if it is one of `UNCONVERTED_BREAKAGE_RULES` (`Rule.context_of_function` hides the Keras
-    `call`s from the others), and the others are not run at all."""
+    `tf.function(model, experimental_relax_shapes=True)`), a rule that reports in compiled
+    bodies only (`BODY_REACHES`) can report only if it is one of `UNCONVERTED_BREAKAGE_RULES`
+    (`Rule.context_of_function` hides the Keras `call`s from the others), and the others are
+    not run at all."""
     contexts = discovery.contexts
     if not contexts or discovery.calls_tf_function or not all(c.breaking_only for c in contexts):
         return list(chosen)
     return [
         rule
         for rule in chosen
-        if rule.REACH != "compiled-bodies" or rule.CODE in UNCONVERTED_BREAKAGE_RULES
+        if rule.REACH not in BODY_REACHES or rule.CODE in UNCONVERTED_BREAKAGE_RULES
     ]
 
 

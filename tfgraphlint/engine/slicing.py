@@ -11,7 +11,8 @@ could matter to discovery (it mentions a compile decorator or dataset method, de
 step, holds `global`/`nonlocal`, imports, assigns at module level, is named by code that may be
 traced; see `_close_over_names`) or to a selected rule, as the rule declares (`Rule.REACH`,
 `Rule.TRIGGERS`: a `call-sites` rule keeps the calls of compiled functions, a `module-level`
-rule the statements matching its triggers). The others become blank lines, so line and column
+rule the statements matching its triggers, a `state-changes` rule the eager code that changes
+in place what compiled bodies read). The others become blank lines, so line and column
 numbers are unchanged and libCST parses only what matters. Inside an eager function kept only
 for what it holds, the statements that cannot matter are blanked too
 (`_eager_statements_to_blank`).
@@ -103,12 +104,23 @@ def _start(stmt: ast.stmt) -> int:
     return min([stmt.lineno, *(d.lineno for d in decorators)])
 
 
-def rule_needs(rules: Sequence[type[Rule]] | None) -> tuple[tuple[str, ...], bool]:
-    """What `rules` (default: every rule) need kept beyond discovery's needs: their
-    `TRIGGERS`, and whether one reads the call sites of compiled functions."""
+class _Needs(NamedTuple):
+    """What the selected rules need kept beyond discovery's needs (`Rule.REACH`)."""
+
+    triggers: tuple[str, ...]  # their `TRIGGERS`
+    call_sites: bool  # one reads the call sites of compiled functions
+    state_changes: bool  # one reads the eager code that changes what bodies read
+
+
+def rule_needs(rules: Sequence[type[Rule]] | None) -> _Needs:
+    """What `rules` (default: every rule) need kept beyond discovery's needs."""
     chosen = all_rules() if rules is None else rules
     triggers = tuple(dict.fromkeys(t for rule in chosen for t in rule.TRIGGERS))
-    return triggers, any(rule.REACH == "call-sites" for rule in chosen)
+    return _Needs(
+        triggers,
+        any(rule.REACH == "call-sites" for rule in chosen),
+        any(rule.REACH == "state-changes" for rule in chosen),
+    )
 
 
 def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
@@ -151,7 +163,7 @@ def slice_source(
     the declarations of `rules` (default: every rule): their `TRIGGERS`, and the call sites
     of compiled functions when one has the reach `call-sites`. `aliases` maps re-exported
     TensorFlow names (`discovery.reexports`): `from mypkg import tf` names no package."""
-    triggers, call_sites = rule_needs(rules)
+    triggers, call_sites, state_changes = rule_needs(rules)
     passes, tree = screened(text, config, keep=bool(roots), aliases=aliases)
     if not passes:
         return None
@@ -177,10 +189,10 @@ def slice_source(
         for d, u in zip(direct, units, strict=True)
     ]
     body, compiled_names, body_idents = _close_over_names(
-        units, segments, direct, traced, keep, call_sites
+        units, segments, direct, traced, keep, call_sites, state_changes
     )
     for i, unit in enumerate(units):
-        if not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
+        if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
             keep[i] = not body_idents.isdisjoint(_NAME_MUTATION.findall(segments[i]))
     if KERAS_STEP.search(text):
@@ -276,6 +288,7 @@ def _close_over_names(
     traced: list[bool],
     keep: list[bool],
     call_sites: bool = True,
+    state_changes: bool = True,
 ) -> tuple[list[bool], set[str], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
@@ -289,8 +302,9 @@ def _close_over_names(
 
     Kept for context, without propagating: units that name a directly relevant definition
     (call sites of compiled functions, when a rule has the reach `call-sites`), methods that
-    bind an attribute a body reads on `self` (`self.history = []` in `__init__`), and the
-    class of a kept method.
+    bind an attribute a body reads on `self` (`self.history = []` in `__init__`; with a rule
+    of reach `state-changes`, also those that change it in place: `self.history.append(x)`),
+    and the class of a kept method.
 
     Returns which units are bodies, the names of compiled functions, and the identifiers the
     bodies name (for the call sites and attribute bindings inside eager functions,
@@ -299,7 +313,9 @@ def _close_over_names(
     # uses in dictionaries, never scans the other units (quadratic when it did;
     # `tests/test_slicing.py` counts the work).
     idents = [set(_IDENT.findall(s)) for s in segments]
-    binds = [set(_SELF_BINDING.findall(s)) | set(_SELF_MUTATION.findall(s)) for s in segments]
+    binds = [set(_SELF_BINDING.findall(s)) for s in segments]
+    if state_changes:  # methods that change a `self` attribute in place (`Rule.REACH`)
+        binds = [b | set(_SELF_MUTATION.findall(s)) for b, s in zip(binds, segments, strict=True)]
     owner = [u.cls.index if u.cls is not None else None for u in units]
     top: dict[str, int] = {}
     members: dict[int, dict[str, int]] = {}  # class unit -> method name -> method unit

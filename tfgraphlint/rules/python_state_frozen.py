@@ -103,6 +103,7 @@ class PythonStateFrozen(Rule):
 
     CODE = "TFG110"
     NAME = "python-state-frozen"
+    REACH = "state-changes"
     SEVERITY = Severity.WARNING
     SUMMARY = "Python state changed between calls (`self.steps`, a global dict) read when traced"
 
