@@ -271,9 +271,7 @@ class Rule(cst.BatchableCSTVisitor):
             parent = self.parent(parent)
         prefix = ".".join(reversed(parts)) + "."
         return any(
-            ctx.qualname.startswith(prefix)
-            and (not ctx.breaking_only or self.CODE in UNCONVERTED_BREAKAGE_RULES)
-            for ctx in discovery.contexts
+            ctx.qualname.startswith(prefix) and self._admits(ctx) for ctx in discovery.contexts
         )
 
     def code(self, node: cst.CSTNode) -> str:
@@ -329,9 +327,12 @@ class Rule(cst.BatchableCSTVisitor):
 
     def context_of_function(self, func: cst.CSTNode) -> CompiledContext | None:
         ctx = self._traced_context(func)
-        if ctx is not None and ctx.breaking_only and self.CODE not in UNCONVERTED_BREAKAGE_RULES:
-            return None  # a Keras `call` found by default: only what fails there is reported
-        return ctx
+        return ctx if ctx is not None and self._admits(ctx) else None
+
+    def _admits(self, ctx: CompiledContext) -> bool:
+        """Whether this rule reports in `ctx`: in a Keras `call` found by default, only the
+        rules of what fails there (`UNCONVERTED_BREAKAGE_RULES`) do."""
+        return not ctx.breaking_only or self.CODE in UNCONVERTED_BREAKAGE_RULES
 
     def _traced_context(self, func: cst.CSTNode) -> CompiledContext | None:
         meta = self.get_metadata(CompiledContextProvider, func, None)
