@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import libcst as cst
 from libcst.metadata import (
@@ -252,6 +252,19 @@ class _Collector(cst.CSTVisitor):
             current.calls.append(node)
 
 
+def _root_context(info: _FuncInfo, kind: ContextKind, **fields: Any) -> CompiledContext:
+    """A context whose function is its own root (a tf.function, a dataset callback, a Keras
+    method, a loss passed to `compile`), with the other `fields` as given."""
+    return CompiledContext(
+        kind=kind,
+        qualname=info.qualname,
+        line=info.line,
+        root_qualname=info.qualname,
+        root_line=info.line,
+        **fields,
+    )
+
+
 def _callable_args(
     call: cst.Call, positions: Sequence[int], keywords: Sequence[str]
 ) -> Iterator[cst.BaseExpression]:
@@ -466,12 +479,9 @@ class _Discovery:
                 if key == "input_signature" and value != "None":
                     has_sig = True
                     sig_params = self._signature_params(info, arg.value)
-        return CompiledContext(
-            kind=kind,
-            qualname=info.qualname,
-            line=info.line,
-            root_qualname=info.qualname,
-            root_line=info.line,
+        return _root_context(
+            info,
+            kind,
             converted=converted or forced,
             has_input_signature=has_sig,
             signature_params=sig_params,
@@ -736,12 +746,9 @@ class _Discovery:
                     for info in self._resolve(target, where):
                         if self._unknown_decorator(info):
                             continue
-                        ctx = CompiledContext(
-                            kind=ContextKind.DATASET_CALLBACK,
-                            qualname=info.qualname,
-                            line=info.line,
-                            root_qualname=info.qualname,
-                            root_line=info.line,
+                        ctx = _root_context(
+                            info,
+                            ContextKind.DATASET_CALLBACK,
                             converted=not self._has_do_not_convert(info)
                             or info.node in self.to_graph,
                             via=via,
@@ -954,12 +961,9 @@ class _Discovery:
                 )
                 self._mark(
                     info,
-                    CompiledContext(
-                        kind=kind,
-                        qualname=info.qualname,
-                        line=info.line,
-                        root_qualname=info.qualname,
-                        root_line=info.line,
+                    _root_context(
+                        info,
+                        kind,
                         converted=converted,
                         root_label="Keras method",
                         unconverted_reason=_KERAS3_REASON
@@ -1001,12 +1005,9 @@ class _Discovery:
                                 continue
                             self._mark(
                                 info,
-                                CompiledContext(
-                                    kind=kind,
-                                    qualname=info.qualname,
-                                    line=info.line,
-                                    root_qualname=info.qualname,
-                                    root_line=info.line,
+                                _root_context(
+                                    info,
+                                    kind,
                                     converted=False,
                                     root_label=label,
                                     unconverted_reason=_KERAS3_REASON,
