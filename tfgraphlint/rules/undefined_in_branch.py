@@ -132,18 +132,23 @@ def _last_binding_is_none(suite: cst.BaseSuite | cst.Else, name: str) -> cst.Nam
     for stmt in reversed(statements(suite)):
         if name not in statement_assigns(stmt) and name not in assigned(stmt):
             continue
-        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-            return None
-        small = stmt.body[0]
-        if (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-            and small.targets[0].target.value == name
-            and _is_none(small.value)
-        ):
-            return small.targets[0].target
+        return _sets_none(stmt, name)
+    return None
+
+
+def _sets_none(stmt: cst.CSTNode, name: str) -> cst.Name | None:
+    """The target of `stmt` when it is the one-statement line `name = None`, else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return None
+    small = stmt.body[0]
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == name
+        and _is_none(small.value)
+    ):
+        return small.targets[0].target
     return None
 
 
@@ -573,14 +578,4 @@ class UndefinedInBranch(Rule):
         index = siblings.index(node)
         if index == 0:
             return False
-        before = siblings[index - 1]
-        if not isinstance(before, cst.SimpleStatementLine) or len(before.body) != 1:
-            return False
-        small = before.body[0]
-        return (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-            and small.targets[0].target.value == name
-            and _is_none(small.value)
-        )
+        return _sets_none(siblings[index - 1], name) is not None
