@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.control import statements
 from tfgraphlint.discovery.model import CompiledContext
 from tfgraphlint.discovery.parents import ParentProvider
@@ -152,6 +154,24 @@ def _sets_none(stmt: cst.CSTNode, name: str) -> cst.Name | None:
     return None
 
 
+def _runs_at_least_once(iterable: cst.BaseExpression, facts: FunctionFacts) -> bool:
+    """`tf.range(3)`, `tf.range(1, 4)`: integer literal bounds that give at least one value."""
+    if not isinstance(iterable, cst.Call) or not (
+        facts.is_range_call(iterable) or facts.qualnames(iterable.func) & names.TF_RANGE
+    ):
+        return False
+    bounds = [a.value for a in iterable.args]
+    if not 1 <= len(bounds) <= 3 or any(a.keyword is not None for a in iterable.args):
+        return False
+    values = [b.evaluated_value if isinstance(b, cst.Integer) else None for b in bounds]
+    if None in values:
+        return False
+    try:
+        return len(range(*cast(list[int], values))) > 0
+    except ValueError:  # a zero step
+        return False
+
+
 def _is_none(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
@@ -162,7 +182,8 @@ class UndefinedInBranch(Rule):
     In a body that AutoGraph converts, flags a variable that a tensor-dependent `if` assigns
     in only one branch (or sets to `None` on one path) and that is read after the `if`; a
     variable first assigned inside a `for` loop over a `tf.data.Dataset` and read after the
-    loop; and a conditional expression `a if <tensor> else None`.
+    loop; the same for a tensor loop (`for i in tf.range(n)`, `while i < n` on tensors),
+    which may run zero times; and a conditional expression `a if <tensor> else None`.
 
     ## Why is this bad?
     A tensor condition makes AutoGraph build a `tf.cond`, whose two branches must produce
@@ -171,6 +192,10 @@ class UndefinedInBranch(Rule):
     at the end of the else branch.` (identical on TensorFlow 2.3, 2.12 and 2.21). A dataset
     loop becomes a `Dataset.reduce`, whose state must exist before it: `ValueError: 'z' must be
     defined before the loop`. The same code works eagerly and with a Python condition.
+    A name first set in a tensor loop traces, but the graph asserts at run time that the loop
+    ran: a call where it runs zero times (an empty batch, `n = 0`) fails with
+    `InvalidArgumentError: ... loop must iterate at least once to initialize z` (TensorFlow
+    2.15 and 2.21). The loop variable itself is exempt: it is 0 when the loop does not run.
 
     ## Example
     ```python
@@ -183,7 +208,8 @@ class UndefinedInBranch(Rule):
 
     ## Use instead
     Give the variable a tensor value on every path: assign it before the `if`
-    (`y = tf.zeros_like(x)`) or in an `else` branch; define loop results before the loop.
+    (`y = tf.zeros_like(x)`) or in an `else` branch; define loop results before the loop,
+    with the dtype and shape the loop gives them.
 
     ## Known problems
     Only conditions known to be tensors are reported: a parameter such as `training` may be a
@@ -196,7 +222,7 @@ class UndefinedInBranch(Rule):
     CODE = "TFG501"
     NAME = "undefined-in-branch"
     SEVERITY = Severity.ERROR
-    SUMMARY = "variable set in only one branch of a tensor `if` and used after it"
+    SUMMARY = "variable set on only some paths of a tensor `if` or loop and used after it"
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
@@ -283,6 +309,33 @@ class UndefinedInBranch(Rule):
             """
             import tensorflow as tf
 
+            @tf.function
+            def last_index(x):
+                for i in tf.range(tf.shape(x)[0]):
+                    tf.print(x[i])
+                return i  # the loop variable: 0 when the loop does not run
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def two_passes(x):
+                total = tf.constant(0.0)
+                for i in tf.range(tf.shape(x)[0]):
+                    chunk = x[i] * 2.0
+                    total += chunk
+                for i in tf.range(tf.shape(x)[0]):
+                    chunk = x[i] * 3.0  # set again before this loop reads it
+                    total += chunk
+                return total
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
             def eager(x):
                 if tf.reduce_sum(x) > 0:
                     y = x * 2
@@ -361,6 +414,32 @@ class UndefinedInBranch(Rule):
                 return tf.math.log(x) if tf.reduce_all(x > 0) else None  # error: TFG501
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def last_row(x):
+                for i in tf.range(tf.shape(x)[0]):
+                    row = x[i] * 2.0  # error: TFG501
+                return row  # an empty `x` fails at run time
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None])])
+            def running_sum(x):
+                total = tf.constant(0.0)
+                i = tf.constant(0)
+                while i < tf.size(x):
+                    total += x[i]
+                    last = x[i]  # error: TFG501
+                    i += 1
+                return total, last
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
@@ -388,6 +467,13 @@ class UndefinedInBranch(Rule):
             return
         ctx, facts = found
         if not facts.is_dataset(node.iter):
+            if (
+                facts.iteration_kind(node.iter) is Kind.TENSOR
+                and not facts.is_dataset_iterator(node.iter)
+                and not _runs_at_least_once(node.iter, facts)
+            ):
+                header = f"for {self.code(node.target)} in {self.code(node.iter)}"
+                self._check_may_not_run(node, header, ctx, facts)
             return
         targets = target_names(node.target)
         for name, target in assigned(node.body).items():
@@ -401,6 +487,34 @@ class UndefinedInBranch(Rule):
                 f"`{name}`, first assigned in dataset loop `for {self.code(node.target)} in "
                 f"{self.code(node.iter)}` in {ctx.describe()}, is read after it (line {read}), "
                 "so tracing raises `ValueError`",
+                context=ctx,
+            )
+
+    def visit_While(self, node: cst.While) -> None:
+        found = self._converted(node)
+        if found is None:
+            return
+        ctx, facts = found
+        if facts.kind(node.test) is Kind.TENSOR:
+            self._check_may_not_run(node, f"while {self.code(node.test)}", ctx, facts)
+
+    def _check_may_not_run(
+        self, loop: cst.For | cst.While, header: str, ctx: CompiledContext, facts: FunctionFacts
+    ) -> None:
+        """A name first set in a graph loop (other than a dataset's) and read after it: the
+        loop may run zero times, and the graph asserts that it did not."""
+        targets = target_names(loop.target) if isinstance(loop, cst.For) else set()
+        for name, target in assigned(loop.body).items():
+            if name in targets or self._defined_before(name, loop, facts):
+                continue
+            read = self._read_after(name, loop, facts)
+            if read is None:
+                continue
+            self.report(
+                target,
+                f"`{name}`, first assigned in tensor loop `{header}` in {ctx.describe()}, is "
+                f"read after it (line {read}): a call where the loop runs zero times fails "
+                f"with `loop must iterate at least once to initialize {name}`",
                 context=ctx,
             )
 
@@ -551,20 +665,23 @@ class UndefinedInBranch(Rule):
             parent = self.get_metadata(ParentProvider, child, None)
 
     def _read_after(self, name: str, stmt: cst.CSTNode, facts: FunctionFacts) -> int | None:
-        """Line of the first read of `name` after `stmt` that no assignment masks, or None."""
+        """Line of the first read of `name` after `stmt` that no assignment masks, or None.
+        A read with an assignment of `name` between `stmt` and it (say in a second loop that
+        sets the name before reading it) counts as masked: that errs towards silence."""
         scope = self.get_metadata(FastScopeProvider, stmt, None)
         if scope is None:
             return None
-        reads = sorted(
-            self._pos(access.node)
-            for assignment in scope.assignments[name]
-            for access in assignment.references
-        )
+        assignments = scope.assignments[name]
+        reads = sorted(self._pos(access.node) for a in assignments for access in a.references)
+        nodes = [getattr(a, "node", None) for a in assignments]
+        bound = [self._pos(n) for n in nodes if isinstance(n, cst.CSTNode)]
+        end = self._end(stmt)
         for following in self._following(stmt, facts):
             lo, hi = self._pos(following), self._end(following)
             inside = [r for r in reads if lo <= r <= hi]
             if inside:
-                return inside[0][0]
+                first = inside[0]
+                return None if any(end < b < first for b in bound) else first[0]
             if name in statement_assigns(following):
                 return None
         return None
