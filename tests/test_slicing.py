@@ -587,3 +587,45 @@ def test_only_a_state_changes_rule_keeps_the_eager_code_that_changes_state() -> 
     assert "self.memory.append(item)" not in kept and 'CONFIG["scale"] = value' not in kept
     found = lint_source(source, "replay.py", Config(select=("TFG110",))).findings
     assert [(f.line, f.code) for f in found] == [(19, "TFG110"), (19, "TFG110")]
+
+
+def test_slicing_keeps_what_makes_a_call_sites_argument() -> None:
+    # TFG205 reads the factory a call site's argument comes from (two deep) and the class it
+    # instantiates, with the method that decides how its instances trace: all eager code that
+    # names no compiled function, kept for the call site's sake.
+    source = """
+        import tensorflow as tf
+
+        def build_model(width):
+            model = tf.keras.Sequential([tf.keras.layers.Dense(width)])
+            return model
+
+        def make():
+            return build_model(3)
+
+        class Settings:
+            def __init__(self, k):
+                self.k = k
+
+        class Hooked:
+            def helper(self):
+                return 1
+
+            def __tf_tracing_type__(self, context):
+                return None
+
+        def unrelated():
+            return 1
+
+        @tf.function
+        def step(model, settings, x):
+            return model(x) * settings.k
+
+        def main(x):
+            for fold in range(3):
+                step(make(), Settings(2.0), x)
+                step(make(), Hooked(), x)
+        """
+    assert _kept_defs(source) == {"build_model", "make", "__tf_tracing_type__", "step", "main"}
+    found = _same_findings_with_and_without_slicing(source)
+    assert found == [(31, "TFG205"), (32, "TFG205")]

@@ -42,7 +42,8 @@ REQUIRED_DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example",
 # and module-level assignments):
 # - "compiled-bodies": reports inside compiled bodies only; what discovery keeps is enough.
 # - "call-sites": also reads the eager code that calls a compiled function (`step(0.5)`, a
-#   rebinding after the call): the statements naming a compiled function are kept.
+#   rebinding after the call): the statements naming a compiled function are kept, and the
+#   module-level functions and classes those name, two deep (what makes an argument).
 # - "state-changes": reports inside compiled bodies only, but also reads the eager code that
 #   changes in place the Python state those bodies read: the methods that do so to a `self`
 #   attribute (`self.memory.append(x)`, `self.table[k] = v`) and the module-level functions

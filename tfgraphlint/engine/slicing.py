@@ -371,13 +371,11 @@ def _close_over_names(
         for target in ast_nodes(node)
         if isinstance(target, ast.Name)
     }
+    sites: list[int] = []
     for i in range(len(units)):
-        if (
-            call_sites
-            and not keep[i]
-            and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i]))
-        ):
+        if call_sites and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i])):
             keep[i] = True  # a call site of a compiled function
+            sites.append(i)
         cls = owner[i]
         if cls is not None and body[i] and cls in binders:
             bound_by = binders[cls]
@@ -385,6 +383,8 @@ def _close_over_names(
                 for j in bound_by[attribute]:
                     keep[j] = True
     if call_sites:
+        compiled = {name for i in roots if (name := units[i].name) is not None} | bound
+        _keep_argument_makers(units, named, members, keep, sites, top, compiled)
         # Callers of a module-level definition that creates a `tf.function` (TFG203 follows a
         # factory into the loops that call it), and their callers: kept for context.
         factories = {
@@ -408,6 +408,76 @@ def _close_over_names(
     names = {name for i in roots if (name := units[i].name) is not None}
     body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
     return body, (names | bound) if call_sites else set(), body_idents
+
+
+# Methods that decide how instances of a class trace (`new-object-per-call` reads them).
+_TRACING_HOOKS = ("__new__", "__tf_tracing_type__")
+
+
+def _keep_argument_makers(
+    units: list[_Unit],
+    named: list[list[int]],
+    members: Mapping[int, Mapping[str, int]],
+    keep: list[bool],
+    sites: list[int],
+    top: Mapping[str, int],
+    compiled: set[str],
+) -> None:
+    """Keep, for context, the module-level functions and classes that make the arguments of
+    calls to compiled functions (`step(build_model())`, or `model = build_model()` then
+    `step(model)` in the same unit), and those these name (two deep): `new-object-per-call`
+    reads them. A class keeps its header and the methods that decide how its instances
+    trace, not the others."""
+    makers = {
+        j for i in sites for n in _makers(units[i].stmt, compiled) if (j := top.get(n)) is not None
+    }
+    level = makers
+    for depth in range(2):
+        level = {
+            j for j in level if not keep[j] and isinstance(units[j].stmt, _DEFS + (ast.ClassDef,))
+        }
+        for j in level:
+            keep[j] = True
+            for hook in _TRACING_HOOKS:
+                method = members.get(j, {}).get(hook)
+                if method is not None:
+                    keep[method] = True
+        if depth == 0:
+            level = {k for j in level for k in named[j] if units[k].cls is None}
+
+
+def _makers(stmt: ast.AST, compiled: set[str]) -> set[str]:
+    """The names of the callables whose results a statement passes to a compiled function:
+    `f` of `step(f(...))`, and of `x = f(...)` when it passes `x`."""
+    passed: set[str] = set()
+    makers: set[str] = set()
+    assigned: dict[str, set[str]] = {}
+    for node in ast_nodes(stmt):
+        if isinstance(node, ast.Call):
+            callee = node.func
+            name = callee.id if isinstance(callee, ast.Name) else None
+            if isinstance(callee, ast.Attribute):
+                name = callee.attr
+            if name not in compiled:
+                continue
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Starred):
+                    arg = arg.value
+                if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name):
+                    makers.add(arg.func.id)
+                elif isinstance(arg, ast.Name):
+                    passed.add(arg.id)
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, set()).add(node.value.func.id)
+    for name in passed:
+        makers |= assigned.get(name, set())
+    return makers
 
 
 def _common(names: set[str], table: Mapping[str, object]) -> list[str]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.discovery.model import CompiledContext
-from tfgraphlint.discovery.parents import ParentProvider
-from tfgraphlint.discovery.scope_metadata import FastScopeProvider
-from tfgraphlint.engine.rule import Confirmation, FuncNode, Rule
+from tfgraphlint.engine import call_sites
+from tfgraphlint.engine.rule import Confirmation, Rule
 
 # Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
 # iteration.
@@ -19,17 +16,6 @@ _COUNTING_ITERABLES = frozenset({"builtins.range", "itertools.count"})
 _NUMBERS = (cst.Integer, cst.Float)
 # A literal `range` with up to this many values makes few traces, all reused later.
 _FEW = 8
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
-_Loop = cst.For | cst.While | cst.CompFor
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """A compiled function a call site can reach: its node, its context, its parameters."""
-
-    func: FuncNode
-    ctx: CompiledContext
-    params: tuple[str, ...]
 
 
 class PythonScalarArgument(Rule):
@@ -266,7 +252,7 @@ class PythonScalarArgument(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if self.compiled_context(node) is not None:
             return
-        target = self._target(node.func)
+        target = call_sites.target(self, node.func)
         if target is None or target.ctx.has_input_signature:
             return
         starred = False  # after `*rest`, positions no longer name parameters
@@ -274,13 +260,15 @@ class PythonScalarArgument(Rule):
             if arg.star:
                 starred = True
                 continue
-            param = None if starred else _param_at(target, position)
+            param = None if starred else target.param_at(position)
             self._check_arg(node, arg, param, target)
         for arg in node.args:
             if arg.keyword is not None:
                 self._check_arg(node, arg, arg.keyword.value, target)
 
-    def _check_arg(self, call: cst.Call, arg: cst.Arg, param: str | None, target: _Target) -> None:
+    def _check_arg(
+        self, call: cst.Call, arg: cst.Arg, param: str | None, target: call_sites.Target
+    ) -> None:
         loop_var = self._varying(arg.value)
         if loop_var is None:
             return
@@ -292,87 +280,6 @@ class PythonScalarArgument(Rule):
             f"`{target.ctx.qualname}` changes with `{name}` in the loop at line "
             f"{self.line_of(loop)}, so every call retraces",
         )
-
-    # ---------------------------------------------------------------- the callee
-    def _target(self, func: cst.BaseExpression) -> _Target | None:
-        """The same-module compiled function `func` names: a decorated def, a name bound to
-        `tf.function(f)`, or a decorated method called as `self.method`."""
-        if isinstance(func, cst.Name):
-            defs = self._definitions(func)
-            return defs[0] if len(defs) == 1 else None
-        if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
-            and func.value.value == "self"
-        ):
-            return self._method(func, func.attr.value)
-        return None
-
-    def _definitions(self, name: cst.Name) -> list[_Target]:
-        scope = self.get_metadata(FastScopeProvider, name, None)
-        if scope is None:
-            return []
-        found: list[_Target] = []
-        for assignment in scope[name.value]:
-            node = getattr(assignment, "node", None)
-            if isinstance(node, cst.FunctionDef):
-                target = self._as_target(node)
-            elif isinstance(node, cst.Name):
-                target = self._wrapped_by_assignment(node)
-            else:
-                target = None
-            if target is None:
-                return []
-            if all(t.func is not target.func for t in found):
-                found.append(target)
-        return found
-
-    def _wrapped_by_assignment(self, name: cst.Name) -> _Target | None:
-        """For `g = tf.function(f, ...)` or `g = tf.function(...)(f)`, the target of `f`."""
-        target = self.get_metadata(ParentProvider, name, None)
-        assign = self.get_metadata(ParentProvider, target, None) if target else None
-        if not isinstance(assign, cst.Assign) or not isinstance(assign.value, cst.Call):
-            return None
-        call = assign.value
-        if not (
-            self.is_tf(call.func, "function")
-            or isinstance(call.func, cst.Call)
-            and self.is_tf(call.func.func, "function")
-        ):
-            return None
-        wrapped = next((a.value for a in call.args if a.keyword is None), None)
-        if isinstance(wrapped, cst.Lambda):
-            return self._as_target(wrapped)
-        if isinstance(wrapped, cst.Name):
-            scope = self.get_metadata(FastScopeProvider, wrapped, None)
-            assignments = scope[wrapped.value] if scope is not None else ()
-            defs = [getattr(a, "node", None) for a in assignments]
-            funcs = [d for d in defs if isinstance(d, cst.FunctionDef)]
-            if len(funcs) == 1:
-                return self._as_target(funcs[0])
-        return None
-
-    def _method(self, node: cst.CSTNode, name: str) -> _Target | None:
-        cls: cst.CSTNode | None = node
-        while cls is not None and not isinstance(cls, cst.ClassDef):
-            cls = self.get_metadata(ParentProvider, cls, None)
-        if cls is None:
-            return None
-        assert isinstance(cls, cst.ClassDef)
-        for stmt in cls.body.body:
-            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
-                target = self._as_target(stmt)
-                if target is not None and target.params:
-                    return _Target(target.func, target.ctx, target.params[1:])
-        return None
-
-    def _as_target(self, func: FuncNode) -> _Target | None:
-        ctx = self.context_of_function(func)
-        if ctx is None or not ctx.is_root:
-            return None
-        p = func.params
-        params = tuple(param.name.value for param in (*p.posonly_params, *p.params))
-        return _Target(func, ctx, params)
 
     # ---------------------------------------------------------------- the argument
     def _varying(self, expr: cst.BaseExpression) -> tuple[str, cst.CSTNode] | None:
@@ -407,41 +314,16 @@ class PythonScalarArgument(Rule):
         if isinstance(expr, cst.BinaryOperation):
             return self._constant(expr.left) and self._constant(expr.right)
         if isinstance(expr, cst.Name):
-            values = self._bound_values(expr)
+            values = call_sites.bound_values(self, expr)
             return bool(values) and all(isinstance(v, _NUMBERS) for v in values)
         return False
-
-    def _bound_values(self, name: cst.Name) -> list[cst.CSTNode]:
-        """What each binding of `name` in its scope assigns (the statement for loops and
-        augmented assignments)."""
-        scope = self.get_metadata(FastScopeProvider, name, None)
-        if scope is None:
-            return []
-        values: list[cst.CSTNode] = []
-        for assignment in scope[name.value]:
-            target = getattr(assignment, "node", None)
-            if not isinstance(target, cst.Name):
-                return []
-            parent = self.get_metadata(ParentProvider, target, None)
-            while isinstance(parent, cst.Element | cst.Tuple | cst.List):
-                parent = self.get_metadata(ParentProvider, parent, None)
-            if isinstance(parent, cst.AssignTarget):
-                assign = self.get_metadata(ParentProvider, parent, None)
-                if not isinstance(assign, cst.Assign):
-                    return []
-                values.append(assign.value)
-            elif isinstance(parent, cst.AugAssign | cst.For | cst.CompFor):
-                values.append(parent)
-            else:
-                values.append(target)
-        return values
 
     def _counter(self, name: cst.Name) -> tuple[str, cst.CSTNode] | None:
         """The enclosing loop in which `name` is a new Python int on every iteration: the
         target of `for name in range(...)` or the index of `enumerate(...)`, or a name bound
         to number literals and incremented in the loop body (`step += 1`)."""
-        values = self._bound_values(name)
-        for loop in self._enclosing_loops(name):
+        values = call_sites.bound_values(self, name)
+        for loop in call_sites.enclosing_loops(self, name):
             if (
                 isinstance(loop, cst.For | cst.CompFor)
                 and self._counts(loop, name.value)
@@ -451,23 +333,10 @@ class PythonScalarArgument(Rule):
         increments = [v for v in values if isinstance(v, cst.AugAssign)]
         if not increments or not all(_counter_binding(v) for v in values):
             return None
-        for loop in self._enclosing_loops(name):
-            if any(self._inside(inc, loop) for inc in increments):
+        for loop in call_sites.enclosing_loops(self, name):
+            if any(call_sites.inside_body(self, inc, loop) for inc in increments):
                 return name.value, loop
         return None
-
-    def _inside(self, node: cst.CSTNode, loop: _Loop) -> bool:
-        """Whether `node` is in the body of `loop`."""
-        if isinstance(loop, cst.CompFor):
-            return False  # a comprehension has no statements
-        child = node
-        parent = self.get_metadata(ParentProvider, child, None)
-        while parent is not None:
-            if parent is loop:
-                return child is loop.body
-            child = parent
-            parent = self.get_metadata(ParentProvider, child, None)
-        return False
 
     def _counts(self, loop: cst.For | cst.CompFor, name: str) -> bool:
         """Whether `for` binds `name` to a counter: `range`, `itertools.count`, or the index
@@ -484,32 +353,6 @@ class PythonScalarArgument(Rule):
             first = loop.target.elements[0].value if loop.target.elements else None
             return isinstance(first, cst.Name) and first.value == name
         return False
-
-    def _enclosing_loops(self, node: cst.CSTNode) -> list[_Loop]:
-        """Loops whose body runs `node`, innermost first, within its function scope; the
-        `for` clauses of a comprehension whose element holds it are loops too."""
-        loops: list[_Loop] = []
-        child = node
-        parent = self.get_metadata(ParentProvider, child, None)
-        while parent is not None and not isinstance(
-            parent, cst.FunctionDef | cst.Lambda | cst.ClassDef
-        ):
-            if isinstance(parent, cst.For | cst.While) and child is parent.body:
-                loops.append(parent)
-            elif isinstance(parent, _COMPREHENSIONS) and child is not parent.for_in:
-                clauses: list[_Loop] = []
-                clause: cst.CompFor | None = parent.for_in
-                while clause is not None:
-                    clauses.append(clause)
-                    clause = clause.inner_for_in
-                loops.extend(reversed(clauses))
-            child = parent
-            parent = self.get_metadata(ParentProvider, child, None)
-        return loops
-
-
-def _param_at(target: _Target, position: int) -> str | None:
-    return target.params[position] if position < len(target.params) else None
 
 
 def _few_values(it: cst.Call) -> bool:

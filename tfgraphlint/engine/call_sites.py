@@ -1,0 +1,178 @@
+"""Call sites of the module's own `tf.function`s, for the rules that read them (`REACH =
+"call-sites"`): which compiled function a call reaches, what a name is bound to, and which
+loops run a call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from tfgraphlint.discovery.model import CompiledContext
+from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.scope_metadata import FastScopeProvider
+from tfgraphlint.engine.rule import FuncNode, Rule
+
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+Loop = cst.For | cst.While | cst.CompFor
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A compiled function a call site can reach: its node, its context, its parameters."""
+
+    func: FuncNode
+    ctx: CompiledContext
+    params: tuple[str, ...]
+
+    def param_at(self, position: int) -> str | None:
+        return self.params[position] if position < len(self.params) else None
+
+
+def target(rule: Rule, func: cst.BaseExpression) -> Target | None:
+    """The same-module compiled function `func` names: a decorated def, a name bound to
+    `tf.function(f)`, or a decorated method called as `self.method`."""
+    if isinstance(func, cst.Name):
+        defs = _definitions(rule, func)
+        return defs[0] if len(defs) == 1 else None
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == "self"
+    ):
+        return _method(rule, func, func.attr.value)
+    return None
+
+
+def _definitions(rule: Rule, name: cst.Name) -> list[Target]:
+    scope = rule.get_metadata(FastScopeProvider, name, None)
+    if scope is None:
+        return []
+    found: list[Target] = []
+    for assignment in scope[name.value]:
+        node = getattr(assignment, "node", None)
+        if isinstance(node, cst.FunctionDef):
+            found_target = _as_target(rule, node)
+        elif isinstance(node, cst.Name):
+            found_target = _wrapped_by_assignment(rule, node)
+        else:
+            found_target = None
+        if found_target is None:
+            return []
+        if all(t.func is not found_target.func for t in found):
+            found.append(found_target)
+    return found
+
+
+def _wrapped_by_assignment(rule: Rule, name: cst.Name) -> Target | None:
+    """For `g = tf.function(f, ...)` or `g = tf.function(...)(f)`, the target of `f`."""
+    assign_target = rule.get_metadata(ParentProvider, name, None)
+    assign = rule.get_metadata(ParentProvider, assign_target, None) if assign_target else None
+    if not isinstance(assign, cst.Assign) or not isinstance(assign.value, cst.Call):
+        return None
+    call = assign.value
+    if not (
+        rule.is_tf(call.func, "function")
+        or isinstance(call.func, cst.Call)
+        and rule.is_tf(call.func.func, "function")
+    ):
+        return None
+    wrapped = next((a.value for a in call.args if a.keyword is None), None)
+    if isinstance(wrapped, cst.Lambda):
+        return _as_target(rule, wrapped)
+    if isinstance(wrapped, cst.Name):
+        scope = rule.get_metadata(FastScopeProvider, wrapped, None)
+        assignments = scope[wrapped.value] if scope is not None else ()
+        defs = [getattr(a, "node", None) for a in assignments]
+        funcs = [d for d in defs if isinstance(d, cst.FunctionDef)]
+        if len(funcs) == 1:
+            return _as_target(rule, funcs[0])
+    return None
+
+
+def _method(rule: Rule, node: cst.CSTNode, name: str) -> Target | None:
+    cls: cst.CSTNode | None = node
+    while cls is not None and not isinstance(cls, cst.ClassDef):
+        cls = rule.get_metadata(ParentProvider, cls, None)
+    if cls is None:
+        return None
+    assert isinstance(cls, cst.ClassDef)
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            found = _as_target(rule, stmt)
+            if found is not None and found.params:
+                return Target(found.func, found.ctx, found.params[1:])
+    return None
+
+
+def _as_target(rule: Rule, func: FuncNode) -> Target | None:
+    ctx = rule.context_of_function(func)
+    if ctx is None or not ctx.is_root:
+        return None
+    p = func.params
+    params = tuple(param.name.value for param in (*p.posonly_params, *p.params))
+    return Target(func, ctx, params)
+
+
+def bound_values(rule: Rule, name: cst.Name) -> list[cst.CSTNode]:
+    """What each binding of `name` in its scope assigns: the value of an assignment, the
+    statement of a loop or an augmented assignment, the bound name itself for other kinds (a
+    parameter, `with ... as`); [] when a binding is not a plain name (an import)."""
+    scope = rule.get_metadata(FastScopeProvider, name, None)
+    if scope is None:
+        return []
+    values: list[cst.CSTNode] = []
+    for assignment in scope[name.value]:
+        bound = getattr(assignment, "node", None)
+        if not isinstance(bound, cst.Name):
+            return []
+        parent = rule.get_metadata(ParentProvider, bound, None)
+        while isinstance(parent, cst.Element | cst.Tuple | cst.List):
+            parent = rule.get_metadata(ParentProvider, parent, None)
+        if isinstance(parent, cst.AssignTarget):
+            assign = rule.get_metadata(ParentProvider, parent, None)
+            if not isinstance(assign, cst.Assign):
+                return []
+            values.append(assign.value)
+        elif isinstance(parent, cst.AugAssign | cst.For | cst.CompFor):
+            values.append(parent)
+        else:
+            values.append(bound)
+    return values
+
+
+def enclosing_loops(rule: Rule, node: cst.CSTNode) -> list[Loop]:
+    """Loops whose body runs `node`, innermost first, within its function scope; the `for`
+    clauses of a comprehension whose element holds it are loops too."""
+    loops: list[Loop] = []
+    child = node
+    parent = rule.get_metadata(ParentProvider, child, None)
+    while parent is not None and not isinstance(
+        parent, cst.FunctionDef | cst.Lambda | cst.ClassDef
+    ):
+        if isinstance(parent, cst.For | cst.While) and child is parent.body:
+            loops.append(parent)
+        elif isinstance(parent, COMPREHENSIONS) and child is not parent.for_in:
+            clauses: list[Loop] = []
+            clause: cst.CompFor | None = parent.for_in
+            while clause is not None:
+                clauses.append(clause)
+                clause = clause.inner_for_in
+            loops.extend(reversed(clauses))
+        child = parent
+        parent = rule.get_metadata(ParentProvider, child, None)
+    return loops
+
+
+def inside_body(rule: Rule, node: cst.CSTNode, loop: Loop) -> bool:
+    """Whether `node` is in the body of `loop` (a comprehension has no statements: False)."""
+    if isinstance(loop, cst.CompFor):
+        return False
+    child = node
+    parent = rule.get_metadata(ParentProvider, child, None)
+    while parent is not None:
+        if parent is loop:
+            return child is loop.body
+        child = parent
+        parent = rule.get_metadata(ParentProvider, child, None)
+    return False
