@@ -1,6 +1,11 @@
-"""TFG205's examples against real TensorFlow: each example runs as a script, and every
-INVALID one either retraces one of its `tf.function`s (a trace count above one) or stops with
-the singleton-variables `ValueError` its message names; no VALID example does either."""
+"""The call-site rules' examples against real TensorFlow: each example runs as a script.
+
+- TFG205: every INVALID one either retraces one of its `tf.function`s (a trace count above
+  one) or stops with the singleton-variables `ValueError` its message names; no VALID one
+  does either.
+- TFG206: every INVALID one traces at least three times (more than the two traces of
+  `reduce_retracing=True`), every VALID one at most twice, and none raises.
+"""
 
 from __future__ import annotations
 
@@ -32,16 +37,23 @@ for path in sys.argv[1:]:
         for attr, obj in namespace.items()
         if hasattr(obj, "experimental_get_tracing_count")
     }
-    out[name] = {"error": error, "traces": traces}
+    code = os.path.basename(os.path.dirname(path))[:6]  # the folder `TFG2050`: `TFG205`
+    out[f"{code}/{name}"] = {"error": error, "traces": traces}
 print(json.dumps(out))
 """
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("call_site_examples")
-    kinds = write_rule_examples("TFG205", folder)
-    doc = run_tensorflow_script(_WORKER, *(str(folder / f"{n}.py") for n in kinds))
+    """Every example of both rules, run in one TensorFlow process: `TFG205/invalid_0`, ..."""
+    kinds: dict[str, str] = {}
+    paths: list[str] = []
+    for code in ("TFG205", "TFG206"):
+        folder = tmp_path_factory.mktemp(code)
+        for name, kind in write_rule_examples(code, folder).items():
+            kinds[f"{code}/{name}"] = kind
+            paths.append(str(folder / f"{name}.py"))
+    doc = run_tensorflow_script(_WORKER, *paths)
     return kinds, doc
 
 
@@ -50,6 +62,8 @@ def test_new_object_examples_match_tensorflow(
 ) -> None:
     kinds, doc = outcomes
     for name, kind in kinds.items():
+        if not name.startswith("TFG205/"):
+            continue
         error, traces = doc[name]["error"], doc[name]["traces"]
         retraced = any(count > 1 for count in traces.values())
         if kind == "invalid":
@@ -63,6 +77,18 @@ def test_a_new_model_and_optimizer_per_pass_raise_the_singleton_error(
 ) -> None:
     """The message's second claim: a retrace that creates variables raises."""
     _, doc = outcomes
-    for name in ("invalid_0", "invalid_1"):
+    for name in ("TFG205/invalid_0", "TFG205/invalid_1"):
         assert doc[name]["error"] is not None and SINGLETON in doc[name]["error"], doc[name]
-    assert doc["invalid_2"] == {"error": None, "traces": {"scaled": 3}}
+    assert doc["TFG205/invalid_2"] == {"error": None, "traces": {"scaled": 3}}
+
+
+def test_growing_shape_examples_match_tensorflow(
+    outcomes: tuple[dict[str, str], dict[str, Any]],
+) -> None:
+    kinds, doc = outcomes
+    for name, kind in kinds.items():
+        if not name.startswith("TFG206/"):
+            continue
+        assert doc[name]["error"] is None, (name, doc[name])
+        most = max(doc[name]["traces"].values())
+        assert most >= 3 if kind == "invalid" else most <= 2, (name, doc[name])

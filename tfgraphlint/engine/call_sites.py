@@ -5,6 +5,7 @@ loops run a call."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -13,6 +14,12 @@ from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.engine.rule import FuncNode, Rule
 
+# Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
+# iteration.
+_COUNTING_ITERABLES = frozenset({"builtins.range", "itertools.count"})
+_NUMBERS = (cst.Integer, cst.Float)
+# A literal `range` with up to this many values makes few traces, all reused later.
+_FEW = 8
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 Loop = cst.For | cst.While | cst.CompFor
 
@@ -176,3 +183,111 @@ def inside_body(rule: Rule, node: cst.CSTNode, loop: Loop) -> bool:
         child = parent
         parent = rule.get_metadata(ParentProvider, child, None)
     return False
+
+
+# ---------------------------------------------------------------- loop counters
+def varying(rule: Rule, expr: cst.BaseExpression) -> tuple[str, cst.CSTNode] | None:
+    """(loop variable, loop) when `expr` is a Python number built from a loop counter
+    and constants, or None."""
+    if isinstance(expr, cst.Name):
+        return counter(rule, expr)
+    if isinstance(expr, cst.UnaryOperation):
+        return varying(rule, expr.expression)
+    if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, cst.Modulo):
+        left, right = varying(rule, expr.left), varying(rule, expr.right)
+        if left is not None and (right is not None or constant(rule, expr.right)):
+            return left
+        if right is not None and constant(rule, expr.left):
+            return right
+        return None
+    if (
+        isinstance(expr, cst.Call)
+        and len(expr.args) == 1
+        and rule.qualnames(expr.func) & {"builtins.float", "builtins.int"}
+    ):
+        return varying(rule, expr.args[0].value)
+    return None
+
+
+def constant(rule: Rule, expr: cst.BaseExpression) -> bool:
+    """A Python number that does not change: a literal, or a name only ever bound to
+    literals (a module constant), or arithmetic on those."""
+    if isinstance(expr, _NUMBERS):
+        return True
+    if isinstance(expr, cst.UnaryOperation):
+        return constant(rule, expr.expression)
+    if isinstance(expr, cst.BinaryOperation):
+        return constant(rule, expr.left) and constant(rule, expr.right)
+    if isinstance(expr, cst.Name):
+        values = bound_values(rule, expr)
+        return bool(values) and all(isinstance(v, _NUMBERS) for v in values)
+    return False
+
+
+def counter(rule: Rule, name: cst.Name) -> tuple[str, cst.CSTNode] | None:
+    """The enclosing loop in which `name` is a new Python int on every iteration: the
+    target of `for name in range(...)` or the index of `enumerate(...)`, or a name bound
+    to number literals and incremented in the loop body (`step += 1`)."""
+    values = bound_values(rule, name)
+    for loop in enclosing_loops(rule, name):
+        if (
+            isinstance(loop, cst.For | cst.CompFor)
+            and counts(rule, loop, name.value)
+            and all(isinstance(v, cst.For | cst.CompFor | cst.Integer) for v in values)
+        ):
+            return name.value, loop
+    increments = [v for v in values if isinstance(v, cst.AugAssign)]
+    if not increments or not all(_counter_binding(v) for v in values):
+        return None
+    for loop in enclosing_loops(rule, name):
+        if any(inside_body(rule, inc, loop) for inc in increments):
+            return name.value, loop
+    return None
+
+
+def counts(rule: Rule, loop: cst.For | cst.CompFor, name: str) -> bool:
+    """Whether `for` binds `name` to a counter: `range`, `itertools.count`, or the index
+    of `enumerate`."""
+    it = loop.iter
+    if not isinstance(it, cst.Call):
+        return False
+    qns = rule.qualnames(it.func)
+    if qns & _COUNTING_ITERABLES:
+        if "builtins.range" in qns and _few_values(it):
+            return False
+        return isinstance(loop.target, cst.Name) and loop.target.value == name
+    if "builtins.enumerate" in qns and isinstance(loop.target, cst.Tuple):
+        first = loop.target.elements[0].value if loop.target.elements else None
+        return isinstance(first, cst.Name) and first.value == name
+    return False
+
+
+def _few_values(it: cst.Call) -> bool:
+    """`range(4)`, `range(1, 5)`: a small fixed set of values, traced once each and then
+    reused by every later pass of the loop."""
+    bounds = [_int_literal(a.value) for a in it.args]
+    if not bounds or len(bounds) > 3 or None in bounds:
+        return False
+    try:
+        return len(range(*cast(list[int], bounds))) <= _FEW
+    except ValueError:  # a zero step
+        return False
+
+
+def _int_literal(expr: cst.BaseExpression) -> int | None:
+    """The value of `4` or `-4`."""
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        inner = _int_literal(expr.expression)
+        return None if inner is None else -inner
+    if isinstance(expr, cst.Integer):
+        return expr.evaluated_value
+    return None
+
+
+def _counter_binding(value: cst.CSTNode) -> bool:
+    """A binding of a loop counter: a number literal, or `+=`/`-=` of one."""
+    if isinstance(value, cst.AugAssign):
+        return isinstance(value.value, _NUMBERS) and isinstance(
+            value.operator, cst.AddAssign | cst.SubtractAssign
+        )
+    return isinstance(value, _NUMBERS)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.engine import call_sites
 from tfgraphlint.engine.rule import Confirmation, Rule
-
-# Iterables whose loop variable (or, for `enumerate`, the index) is a new Python int on every
-# iteration.
-_COUNTING_ITERABLES = frozenset({"builtins.range", "itertools.count"})
-_NUMBERS = (cst.Integer, cst.Float)
-# A literal `range` with up to this many values makes few traces, all reused later.
-_FEW = 8
 
 
 class PythonScalarArgument(Rule):
@@ -269,7 +260,7 @@ class PythonScalarArgument(Rule):
     def _check_arg(
         self, call: cst.Call, arg: cst.Arg, param: str | None, target: call_sites.Target
     ) -> None:
-        loop_var = self._varying(arg.value)
+        loop_var = call_sites.varying(self, arg.value)
         if loop_var is None:
             return
         name, loop = loop_var
@@ -280,107 +271,3 @@ class PythonScalarArgument(Rule):
             f"`{target.ctx.qualname}` changes with `{name}` in the loop at line "
             f"{self.line_of(loop)}, so every call retraces",
         )
-
-    # ---------------------------------------------------------------- the argument
-    def _varying(self, expr: cst.BaseExpression) -> tuple[str, cst.CSTNode] | None:
-        """(loop variable, loop) when `expr` is a Python number built from a loop counter
-        and constants, or None."""
-        if isinstance(expr, cst.Name):
-            return self._counter(expr)
-        if isinstance(expr, cst.UnaryOperation):
-            return self._varying(expr.expression)
-        if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, cst.Modulo):
-            left, right = self._varying(expr.left), self._varying(expr.right)
-            if left is not None and (right is not None or self._constant(expr.right)):
-                return left
-            if right is not None and self._constant(expr.left):
-                return right
-            return None
-        if (
-            isinstance(expr, cst.Call)
-            and len(expr.args) == 1
-            and self.qualnames(expr.func) & {"builtins.float", "builtins.int"}
-        ):
-            return self._varying(expr.args[0].value)
-        return None
-
-    def _constant(self, expr: cst.BaseExpression) -> bool:
-        """A Python number that does not change: a literal, or a name only ever bound to
-        literals (a module constant), or arithmetic on those."""
-        if isinstance(expr, _NUMBERS):
-            return True
-        if isinstance(expr, cst.UnaryOperation):
-            return self._constant(expr.expression)
-        if isinstance(expr, cst.BinaryOperation):
-            return self._constant(expr.left) and self._constant(expr.right)
-        if isinstance(expr, cst.Name):
-            values = call_sites.bound_values(self, expr)
-            return bool(values) and all(isinstance(v, _NUMBERS) for v in values)
-        return False
-
-    def _counter(self, name: cst.Name) -> tuple[str, cst.CSTNode] | None:
-        """The enclosing loop in which `name` is a new Python int on every iteration: the
-        target of `for name in range(...)` or the index of `enumerate(...)`, or a name bound
-        to number literals and incremented in the loop body (`step += 1`)."""
-        values = call_sites.bound_values(self, name)
-        for loop in call_sites.enclosing_loops(self, name):
-            if (
-                isinstance(loop, cst.For | cst.CompFor)
-                and self._counts(loop, name.value)
-                and all(isinstance(v, cst.For | cst.CompFor | cst.Integer) for v in values)
-            ):
-                return name.value, loop
-        increments = [v for v in values if isinstance(v, cst.AugAssign)]
-        if not increments or not all(_counter_binding(v) for v in values):
-            return None
-        for loop in call_sites.enclosing_loops(self, name):
-            if any(call_sites.inside_body(self, inc, loop) for inc in increments):
-                return name.value, loop
-        return None
-
-    def _counts(self, loop: cst.For | cst.CompFor, name: str) -> bool:
-        """Whether `for` binds `name` to a counter: `range`, `itertools.count`, or the index
-        of `enumerate`."""
-        it = loop.iter
-        if not isinstance(it, cst.Call):
-            return False
-        qns = self.qualnames(it.func)
-        if qns & _COUNTING_ITERABLES:
-            if "builtins.range" in qns and _few_values(it):
-                return False
-            return isinstance(loop.target, cst.Name) and loop.target.value == name
-        if "builtins.enumerate" in qns and isinstance(loop.target, cst.Tuple):
-            first = loop.target.elements[0].value if loop.target.elements else None
-            return isinstance(first, cst.Name) and first.value == name
-        return False
-
-
-def _few_values(it: cst.Call) -> bool:
-    """`range(4)`, `range(1, 5)`: a small fixed set of values, traced once each and then
-    reused by every later pass of the loop."""
-    bounds = [_int_literal(a.value) for a in it.args]
-    if not bounds or len(bounds) > 3 or None in bounds:
-        return False
-    try:
-        return len(range(*cast(list[int], bounds))) <= _FEW
-    except ValueError:  # a zero step
-        return False
-
-
-def _int_literal(expr: cst.BaseExpression) -> int | None:
-    """The value of `4` or `-4`."""
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
-        inner = _int_literal(expr.expression)
-        return None if inner is None else -inner
-    if isinstance(expr, cst.Integer):
-        return expr.evaluated_value
-    return None
-
-
-def _counter_binding(value: cst.CSTNode) -> bool:
-    """A binding of a loop counter: a number literal, or `+=`/`-=` of one."""
-    if isinstance(value, cst.AugAssign):
-        return isinstance(value.value, _NUMBERS) and isinstance(
-            value.operator, cst.AddAssign | cst.SubtractAssign
-        )
-    return isinstance(value, _NUMBERS)
