@@ -5,6 +5,7 @@
   does either.
 - TFG206: every INVALID one traces at least three times (more than the two traces of
   `reduce_retracing=True`), every VALID one at most twice, and none raises.
+- TFG207: every INVALID one traces twice (two distinct numbers), every VALID one once.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], 
     """Every example of both rules, run in one TensorFlow process: `TFG205/invalid_0`, ..."""
     kinds: dict[str, str] = {}
     paths: list[str] = []
-    for code in ("TFG205", "TFG206"):
+    for code in ("TFG205", "TFG206", "TFG207"):
         folder = tmp_path_factory.mktemp(code)
         for name, kind in write_rule_examples(code, folder).items():
             kinds[f"{code}/{name}"] = kind
@@ -92,3 +93,14 @@ def test_growing_shape_examples_match_tensorflow(
         assert doc[name]["error"] is None, (name, doc[name])
         most = max(doc[name]["traces"].values())
         assert most >= 3 if kind == "invalid" else most <= 2, (name, doc[name])
+
+
+def test_distinct_literal_examples_match_tensorflow(
+    outcomes: tuple[dict[str, str], dict[str, Any]],
+) -> None:
+    kinds, doc = outcomes
+    for name, kind in kinds.items():
+        if not name.startswith("TFG207/"):
+            continue
+        assert doc[name]["error"] is None, (name, doc[name])
+        assert max(doc[name]["traces"].values()) == (2 if kind == "invalid" else 1), doc[name]

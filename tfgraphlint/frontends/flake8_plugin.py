@@ -2,9 +2,10 @@
 applies `# noqa`, selection and output.
 
 Rules that are off by default go to flake8's default ignore list, so `flake8` shows what
-`tfgraphlint check` shows. They are info rules (TFG590, the conversion map), and flake8 fails
-on every line it reports, so a prefix (`--select TFG`) does not bring them in: they run only
-when `--select`/`--extend-select` names their code. Options come from flake8's own config
+`tfgraphlint check` shows. They are an info rule (TFG590, the conversion map, which flake8
+would fail on for every line it reports) and opt-in warnings (TFG207), so a prefix (`--select
+TFG`) does not bring them in: they run only when `--select`/`--extend-select` names their
+code. Options come from flake8's own config
 (`[flake8]` in setup.cfg, tox.ini or .flake8), named `tfg-<key>` after the
 `[tool.tfgraphlint]` keys.
 """
@@ -52,7 +53,7 @@ def _flake8_value(option: Option, value: Any) -> Any:
 # Rules with DEFAULT_ENABLED = False, for flake8's default ignore list. Spelled out rather than
 # read from the registry so that flake8 does not import libcst and every rule at start-up in
 # projects that never mention TensorFlow; tests/test_flake8_plugin.py checks the list.
-OFF_BY_DEFAULT: tuple[str, ...] = ("TFG590",)
+OFF_BY_DEFAULT: tuple[str, ...] = ("TFG207", "TFG590")
 
 # The options that make sense under flake8 (selection is flake8's own job), as (key, attribute,
 # list or not, help) of their `config.OPTIONS` entries. Spelled out for the same reason: loading
