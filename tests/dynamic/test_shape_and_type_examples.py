@@ -70,6 +70,7 @@ _CLAIMS = {
         "Using a symbolic `tf.Tensor` as a Python `bool` is not allowed",
         "len is not well defined for a symbolic Tensor",
         "not 'SymbolicTensor'",
+        "Iterating over a symbolic `tf.Tensor` is not allowed",
     ),
     "TFG514": (
         "has type float32 that does not match type int32",

@@ -6,7 +6,7 @@ import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.tensors import Kind
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.engine.rule import Confirmation, Rule
 
 # Builtins that need a concrete value and fail on a symbolic tensor even under AutoGraph.
@@ -15,6 +15,37 @@ _ALWAYS = {"builtins.bool": "bool", "builtins.iter": "iter"}
 # that fail on a symbolic tensor only where AutoGraph does not convert the code.
 _UNCONVERTED = {"builtins.len": "len", "builtins.int": "int", "builtins.float": "float"}
 _CONSTANT = names.under_tf("constant")
+# TF functions that return one tensor (not a tuple or list of them, as `tf.nn.moments`,
+# `tf.math.top_k`, `tf.cond` or `tf.while_loop` may): unpacking their result iterates it.
+_ONE_TENSOR = names.under_tf(
+    "shape",
+    "reshape",
+    "stack",
+    "concat",
+    "cast",
+    "range",
+    "constant",
+    "convert_to_tensor",
+    "transpose",
+    "squeeze",
+    "expand_dims",
+    "gather",
+    "gather_nd",
+    "tile",
+    "where",
+    "identity",
+    "zeros",
+    "ones",
+    "fill",
+    "linspace",
+    "unravel_index",
+    "argmax",
+    "argmin",
+    "sort",
+    "argsort",
+    "random.normal",
+    "random.uniform",
+)
 
 
 class PythonOnlyApiOnTensor(Rule):
@@ -24,7 +55,9 @@ class PythonOnlyApiOnTensor(Rule):
     `tf.constant(t)`, `bool(t)` and `iter(t)` anywhere, and `len(t)`, `int(t)` and
     `float(t)` where AutoGraph does not convert the code (Keras `train_step`, `autograph=False`,
     `do_not_convert`). Only values known to be tensors (results of TF ops, parameters an
-    `input_signature` covers) are flagged.
+    `input_signature` covers) are flagged. Also flags unpacking one tensor into names
+    (`b, h, w, c = tf.shape(x)`), when the value is surely one tensor (the result of a TF
+    function that returns one, not of `tf.nn.moments` or `tf.while_loop`, which return tuples).
 
     ## Why is this bad?
     While tracing, a tensor is symbolic: it has no value for Python to read. On TensorFlow
@@ -33,6 +66,9 @@ class PythonOnlyApiOnTensor(Rule):
     AutoGraph; without AutoGraph `len(t)` raises "len is not well defined for a symbolic
     Tensor" and `int(t)`/`float(t)` a `TypeError` ("not 'SymbolicTensor'"). AutoGraph turns
     `len`, `int` and `float` into graph ops, so they only fail where it does not convert.
+    Unpacking iterates the tensor, which no graph allows, with AutoGraph or without and even
+    when the shape is known: "OperatorNotAllowedInGraphError: Iterating over a symbolic
+    `tf.Tensor` is not allowed" (TensorFlow 2.15 and 2.21).
 
     ## Example
     ```python
@@ -46,7 +82,7 @@ class PythonOnlyApiOnTensor(Rule):
     Graph ops: `tf.convert_to_tensor(t)` or `tf.identity(t)` for `tf.constant(t)`,
     `tf.shape(t)[0]` for `len(t)`, `tf.cast(t, tf.int32)` for `int(t)`, a tensor comparison
     in `tf.cond` (or an AutoGraph `if`) for `bool(t)`, `tf.unstack` or a `tf.range` loop for
-    `iter(t)`.
+    `iter(t)`, indexing (`t[0]`, `t[1]`) or `tf.unstack(t, num=4)` for unpacking.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "AutoGraph transformations"
@@ -90,6 +126,19 @@ class PythonOnlyApiOnTensor(Rule):
             @tf.function(autograph=False)
             def rows(x):
                 return tf.zeros([len([1, 2]), int(x.shape[-1])])  # Python values
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 3])])
+            def normalise(images):
+                height, width = images.shape[1:3]  # a static TensorShape: Python ints
+                mean, variance = tf.nn.moments(images, axes=[0])  # a tuple of tensors
+                shape = tf.shape(images)
+                batch, rest = shape[0], shape[1:]  # indexing, not unpacking
+                return (images - mean) / tf.sqrt(variance + 1e-6), batch, height * width
             """
         ),
     )
@@ -147,7 +196,56 @@ class PythonOnlyApiOnTensor(Rule):
                     return {"loss": loss, "big": float(loss) > 1.0}  # error: TFG405
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 3])])
+            def flatten(images):
+                batch, height, width, channels = tf.shape(images)  # error: TFG405
+                return tf.reshape(images, [batch, height * width * channels])
+            """
+        ),
     )
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not any(isinstance(t.target, cst.Tuple | cst.List) for t in node.targets):
+            return
+        facts = self.facts(node)
+        if facts is None or not self._one_tensor(node.value, facts, 3):
+            return
+        ctx = self.compiled_context(node)
+        if ctx is None or self.under_eager_check(node):
+            return
+        target = next(t.target for t in node.targets if isinstance(t.target, cst.Tuple | cst.List))
+        self.report(
+            node,
+            f"`{self.code(target)} = {self.code(node.value)}` in {ctx.describe()} unpacks a "
+            "symbolic tensor, which iterates it: tracing raises `OperatorNotAllowedInGraphError`"
+            " whatever its shape; index it (`t[0]`) or use `tf.unstack(t, num=k)`",
+            context=ctx,
+        )
+
+    def _one_tensor(self, expr: cst.BaseExpression, facts: FunctionFacts, depth: int) -> bool:
+        """Whether `expr` is surely one tensor: a call of a TF function that returns one, a
+        subscript or arithmetic of one, a parameter an `input_signature` covers or annotated
+        `tf.Tensor`, or a name every binding of which is one (`depth` names deep)."""
+        if isinstance(expr, cst.Call):
+            return bool(self.qualnames(expr.func) & _ONE_TENSOR)
+        if isinstance(expr, cst.Subscript):
+            return self._one_tensor(expr.value, facts, depth)
+        if isinstance(expr, cst.BinaryOperation):
+            return self._one_tensor(expr.left, facts, depth) or self._one_tensor(
+                expr.right, facts, depth
+            )
+        if isinstance(expr, cst.Name) and depth > 0:
+            if facts.is_param(expr.value):
+                return facts.kind(expr) is Kind.TENSOR
+            values = facts.bindings_of(expr.value)
+            return bool(values) and all(
+                v is not None and self._one_tensor(v, facts, depth - 1) for v in values
+            )
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         qns = self.qualnames(node.func)
