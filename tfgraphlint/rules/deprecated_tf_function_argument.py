@@ -10,11 +10,11 @@ from tfgraphlint.engine.rule import Confirmation, Rule
 # Deprecated keyword -> (what TensorFlow does with it, the replacement to suggest).
 _DEPRECATED: dict[str, tuple[str, str]] = {
     "experimental_relax_shapes": (
-        "is deprecated since TF 2.9 (a warning on every decoration)",
+        "is deprecated since TF 2.9 (TensorFlow logs a warning)",
         "use `reduce_retracing={value}`",
     ),
     "experimental_compile": (
-        "is a deprecated alias (a warning on every decoration)",
+        "is a deprecated alias (TensorFlow logs a warning)",
         "use `jit_compile={value}`",
     ),
     "experimental_follow_type_hints": (
@@ -38,10 +38,10 @@ class DeprecatedTfFunctionArgument(Rule):
     ## Why is this bad?
     `experimental_relax_shapes` was renamed `reduce_retracing` in TF 2.9 and
     `experimental_compile` was renamed `jit_compile`; both old names log a deprecation warning
-    on every decoration and will be removed. `experimental_follow_type_hints` is worse: TF 2.21
-    accepts it and then ignores it, so a function that relied on it to convert Python numbers
-    passed to `tf.Tensor`-annotated parameters silently retraces for every new value again
-    (checked on TF 2.21: 5 Python ints, 5 traces).
+    (once per process, on TF 2.21) and will be removed. `experimental_follow_type_hints` is
+    worse: TF 2.21 accepts it and then ignores it, so a function that relied on it to convert
+    Python numbers passed to `tf.Tensor`-annotated parameters silently retraces for every new
+    value again (checked on TF 2.21: 5 Python ints, 5 traces).
 
     ## Example
     ```python

@@ -73,6 +73,9 @@ _STATELESS_LAYERS = frozenset(
         "Reshape",
         "Resizing",
         "Softmax",
+        # A wrapper that owns no variable: its cells do, and they are flagged where they are
+        # made (construction and `get_initial_state` in a trace: two traces, no error).
+        "StackedRNNCells",
         "Subtract",
         "ThresholdedReLU",
         "UnitNormalization",
@@ -202,6 +205,18 @@ class VariableCreatedInTfFunction(Rule):
             def head(x):
                 x = tf.keras.layers.Flatten()(x)  # no weights: fine in a trace
                 return tf.keras.layers.ReLU()(x)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            CELLS = [tf.keras.layers.LSTMCell(256)]
+
+            @tf.function
+            def initial_state(batch_size):
+                stacked = tf.keras.layers.StackedRNNCells(CELLS)  # its cells own the weights
+                return stacked.get_initial_state(batch_size=batch_size)
             """
         ),
         Valid(
