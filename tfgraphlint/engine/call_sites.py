@@ -4,6 +4,7 @@ loops run a call."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -49,6 +50,31 @@ def target(rule: Rule, func: cst.BaseExpression) -> Target | None:
     ):
         return _method(rule, func, func.attr.value)
     return None
+
+
+def eager_target(rule: Rule, call: cst.Call) -> Target | None:
+    """The compiled function of the module that an eager `call` reaches and that takes
+    Python values as they are (no `input_signature`), or None."""
+    if rule.compiled_context(call) is not None:
+        return None
+    found = target(rule, call.func)
+    if found is None or found.ctx.has_input_signature:
+        return None
+    return found
+
+
+def arguments(found: Target, call: cst.Call) -> Iterator[tuple[cst.Arg, str | None]]:
+    """Each argument of `call` but `*rest` and `**kwargs`, with the parameter of `found` it
+    binds (None when unknown: a position after `*rest`, or past the parameters)."""
+    starred = False
+    for position, arg in enumerate(a for a in call.args if a.keyword is None):
+        if arg.star:
+            starred = True
+            continue
+        yield arg, None if starred else found.param_at(position)
+    for arg in call.args:
+        if arg.keyword is not None:
+            yield arg, arg.keyword.value
 
 
 def _definitions(rule: Rule, name: cst.Name) -> list[Target]:

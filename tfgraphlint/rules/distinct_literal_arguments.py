@@ -150,18 +150,11 @@ class DistinctLiteralArguments(Rule):
         self._uses: dict[tuple[int, int, str], _Uses] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.compiled_context(node) is not None:
-            return
-        target = call_sites.target(self, node.func)
-        if target is None or target.ctx.has_input_signature:
-            return
+        target = call_sites.eager_target(self, node)
         scope = self.get_metadata(FastScopeProvider, node, None)
-        if scope is None:
+        if target is None or scope is None:
             return
-        for position, arg in enumerate(node.args):
-            if arg.star:
-                return  # positions after `*rest` name no parameter
-            param = arg.keyword.value if arg.keyword is not None else target.param_at(position)
+        for arg, param in call_sites.arguments(target, node):
             literal = _number(arg.value)
             if param is None or literal is None:
                 continue

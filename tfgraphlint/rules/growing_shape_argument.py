@@ -179,19 +179,14 @@ class GrowingShapeArgument(Rule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.compiled_context(node) is not None:
+        target = call_sites.eager_target(self, node)
+        if target is None or _relaxed(target):
             return
-        target = call_sites.target(self, node.func)
-        if target is None or target.ctx.has_input_signature or _relaxed(target):
-            return
-        for position, arg in enumerate(node.args):
-            if arg.star:
-                continue
+        for arg, param in call_sites.arguments(target, node):
             found = self._growing(arg.value)
             if found is None:
                 continue
             name, loop = found
-            param = arg.keyword.value if arg.keyword is not None else target.param_at(position)
             as_param = f" passed as `{param}`" if param is not None else ""
             self.report(
                 arg,

@@ -234,13 +234,11 @@ class NewObjectPerCall(Rule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.compiled_context(node) is not None:
-            return
         loops = call_sites.enclosing_loops(self, node)
         if not loops or self._callee_made_in(node.func, loops):
             return
-        target = call_sites.target(self, node.func)
-        if target is None or target.ctx.has_input_signature:
+        target = call_sites.eager_target(self, node)
+        if target is None:
             return
         made: list[tuple[cst.Arg, str, call_sites.Loop]] = []
         for arg in node.args:

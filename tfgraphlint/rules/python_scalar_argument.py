@@ -241,21 +241,10 @@ class PythonScalarArgument(Rule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.compiled_context(node) is not None:
-            return
-        target = call_sites.target(self, node.func)
-        if target is None or target.ctx.has_input_signature:
-            return
-        starred = False  # after `*rest`, positions no longer name parameters
-        for position, arg in enumerate(a for a in node.args if a.keyword is None):
-            if arg.star:
-                starred = True
-                continue
-            param = None if starred else target.param_at(position)
-            self._check_arg(node, arg, param, target)
-        for arg in node.args:
-            if arg.keyword is not None:
-                self._check_arg(node, arg, arg.keyword.value, target)
+        target = call_sites.eager_target(self, node)
+        if target is not None:
+            for arg, param in call_sites.arguments(target, node):
+                self._check_arg(node, arg, param, target)
 
     def _check_arg(
         self, call: cst.Call, arg: cst.Arg, param: str | None, target: call_sites.Target
