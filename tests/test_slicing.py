@@ -629,3 +629,28 @@ def test_slicing_keeps_what_makes_a_call_sites_argument() -> None:
     assert _kept_defs(source) == {"build_model", "make", "__tf_tracing_type__", "step", "main"}
     found = _same_findings_with_and_without_slicing(source)
     assert found == [(31, "TFG205"), (32, "TFG205")]
+
+
+def test_slicing_follows_a_kept_factory_to_what_it_names() -> None:
+    # `make` is kept for its own sake (it maps a dataset), and it returns what `build_model`
+    # makes: the slicer must still keep `build_model` for TFG205.
+    source = """
+        import tensorflow as tf
+
+        def build_model(width):
+            return tf.keras.Sequential([tf.keras.layers.Dense(width)])
+
+        def make(dataset):
+            dataset.map(lambda x: x * 2)
+            return build_model(3)
+
+        @tf.function
+        def step(model, x):
+            return model(x)
+
+        def main(dataset, x):
+            for fold in range(3):
+                step(make(dataset), x)
+        """
+    assert "build_model" in _kept_defs(source)
+    assert _same_findings_with_and_without_slicing(source) == [(17, "TFG205")]

@@ -433,9 +433,8 @@ def _keep_argument_makers(
     }
     level = makers
     for depth in range(2):
-        level = {
-            j for j in level if not keep[j] and isinstance(units[j].stmt, _DEFS + (ast.ClassDef,))
-        }
+        # A definition kept for another reason still leads to what it names.
+        level = {j for j in level if isinstance(units[j].stmt, _DEFS + (ast.ClassDef,))}
         for j in level:
             keep[j] = True
             for hook in _TRACING_HOOKS:
@@ -582,8 +581,9 @@ def _eager_statements_to_blank(
         bool(relevant.search(seg))
         or not compiled_names.isdisjoint(set(_IDENT.findall(seg)))
         or not body_idents.isdisjoint(set(_SELF_BINDING.findall(seg)))
-        # `return step`: a factory handing out the tf.function it creates (TFG203)
-        or (isinstance(st, ast.Return) and isinstance(st.value, ast.Name))
+        # `return step`: a factory handing out the tf.function it creates (TFG203), or
+        # `return build_model()`: one handing out a new object (TFG205)
+        or (isinstance(st, ast.Return) and isinstance(st.value, ast.Name | ast.Call))
         for seg, st in zip(segments, stmts, strict=True)
     ]
     if stmts and not _on_own_line(stmts[0], lines):
