@@ -291,13 +291,22 @@ def counts(rule: Rule, loop: cst.For | cst.CompFor, name: str) -> bool:
 def _few_values(it: cst.Call) -> bool:
     """`range(4)`, `range(1, 5)`: a small fixed set of values, traced once each and then
     reused by every later pass of the loop."""
+    length = literal_range_length(it)
+    return length is not None and length <= _FEW
+
+
+def literal_range_length(it: cst.Call) -> int | None:
+    """How many values `range(...)` or `tf.range(...)` gives when its bounds are integer
+    literals (`range(4)`, `tf.range(1, -5, -2)`), else None."""
+    if any(a.keyword is not None for a in it.args):
+        return None
     bounds = [_int_literal(a.value) for a in it.args]
     if not bounds or len(bounds) > 3 or None in bounds:
-        return False
+        return None
     try:
-        return len(range(*cast(list[int], bounds))) <= _FEW
+        return len(range(*cast(list[int], bounds)))
     except ValueError:  # a zero step
-        return False
+        return None
 
 
 def _int_literal(expr: cst.BaseExpression) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
 
 import libcst as cst
 
@@ -17,6 +16,7 @@ from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import FunctionFacts, Kind
 from tfgraphlint.discovery.walk import walk
+from tfgraphlint.engine import call_sites
 from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
 Pos = tuple[int, int]
@@ -160,16 +160,8 @@ def _runs_at_least_once(iterable: cst.BaseExpression, facts: FunctionFacts) -> b
         facts.is_range_call(iterable) or facts.qualnames(iterable.func) & names.TF_RANGE
     ):
         return False
-    bounds = [a.value for a in iterable.args]
-    if not 1 <= len(bounds) <= 3 or any(a.keyword is not None for a in iterable.args):
-        return False
-    values = [b.evaluated_value if isinstance(b, cst.Integer) else None for b in bounds]
-    if None in values:
-        return False
-    try:
-        return len(range(*cast(list[int], values))) > 0
-    except ValueError:  # a zero step
-        return False
+    length = call_sites.literal_range_length(iterable)
+    return length is not None and length > 0
 
 
 def _is_none(expr: cst.BaseExpression | None) -> bool:
@@ -472,21 +464,14 @@ class UndefinedInBranch(Rule):
                 and not facts.is_dataset_iterator(node.iter)
                 and not _runs_at_least_once(node.iter, facts)
             ):
-                header = f"for {self.code(node.target)} in {self.code(node.iter)}"
-                self._check_may_not_run(node, header, ctx, facts)
+                self._check_may_not_run(node, ctx, facts)
             return
-        targets = target_names(node.target)
-        for name, target in assigned(node.body).items():
-            if name in targets or self._defined_before(name, node, facts):
-                continue
-            read = self._read_after(name, node, facts)
-            if read is None:
-                continue
+        for name, target, read in self._first_set_then_read(node, facts):
             self.report(
                 target,
-                f"`{name}`, first assigned in dataset loop `for {self.code(node.target)} in "
-                f"{self.code(node.iter)}` in {ctx.describe()}, is read after it (line {read}), "
-                "so tracing raises `ValueError`",
+                f"`{name}`, first assigned in dataset loop `{self._header(node)}` in "
+                f"{ctx.describe()}, is "
+                f"read after it (line {read}), so tracing raises `ValueError`",
                 context=ctx,
             )
 
@@ -496,27 +481,42 @@ class UndefinedInBranch(Rule):
             return
         ctx, facts = found
         if facts.kind(node.test) is Kind.TENSOR:
-            self._check_may_not_run(node, f"while {self.code(node.test)}", ctx, facts)
+            self._check_may_not_run(node, ctx, facts)
 
     def _check_may_not_run(
-        self, loop: cst.For | cst.While, header: str, ctx: CompiledContext, facts: FunctionFacts
+        self, loop: cst.For | cst.While, ctx: CompiledContext, facts: FunctionFacts
     ) -> None:
         """A name first set in a graph loop (other than a dataset's) and read after it: the
         loop may run zero times, and the graph asserts that it did not."""
+        for name, target, read in self._first_set_then_read(loop, facts):
+            self.report(
+                target,
+                f"`{name}`, first assigned in tensor loop `{self._header(loop)}` in "
+                f"{ctx.describe()}, is "
+                f"read after it (line {read}): a call where the loop runs zero times fails "
+                f"with `loop must iterate at least once to initialize {name}`",
+                context=ctx,
+            )
+
+    def _header(self, loop: cst.For | cst.While) -> str:
+        """`for x in xs` or `while test`, for a message."""
+        if isinstance(loop, cst.For):
+            return f"for {self.code(loop.target)} in {self.code(loop.iter)}"
+        return f"while {self.code(loop.test)}"
+
+    def _first_set_then_read(
+        self, loop: cst.For | cst.While, facts: FunctionFacts
+    ) -> Iterator[tuple[str, cst.Name, int]]:
+        """(name, first target, line of the read) for each name that the body of `loop`
+        assigns, that is neither its loop variable nor bound before it, and that is read
+        after it."""
         targets = target_names(loop.target) if isinstance(loop, cst.For) else set()
         for name, target in assigned(loop.body).items():
             if name in targets or self._defined_before(name, loop, facts):
                 continue
             read = self._read_after(name, loop, facts)
-            if read is None:
-                continue
-            self.report(
-                target,
-                f"`{name}`, first assigned in tensor loop `{header}` in {ctx.describe()}, is "
-                f"read after it (line {read}): a call where the loop runs zero times fails "
-                f"with `loop must iterate at least once to initialize {name}`",
-                context=ctx,
-            )
+            if read is not None:
+                yield name, target, read
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
         found = self._converted(node)
