@@ -1,7 +1,8 @@
 """TFG109's claims against real TensorFlow, on the rule's own examples: a list or dict
 argument modified in a `tf.function` makes the call fail with "should not modify its Python
 input arguments" (a list default too), an attribute of another argument is set only while
-tracing, and a copy may be modified.
+tracing, and a copy may be modified; a Keras optimizer's `learning_rate` is set on every
+call.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ class Cache:
     kernel = None
 lazy = Cache()
 out["lazy"] = outcome(load("valid_3").build, x, lazy)
+set_rate = load("valid_4").set_rate
+optimizer = tf.keras.optimizers.SGD(0.1)
+rates = []
+for rate in (0.01, 0.02, 0.03):
+    set_rate(x, optimizer, tf.constant(rate))
+    rates.append(round(float(optimizer.learning_rate.numpy()), 4))
+out["learning rate per call"] = rates
 print(json.dumps(out))
 """
 
@@ -62,3 +70,5 @@ def test_examples_match_tensorflow(tmp_path: Path) -> None:
     assert out["attribute after 3 calls"] == 1
     assert out["copy"] is None
     assert out["lazy"] is None
+    # A Keras optimizer's `learning_rate` setter assigns its variable on every call.
+    assert out["learning rate per call"] == [0.01, 0.02, 0.03]

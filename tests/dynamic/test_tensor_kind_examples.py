@@ -82,6 +82,7 @@ out["510_tensor_argument"] = outcome(lambda: load(folder, "510_tensor_argument")
 scale = load(folder, "510_flag").scale
 out["510_flag"] = outcome(lambda: scale(tf.ones([2]), True))
 out["502_list_argument"] = outcome(lambda: load(folder, "502_list_argument") and None)
+out["502_count_arithmetic"] = outcome(lambda: load(folder, "502_count_arithmetic") and None)
 firsts = load(folder, "502_tensor_argument").firsts
 out["502_tensor_argument"] = outcome(lambda: firsts(tf.ones([2, 2])))
 
@@ -106,6 +107,7 @@ _EXAMPLES = (
     ("510_flag", "TFG510", "VALID", "def scale(x, double)"),
     ("502_list_argument", "TFG502", "VALID", "firsts([[1.0, 2.0], [3.0, 4.0]])"),
     ("502_tensor_argument", "TFG502", "INVALID", "def firsts(x)"),
+    ("502_count_arithmetic", "TFG502", "VALID", "def expand(t, dim, ndims)"),
     ("508_rebound_after_loop", "TFG508", "INVALID", "y.write(i, x[i] * 2)  # error"),
     ("508_rebound_in_loop", "TFG508", "VALID", "y = y.write(i"),
 )
@@ -171,5 +173,7 @@ def test_tfg510_and_tfg502_parameters(results: dict[str, Any]) -> None:
     assert error[0] == "OperatorNotAllowedInGraphError", error
     assert results["510_flag"] == ["ok", [2.0, 2.0]]
     assert results["502_list_argument"] == ["ok", None]
+    # `range(ndims - dim - 1)` in a comprehension, called with Python ints: it traces.
+    assert results["502_count_arithmetic"] == ["ok", None]
     error = results["502_tensor_argument"]
     assert error[0] == "OperatorNotAllowedInGraphError", error

@@ -925,9 +925,9 @@ class _PythonUses(cst.CSTVisitor):
     attributes a tensor lacks (`cfg.lr`, `xs.append`), a callable, a dict (`x["key"]`), a
     sequence unpacked (`a, b = x`, `f(*x)`) or iterated (`for a in x`, a comprehension over
     it, `zip(x, y)`, `range(n)`: a list of tensors or layers, or a count, more often than a
-    tensor), a flag (`if x:`, `not x`), a value checked for its type or for None
-    (`isinstance(x, ...)`, `x is None`), or a string (`x == "train"`). Nested functions are
-    walked: they see the same parameters."""
+    tensor; the terms of a `range(n - k - 1)` bound are counts too), a flag (`if x:`, `not
+    x`), a value checked for its type or for None (`isinstance(x, ...)`, `x is None`), or a
+    string (`x == "train"`). Nested functions are walked: they see the same parameters."""
 
     def __init__(self, params: set[str], qualnames: QualNames) -> None:
         self.params = params
@@ -964,6 +964,19 @@ class _PythonUses(cst.CSTVisitor):
             elif qns & _ITERATING_BUILTINS:
                 for arg in node.args:
                     self._mark(arg.value)
+                    if "builtins.range" in qns:
+                        self._mark_counts(arg.value)
+
+    def _mark_counts(self, expr: cst.BaseExpression) -> None:
+        """The parameters of an arithmetic `range` bound (`range(ndims - dim - 1)`): counts
+        (an attribute or subscript, `x.shape[0]`, says nothing about `x`)."""
+        if isinstance(expr, cst.BinaryOperation):
+            self._mark_counts(expr.left)
+            self._mark_counts(expr.right)
+        elif isinstance(expr, cst.UnaryOperation):
+            self._mark_counts(expr.expression)
+        else:
+            self._mark(expr)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         if len(node.slice) == 1:

@@ -28,6 +28,9 @@ _CONTAINER_TYPES = frozenset(
     }
 )
 _RAISES = "tracing fails for a list or dict argument"
+# Attributes whose setter assigns a `tf.Variable` (an op, on every call): a Keras optimizer's
+# `learning_rate` (Keras 3, and the Keras 2 optimizers of TF 2.11+; checked on TF 2.21).
+_VARIABLE_PROPERTIES = frozenset({"learning_rate"})
 
 
 class _Rebinds(cst.CSTVisitor):
@@ -72,7 +75,8 @@ class ArgumentMutated(Rule):
     Flags a `tf.function` that modifies one of its own Python arguments: a list method
     (`acc.append(x)`), a list or dict mutation on an argument known to be one (annotated
     `list`/`dict`, or defaulting to `[]`/`{}`), an item assignment or deletion
-    (`d[k] = v`), or an attribute assignment (`config.step = 3`, `obj.count += 1`).
+    (`d[k] = v`), or an attribute assignment (`config.step = 3`, `obj.count += 1`). Setting
+    `optimizer.learning_rate` is not flagged: a Keras optimizer's setter assigns a variable.
 
     ## Why is this bad?
     TensorFlow checks that a `tf.function` leaves its list and dict arguments as they were:
@@ -159,6 +163,16 @@ class ArgumentMutated(Rule):
                 if cache.kernel is None:  # lazily made once: the guard says so
                     cache.kernel = tf.Variable(tf.ones([2]))
                 return x * cache.kernel
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def set_rate(x, optimizer, rate):
+                optimizer.learning_rate = rate  # the setter assigns a variable: an op
+                return x
             """
         ),
     )
@@ -267,7 +281,7 @@ class ArgumentMutated(Rule):
                 "tracing fails for a list, dict or tensor argument"
             )
         else:
-            if self._lazily_made(target):
+            if self._lazily_made(target) or target.attr.value in _VARIABLE_PROPERTIES:
                 return
             message = (
                 f"`{self.code(target)}` in {ctx.describe()} sets an attribute of its argument "

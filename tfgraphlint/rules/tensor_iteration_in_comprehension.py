@@ -135,6 +135,19 @@ class TensorIterationInComprehension(Rule):
                 return x
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def expand(t, dim, ndims):
+                # `range` needs counts: `dim` and `ndims` are Python ints, not tensors
+                shape = [1 for _ in range(dim)] + [-1] + [1 for _ in range(ndims - dim - 1)]
+                return tf.reshape(t, shape)
+
+            expanded = expand(tf.ones([3]), 1, 3)
+            """
+        ),
     )
     INVALID = (
         Invalid(

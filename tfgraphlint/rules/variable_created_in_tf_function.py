@@ -140,8 +140,9 @@ class VariableCreatedInTfFunction(Rule):
 
     ## Known problems
     Layers are matched by name: weightless layers (`ReLU`, `Flatten`, pooling, merging...)
-    are known and skipped; `Dropout`-style layers are reported only for Keras 3 spellings
-    (`tf.keras`, `keras`), where they own a seed-generator variable.
+    are known and skipped, and so is `TimeDistributed` of one; `Dropout`-style layers are
+    reported only for Keras 3 spellings (`tf.keras`, `keras`), where they own a
+    seed-generator variable.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Creating tf.Variables"
@@ -261,6 +262,16 @@ class VariableCreatedInTfFunction(Rule):
                     return {"loss": self._loss_tracker.result()}
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def pooled(frames):
+                pool = tf.keras.layers.TimeDistributed(tf.keras.layers.MaxPool2D())  # no weights
+                return pool(frames)
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -333,6 +344,16 @@ class VariableCreatedInTfFunction(Rule):
                 return loss.result()
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def per_frame(frames):
+                dense = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(4))  # error: TFG301
+                return dense(frames)
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
@@ -364,8 +385,24 @@ class VariableCreatedInTfFunction(Rule):
         for qn in qns:
             kind = _keras_stateful(qn)
             if kind is not None:
+                if kind == "layer" and qn.endswith(".TimeDistributed"):
+                    wrapped = self._wrapped_layer(call)
+                    if wrapped is not None and self._creates_variables(wrapped) is None:
+                        return None  # `TimeDistributed(MaxPool2D())` adds no variable
                 return f"creates a Keras {kind}'s variables"
         return None
+
+    def _wrapped_layer(self, call: cst.Call) -> cst.Call | None:
+        """The Keras layer made in the wrapper's first argument (`layer=`), or None when it
+        is not made there or is not a Keras layer."""
+        arg = next((a for a in call.args if a.keyword is None and not a.star), None)
+        arg = arg or next((a for a in call.args if a.keyword and a.keyword.value == "layer"), None)
+        if arg is None or not isinstance(arg.value, cst.Call):
+            return None
+        qns = self.qualnames(arg.value.func)
+        if not any(_is_keras_layer(qn) for qn in qns):
+            return None
+        return arg.value
 
     def _reached_unconditionally(self, func: FuncNode, depth: int) -> bool:
         """Whether a traced function runs on every trace of its root: a root or callback
@@ -436,6 +473,15 @@ class _CallIndex(cst.CSTVisitor):
             name = func.attr.value
         if name is not None:
             self.calls.setdefault(name, []).append(node)
+
+
+def _is_keras_layer(qualname: str) -> bool:
+    """Whether `qualname` is a class of a Keras `layers` package."""
+    root = next((r for r in _KERAS_ROOTS if qualname.startswith(r)), None)
+    if root is None:
+        return False
+    parts = qualname[len(root) :].split(".")
+    return len(parts) == 2 and parts[0] == "layers" and parts[1][:1].isupper()
 
 
 def _keras_stateful(qualname: str) -> str | None:
