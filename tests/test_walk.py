@@ -1,7 +1,10 @@
 """`discovery.walk` makes exactly the calls libCST's traversal makes (visit and leave, on the
 same nodes, in the same order, children skipped when `visit_*` returns False), on fixtures,
 rule examples, unusual syntax and generated source; `walk_batched` likewise for batched
-visitors, and visitors with attribute hooks are handed to libCST."""
+visitors, and visitors with attribute hooks are handed to libCST. The trivia nodes
+(`TRIVIA`: whitespace, punctuation, operator tokens) are skipped only for a visitor with no
+method for any of them and no `on_leave` of its own that needs them: the calls are then
+libCST's without those on trivia nodes."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
 from tfgraphlint.discovery.ast_nodes import ast_nodes
-from tfgraphlint.discovery.walk import walk, walk_batched
+from tfgraphlint.discovery.walk import TRIVIA, walk, walk_batched
 
 
 class Log(cst.CSTVisitor):
@@ -44,6 +47,11 @@ class BatchLog(cst.BatchableCSTVisitor):
 
     def leave_Call(self, original_node: cst.Call) -> None:
         self.events.append(("call", id(original_node)))
+
+
+class BatchCommaLog(BatchLog):
+    def visit_Comma(self, node: cst.Comma) -> None:
+        self.events.append(("comma", id(node)))
 
 
 class TypedLog(cst.CSTVisitor):
@@ -80,17 +88,59 @@ class LeaveLog(TypedLog):
         super().on_leave(original_node)
 
 
+class CommaLog(TypedLog):
+    """A method for a trivia class: nothing is skipped."""
+
+    def visit_Comma(self, node: cst.Comma) -> None:
+        self.events.append(("comma", id(node)))
+
+
+class TriviaLeaveLog(LeaveLog):
+    """Its own `on_leave`, which says it needs no trivia (as the scope visitor's does). It
+    does not walk an `if` body itself: that would be libCST's `visit`, trivia included."""
+
+    SKIPS_TRIVIA = True
+
+    def visit_If(self, node: cst.If) -> bool:
+        self.events.append(("if", id(node)))
+        return False
+
+
+def _trivia_ids(module: cst.Module) -> set[int]:
+    found: set[int] = set()
+
+    class Ids(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if type(node) in TRIVIA:
+                found.add(id(node))
+            return True
+
+    module.visit(Ids())
+    return found
+
+
 def _same(code: str) -> None:
     module = cst.parse_module(code)
-    for kind in (Log, TypedLog, LeaveLog):
+    for kind in (Log, TypedLog, LeaveLog, CommaLog):
         expected, got = kind(), kind()
         module.visit(expected)
         walk(module, got)
         assert got.events == expected.events
+    # Leaves on trivia nodes are not called; everything else is.
+    trivia = _trivia_ids(module)
+    expected, got = TriviaLeaveLog(), TriviaLeaveLog()
+    module.visit(expected)
+    walk(module, got)
+    assert got.events == [e for e in expected.events if e[1] not in trivia]
     batched_expected: list[tuple[str, int]] = []
     batched_got: list[tuple[str, int]] = []
     cst.visit_batched(module, [BatchLog(batched_expected), BatchLog(batched_expected)])
     walk_batched(module, [BatchLog(batched_got), BatchLog(batched_got)])
+    assert batched_got == batched_expected
+    batched_expected.clear()
+    batched_got.clear()
+    cst.visit_batched(module, [BatchLog(batched_expected), BatchCommaLog(batched_expected)])
+    walk_batched(module, [BatchLog(batched_got), BatchCommaLog(batched_got)])
     assert batched_got == batched_expected
 
 

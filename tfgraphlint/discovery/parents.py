@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
 from tfgraphlint.discovery.stock import STOCK_LIBCST
-from tfgraphlint.discovery.walk import is_node_type
+from tfgraphlint.discovery.walk import is_walked_type
 
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
@@ -32,7 +32,9 @@ def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
 
 
 def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
-    """Every node under `root` (not `root` itself), mapped to its parent."""
+    """Every node under `root` (not `root` itself), mapped to its parent, but the `TRIVIA`
+    nodes (whitespace, punctuation, operator tokens: two thirds of a module's nodes), whose
+    parent nothing asks for."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [root]
     while stack:
@@ -42,10 +44,10 @@ def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
             kind = type(value)
             if kind is tuple or kind is list:
                 for child in value:
-                    if is_node_type(type(child)):
+                    if is_walked_type(type(child)):
                         parents[child] = node
                         stack.append(child)
-            elif is_node_type(kind):
+            elif is_walked_type(kind):
                 parents[value] = node
                 stack.append(value)
     return parents

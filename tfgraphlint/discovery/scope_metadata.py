@@ -61,7 +61,11 @@ if not STOCK_LIBCST:
 
     class _ScopeVisitor(scope_provider.ScopeVisitor):
         """libCST's `ScopeVisitor`, with its `on_leave` testing exact node classes (the parser
-        makes no subclasses) instead of an `isinstance` on ten ABCs."""
+        makes no subclasses) instead of an `isinstance` on ten ABCs. It does not walk the
+        `TRIVIA` nodes (whitespace, punctuation, operator tokens), which get no scope: nothing
+        asks for theirs."""
+
+        SKIPS_TRIVIA = True
 
         def on_leave(self, original_node: cst.CSTNode) -> None:
             if _ASSIGNMENT_LIKE is None or type(original_node) in _ASSIGNMENT_LIKE:

@@ -9,6 +9,8 @@ names, each with what replaces it with the switch on:
 - `_is_no_op`, the mark on `CSTVisitor`'s typed no-op stubs (`walk`, `Rule.get_visitors`);
   stock: libCST's `visit`, `visit_batched` and `get_visitors`.
 - `CSTNode.visit`, replaced while the scope analysis runs (`scope_metadata`); stock: never.
+- `CSTNode.__post_init__` (node validation), a no-op while the engine's parse runs
+  (`parsing`); stock: never.
 - `scope_provider.ScopeVisitor` (not exported) and its `provider`, `scope` and
   `infer_accesses`; `scope_provider._ASSIGNMENT_LIKE_NODES`;
   `expression_context_provider.ExpressionContextVisitor` (not exported); setting

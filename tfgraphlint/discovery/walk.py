@@ -46,6 +46,64 @@ _OWN_HOOKS: dict[type, frozenset[str]] = {}
 _IS_NODE: dict[type, bool] = {}
 
 
+def _concrete_subclasses(base: type) -> set[type]:
+    found: set[type] = set()
+    subclasses: list[type] = base.__subclasses__()
+    for sub in subclasses:
+        found |= {sub} | _concrete_subclasses(sub)
+    # `getattr(cst, name) is k`: `dataclass(slots=True)` leaves the class it replaced among
+    # the subclasses.
+    return {
+        k
+        for k in found
+        if not getattr(k, "__abstractmethods__", None) and getattr(cst, k.__name__, None) is k
+    }
+
+
+# Node classes whose whole subtree is formatting: whitespace, comments, punctuation and
+# operator tokens (about two thirds of the nodes of a module). No visitor of tfgraphlint has a
+# method for any of them; a walk skips them for a visitor that has none either
+# (`tests/test_walk.py` checks that a trivia node only ever holds trivia).
+TRIVIA: frozenset[type] = frozenset(
+    {
+        cst.SimpleWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.Newline,
+        cst.TrailingWhitespace,
+        cst.EmptyLine,
+        cst.Comment,
+        cst.Comma,
+        cst.Dot,
+        cst.Colon,
+        cst.Semicolon,
+        cst.AssignEqual,
+        cst.LeftParen,
+        cst.RightParen,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+        cst.ImportStar,
+        cst.Asynchronous,
+        *_concrete_subclasses(cst.BaseBinaryOp),
+        *_concrete_subclasses(cst.BaseBooleanOp),
+        *_concrete_subclasses(cst.BaseCompOp),
+        *_concrete_subclasses(cst.BaseUnaryOp),
+        *_concrete_subclasses(cst.BaseAugOp),
+    }
+)
+_TRIVIA_NAMES = frozenset(kind.__name__ for kind in TRIVIA)
+_WALKED: dict[type, bool] = {}  # a node class, and not trivia
+
+
+def is_walked_type(kind: type) -> bool:
+    """`is_node_type(kind)` and not a `TRIVIA` class, cached."""
+    found = _WALKED.get(kind)
+    if found is None:
+        found = _WALKED[kind] = is_node_type(kind) and kind not in TRIVIA
+    return found
+
+
 def is_node_type(kind: type) -> bool:
     """`issubclass(kind, cst.CSTNode)`, cached: `CSTNode` is an ABC, so a plain `isinstance`
     on it runs `ABCMeta.__instancecheck__`, a Python call, on every child of every node."""
@@ -146,7 +204,10 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 
 def walk_events(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """`walk` without the attribute-hook check: the caller knows no attribute hook can fire."""
+    """`walk` without the attribute-hook check: the caller knows no attribute hook can fire.
+    The `TRIVIA` nodes are not visited when the visitor has no method for any of them and
+    no `on_leave` of its own (or one that says, with `SKIPS_TRIVIA = True`, that it needs
+    none of them)."""
     if STOCK_LIBCST:
         node.visit(visitor)
         return
@@ -154,9 +215,24 @@ def walk_events(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if kind.on_visit is _DEFAULT_ON_VISIT:
         visits, leaves = _tables(kind)
         own_leave = None if kind.on_leave is _DEFAULT_ON_LEAVE else visitor.on_leave
-        _walk_dispatching(node, visitor, visits, leaves, own_leave)
+        skips = (own_leave is None or getattr(kind, "SKIPS_TRIVIA", False)) and not _cares(kind)
+        if type(node) in TRIVIA and skips:
+            return
+        _walk_dispatching(node, visitor, visits, leaves, own_leave, _WALKED if skips else _IS_NODE)
     else:
         _walk(node, visitor.on_visit, visitor.on_leave)
+
+
+_CARES: dict[type, bool] = {}
+
+
+def _cares(kind: type) -> bool:
+    """Whether visitor class `kind` has a `visit_`/`leave_` method for a `TRIVIA` class."""
+    found = _CARES.get(kind)
+    if found is None:
+        visits, leaves = _tables(kind)
+        found = _CARES[kind] = any(visits[t] is not None or leaves[t] is not None for t in TRIVIA)
+    return found
 
 
 # `CSTVisitor.on_visit`/`on_leave` look the method up by name on every node
@@ -206,9 +282,11 @@ def _walk_dispatching(
     visits: _Table,
     leaves: _Table,
     own_leave: Callable[[cst.CSTNode], None] | None,
+    walked: dict[type, bool],
 ) -> None:
     """`_walk` with `CSTVisitor`'s own `on_visit` (and `on_leave`, unless the visitor has its
-    own: `own_leave`), looked up in the tables."""
+    own: `own_leave`), looked up in the tables. `walked` is the cache of `is_walked_type`
+    (trivia skipped) or of `is_node_type`."""
     node_kind = type(node)
     method = visits[node_kind]
     if method is None or method(visitor, node) is not False:
@@ -217,16 +295,27 @@ def _walk_dispatching(
             kind = type(value)
             if kind is tuple or kind is list:
                 for child in value:
-                    if _IS_NODE.get(type(child)) or is_node_type(type(child)):
-                        _walk_dispatching(child, visitor, visits, leaves, own_leave)
-            elif _IS_NODE.get(kind) or is_node_type(kind):
-                _walk_dispatching(value, visitor, visits, leaves, own_leave)
+                    go = walked.get(type(child))
+                    if go is None:
+                        go = _classify(walked, type(child))
+                    if go:
+                        _walk_dispatching(child, visitor, visits, leaves, own_leave, walked)
+            else:
+                go = walked.get(kind)
+                if go is None:
+                    go = _classify(walked, kind)
+                if go:
+                    _walk_dispatching(value, visitor, visits, leaves, own_leave, walked)
     if own_leave is not None:
         own_leave(node)
         return
     method = leaves[node_kind]
     if method is not None:
         method(visitor, node)
+
+
+def _classify(walked: dict[type, bool], kind: type) -> bool:
+    return is_walked_type(kind) if walked is _WALKED else is_node_type(kind)
 
 
 def _walk(
@@ -265,7 +354,10 @@ def walk_batched(node: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor])
                 return
             kind, _, type_name = name.partition("_")
             (visits if kind == "visit" else leaves).setdefault(type_name, []).append(method)
-    _walk_batched(node, _ByKind(visits), _ByKind(leaves))
+    skips = _TRIVIA_NAMES.isdisjoint(visits) and _TRIVIA_NAMES.isdisjoint(leaves)
+    if type(node) in TRIVIA and skips:
+        return
+    _walk_batched(node, _ByKind(visits), _ByKind(leaves), _WALKED if skips else _IS_NODE)
 
 
 _Methods = list[Callable[[cst.CSTNode], None]]
@@ -283,7 +375,9 @@ class _ByKind(dict[type, _Methods]):
         return found
 
 
-def _walk_batched(node: cst.CSTNode, visits: _ByKind, leaves: _ByKind) -> None:
+def _walk_batched(
+    node: cst.CSTNode, visits: _ByKind, leaves: _ByKind, walked: dict[type, bool]
+) -> None:
     """`_walk` with the batched visitors' methods called inline (no callback per node)."""
     node_kind = type(node)
     for method in visits[node_kind]:
@@ -293,9 +387,16 @@ def _walk_batched(node: cst.CSTNode, visits: _ByKind, leaves: _ByKind) -> None:
         kind = type(value)
         if kind is tuple or kind is list:
             for child in value:
-                if _IS_NODE.get(type(child)) or is_node_type(type(child)):
-                    _walk_batched(child, visits, leaves)
-        elif _IS_NODE.get(kind) or is_node_type(kind):
-            _walk_batched(value, visits, leaves)
+                go = walked.get(type(child))
+                if go is None:
+                    go = _classify(walked, type(child))
+                if go:
+                    _walk_batched(child, visits, leaves, walked)
+        else:
+            go = walked.get(kind)
+            if go is None:
+                go = _classify(walked, kind)
+            if go:
+                _walk_batched(value, visits, leaves, walked)
     for method in leaves[node_kind]:
         method(node)

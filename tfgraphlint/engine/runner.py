@@ -26,6 +26,7 @@ from libcst.metadata import MetadataWrapper
 from tfgraphlint._types import Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
+from tfgraphlint.discovery.parsing import parse_module
 from tfgraphlint.discovery.provider import (
     CompiledContextProvider,
     DiscoveryOptions,
@@ -320,7 +321,7 @@ def _precheck_stage(path: str, text: str, analysed: str, result: LintResult) -> 
 def _parse_stage(path: str, analysed: str, tree: _Tree, result: LintResult) -> cst.Module | None:
     """Parse with libCST; None (and an error) when it cannot."""
     try:
-        return cst.parse_module(analysed)
+        return parse_module(analysed)
     except Exception as exc:  # ParserSyntaxError, RecursionError, and odd input
         result.errors.append(tree.error or _libcst_error(path, exc))
         return None
