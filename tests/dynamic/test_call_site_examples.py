@@ -6,6 +6,9 @@
 - TFG206: every INVALID one traces at least three times (more than the two traces of
   `reduce_retracing=True`), every VALID one at most twice, and none raises.
 - TFG207: every INVALID one traces twice (two distinct numbers), every VALID one once.
+- TFG202, its self-contained examples (the others use names they do not define): a float
+  the loop derives from its counter, or a `math` function of it, retraces on every pass; a
+  NumPy float64 derived from it is passed as a tensor and traces once.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], 
     """Every example of both rules, run in one TensorFlow process: `TFG205/invalid_0`, ..."""
     kinds: dict[str, str] = {}
     paths: list[str] = []
-    for code in ("TFG205", "TFG206", "TFG207"):
+    for code in ("TFG205", "TFG206", "TFG207", "TFG202"):
         folder = tmp_path_factory.mktemp(code)
         for name, kind in write_rule_examples(code, folder).items():
             kinds[f"{code}/{name}"] = kind
@@ -104,3 +107,16 @@ def test_distinct_literal_examples_match_tensorflow(
             continue
         assert doc[name]["error"] is None, (name, doc[name])
         assert max(doc[name]["traces"].values()) == (2 if kind == "invalid" else 1), doc[name]
+
+
+def test_scalar_argument_examples_match_tensorflow(
+    outcomes: tuple[dict[str, str], dict[str, Any]],
+) -> None:
+    kinds, doc = outcomes
+    # The last example of each kind (indices below ten: `max` compares the names as text).
+    invalid = max(n for n, k in kinds.items() if n.startswith("TFG202/") and k == "invalid")
+    valid = max(n for n, k in kinds.items() if n.startswith("TFG202/") and k == "valid")
+    assert invalid == "TFG202/invalid_6" and valid == "TFG202/valid_8", (invalid, valid)
+    # Three epochs, two calls each: five distinct argument values, five traces.
+    assert doc[invalid] == {"error": None, "traces": {"train_step": 5}}, doc[invalid]
+    assert doc[valid] == {"error": None, "traces": {"train_step": 1}}, doc[valid]

@@ -212,27 +212,68 @@ def inside_body(rule: Rule, node: cst.CSTNode, loop: Loop) -> bool:
 
 
 # ---------------------------------------------------------------- loop counters
-def varying(rule: Rule, expr: cst.BaseExpression) -> tuple[str, cst.CSTNode] | None:
+def varying(rule: Rule, expr: cst.BaseExpression, depth: int = 0) -> tuple[str, cst.CSTNode] | None:
     """(loop variable, loop) when `expr` is a Python number built from a loop counter
-    and constants, or None."""
+    and constants (arithmetic, `int()`, `float()`, a `math` function), or a name that the
+    loop's body binds only to such numbers (`lr = 0.1 * 0.9 ** epoch`); else None. NumPy
+    functions are left out: their `np.float64` results reach a tf.function as tensors
+    (checked on TF 2.21), and so are `min`/`max`, which stop changing at their bound."""
+    if depth > 4:
+        return None
     if isinstance(expr, cst.Name):
-        return counter(rule, expr)
+        found = counter(rule, expr)
+        return found if found is not None else _derived(rule, expr, depth)
     if isinstance(expr, cst.UnaryOperation):
-        return varying(rule, expr.expression)
+        return varying(rule, expr.expression, depth)
     if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, cst.Modulo):
-        left, right = varying(rule, expr.left), varying(rule, expr.right)
+        left, right = varying(rule, expr.left, depth), varying(rule, expr.right, depth)
         if left is not None and (right is not None or constant(rule, expr.right)):
             return left
         if right is not None and constant(rule, expr.left):
             return right
         return None
-    if (
-        isinstance(expr, cst.Call)
-        and len(expr.args) == 1
-        and rule.qualnames(expr.func) & {"builtins.float", "builtins.int"}
-    ):
-        return varying(rule, expr.args[0].value)
+    if isinstance(expr, cst.Call) and expr.args and not any(a.star for a in expr.args):
+        qns = rule.qualnames(expr.func)
+        if len(expr.args) == 1 and qns & {"builtins.float", "builtins.int"}:
+            return varying(rule, expr.args[0].value, depth)
+        if qns & _MATH_FUNCTIONS:
+            each = [varying(rule, a.value, depth) for a in expr.args]
+            if each[0] is not None and all(
+                f is not None or constant(rule, a.value)
+                for f, a in zip(each, expr.args, strict=True)
+            ):
+                return each[0]
     return None
+
+
+# `math` functions of a number that change with it (not `floor`/`ceil`-like steps).
+_MATH_FUNCTIONS = frozenset(
+    f"math.{name}"
+    for name in ("exp", "log", "log2", "log10", "sqrt", "pow", "cos", "sin", "tanh", "expm1")
+)
+
+
+def _derived(rule: Rule, name: cst.Name, depth: int) -> tuple[str, cst.CSTNode] | None:
+    """(loop variable, loop) when every binding of `name` is an assignment in the body of a
+    loop that runs the use, of a number that changes with that loop's counter."""
+    values = bound_values(rule, name)
+    if not values or not all(
+        isinstance(v, cst.BaseExpression) and not isinstance(v, cst.Name) for v in values
+    ):
+        return None
+    loops = enclosing_loops(rule, name)
+    found: tuple[str, cst.CSTNode] | None = None
+    for value in values:
+        result = varying(rule, cast(cst.BaseExpression, value), depth + 1)
+        if result is None or (found is not None and result[1] is not found[1]):
+            return None
+        loop = result[1]
+        if loop not in loops or not isinstance(loop, cst.For | cst.While):
+            return None
+        if not inside_body(rule, value, loop):
+            return None
+        found = result
+    return found
 
 
 def constant(rule: Rule, expr: cst.BaseExpression) -> bool:

@@ -14,8 +14,10 @@ class PythonScalarArgument(Rule):
     ## What it does
     Flags calls to a `tf.function` of the same module that pass a Python number changing on
     every iteration of a loop: the loop variable of `for step in range(...)`, the index of
-    `enumerate(...)`, a counter incremented in the loop, or arithmetic on one
-    (`lr * 0.9 ** epoch`).
+    `enumerate(...)`, a counter incremented in the loop, arithmetic or a `math` function on
+    one (`lr * 0.9 ** epoch`, `math.exp(-epoch)`), or a name the loop binds to such a number
+    (`lr = 0.1 * 0.9 ** epoch`). A NumPy result (`np.exp(-epoch)`, a `np.float64`) is not
+    flagged: TensorFlow passes it in as a tensor.
 
     ## Why is this bad?
     Python numbers are part of the trace cache key *by value*: each new value builds and
@@ -157,6 +159,23 @@ class PythonScalarArgument(Rule):
                     x = apply_block(x, index)
             """
         ),
+        Valid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, w):
+                return x * tf.cast(w, x.dtype)
+
+            def train(x, epochs):
+                for epoch in range(epochs):
+                    w = 50 / (1 + np.exp(5 - epoch))  # a NumPy float64: passed as a tensor
+                    train_step(x, w)
+
+            train(tf.constant(1.0), 3)
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -236,6 +255,25 @@ class PythonScalarArgument(Rule):
 
             for step, batch in enumerate(dataset):
                 train_step(*batch, step)  # error: TFG202
+            """
+        ),
+        Invalid(
+            """
+            import math
+
+            import tensorflow as tf
+
+            @tf.function
+            def train_step(x, lr, decay):
+                return x * lr * decay
+
+            def train(x, epochs):
+                for epoch in range(epochs):
+                    lr = 0.1 * 0.9**epoch  # a new Python float on every pass
+                    train_step(x, lr, 1.0)  # error: TFG202
+                    train_step(x, 0.1, math.exp(-epoch))  # error: TFG202
+
+            train(tf.constant(1.0), 3)
             """
         ),
     )
