@@ -269,6 +269,7 @@ class VariableCreatedInTfFunction(Rule):
             @tf.function
             def pooled(frames):
                 pool = tf.keras.layers.TimeDistributed(tf.keras.layers.MaxPool2D())  # no weights
+                frames = tf.keras.layers.TimeDistributed(tf.keras.layers.MaxPool2D())(frames)
                 return pool(frames)
             """
         ),
@@ -394,7 +395,10 @@ class VariableCreatedInTfFunction(Rule):
 
     def _wrapped_layer(self, call: cst.Call) -> cst.Call | None:
         """The Keras layer made in the wrapper's first argument (`layer=`), or None when it
-        is not made there or is not a Keras layer."""
+        is not made there or is not a Keras layer. `call` may be the call of the new wrapper
+        (`TimeDistributed(MaxPool2D())(x)`)."""
+        if isinstance(call.func, cst.Call):
+            call = call.func
         arg = next((a for a in call.args if a.keyword is None and not a.star), None)
         arg = arg or next((a for a in call.args if a.keyword and a.keyword.value == "layer"), None)
         if arg is None or not isinstance(arg.value, cst.Call):
