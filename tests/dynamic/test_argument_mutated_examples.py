@@ -10,20 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tf_scripts import run_tensorflow_script, write_rule_examples
+from tf_scripts import WORKER_PRELUDE, run_tensorflow_script, write_rule_examples
 
 pytestmark = pytest.mark.dynamic
 
-_WORKER = r"""
-import importlib.util, json, os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import tensorflow as tf
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, name + ".py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_WORKER = (
+    WORKER_PRELUDE
+    + r"""
 
 def outcome(fn, *args):
     try:
@@ -57,6 +50,7 @@ for rate in (0.01, 0.02, 0.03):
 out["learning rate per call"] = rates
 print(json.dumps(out))
 """
+)
 
 _RAISES = "should not modify its Python input arguments"
 

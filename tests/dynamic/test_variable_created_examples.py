@@ -8,20 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tf_scripts import run_tensorflow_script, write_rule_examples
+from tf_scripts import WORKER_PRELUDE, run_tensorflow_script, write_rule_examples
 
 pytestmark = pytest.mark.dynamic
 
-_WORKER = r"""
-import importlib.util, json, os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import tensorflow as tf
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, name + ".py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_WORKER = (
+    WORKER_PRELUDE
+    + r"""
 
 def outcome(fn, *args):
     try:
@@ -40,6 +33,7 @@ for name in kinds:
             out[fn_name] = [first, outcome(fn, tf.ones([1, 3, 6, 6, 1]))]
 print(json.dumps(out))
 """
+)
 
 
 def test_time_distributed_examples_match_tensorflow(tmp_path: Path) -> None:

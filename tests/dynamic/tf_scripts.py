@@ -13,6 +13,20 @@ from typing import Any
 from tfgraphlint.engine.examples import strip_markers
 from tfgraphlint.engine.registry import find_rule
 
+# The start of a worker script run in the folder `write_rule_examples` filled: TensorFlow
+# imported once, and `load("invalid_0")` imports one example module from its file.
+WORKER_PRELUDE = r"""
+import importlib.util, json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, name + ".py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+"""
+
 
 def write_rule_examples(code: str, folder: Path) -> dict[str, str]:
     """Every example of rule `code`, markers stripped, as `invalid_0.py`, ..., `valid_0.py`,
