@@ -4,7 +4,9 @@
   read that looked it up: a file saved during a run is not cached under its old content.
 - The key follows the code that computes results: tfgraphlint's own files (a changed rule
   under the same version), the libCST version and the Python version.
-- A cache file of valid JSON with the wrong shape is a miss, not a crash."""
+- A cache file of valid JSON with the wrong shape is a miss, not a crash.
+- A file that imports `tf` from the project's own package is keyed on what that package
+  re-exports: editing `mypkg/__init__.py` alone changes its findings."""
 
 from __future__ import annotations
 
@@ -185,3 +187,70 @@ def test_a_cache_file_of_the_wrong_shape_is_a_miss(
     assert check(capsys, "step.py") == ["step.py:6:5: TFG101"]
     assert check(capsys, "step.py") == ["step.py:6:5: TFG101"]  # and the entry is rewritten
     assert json.loads(cache_file.read_text(encoding="utf-8"))["step.py"] == entry
+
+
+USER = """\
+from mypkg import tf
+
+
+@tf.function
+def step(x):
+    print(x)
+    return x
+"""
+NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": [line + "\n" for line in USER.splitlines()],
+        },
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_a_changed_reexport_in_another_file_misses(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mypkg/__init__.py` decides whether `from mypkg import tf` is TensorFlow; the user's
+    file does not change. A warm run must not serve the result of the other `__init__`."""
+    (tree / "mypkg").mkdir()
+    init = tree / "mypkg/__init__.py"
+    init.write_text("import numpy as tf\n", encoding="utf-8")
+    (tree / "mypkg/train.py").write_text(USER, encoding="utf-8")
+    (tree / "mypkg/nb.ipynb").write_text(json.dumps(NOTEBOOK), encoding="utf-8")
+    assert check(capsys, "mypkg") == []
+    assert check(capsys, "--fix", "mypkg") == []  # the fix path stores its entries too
+    init.write_text("import tensorflow as tf\n", encoding="utf-8")
+    expected = ["mypkg/nb.ipynb:cell 1:6:5:", "mypkg/train.py:6:5: TFG101"]  # split on spaces
+    assert sorted(check(capsys, "mypkg")) == expected
+    assert sorted(check(capsys, "mypkg")) == expected  # now from the cache
+    init.write_text("import numpy as tf\n", encoding="utf-8")
+    assert check(capsys, "mypkg") == []
+    assert check(capsys, "--no-cache", "mypkg") == []
+    assert check(capsys, "--follow-imports", "mypkg") == []
+
+
+def test_an_entry_without_reexports_needs_no_screen(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that imports `tf` from no package is served from the cache without computing
+    its re-exports (a warm run pays for the screen only where it matters)."""
+    (tree / "step.py").write_text(STEP, encoding="utf-8")
+    (tree / "user.py").write_text(USER, encoding="utf-8")
+    assert check(capsys, "step.py", "user.py") == ["step.py:6:5: TFG101"]
+    asked: list[str] = []
+    real = cache_mod.reexports_key
+
+    def key(path: str, data: bytes) -> str | None:
+        asked.append(Path(path).name)
+        return real(path, data)
+
+    monkeypatch.setattr(cli_mod, "reexports_key", key)
+    assert check(capsys, "step.py", "user.py") == ["step.py:6:5: TFG101"]
+    assert asked == ["user.py"]

@@ -8,7 +8,10 @@ a new cache format, a change to tfgraphlint's own source files even under the sa
 new libCST or Python) misses. An entry that cannot be read (a cache file of the wrong shape)
 is a miss too. A file
 re-checked with contexts injected from other modules (`engine.project`) is stored under its
-path and a digest of those contexts: other callers, another entry.
+path and a digest of those contexts: other callers, another entry. A file that imports `tf`
+or `keras` from the project's own package (`from mypkg import tf`) is also keyed on what that
+package re-exports (`discovery.reexports`), which lives in another file: adding or removing
+`import tensorflow as tf` in `mypkg/__init__.py` changes the file's findings, not its bytes.
 The folder holds a `.gitignore` of `*`, as ruff's does, so it never shows up in `git status`.
 """
 
@@ -22,7 +25,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +39,8 @@ if TYPE_CHECKING:  # importing discovery loads libcst: not needed to read a cach
 CACHE_DIR = ".tfgraphlint_cache"
 # The layout of an entry; bump it when its shape or meaning changes, so that a cache written
 # by an older build of the same version is not misread. 2: each finding's fix; 3: `calls`,
-# and entries keyed by injected roots (follow-imports).
-CACHE_FORMAT = 3
+# and entries keyed by injected roots (follow-imports); 4: `reexports`.
+CACHE_FORMAT = 4
 
 
 def config_digest(config: Config, extra: str = "") -> str:
@@ -94,6 +97,33 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def reexports_key(path: str, data: bytes) -> str | None:
+    """What the file's cache entry must match of the TensorFlow names its own package
+    re-exports to it (`discovery.reexports`, read from other files): None when no line of
+    the file may import `tf` or `keras` from a package (a fact of its bytes: the entry then
+    holds nothing to match, and a warm run computes nothing), else a digest of the map."""
+    from tfgraphlint.discovery.reexports import screened_reexports
+
+    text = data.decode("utf-8", "replace")
+    if path.endswith(".ipynb"):
+        text = _notebook_code(text)
+    found = screened_reexports(path, text)
+    if found is None:
+        return None
+    return hashlib.sha256(json.dumps(sorted(found.items())).encode()).hexdigest()[:16]
+
+
+def _notebook_code(text: str) -> str:
+    """The code cells of a notebook's JSON, one after another (the raw text if it is not a
+    notebook's JSON): only their import lines matter to `reexports_key`."""
+    try:
+        cells = json.loads(text).get("cells", [])
+        sources = [c.get("source", "") for c in cells if c.get("cell_type") == "code"]
+        return "\n".join("".join(s) if isinstance(s, list) else str(s) for s in sources)
+    except (ValueError, AttributeError, TypeError):
+        return text
+
+
 def roots_digest(roots: Mapping[str, CompiledContext]) -> str:
     """A digest of the contexts injected into a file (follow-imports): part of its cache key."""
     payload = json.dumps(sorted((name, repr(ctx)) for name, ctx in roots.items()))
@@ -119,12 +149,22 @@ class ResultCache:
             if isinstance(loaded, dict):
                 self.entries = {k: v for k, v in loaded.items() if isinstance(v, dict)}
 
-    def get(self, path: str, sha: str, roots: str = "") -> LintResult | None:
+    def get(
+        self,
+        path: str,
+        sha: str,
+        roots: str = "",
+        reexports: Callable[[], str | None] | None = None,
+    ) -> LintResult | None:
         """The stored result of `path` with these bytes (and this `roots_digest`, if any);
-        None on a miss, which an entry of the wrong shape is too (it is dropped)."""
+        None on a miss, which an entry of the wrong shape is too (it is dropped). An entry
+        stored with a `reexports_key` also needs `reexports()` (the key now) to match it."""
         key = _key(path, roots)
         entry = self.entries.get(key)
         if entry is None or entry.get("sha") != sha:
+            return None
+        stored = entry.get("reexports")
+        if stored is not None and (reexports is None or reexports() != stored):
             return None
         try:
             return LintResult(
@@ -138,7 +178,15 @@ class ResultCache:
             self.dirty = True
             return None
 
-    def put(self, path: str, sha: str, result: LintResult, roots: str = "") -> None:
+    def put(
+        self,
+        path: str,
+        sha: str,
+        result: LintResult,
+        roots: str = "",
+        reexports: str | None = None,
+    ) -> None:
+        """Store `result` for these bytes (`sha`), contexts (`roots`) and `reexports_key`."""
         if any(e.kind == "internal" for e in result.errors):
             return  # never cache a crash: the next run should try again
         entry: dict[str, Any] = {
@@ -146,6 +194,8 @@ class ResultCache:
             "findings": [f.to_json() for f in result.findings],
             "errors": [e.to_json() for e in result.errors],
         }
+        if reexports is not None:
+            entry["reexports"] = reexports
         if result.calls:
             entry["calls"] = [c.to_json() for c in result.calls]
         self.entries[_key(path, roots)] = entry

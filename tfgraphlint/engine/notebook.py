@@ -36,6 +36,7 @@ from typing import Any
 
 from tfgraphlint._types import FileError, Finding, Fix, LintResult
 from tfgraphlint.config import Config
+from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -334,8 +335,13 @@ class Notebook:
             else:
                 raise NotebookError(f"cell {number}: `source` is not a string or list of strings")
             sources.append((number, text, is_list))
-        self.relevant = config is None or may_contain_compiled_code(
-            "\n".join(text for _, text, _ in sources), config
+        joined = "\n".join(text for _, text, _ in sources)
+        # As `runner.analyse` decides: TensorFlow named, or re-exported by the project's own
+        # package (`from mypkg import tf`, `discovery.reexports`).
+        self.relevant = (
+            config is None
+            or may_contain_compiled_code(joined, config)
+            or bool(reexports_in_text(path, joined))
         )
         if self.relevant and self.python:
             self.cells = [self._code_cell(*source) for source in sources]

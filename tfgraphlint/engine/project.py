@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,12 @@ from pathlib import Path
 from tfgraphlint._types import ExternalCall, FileError, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
-from tfgraphlint.engine.cache import ResultCache, content_digest, roots_digest
+from tfgraphlint.engine.cache import (
+    ResultCache,
+    content_digest,
+    reexports_key,
+    roots_digest,
+)
 
 MAX_ROUNDS = 8  # a helper of a helper of ... eight modules deep
 _MAX_REEXPORT_HOPS = 4
@@ -298,9 +304,10 @@ def _context(call: ExternalCall, caller_path: str, name: str, module: str) -> Co
 RelintJob = tuple[str, Config, bool, dict[str, CompiledContext]]
 
 
-def relint_file(job: RelintJob) -> tuple[LintResult, str | None]:
+def relint_file(job: RelintJob) -> tuple[LintResult, str | None, str | None]:
     """Check one file again with contexts injected from other modules (picklable job). Also
-    returns the digest of the bytes linted, for the cache (None if the file was unreadable)."""
+    returns the digest of the bytes linted, for the cache (None if the file was unreadable),
+    and their `reexports_key`."""
     from tfgraphlint.engine.runner import lint_source
 
     path, config, noqa, roots = job
@@ -308,8 +315,9 @@ def relint_file(job: RelintJob) -> tuple[LintResult, str | None]:
         data = Path(path).read_bytes()
     except OSError as exc:
         error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
-        return LintResult(path, errors=[error]), None
-    return lint_source(data, path, config, noqa=noqa, external_roots=roots), content_digest(data)
+        return LintResult(path, errors=[error]), None, None
+    sha, reexports = content_digest(data), reexports_key(path, data)
+    return lint_source(data, path, config, noqa=noqa, external_roots=roots), sha, reexports
 
 
 def _merge(base: LintResult, extra: LintResult) -> None:
@@ -334,9 +342,10 @@ def _run(
         path, _, _, roots = job
         if cache is not None:
             with contextlib.suppress(OSError):
-                key = (content_digest(Path(path).read_bytes()), roots_digest(roots))
-                used.add((path, key[1]))
-                hit = cache.get(path, *key)
+                data = Path(path).read_bytes()
+                sha, injected = content_digest(data), roots_digest(roots)
+                used.add((path, injected))
+                hit = cache.get(path, sha, injected, functools.partial(reexports_key, path, data))
                 if hit is not None:
                     results[path] = hit
                     continue
@@ -349,10 +358,10 @@ def _run(
             fresh = list(pool.map(relint_file, todo, chunksize=4))
     else:
         fresh = [relint_file(job) for job in todo]
-    for job, (result, sha) in zip(todo, fresh, strict=True):
+    for job, (result, linted, reexports) in zip(todo, fresh, strict=True):
         results[result.path] = result
-        if cache is not None and sha is not None:  # the digest of what was linted
-            cache.put(result.path, sha, result, roots_digest(job[3]))
+        if cache is not None and linted is not None:  # the digest of what was linted
+            cache.put(result.path, linted, result, roots_digest(job[3]), reexports)
     return [results[job[0]] for job in jobs]
 
 

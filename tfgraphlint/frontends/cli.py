@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,7 +15,12 @@ from typing import TypeVar
 from tfgraphlint import __version__
 from tfgraphlint._types import FileError, Finding, LintResult, Severity
 from tfgraphlint.config import Config, ConfigError, load_config
-from tfgraphlint.engine.cache import ResultCache, config_digest, content_digest
+from tfgraphlint.engine.cache import (
+    ResultCache,
+    config_digest,
+    content_digest,
+    reexports_key,
+)
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -188,15 +194,19 @@ def _validate_selection(config: Config) -> None:
                 raise unknown_selector("per-file-ignores", selector, f" (for `{glob}`)")
 
 
-def _lint_file(job: tuple[str, Config, bool]) -> tuple[LintResult, str | None]:
-    """The file's result, and the digest of the bytes linted (for the cache; None if unread)."""
+def _lint_file(
+    job: tuple[str, Config, bool],
+) -> tuple[LintResult, str | None, str | None]:
+    """The file's result, the digest of the bytes linted (for the cache; None if unread), and
+    their `reexports_key` (for the cache)."""
     path, config, noqa = job
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
-        return LintResult(path, errors=[error]), None
-    return _lint_bytes(data, path, config, noqa), content_digest(data)
+        return LintResult(path, errors=[error]), None, None
+    sha, reexports = content_digest(data), reexports_key(path, data)
+    return _lint_bytes(data, path, config, noqa), sha, reexports
 
 
 def _lint_bytes(data: bytes, path: str, config: Config, noqa: bool) -> LintResult:
@@ -221,17 +231,19 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     if cache is not None:
         for path in files:
             with contextlib.suppress(OSError):
-                hit = cache.get(path, content_digest(Path(path).read_bytes()))
+                data = Path(path).read_bytes()
+                later = functools.partial(reexports_key, path, data)
+                hit = cache.get(path, content_digest(data), "", later)
                 if hit is not None:
                     cached[path] = hit
     jobs = [(path, config, noqa) for path in files if path not in cached]
     workers = args.jobs or os.cpu_count() or 1
     fresh = map_jobs(_lint_file, jobs, workers)
-    by_path = {r.path: r for r, _ in fresh}
+    by_path = {r.path: r for r, _, _ in fresh}
     if cache is not None:
-        for result, sha in fresh:  # the digest of what was linted: the file may have changed
+        for result, sha, reexports in fresh:  # what was linted: the file may have changed
             if sha is not None:
-                cache.put(result.path, sha, result)
+                cache.put(result.path, sha, result, reexports=reexports)
     results.extend(cached.get(path) or by_path[path] for path in files)
     results.extend(skipped)
     if config.follow_imports:

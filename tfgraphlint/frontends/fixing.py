@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import os
 import stat
 import sys
@@ -22,7 +23,7 @@ from typing import BinaryIO
 
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config
-from tfgraphlint.engine.cache import content_digest
+from tfgraphlint.engine.cache import content_digest, reexports_key
 from tfgraphlint.engine.notebook import fix_notebook, is_notebook
 
 
@@ -35,6 +36,7 @@ class FileFix:
     diff: str = ""
     output: bytes | None = None  # the fixed source (for stdin)
     sha: str | None = None  # digest of the bytes the result describes, None if not on disk
+    reexports: str | None = None  # their `reexports_key`, for the cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ def fix_file(job: FixJob) -> FileFix:
     output = outcome.output
     outcome.output = None  # the bytes go to disk, not back through the process pool
     if not outcome.fixed or output is None:
-        outcome.sha = content_digest(data)
+        outcome.sha, outcome.reexports = content_digest(data), reexports_key(job.path, data)
         return outcome
     if not job.write:
         return outcome  # --diff: the result is the fixed text's, not the file's
@@ -111,7 +113,7 @@ def fix_file(job: FixJob) -> FileFix:
         message = f"cannot write the fixes: {reason}; the file is left unchanged"
         result.errors.append(FileError(job.path, message, None, "fix"))
         return FileFix(result, sha=None)
-    outcome.sha = content_digest(output)
+    outcome.sha, outcome.reexports = content_digest(output), reexports_key(job.path, output)
     return outcome
 
 
@@ -196,8 +198,9 @@ def fix_all(
         hit, sha = None, None
         if cache is not None:
             with contextlib.suppress(OSError):
-                sha = content_digest(Path(path).read_bytes())
-                hit = cache.get(path, sha)
+                data = Path(path).read_bytes()
+                sha = content_digest(data)
+                hit = cache.get(path, sha, "", functools.partial(reexports_key, path, data))
         if hit is not None and not any(applicable(f, unsafe) for f in hit.findings):
             done[path] = FileFix(hit)  # nothing to fix: no need to read it again
         else:
@@ -206,7 +209,7 @@ def fix_all(
     for job, outcome in zip(jobs, fresh, strict=True):
         done[job.path] = outcome
         if cache is not None and outcome.sha is not None and _cacheable(outcome):
-            cache.put(job.path, outcome.sha, outcome.result)
+            cache.put(job.path, outcome.sha, outcome.result, reexports=outcome.reexports)
     if cache is not None:
         cache.save()
     outcomes.extend(done[path] for path in files)

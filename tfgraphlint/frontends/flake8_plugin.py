@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tfgraphlint import __version__
-from tfgraphlint.discovery.reexports import IMPORT_SCREEN, reexports_in_text
+from tfgraphlint.discovery.reexports import may_import_reexport, reexports_in_text
 from tfgraphlint.engine.prefilter import names_a_package, package_needles
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Flake8Plugin:
             return  # an editor's `flake8 --select E` on every save: nothing of ours to show
         source = "".join(self.lines)
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
-        if not names_a_package(source, self._needles) and not IMPORT_SCREEN.search(source):
+        if not names_a_package(source, self._needles) and not may_import_reexport(source):
             return  # the engine (libCST and every rule) and the config are not even imported
         # Most files that name TensorFlow hold no compiled code (models, layers, pipelines
         # without `tf.function`). The engine's screen (`engine.prefilter.screen`: text and
