@@ -104,3 +104,27 @@ def test_print_in_a_keras_loss_runs_once_not_per_step(
         if key.startswith("TFG101") and kind == "invalid"
     ]
     assert loss_prints and all(1 <= n < 4 for n in loss_prints), loss_prints
+
+
+_DIRECT_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+namespace = runpy.run_path(sys.argv[1])
+step = namespace["step"]
+print(json.dumps([float(step(tf.ones([3]))) for _ in range(2)]))
+"""
+
+
+def test_a_metric_updated_directly_from_a_tf_function_is_converted(tmp_path: Path) -> None:
+    """TFG510's VALID example: a `Metric` subclass whose `update_state` (a tensor `if`) only a
+    tf.function of the module calls is converted by AutoGraph with it, and counts."""
+    from tfgraphlint.engine.examples import strip_markers
+    from tfgraphlint.engine.registry import find_rule
+
+    rule = find_rule("TFG510")
+    assert rule is not None
+    (source,) = [e.source for e in rule.VALID if "a direct call from converted code" in e.source]
+    script = tmp_path / "metric_direct.py"
+    script.write_text(strip_markers(source), encoding="utf-8")
+    assert run_tensorflow_script(_DIRECT_WORKER, str(script)) == [1.0, 2.0]

@@ -32,6 +32,8 @@ _DRIVERS = {
     "valid_4": "for _ in range(3):\n    out.append(float(m.apply(one)))",
     "valid_5": "t = m.Tracker()\nfor _ in range(3):\n    out.append(float(t.update(one)))",
     "valid_6": "c = m.Model()\nfor _ in range(3):\n    out.append(float(c()))",
+    "valid_7": "s = m.Scales()\ns.start()\nfor _ in range(3):\n    out.append(float(s.apply(one)))"
+    "\n    s.bump()",
 }
 
 _WORKER = r"""

@@ -920,8 +920,53 @@ class _Discovery:
             found.add(cls)
         return found.pop() if len(found) == 1 else None
 
+    @staticmethod
+    def _replaces_fit(methods: Mapping[str, _FuncInfo]) -> bool:
+        """Whether a model class defines its own `fit` that never calls Keras's
+        (`super().fit`): its `train_step`/`test_step` then run as that `fit` calls them
+        (eagerly, or from a tf.function of the module), not traced by Keras."""
+        fit = methods.get("fit")
+        if fit is None:
+            return False
+        finder = _SuperFit()
+        walk(fit.node, finder)
+        return not finder.found
+
+    def _metrics_updated_directly(self) -> set[cst.ClassDef]:
+        """Metric classes of the module whose `update_state` only tf.functions of the module
+        call, directly (`metric.update_state(y, p)` in a custom training step), when nothing
+        in the module compiles a model: AutoGraph converts such a call like any helper (a
+        tensor `if` in it works, checked on TF 2.21), and no `fit` is seen to run it
+        unconverted. Calls from eager code, on `self`, or on an instance of another class or
+        of an unknown one leave the class a Keras metric."""
+        by_name = {cls.name.value: cls for cls in self.c.methods}
+        found: set[cst.ClassDef] = set()
+        spoiled: set[cst.ClassDef | None] = set()
+        for call, where in self.c.all_calls:
+            func = call.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            if func.attr.value == "compile" and not any(
+                q.startswith(("re.", "regex.")) for q in self.p.qualnames(func)
+            ):
+                return set()
+            if func.attr.value not in names.KERAS_METRIC_METHODS:
+                continue
+            instances = self._instances_of(func.value, where, by_name, 0)
+            if (
+                instances is None
+                or len(instances) != 1
+                or self._is_self_or_super(func.value, where)
+                or not self._in_compiled_root(where)
+            ):
+                spoiled |= instances or set()
+                continue
+            found |= {cls for cls in instances if cls is not None}
+        return found - spoiled
+
     def _mark_keras(self) -> None:
         eager_classes, direct, direct_by_class = self._eager_keras()
+        updated_directly = self._metrics_updated_directly()
         for cls, methods in self.c.methods.items():
             if eager_classes is None or cls in eager_classes:
                 continue  # compiled with `run_eagerly=True`: `fit` does not trace
@@ -941,18 +986,25 @@ class _Discovery:
             # `fn` running the real `update_state` in a `tf.py_function`): Keras calls the
             # replacement, so the method itself is not known to be traced.
             rebound = self.c.attributes_set.get(cls, set())
+            own_fit: bool | None = None
             for name, info in methods.items():
                 if name in rebound:
                     continue
                 if is_model and name in names.KERAS_STEP_METHODS:
                     if name in direct or name in direct_by_class.get(cls, ()):
                         continue  # only ever called directly, outside `fit`
+                    if own_fit is None:
+                        own_fit = self._replaces_fit(methods)
+                    if own_fit:
+                        continue  # the class's own `fit` drives its steps, not Keras's
                     kind = ContextKind.KERAS_STEP
                 elif is_layer and self.opts.keras_call is not False and name == "call":
                     kind = ContextKind.KERAS_CALL
                 elif is_loss and name in names.KERAS_LOSS_METHODS:
                     kind = ContextKind.KERAS_LOSS
                 elif is_metric and name in names.KERAS_METRIC_METHODS:
+                    if cls in updated_directly:
+                        continue  # a helper of the tf.functions that call it: converted
                     kind = ContextKind.KERAS_METRIC
                 else:
                     continue
@@ -1081,3 +1133,20 @@ class _Discovery:
                     caller=info.qualname,
                 ),
             )
+
+
+class _SuperFit(cst.CSTVisitor):
+    """Finds `super().fit` (or `super(Cls, self).fit`)."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        value = node.value
+        if (
+            node.attr.value == "fit"
+            and isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value == "super"
+        ):
+            self.found = True

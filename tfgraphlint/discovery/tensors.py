@@ -220,12 +220,13 @@ _CASTING_BUILTINS = frozenset({"builtins.int", "builtins.float", "builtins.bool"
 def tf_call_kind(qualname: str) -> Kind | None:
     """Kind of the value a TF API call returns; None when `qualname` is not TF."""
     if qualname.startswith("keras.ops.") or qualname.startswith("keras.src.ops."):
-        return Kind.TENSOR
+        # `keras.ops.shape(x)` is a Python tuple (of ints and, for unknown dims, tensors).
+        return Kind.PYTHON if qualname.endswith(".shape") else Kind.TENSOR
     rest = names.strip_tf_root(qualname)
     if rest is None:
         return None
     if rest.startswith("keras.ops."):
-        return Kind.TENSOR
+        return Kind.PYTHON if rest.endswith(".shape") else Kind.TENSOR
     if rest in _TENSOR_CLASSES:
         return Kind.TENSOR
     last = rest.split(".")[-1]
@@ -357,7 +358,7 @@ class FunctionFacts:
         for param in _all_params(func):
             self._params[param.name.value] = self._param_kind(param)
             self._param_nodes[param.name.value] = param
-        self._shadowed = _params_rebound_first(func, set(self._params))
+        self._shadowed, self._param_reads = _params_rebound_first(func, set(self._params))
         self._cache: dict[str, Kind] = {}
         self._in_progress: set[str] = set()
         self._unconvertible: tuple[str, cst.CSTNode] | None = None
@@ -686,6 +687,8 @@ class FunctionFacts:
         if isinstance(expr, cst.Name):
             if expr.value in local:
                 return local[expr.value]
+            if self._param_reads and id(expr) in self._param_reads:
+                return self._params[expr.value]  # `x = tf.constant(x)`: this `x` is the param
             return self.name_kind(expr.value)
         if isinstance(expr, cst.Call):
             return self._call_kind(expr, local)
@@ -748,7 +751,9 @@ class FunctionFacts:
                 return Kind.UNKNOWN  # a static dim, or tf.shape(t)[0] when it is dynamic
             return Kind.PYTHON
         if qns & _CASTING_BUILTINS:
-            if not call.args:
+            if not call.args or self.autograph_off_reason() is not None:
+                # Unconverted, `int(t)` of a symbolic tensor raises (python-only-api-on-tensor
+                # says so where it is): it never gives a tensor.
                 return Kind.PYTHON
             return self._operands_kind([a.value for a in call.args], local)
         if "builtins.range" in qns:
@@ -805,17 +810,24 @@ class _Cycle(Exception):
 class _NameUses(cst.CSTVisitor):
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.nodes: list[cst.Name] = []
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.add(node.value)
+        self.nodes.append(node)
 
 
-def _params_rebound_first(func: cst.FunctionDef | cst.Lambda, params: set[str]) -> set[str]:
+def _params_rebound_first(
+    func: cst.FunctionDef | cst.Lambda, params: set[str]
+) -> tuple[set[str], dict[int, cst.Name]]:
     """Parameters that the function body rebinds, at its top level, before any other use
-    (`x = tf.convert_to_tensor(x)`): the parameter's own value is never seen afterwards."""
+    (`x = tf.convert_to_tensor(x)`): the parameter's own value is never seen afterwards but
+    in the rebinding statement's value, whose reads of it (by node id) come second."""
+    reads: dict[int, cst.Name] = {}
     if not isinstance(func, cst.FunctionDef) or not isinstance(func.body, cst.IndentedBlock):
-        return set()
+        return set(), reads
     rebinding: dict[int, list[str]] = {}  # top-level statements assigning a param: the names
+    values: dict[int, list[cst.BaseExpression]] = {}  # and the values they assign
     for index, stmt in enumerate(func.body.body):
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -830,16 +842,22 @@ def _params_rebound_first(func: cst.FunctionDef | cst.Lambda, params: set[str]) 
                     ]
                     if assigned:
                         rebinding.setdefault(index, []).extend(assigned)
+                        values.setdefault(index, []).append(small.value)
     shadowed: set[str] = set()
     if not rebinding:
-        return shadowed  # most functions: no walk at all
+        return shadowed, reads  # most functions: no walk at all
     seen: set[str] = set()
     for index, stmt in enumerate(func.body.body[: max(rebinding) + 1]):
-        shadowed.update(n for n in rebinding.get(index, ()) if n not in seen)
+        fresh = {n for n in rebinding.get(index, ()) if n not in seen}
+        shadowed |= fresh
+        for value in values.get(index, ()) if fresh else ():
+            in_value = _NameUses()
+            walk(value, in_value)
+            reads.update((id(n), n) for n in in_value.nodes if n.value in fresh)
         uses = _NameUses()
         walk(stmt, uses)
         seen |= uses.names
-    return shadowed
+    return shadowed, reads
 
 
 def _decorator_callee(decorator: cst.Decorator) -> cst.BaseExpression:

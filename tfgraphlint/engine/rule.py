@@ -59,7 +59,7 @@ BODY_REACHES = frozenset({"compiled-bodies", "state-changes"})
 # The rules that report code which fails when traced without AutoGraph (a tensor `if`, an
 # `assert` or a comprehension over a tensor, `.numpy()`): the only ones that run in a Keras
 # `Layer.call` found by default (`keras-call` unset; `keras-call = true` runs every rule).
-UNCONVERTED_BREAKAGE_RULES = frozenset({"TFG401", "TFG502", "TFG509", "TFG510"})
+UNCONVERTED_BREAKAGE_RULES = frozenset({"TFG401", "TFG405", "TFG502", "TFG509", "TFG510"})
 
 
 @dataclass(slots=True)
@@ -79,6 +79,13 @@ class FileState:
     # `Rule.enclosing_function`, by node id (nodes live as long as the state; libCST's
     # `__hash__` is a Python call): most rules ask about the same calls and statements.
     enclosing_memo: dict[int, FuncNode | None] = field(default_factory=dict)
+    # Nodes under `if FLAG:` where `FLAG` is a module-level name bound once, to `False`,
+    # `None` or `0` (`DEBUG = False`): code that never runs (`Rule.compiled_context`).
+    dead: set[int] = field(default_factory=set)
+    off_flags: frozenset[str] | None = None
+    # The file's whole text (the module may be a slice of it): where `_off_flags` looks for
+    # other bindings of a flag (`global DEBUG` in a function the slicer blanked).
+    text: str = ""
 
 
 class Confirmation(enum.Enum):
@@ -308,6 +315,8 @@ class Rule(cst.BatchableCSTVisitor):
             if type(parent) is cst.FunctionDef or type(parent) is cst.Lambda:
                 if child is parent.body:
                     return parent
+            elif type(parent) is cst.If and child is parent.body and self._is_off(parent.test):
+                self.state.dead.add(id(node))
             elif (
                 type(parent) is cst.ClassDef
                 and child is parent.body
@@ -340,9 +349,24 @@ class Rule(cst.BatchableCSTVisitor):
         return meta if isinstance(meta, CompiledContext) else None
 
     def compiled_context(self, node: cst.CSTNode) -> CompiledContext | None:
-        """Why `node` is traced into a graph, or None when it runs eagerly (or never)."""
+        """Why `node` is traced into a graph, or None when it runs eagerly (or never: under
+        `if DEBUG:` with `DEBUG = False` at module level)."""
         func = self.enclosing_function(node)
-        return None if func is None else self.context_of_function(func)
+        if func is None or id(node) in self.state.dead:
+            return None
+        return self.context_of_function(func)
+
+    def _is_off(self, test: cst.BaseExpression) -> bool:
+        """Whether an `if` test is surely false: a module flag bound once to `False`, `None`
+        or `0` and never declared `global` (`off_flags`), alone or in an `and`."""
+        if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
+            return self._is_off(test.left) or self._is_off(test.right)
+        if type(test) is not cst.Name:
+            return False
+        flags = self.state.off_flags
+        if flags is None:
+            flags = self.state.off_flags = _off_flags(self.state.module, self.state.text)
+        return test.value in flags
 
     def facts(self, node: cst.CSTNode) -> FunctionFacts | None:
         """Tensor/Python facts of the compiled function around `node`; None when `node` runs
@@ -396,3 +420,39 @@ class Rule(cst.BatchableCSTVisitor):
 def option(rule: Rule, key: str) -> Any:
     """A config option's value (key in kebab-case)."""
     return getattr(rule.config, key.replace("-", "_"))
+
+
+def _off_flags(module: cst.Module, text: str) -> frozenset[str]:
+    """Module-level names bound at the top level to `False`, `None` or `0`, and bound nowhere
+    else in the file's `text` (no other assignment at any indentation, augmented assignment,
+    `global` declaration, loop target or `as` name): `if DEBUG:` never runs."""
+    off: set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not isinstance(small, cst.Assign | cst.AnnAssign):
+                continue
+            targets = (
+                [t.target for t in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]
+            )
+            value = small.value
+            if (isinstance(value, cst.Name) and value.value in ("False", "None")) or (
+                isinstance(value, cst.Integer) and value.value == "0"
+            ):
+                off.update(t.value for t in targets if isinstance(t, cst.Name))
+    return frozenset(name for name in off if _bound_once(name, text))
+
+
+def _bound_once(name: str, text: str) -> bool:
+    word = re.escape(name)
+    assignments = re.findall(rf"^[ \t]*{word}[ \t]*(?::[^=\n]*)?=(?!=)", text, re.M)
+    other = re.search(
+        rf"\bglobal\b[^\n]*\b{word}\b|\b{word}[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<|:)=|"
+        rf"\bfor\b[^\n]*\b{word}\b[^\n]*\bin\b|\bas[ \t]+{word}\b|,[ \t]*{word}[ \t]*[,=]|"
+        rf"{word}[ \t]*,[^\n]*=",
+        text,
+    )
+    return len(assignments) == 1 and other is None

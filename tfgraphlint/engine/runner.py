@@ -242,7 +242,9 @@ def analyse(
         discovery = _discover_stage(analysis, options, tree.tree)
         if discovery is None or not chosen:
             return analysis
-        state = _rules_run_stage(analysis, path, config, _can_report(chosen, discovery), aliases)
+        state = _rules_run_stage(
+            analysis, path, config, _can_report(chosen, discovery), aliases, text
+        )
     except RecursionError:
         result.errors.append(FileError(path, "too deeply nested to analyse", None, "internal"))
         return analysis
@@ -368,11 +370,12 @@ def _rules_run_stage(
     config: Config,
     chosen: Sequence[type[Rule]],
     reexports: Mapping[str, str],
+    text: str,
 ) -> FileState:
-    """Run the rules in one batched traversal."""
+    """Run the rules in one batched traversal (`text`: the file's whole text)."""
     module, wrapper = analysis.module, analysis.wrapper
     assert module is not None and wrapper is not None
-    state = FileState(path=path, config=config, module=module, reexports=reexports)
+    state = FileState(path=path, config=config, module=module, reexports=reexports, text=text)
     visitors = [rule(state) for rule in chosen]
     with contextlib.ExitStack() as stack:
         for visitor in visitors:

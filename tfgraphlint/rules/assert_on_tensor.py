@@ -100,6 +100,17 @@ class AssertOnTensor(Rule):
                 return x
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Groups(tf.keras.layers.Layer):
+                def call(self, x, groups=2):
+                    channels = x.shape[-1]
+                    assert int(channels) % int(groups) == 0  # Python ints (unconverted code)
+                    return tf.reshape(x, [-1, groups, channels // groups])
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -168,6 +168,34 @@ class EagerOnlyCall(Rule):
                 return tf.keras.backend.get_value(lr) * 0.5  # a variable: works in a graph
             """
         ),
+        Valid(
+            """
+            import numpy as np
+            import tensorflow as tf
+
+            class Probe(tf.keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = tf.keras.layers.Dense(1)
+                    self.seen = []
+
+                def call(self, inputs):
+                    return self.dense(inputs)
+
+                def fit(self, x, y, epochs=1):  # its own fit: Keras's never runs
+                    for _ in range(epochs):
+                        self.train_step((x, y))
+
+                def train_step(self, data):
+                    x, y = data
+                    loss = tf.reduce_mean(tf.square(self(x) - y))
+                    self.seen.append(loss.numpy())  # called by the own fit: runs eagerly
+                    return {"loss": loss}
+
+            probe = Probe()
+            probe.fit(np.ones((4, 1), "float32"), np.zeros((4, 1), "float32"), epochs=3)
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -122,6 +122,19 @@ class PrintInTfFunction(Rule):
                 return x
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            DEBUG = False  # bound once, never rebound: the branch below never runs
+
+            @tf.function
+            def step(x):
+                if DEBUG:
+                    print("step", x)
+                return x * 2
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -141,6 +141,16 @@ class PythonOnlyApiOnTensor(Rule):
                 return (images - mean) / tf.sqrt(variance + 1e-6), batch, height * width
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def clip_count(scores, max_boxes=50):
+                max_boxes = tf.constant(max_boxes, dtype=tf.int32)  # reads the Python int
+                return tf.minimum(tf.size(scores), max_boxes)
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import Assignment, GlobalScope
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
@@ -225,6 +226,25 @@ class PythonStateFrozen(Rule):
                     return self.v
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Scales:
+                def __init__(self):
+                    self.scales = {}
+
+                @tf.function
+                def apply(self, x):
+                    return x * self.scales["train"]  # a variable: read anew on every call
+
+                def start(self):
+                    self.scales["train"] = tf.Variable(2.0)  # fills it with a TF object
+
+                def bump(self):
+                    self.scales["train"].assign_add(1.0)
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -386,6 +406,8 @@ class PythonStateFrozen(Rule):
                     use = "aug"  # `self.eps = self.eps * 0.99`
             if self.context_of_function(method) is not None:
                 continue  # under `tf.init_scope()` in a compiled method: a one-time set-up
+            if use == "mutate" and self._makes_tf_object(value):
+                continue  # `self.writers["train"] = tf.summary.create_file_writer(...)`
             if (
                 use == "aug"
                 and method not in setup
@@ -456,7 +478,9 @@ class PythonStateFrozen(Rule):
                 return "mutate", None
         if isinstance(p, cst.Subscript) and p.value is attr:
             if self._is_target(p):
-                return "mutate", None
+                target = self.parent(p)
+                stmt = self.parent(target) if isinstance(target, cst.AssignTarget) else None
+                return "mutate", stmt.value if isinstance(stmt, cst.Assign) else None
             grand = self.parent(p)
             if isinstance(grand, cst.Del):
                 return "mutate", None
@@ -465,6 +489,22 @@ class PythonStateFrozen(Rule):
         if isinstance(p, cst.Del):
             return "other", None
         return "read", None
+
+    def _makes_tf_object(self, value: cst.BaseExpression | None) -> bool:
+        """Whether `value` makes a TensorFlow or Keras object (`tf.Variable(...)`, a layer, a
+        summary writer): the graph uses the object, whose state TensorFlow tracks, not a
+        Python value frozen into it. Filling a dict with them is set-up (checked on TF 2.21:
+        a variable put in a dict before the first call, then assigned, is read anew)."""
+        if not isinstance(value, cst.Call):
+            return False
+        for qn in self.qualnames(value.func):
+            rest = names.strip_tf_root(qn)
+            if rest is None:
+                continue
+            last = rest.rsplit(".", 1)[-1]
+            if last[:1].isupper() or last in ("create_file_writer", "create_noop_writer"):
+                return True
+        return False
 
     def _is_target(self, node: cst.CSTNode) -> bool:
         child: cst.CSTNode = node

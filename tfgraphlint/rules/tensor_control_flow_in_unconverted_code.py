@@ -194,6 +194,30 @@ class TensorControlFlowInUnconvertedCode(Rule):
                 return s
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class EveryOther(tf.keras.metrics.Metric):
+                def __init__(self):
+                    super().__init__(name="every_other")
+                    self.count = self.add_weight(name="count", initializer="zeros")
+
+                def update_state(self, y_true, y_pred, sample_weight=None):
+                    if tf.reduce_sum(y_pred) > 0:  # converted: called from `step` below
+                        self.count.assign_add(1.0)
+
+                def result(self):
+                    return self.count
+
+            metric = EveryOther()
+
+            @tf.function
+            def step(x):
+                metric.update_state(x, x)  # a direct call from converted code, no `fit`
+                return metric.result()
+            """
+        ),
     )
     INVALID = (
         Invalid(
