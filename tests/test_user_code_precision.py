@@ -43,6 +43,8 @@ def test_a_flag_bound_again_anywhere_is_live() -> None:
         "if __name__ == '__main__':\n        DEBUG = True",
         "DEBUG |= True",
         "for DEBUG in (False, True):\n        pass",
+        "def run(DEBUG=True):\n        return DEBUG",
+        "from settings import DEBUG",
     ]
     for rebinding in rebindings:
         found = codes(DEBUG_FLAG.format(rebinding=rebinding))
@@ -68,6 +70,7 @@ def test_a_model_with_its_own_fit_is_not_traced_by_keras() -> None:
         == []
     )
     assert codes(OWN_FIT.format(body="return super().fit(data, epochs=epochs)")) == [(8, "TFG101")]
+    assert codes(OWN_FIT.format(body="return tf.keras.Model.fit(self, data)")) == [(8, "TFG101")]
 
 
 METRIC = """\

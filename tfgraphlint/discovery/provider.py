@@ -1136,17 +1136,19 @@ class _Discovery:
 
 
 class _SuperFit(cst.CSTVisitor):
-    """Finds `super().fit` (or `super(Cls, self).fit`)."""
+    """Finds a call of Keras's `fit` from an override: `super().fit(...)` (or `super(Cls,
+    self).fit(...)`), or `Base.fit(self, ...)`."""
 
     def __init__(self) -> None:
         self.found = False
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        value = node.value
-        if (
-            node.attr.value == "fit"
-            and isinstance(value, cst.Call)
-            and isinstance(value.func, cst.Name)
-            and value.func.value == "super"
-        ):
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "fit":
+            return
+        value = func.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            self.found = self.found or value.func.value == "super"
+        first = node.args[0].value if node.args else None
+        if isinstance(first, cst.Name) and first.value == "self":
             self.found = True

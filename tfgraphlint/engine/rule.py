@@ -450,9 +450,10 @@ def _bound_once(name: str, text: str) -> bool:
     word = re.escape(name)
     assignments = re.findall(rf"^[ \t]*{word}[ \t]*(?::[^=\n]*)?=(?!=)", text, re.M)
     other = re.search(
-        rf"\bglobal\b[^\n]*\b{word}\b|\b{word}[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<|:)=|"
-        rf"\bfor\b[^\n]*\b{word}\b[^\n]*\bin\b|\bas[ \t]+{word}\b|,[ \t]*{word}[ \t]*[,=]|"
-        rf"{word}[ \t]*,[^\n]*=",
+        rf"\b(?:global|nonlocal|import|del|lambda)\b[^\n]*\b{word}\b|"  # other bindings
+        rf"\b{word}[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<|:)=|"  # augmented, walrus
+        rf"\bfor\b[^\n]*\b{word}\b[^\n]*\bin\b|\bas[ \t]+{word}\b|"  # loop, `as` targets
+        rf"[(,][ \t]*\**{word}[ \t]*[,=:)]|{word}[ \t]*,[^\n]*=",  # parameters, unpacking
         text,
     )
     return len(assignments) == 1 and other is None
