@@ -22,7 +22,7 @@ import ast
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 # Modules whose re-export is followed: what discovery's names are rooted in.
 _TARGET_ROOTS = ("tensorflow", "keras", "tf_keras")
@@ -40,9 +40,9 @@ _MAX_DEPTH = 3
 
 _module_cache: dict[tuple[str, int, int], dict[str, str]] = {}
 _root_cache: dict[str, str] = {}
-# (package root, module) -> its file, for absolute imports: the files of one package import
-# the same modules (like `_root_cache`, for the life of the process: one run).
-_find_cache: dict[tuple[str, str], str | None] = {}
+# (package root, module) -> its file, for absolute imports found: the files of one package
+# import the same modules (like `_root_cache`, for the life of the process).
+_find_cache: dict[tuple[str, str], str] = {}
 # An import statement's text -> the statement, or None if it is not one `from` import alone.
 _statement_cache: dict[str, ast.ImportFrom | None] = {}
 
@@ -100,14 +100,14 @@ def _find_module(path: str, module: str, level: int) -> str | None:
             return init if os.path.isfile(init) else None
         return _module_file(base, module)
     key = (_package_root(os.path.dirname(os.path.abspath(path))), module)
-    if key in _find_cache:
-        return _find_cache[key]
-    found = None
+    found = _find_cache.get(key)
+    if found is not None:
+        return found
     for root in _search_roots(path):
         found = _module_file(root, module)
         if found is not None:
+            _find_cache[key] = found  # not a miss: the module may be written later
             break
-    _find_cache[key] = found
     return found
 
 
@@ -239,8 +239,27 @@ def _screened_imports(text: str) -> list[ast.ImportFrom] | None:
     other lines are never parsed: a large module pays for its few import lines only); None
     when one does not parse alone (a `from` inside a string, say): then the whole file is
     parsed."""
+    return _parsed(_screen(text))
+
+
+def screened_statements(text: str) -> list[str]:
+    """The text of the `from ... import` statements the screen matches (a fact of the text:
+    the results cache keeps them, `reexports_of_statements` reads them again)."""
+    return list(_screen(text))
+
+
+def reexports_of_statements(path: str, statements: Sequence[str]) -> dict[str, str] | None:
+    """`screened_reexports` from the statements the screen found in the file (none: None);
+    None too when one does not parse alone (the whole text is needed then)."""
+    imports = _parsed(statements)
+    if not imports:
+        return None
+    return _reexported_by(path, imports)
+
+
+def _parsed(statements: Iterable[str]) -> list[ast.ImportFrom] | None:
     found: list[ast.ImportFrom] = []
-    for statement in _screen(text):
+    for statement in statements:
         if statement in _statement_cache:
             node = _statement_cache[statement]
         else:

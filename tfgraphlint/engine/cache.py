@@ -25,10 +25,10 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tfgraphlint._types import ExternalCall, FileError, Finding, LintResult
 from tfgraphlint.config import Config
@@ -97,19 +97,41 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def reexports_key(path: str, data: bytes) -> str | None:
-    """What the file's cache entry must match of the TensorFlow names its own package
-    re-exports to it (`discovery.reexports`, read from other files): None when no line of
-    the file may import `tf` or `keras` from a package (a fact of its bytes: the entry then
-    holds nothing to match, and a warm run computes nothing), else a digest of the map."""
-    from tfgraphlint.discovery.reexports import screened_reexports
+class ReexportKey(NamedTuple):
+    """What a file's cache entry must match of the TensorFlow names its own package
+    re-exports to it (`discovery.reexports`, read from other files): a digest of the map,
+    and the import statements it was read from (None when one does not parse alone), which
+    a warm run reads again instead of the file."""
+
+    digest: str
+    statements: tuple[str, ...] | None
+
+
+def reexports_key(path: str, data: bytes) -> ReexportKey | None:
+    """The file's `ReexportKey`; None when no line of it may import `tf` or `keras` from a
+    package (a fact of its bytes: the entry then holds nothing to match, and a warm run
+    computes nothing)."""
+    from tfgraphlint.discovery.reexports import screened_reexports, screened_statements
 
     text = data.decode("utf-8", "replace")
     if path.endswith(".ipynb"):
         text = _notebook_code(text)
-    found = screened_reexports(path, text)
-    if found is None:
+    statements = screened_statements(text)
+    if not statements or not path or path.startswith("<"):
         return None
+    found = _reexports_of(path, statements)
+    if found is not None:
+        return ReexportKey(_map_digest(found), tuple(statements))
+    return ReexportKey(_map_digest(screened_reexports(path, text) or {}), None)
+
+
+def _reexports_of(path: str, statements: Sequence[str]) -> dict[str, str] | None:
+    from tfgraphlint.discovery.reexports import reexports_of_statements
+
+    return reexports_of_statements(path, statements)
+
+
+def _map_digest(found: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(found.items())).encode()).hexdigest()[:16]
 
 
@@ -154,17 +176,18 @@ class ResultCache:
         path: str,
         sha: str,
         roots: str = "",
-        reexports: Callable[[], str | None] | None = None,
+        reexports: Callable[[], ReexportKey | None] | None = None,
     ) -> LintResult | None:
         """The stored result of `path` with these bytes (and this `roots_digest`, if any);
         None on a miss, which an entry of the wrong shape is too (it is dropped). An entry
-        stored with a `reexports_key` also needs `reexports()` (the key now) to match it."""
+        stored with a `reexports_key` also needs the re-export map now to match it: read
+        from the import statements it stored, or else from `reexports()`."""
         key = _key(path, roots)
         entry = self.entries.get(key)
         if entry is None or entry.get("sha") != sha:
             return None
         stored = entry.get("reexports")
-        if stored is not None and (reexports is None or reexports() != stored):
+        if stored is not None and self._reexports_now(path, entry, reexports) != stored:
             return None
         try:
             return LintResult(
@@ -178,13 +201,27 @@ class ResultCache:
             self.dirty = True
             return None
 
+    @staticmethod
+    def _reexports_now(
+        path: str,
+        entry: Mapping[str, Any],
+        reexports: Callable[[], ReexportKey | None] | None,
+    ) -> str | None:
+        statements = entry.get("imports")
+        if isinstance(statements, list) and all(isinstance(s, str) for s in statements):
+            found = _reexports_of(path, statements)
+            if found is not None:  # the bytes are those of the entry: the same statements
+                return _map_digest(found)
+        now = reexports() if reexports is not None else None
+        return now.digest if now is not None else None
+
     def put(
         self,
         path: str,
         sha: str,
         result: LintResult,
         roots: str = "",
-        reexports: str | None = None,
+        reexports: ReexportKey | None = None,
     ) -> None:
         """Store `result` for these bytes (`sha`), contexts (`roots`) and `reexports_key`."""
         if any(e.kind == "internal" for e in result.errors):
@@ -195,7 +232,9 @@ class ResultCache:
             "errors": [e.to_json() for e in result.errors],
         }
         if reexports is not None:
-            entry["reexports"] = reexports
+            entry["reexports"] = reexports.digest
+            if reexports.statements is not None:
+                entry["imports"] = list(reexports.statements)
         if result.calls:
             entry["calls"] = [c.to_json() for c in result.calls]
         self.entries[_key(path, roots)] = entry

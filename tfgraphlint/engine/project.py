@@ -37,6 +37,7 @@ from tfgraphlint._types import ExternalCall, FileError, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.engine.cache import (
+    ReexportKey,
     ResultCache,
     content_digest,
     reexports_key,
@@ -304,7 +305,7 @@ def _context(call: ExternalCall, caller_path: str, name: str, module: str) -> Co
 RelintJob = tuple[str, Config, bool, dict[str, CompiledContext]]
 
 
-def relint_file(job: RelintJob) -> tuple[LintResult, str | None, str | None]:
+def relint_file(job: RelintJob) -> tuple[LintResult, str | None, ReexportKey | None]:
     """Check one file again with contexts injected from other modules (picklable job). Also
     returns the digest of the bytes linted, for the cache (None if the file was unreadable),
     and their `reexports_key`."""

@@ -16,6 +16,7 @@ from tfgraphlint import __version__
 from tfgraphlint._types import FileError, Finding, LintResult, Severity
 from tfgraphlint.config import Config, ConfigError, load_config
 from tfgraphlint.engine.cache import (
+    ReexportKey,
     ResultCache,
     config_digest,
     content_digest,
@@ -196,7 +197,7 @@ def _validate_selection(config: Config) -> None:
 
 def _lint_file(
     job: tuple[str, Config, bool],
-) -> tuple[LintResult, str | None, str | None]:
+) -> tuple[LintResult, str | None, ReexportKey | None]:
     """The file's result, the digest of the bytes linted (for the cache; None if unread), and
     their `reexports_key` (for the cache)."""
     path, config, noqa = job

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from tfgraphlint._types import FileError, LintResult
 from tfgraphlint.config import Config
-from tfgraphlint.engine.cache import content_digest, reexports_key
+from tfgraphlint.engine.cache import ReexportKey, content_digest, reexports_key
 from tfgraphlint.engine.notebook import fix_notebook, is_notebook
 
 
@@ -36,7 +36,7 @@ class FileFix:
     diff: str = ""
     output: bytes | None = None  # the fixed source (for stdin)
     sha: str | None = None  # digest of the bytes the result describes, None if not on disk
-    reexports: str | None = None  # their `reexports_key`, for the cache
+    reexports: ReexportKey | None = None  # their `reexports_key`, for the cache
 
 
 @dataclass(frozen=True, slots=True)
