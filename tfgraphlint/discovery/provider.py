@@ -932,6 +932,12 @@ class _Discovery:
         walk(fit.node, finder)
         return not finder.found
 
+    def _compiles_a_model(self, func: cst.Attribute) -> bool:
+        """Whether a call of `func` is a model's `.compile(...)` (not `re.compile`)."""
+        return func.attr.value == "compile" and not any(
+            q.startswith(("re.", "regex.")) for q in self.p.qualnames(func)
+        )
+
     def _metrics_updated_directly(self) -> set[cst.ClassDef]:
         """Metric classes of the module whose `update_state` only tf.functions of the module
         call, directly (`metric.update_state(y, p)` in a custom training step), when nothing
@@ -946,9 +952,7 @@ class _Discovery:
             func = call.func
             if not isinstance(func, cst.Attribute):
                 continue
-            if func.attr.value == "compile" and not any(
-                q.startswith(("re.", "regex.")) for q in self.p.qualnames(func)
-            ):
+            if self._compiles_a_model(func):
                 return set()
             if func.attr.value not in names.KERAS_METRIC_METHODS:
                 continue
@@ -1035,9 +1039,7 @@ class _Discovery:
             return
         for call, where in self.c.all_calls:
             func = call.func
-            if not isinstance(func, cst.Attribute) or func.attr.value != "compile":
-                continue
-            if any(q.startswith(("re.", "regex.")) for q in self.p.qualnames(func)):
+            if not isinstance(func, cst.Attribute) or not self._compiles_a_model(func):
                 continue
             if any(
                 a.keyword is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
@@ -398,21 +398,12 @@ class Rule(cst.BatchableCSTVisitor):
         if self.state.module_constants is None:
             counts: dict[str, int] = {}
             literal: set[str] = set()
-            for stmt in self.state.module.body:
-                if not isinstance(stmt, cst.SimpleStatementLine):
-                    continue
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign):
-                        for t in small.targets:
-                            if isinstance(t.target, cst.Name):
-                                counts[t.target.value] = counts.get(t.target.value, 0) + 1
-                                if isinstance(
-                                    small.value, cst.Integer | cst.Float | cst.SimpleString
-                                ) or (
-                                    isinstance(small.value, cst.Name)
-                                    and small.value.value in ("True", "False", "None")
-                                ):
-                                    literal.add(t.target.value)
+            for name, value in _top_level_bindings(self.state.module, annotated=False):
+                counts[name] = counts.get(name, 0) + 1
+                if isinstance(value, cst.Integer | cst.Float | cst.SimpleString) or (
+                    isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+                ):
+                    literal.add(name)
             self.state.module_constants = frozenset(n for n in literal if counts.get(n) == 1)
         return self.state.module_constants
 
@@ -426,24 +417,33 @@ def _off_flags(module: cst.Module, text: str) -> frozenset[str]:
     """Module-level names bound at the top level to `False`, `None` or `0`, and bound nowhere
     else in the file's `text` (no other assignment at any indentation, augmented assignment,
     `global` declaration, loop target or `as` name): `if DEBUG:` never runs."""
-    off: set[str] = set()
+    off = {
+        name
+        for name, value in _top_level_bindings(module, annotated=True)
+        if (isinstance(value, cst.Name) and value.value in ("False", "None"))
+        or (isinstance(value, cst.Integer) and value.value == "0")
+    }
+    return frozenset(name for name in off if _bound_once(name, text))
+
+
+def _top_level_bindings(
+    module: cst.Module, *, annotated: bool
+) -> Iterator[tuple[str, cst.BaseExpression | None]]:
+    """(name, value) of each plain name bound by a module-level assignment statement (and
+    annotated assignment, with `annotated`), one per target."""
     for stmt in module.body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if not isinstance(small, cst.Assign | cst.AnnAssign):
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif annotated and isinstance(small, cst.AnnAssign):
+                targets = [small.target]
+            else:
                 continue
-            targets = (
-                [t.target for t in small.targets]
-                if isinstance(small, cst.Assign)
-                else [small.target]
-            )
-            value = small.value
-            if (isinstance(value, cst.Name) and value.value in ("False", "None")) or (
-                isinstance(value, cst.Integer) and value.value == "0"
-            ):
-                off.update(t.value for t in targets if isinstance(t, cst.Name))
-    return frozenset(name for name in off if _bound_once(name, text))
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    yield target.value, small.value
 
 
 def _bound_once(name: str, text: str) -> bool:
