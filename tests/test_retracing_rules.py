@@ -113,3 +113,35 @@ def test_dropout_owns_a_variable_on_keras_3_only(module: str, reported: bool) ->
         """,
     )
     assert bool(findings) is reported
+
+
+_LOOP_CALLERS = """
+    import tensorflow as tf
+
+    @tf.function
+    def train(x, steps):
+        for _ in range(steps):
+            x = x * 2
+        return x
+
+    def main(x, n):
+        {first}
+        {second}
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "reported"),
+    [
+        ("train(x, tf.constant(n))", "train(x, steps=tf.constant(3))", False),
+        ("train(x, tf.constant(n))", "train(x, 3)", True),  # one caller passes an int
+        ("train(x, tf.constant(n))", "train(x, n)", True),  # `n`: unknown, maybe an int
+        ("pass", "pass", True),  # no caller in the module: nothing says tensor
+        ("steps = tf.constant(n)", "train(x, steps)", False),  # bound only to a tensor
+    ],
+)
+def test_loop_bound_silent_only_when_every_caller_passes_a_tensor(
+    first: str, second: str, reported: bool
+) -> None:
+    source = _LOOP_CALLERS.format(first=first, second=second)
+    assert [f.code for f in _findings("TFG201", source)] == (["TFG201"] if reported else [])

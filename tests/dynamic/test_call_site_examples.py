@@ -6,6 +6,9 @@
 - TFG206: every INVALID one traces at least three times (more than the two traces of
   `reduce_retracing=True`), every VALID one at most twice, and none raises.
 - TFG207: every INVALID one traces twice (two distinct numbers), every VALID one once.
+- TFG201, its VALID example whose only caller passes a tensor bound: AutoGraph makes the
+  `range` loop a `while` loop, and new bounds trace once; the same call with Python ints
+  unrolls and retraces.
 - TFG202, its self-contained examples (the others use names they do not define): a float
   the loop derives from its counter, or a `math` function of it, retraces on every pass; a
   NumPy float64 derived from it is passed as a tensor and traces once.
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +124,35 @@ def test_scalar_argument_examples_match_tensorflow(
     # Three epochs, two calls each: five distinct argument values, five traces.
     assert doc[invalid] == {"error": None, "traces": {"train_step": 5}}, doc[invalid]
     assert doc[valid] == {"error": None, "traces": {"train_step": 1}}, doc[valid]
+
+
+_LOOP_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+
+namespace = runpy.run_path(sys.argv[1])
+tensor_bound, python_bound = namespace["Dreamer"](), namespace["Dreamer"]()
+tensor_bound.dream(tf.zeros([2]), 250)  # the example's own caller: bounds 100, 100, 50
+for steps in (3, 4, 5):
+    python_bound.ascend(tf.zeros([2]), steps)
+ops = {
+    op.type
+    for op in tensor_bound.ascend.get_concrete_function(
+        tf.TensorSpec([2]), tf.TensorSpec([], tf.int32)
+    ).graph.get_operations()
+}
+print(json.dumps({
+    "tensor_traces": tensor_bound.ascend.experimental_get_tracing_count(),
+    "python_traces": python_bound.ascend.experimental_get_tracing_count(),
+    "while_loop": bool(ops & {"While", "StatelessWhile"}),
+}))
+"""
+
+
+def test_loop_bound_passed_a_tensor_by_its_caller_is_a_graph_loop(tmp_path: Path) -> None:
+    kinds = write_rule_examples("TFG201", tmp_path)
+    valid = max((n for n, k in kinds.items() if k == "valid"), key=lambda n: int(n[6:]))
+    assert valid == "valid_6", valid  # the example with a caller (the last VALID one)
+    doc = run_tensorflow_script(_LOOP_WORKER, str(tmp_path / f"{valid}.py"))
+    assert doc == {"tensor_traces": 1, "python_traces": 3, "while_loop": True}, doc

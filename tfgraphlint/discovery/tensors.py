@@ -18,7 +18,7 @@ deliberately shallow: rules fire at full severity only on TENSOR, and say "if `x
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import libcst as cst
 
@@ -1124,21 +1124,17 @@ def _module_call_sites(module: cst.Module) -> _CallSites:
     return sites
 
 
-def _python_at_call_sites(
-    func: cst.FunctionDef,
-    params: list[cst.Param],
-    module: cst.Module,
-    module_constants: frozenset[str],
-) -> set[str]:
-    """Parameters that a call in the same module passes a Python value to (`f(3)`,
-    `f([1, 2])`, `f(x, training=True)`); TensorFlow keeps those Python."""
+def call_site_arguments(
+    func: cst.FunctionDef, module: cst.Module
+) -> Iterator[tuple[cst.Call, str, cst.BaseExpression]]:
+    """The calls in `module` that may call `func` by its name (`f(...)`, `self.f(...)`,
+    `obj.f(...)`, or a name bound to `tf.function(f)`), with each argument and the parameter
+    it binds (`*args` and what follows them are not matched)."""
     sites = _module_call_sites(module)
     name = func.name.value
     positional = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
     method = bool(positional) and positional[0] in ("self", "cls")
-    found: set[str] = set()
-    wanted = {p.name.value for p in params}
-    for callee in {name, *sites.wrappers.get(name, ())}:
+    for callee in sorted({name, *sites.wrappers.get(name, ())}):
         for call, via_attribute in sites.calls.get(callee, ()):
             order = positional[1:] if method and via_attribute else positional
             for index, arg in enumerate(call.args):
@@ -1150,9 +1146,24 @@ def _python_at_call_sites(
                     target = order[index]
                 else:
                     target = None
-                if target in wanted and _python_literal(arg.value, module_constants):
-                    found.add(target)
-    return found
+                if target is not None:
+                    yield call, target, arg.value
+
+
+def _python_at_call_sites(
+    func: cst.FunctionDef,
+    params: list[cst.Param],
+    module: cst.Module,
+    module_constants: frozenset[str],
+) -> set[str]:
+    """Parameters that a call in the same module passes a Python value to (`f(3)`,
+    `f([1, 2])`, `f(x, training=True)`); TensorFlow keeps those Python."""
+    wanted = {p.name.value for p in params}
+    return {
+        target
+        for _, target, value in call_site_arguments(func, module)
+        if target in wanted and _python_literal(value, module_constants)
+    }
 
 
 def presumed_tensor_params(

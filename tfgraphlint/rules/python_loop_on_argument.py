@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
-from tfgraphlint.discovery.tensors import FunctionFacts, Kind
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind, call_site_arguments
 from tfgraphlint.engine.rule import Confirmation, FuncNode, Rule
 
 
@@ -53,7 +53,10 @@ class PythonLoopOnArgument(Rule):
     ## Known problems
     A bound that takes only a few values and is meant to shape the graph (`num_layers`) is
     reported too; silence it with `# noqa: TFG201`. Only the compiled function's own
-    parameters are checked, not helpers it calls.
+    parameters are checked, not helpers it calls. When every call of the function in the
+    same module passes the bound a tensor (`train(it, tf.constant(100))`, or a name the
+    caller binds only to tensors), nothing is reported; callers in other modules are not
+    seen.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Looping over Python data"
@@ -138,6 +141,25 @@ class PythonLoopOnArgument(Rule):
                 return x
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Dreamer(tf.Module):
+                @tf.function
+                def ascend(self, image, steps):
+                    for _ in range(steps):  # its only caller passes a tensor: a tf.while_loop
+                        image = image + 0.01 * tf.sin(image)
+                    return image
+
+                def dream(self, image, total):
+                    while total > 0:
+                        run = tf.constant(min(total, 100))
+                        image = self.ascend(image, run)
+                        total -= 100
+                    return image
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -191,7 +213,7 @@ class PythonLoopOnArgument(Rule):
             param = _bound_param(arg.value, facts)
             if param is None or facts.name_kind(param) is Kind.TENSOR:
                 continue
-            if self._used_as_tensor(func, param, facts):
+            if self._used_as_tensor(func, param, facts) or self._passed_tensors(func, param):
                 continue
             self.report(
                 node.iter,
@@ -216,6 +238,23 @@ class PythonLoopOnArgument(Rule):
             ):
                 return True
         return False
+
+    def _passed_tensors(self, func: FuncNode, param: str) -> bool:
+        """Whether the calls of `func` in this module all pass `param` a tensor (at least
+        one does): `train(it, tf.constant(100))`, or a name the caller binds only to
+        tensors. AutoGraph then makes the loop a `tf.while_loop`."""
+        if not isinstance(func, cst.FunctionDef):
+            return False
+        values = [
+            (call, value)
+            for call, target, value in call_site_arguments(func, self.state.module)
+            if target == param
+        ]
+        for call, value in values:
+            caller = self.enclosing_function(call)
+            if caller is None or self.facts_of_function(caller).kind(value) is not Kind.TENSOR:
+                return False
+        return bool(values)
 
     def _in_tf_call(self, node: cst.CSTNode) -> bool:
         """Whether `node` is (inside) an argument of a TensorFlow API call."""
