@@ -145,3 +145,52 @@ def test_loop_bound_silent_only_when_every_caller_passes_a_tensor(
 ) -> None:
     source = _LOOP_CALLERS.format(first=first, second=second)
     assert [f.code for f in _findings("TFG201", source)] == (["TFG201"] if reported else [])
+
+
+_LAYER_APPLIED = """
+    import keras
+    import tensorflow as tf
+
+    BATCH = 16
+
+    class Cell(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs + tf.zeros([inputs.shape[0], 5])
+
+    {application}
+"""
+
+
+@pytest.mark.parametrize(
+    ("application", "reported"),
+    [
+        ("out = Cell()(keras.Input(batch_shape=(16, 5)))", False),
+        ("x = keras.Input(batch_shape=(BATCH, 5))\n    out = Cell()(x)", False),
+        (
+            "x = keras.Input(batch_shape=(BATCH, 5))\n    y = keras.layers.Dense(5)(x)\n"
+            "    out = Cell()(y)",
+            False,
+        ),  # a layer keeps its input's batch size
+        ("cell = Cell()\n    out = cell(tf.zeros((1, 5)))", False),  # a concrete value
+        ("x = keras.Input(shape=(5,))\n    out = Cell()(x)", True),  # a `None` batch
+        (
+            "x = keras.Input(batch_shape=(16, 5))\n    a = Cell()(x)\n"
+            "    b = Cell()(keras.Input(shape=(5,)))",
+            True,
+        ),  # one application is free
+        (
+            "x = keras.Input(batch_shape=(16, 5))\n    x = keras.Input(shape=(5,))\n"
+            "    out = Cell()(x)",
+            True,
+        ),  # the binding written last is read
+        ("pass", True),  # applied nowhere here, and no input fixes a batch size
+    ],
+)
+def test_static_batch_known_from_the_inputs_a_layer_is_applied_to(
+    application: str, reported: bool
+) -> None:
+    source = _LAYER_APPLIED.format(application=application)
+    rules = [rule for rule in ALL_RULES if rule.CODE == "TFG404"]
+    result = lint_source(textwrap.dedent(source), "m.py", Config(keras_call=True), rules=rules)
+    assert result.errors == []
+    assert [f.code for f in result.findings] == (["TFG404"] if reported else [])

@@ -171,9 +171,11 @@ def test_slicing_keeps_the_call_sites_of_a_wrapped_function() -> None:
     assert [f.code for f in findings] == ["TFG202"]
 
 
-def _same_findings_with_and_without_slicing(source: str) -> list[tuple[int, str]]:
+def _same_findings_with_and_without_slicing(
+    source: str, keras_call: bool | None = None
+) -> list[tuple[int, str]]:
     code = textwrap.dedent(source)
-    config = Config(select=("ALL",))
+    config = Config(select=("ALL",), keras_call=keras_call)
     sliced = sorted((f.line, f.code) for f in lint_source(code, "m.py", config).findings)
     full = lint_source(code, "m.py", config, prefilter=False).findings
     assert sliced == sorted((f.line, f.code) for f in full)
@@ -654,3 +656,58 @@ def test_slicing_follows_a_kept_factory_to_what_it_names() -> None:
         """
     assert "build_model" in _kept_defs(source)
     assert _same_findings_with_and_without_slicing(source) == [(17, "TFG205")]
+
+
+def test_slicing_keeps_eager_metric_updates_and_keras_inputs() -> None:
+    # Discovery reads every direct call of a metric's methods (a metric only the module's
+    # own eager code updates is no Keras metric), and TFG404 every `keras.Input(...)` (a
+    # batch size fixed by all of them is known in a Keras `call`). Both sit in eager
+    # functions the slicer would otherwise blank: the findings must not change.
+    metric = _same_findings_with_and_without_slicing(
+        """
+        import tensorflow as tf
+
+        class Recent(tf.keras.metrics.Metric):
+            def __init__(self):
+                super().__init__()
+                self.values = []
+
+            def update_state(self, value):
+                self.values.append(float(value))
+
+            def result(self):
+                return tf.reduce_mean(self.values)
+
+        @tf.function
+        def step(x):
+            return x * 2
+
+        recent = Recent()
+
+        def log(value):
+            print("logged")
+            recent.update_state(value)
+        """
+    )
+    assert metric == []
+    inputs = _same_findings_with_and_without_slicing(
+        """
+        import keras
+        import tensorflow as tf
+
+        class Cell(keras.layers.Layer):
+            def call(self, inputs):
+                return inputs + tf.zeros([inputs.shape[0], 5])
+
+        @tf.function
+        def unrelated(x):
+            return x
+
+        def build():
+            print("building")
+            fixed = keras.Input(batch_shape=(16, 5))
+            return keras.Model(fixed, Cell()(fixed))
+        """,
+        keras_call=True,
+    )
+    assert inputs == []  # every input has a fixed batch size

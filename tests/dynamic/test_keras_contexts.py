@@ -128,3 +128,26 @@ def test_a_metric_updated_directly_from_a_tf_function_is_converted(tmp_path: Pat
     script = tmp_path / "metric_direct.py"
     script.write_text(strip_markers(source), encoding="utf-8")
     assert run_tensorflow_script(_DIRECT_WORKER, str(script)) == [1.0, 2.0]
+
+
+_EAGER_METRIC_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+recent = runpy.run_path(sys.argv[1])["recent"]
+print(json.dumps([len(recent.values), round(float(recent.result()), 3)]))
+"""
+
+
+def test_a_metric_updated_only_eagerly_runs_its_python_code_every_call(tmp_path: Path) -> None:
+    """TFG102's VALID example: a `Metric` subclass that no model is compiled with, updated
+    from eager code only, keeps its Python list up to date (the last two of three values)."""
+    from tfgraphlint.engine.examples import strip_markers
+    from tfgraphlint.engine.registry import find_rule
+
+    rule = find_rule("TFG102")
+    assert rule is not None
+    (source,) = [e.source for e in rule.VALID if "only updated eagerly" in e.source]
+    script = tmp_path / "metric_eager.py"
+    script.write_text(strip_markers(source), encoding="utf-8")
+    assert run_tensorflow_script(_EAGER_METRIC_WORKER, str(script)) == [2, 0.35]

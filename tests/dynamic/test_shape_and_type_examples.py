@@ -5,7 +5,8 @@ One worker process imports TensorFlow, runs each example module and traces what 
 a module-level `tf.function` with an `input_signature` through `get_concrete_function()`, one
 without it called with float tensors of shape [4, 3], [3, 3] and [2, 3] (a new batch size
 each time, so `reduce_retracing` relaxes it to `None`), and a Keras `Model` subclass fitted on
-ten samples in batches of four (the last batch holds two).
+ten samples in batches of four (the last batch holds two, and Keras traces its step again
+with a `None` batch).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ import numpy as np
 import tensorflow as tf
 
 def last_line(exc):
-    lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
+    # Keras ends a `call`'s error with the arguments it received: the error is above them.
+    text = str(exc)
+    for marker in ("Call arguments received by", "Arguments received by"):
+        text = text.split(marker)[0]
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
     return lines[-1] if lines else ""
 
 out = {}

@@ -64,7 +64,7 @@ folder = sys.argv[1]
 for name in ("402_calls_with_list", "402_calls_with_array", "402_calls_with_tensor"):
     out[name] = outcome(lambda: load(folder, name) and None)
 
-for name in ("102_tensor_under_guard", "102_ternary_variable"):
+for name in ("102_tensor_under_guard", "102_ternary_variable", "102_flag_guard"):
     module = load(folder, name)
     cls = next(v for v in vars(module).values() if isinstance(v, type) and
                issubclass(v, tf.Module) and v.__module__ == module.__name__)
@@ -100,6 +100,7 @@ _EXAMPLES = (
     ("402_calls_with_tensor", "TFG402", "INVALID", "to_host(tf.constant("),
     ("102_tensor_under_guard", "TFG102", "INVALID", "class Normalizer"),
     ("102_ternary_variable", "TFG102", "VALID", "if self.v is None else self.v"),
+    ("102_flag_guard", "TFG102", "VALID", "class Penalised"),
     ("507_tensor_count", "TFG507", "INVALID", "def count("),
     ("507_slices", "TFG507", "INVALID", "def shifts("),
     ("507_python_count", "TFG507", "VALID", "def offset("),
@@ -177,3 +178,11 @@ def test_tfg510_and_tfg502_parameters(results: dict[str, Any]) -> None:
     assert results["502_count_arithmetic"] == ["ok", None]
     error = results["502_tensor_argument"]
     assert error[0] == "OperatorNotAllowedInGraphError", error
+
+
+def test_tfg102_tensor_set_under_a_flag_is_set_again_by_every_trace(
+    results: dict[str, Any],
+) -> None:
+    first, second = results["102_flag_guard"]
+    assert first == ["ok", 6.0]
+    assert second == ["ok", 9.0]

@@ -45,3 +45,35 @@ def test_time_distributed_examples_match_tensorflow(tmp_path: Path) -> None:
     error, message = out["per_frame"][0]
     assert error == "ValueError", message
     assert "singleton tf.Variables created on the first call" in message
+
+
+_BUILD_WORKER = (
+    WORKER_PRELUDE
+    + r"""
+
+def outcome(fn, *args):
+    try:
+        return ["ok", list(fn(*args).shape)]
+    except Exception as exc:
+        return [type(exc).__name__, str(exc)]
+
+out = {}
+for name in sys.argv[1:]:
+    for fn_name in ("widen", "make_head"):
+        if f"def {fn_name}(" in open(name + ".py").read():
+            fn = getattr(load(name), fn_name)
+            out[fn_name] = [outcome(fn, tf.ones([2, 3])), outcome(fn, tf.ones([5, 3]))]
+print(json.dumps(out))
+"""
+)
+
+
+def test_layer_made_but_not_built_in_a_trace(tmp_path: Path) -> None:
+    """A layer made in the trace and never called owns no variable: two traces work. A
+    `Sequential` given an input builds when made, and raises the message's `ValueError`."""
+    kinds = write_rule_examples("TFG301", tmp_path)
+    out = run_tensorflow_script(_BUILD_WORKER, *sorted(kinds), cwd=tmp_path)
+    assert out["widen"] == [["ok", [2, 12]], ["ok", [5, 12]]], out["widen"]
+    error, message = out["make_head"][0]
+    assert error == "ValueError", message
+    assert "singleton tf.Variables created on the first call" in message

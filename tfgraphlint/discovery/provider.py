@@ -939,12 +939,13 @@ class _Discovery:
         )
 
     def _metrics_updated_directly(self) -> set[cst.ClassDef]:
-        """Metric classes of the module whose `update_state` only tf.functions of the module
-        call, directly (`metric.update_state(y, p)` in a custom training step), when nothing
-        in the module compiles a model: AutoGraph converts such a call like any helper (a
-        tensor `if` in it works, checked on TF 2.21), and no `fit` is seen to run it
-        unconverted. Calls from eager code, on `self`, or on an instance of another class or
-        of an unknown one leave the class a Keras metric."""
+        """Metric classes of the module whose `update_state` (or `result`) only the module's
+        own code calls, directly on an instance of the class (`metric.update_state(y, p)` in
+        a custom training step or an eager loop), when nothing in the module compiles a
+        model: a tf.function's call is converted like any helper's (a tensor `if` in it
+        works, checked on TF 2.21), an eager call runs eagerly, and no `fit` is seen to run
+        the method unconverted. A call on `self` (or `super()`), or on a name that may hold
+        instances of more than one class, leaves those classes Keras metrics."""
         by_name = {cls.name.value: cls for cls in self.c.methods}
         found: set[cst.ClassDef] = set()
         spoiled: set[cst.ClassDef | None] = set()
@@ -961,7 +962,6 @@ class _Discovery:
                 instances is None
                 or len(instances) != 1
                 or self._is_self_or_super(func.value, where)
-                or not self._in_compiled_root(where)
             ):
                 spoiled |= instances or set()
                 continue

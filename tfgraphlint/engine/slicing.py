@@ -63,6 +63,7 @@ _IMPORTS_FUNCTION = re.compile(
     rf"{word('import')}[^\n]*\bfunction\b|{word('import')}\s*\([^)]*\bfunction\b"
 )
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_METRIC_METHODS = "|".join(sorted(names.KERAS_METRIC_METHODS))
 
 
 @dataclass(eq=False, slots=True)
@@ -138,6 +139,9 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
     parts.append(KERAS_LOSS)
     if names_keras_loss(text):
         parts.append(word("run_eagerly"))  # losses and metrics of a model that runs eagerly
+        # Direct calls of a metric's methods: discovery reads them all (a metric that only
+        # the module's own code updates is not a Keras metric).
+        parts.append(rf"\.\s*(?:{_METRIC_METHODS})\s*\(")
     names = extra_names(config) + _FUNCTION_ALIAS.findall(text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")

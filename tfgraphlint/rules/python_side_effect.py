@@ -690,6 +690,46 @@ class PythonSideEffect(Rule):
                     return self.v.read_value()
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class RecentMean(tf.keras.metrics.Metric):
+                def __init__(self, capacity):
+                    super().__init__()
+                    self.capacity = capacity
+                    self.values = []
+
+                def update_state(self, value):
+                    if len(self.values) == self.capacity:
+                        self.values.pop(0)
+                    self.values.append(float(value))  # only updated eagerly: every call
+
+                def result(self):
+                    return tf.reduce_mean(self.values) if self.values else tf.constant(0.0)
+
+            recent = RecentMean(capacity=2)  # no model is compiled with it
+            for loss in (0.5, 0.4, 0.3):
+                recent.update_state(tf.constant(loss))
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Penalised(tf.Module):
+                def __init__(self, use_penalty=True):
+                    self.use_penalty = use_penalty
+                    self.scale = tf.Variable(2.0)
+
+                @tf.function
+                def __call__(self, x):
+                    if self.use_penalty:  # a flag, not a check of `self.penalty`
+                        self.penalty = x * self.scale  # set again by every trace
+                        return x + self.penalty
+                    return x
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -838,7 +878,8 @@ class PythonSideEffect(Rule):
                 continue
             mentions = self._mentions(state_expr, body)
             stored = [] if value is None else [value]
-            if value is not None and self._lazy_ternary(target, value, mentions):
+            ternary = value is not None and self._lazy_ternary(target, value, mentions)
+            if ternary:
                 assert isinstance(value, cst.IfExp)
                 stored = [value.orelse if value.body.deep_equals(target) else value.body]
             elif self.outer.runs_once(body, ctx):
@@ -848,8 +889,12 @@ class PythonSideEffect(Rule):
                 return
             # Lazy initialisation: fine for variables, layers and Python values, but a tensor
             # made under the guard belongs to the first trace ("out of scope" on the next).
+            # Only when the guard checks the target itself: under `if self.use_penalty:` (a
+            # flag) every trace sets the attribute again before it reads it.
             tensor = self._stored_tensor(stmt, stored)
-            if tensor is not None:
+            if tensor is not None and (
+                ternary or self._guard_checks_target(stmt, body, state_expr)
+            ):
                 self.report(
                     stmt,
                     f"`{self.code(stmt)}` in {ctx.describe()} keeps the tensor "
@@ -858,6 +903,27 @@ class PythonSideEffect(Rule):
                     context=ctx,
                 )
             return
+
+    def _guard_checks_target(
+        self, stmt: cst.CSTNode, body: FuncNode, target: cst.BaseExpression
+    ) -> bool:
+        """Whether an `if` around `stmt` checks `target` itself for presence (`if self.v is
+        None:`, `if not self.v:`, `if "v" not in self.__dict__`, `if not hasattr(self,
+        "v"):`), not some other state."""
+        attr = target.attr.value if isinstance(target, cst.Attribute) else None
+        child: cst.CSTNode = stmt
+        p = self.parent(child)
+        while p is not None and p is not body:
+            if isinstance(p, cst.If) and child is not p.test:
+                for e in self.outer.presence_checks(p.test):
+                    base = e.value if isinstance(e, cst.Subscript) else e
+                    if base.deep_equals(target):
+                        return True
+                text = self.state.module.code_for_node(p.test)
+                if attr is not None and (f'"{attr}"' in text or f"'{attr}'" in text):
+                    return True
+            child, p = p, self.parent(p)
+        return False
 
     def _restored_on_exit(self, body: FuncNode, target: cst.BaseExpression) -> bool:
         """A `@contextlib.contextmanager` that sets `target` and sets it back (larq's

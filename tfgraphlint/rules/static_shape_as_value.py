@@ -9,7 +9,8 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.discovery.tensors import FunctionFacts
-from tfgraphlint.engine.rule import Confirmation, Rule
+from tfgraphlint.discovery.walk import walk
+from tfgraphlint.engine.rule import Confirmation, FileState, Rule
 
 # TF ops that turn a Python shape into a tensor: the argument position and keyword of the
 # shape (a `None` in it fails the trace on TF 2.21).
@@ -37,7 +38,10 @@ class StaticShapeAsValue(Rule):
     or `tf.random.*`, where the batch size may be unknown (`None`) when the function is
     traced: a `tf.function` parameter whose `input_signature` has `None` there, a parameter
     of a `tf.function(reduce_retracing=True)`, the inputs that Keras passes to `train_step`
-    (and to `call`, with `keras-call` on).
+    (and to `call`, with `keras-call` on, unless the inputs the module applies the layer to
+    fix the batch size: `keras.Input(batch_shape=(16, ...))` or `batch_size=16`, a layer's
+    output on one, or a concrete tensor in eager code; a layer the module does not apply
+    needs every `keras.Input(...)` of the module to fix it).
 
     ## Why is this bad?
     `x.shape` is the shape TensorFlow knows while tracing, not the shape of the values. When
@@ -70,6 +74,10 @@ class StaticShapeAsValue(Rule):
     NAME = "static-shape-as-value"
     SEVERITY = Severity.ERROR
     SUMMARY = "static batch size `x.shape[0]` used as an op's shape where it may be `None`"
+
+    # The module's `keras.Input(...)` calls, wherever they are: a batch size fixed by the
+    # inputs a layer is applied to is known in its `call` (`_fixed_batch_inputs`).
+    TRIGGERS = (r"\bInput\s*\(",)
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
@@ -108,6 +116,24 @@ class StaticShapeAsValue(Rule):
             def noisy(x):
                 return x + tf.random.normal(x.shape)  # traced per shape: never None
             """
+        ),
+        Valid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Pad(keras.layers.Layer):
+                def call(self, inputs):
+                    return tf.concat([inputs, tf.zeros([inputs.shape[0], 1])], axis=1)
+
+            inputs = keras.Input(batch_shape=(4, 3))  # the only input: a batch of 4
+            model = keras.Model(inputs, Pad()(inputs))
+
+            @tf.function(input_signature=[tf.TensorSpec([4, 3])])
+            def predict(x):
+                return model(x)
+            """,
+            keras_call=True,
         ),
     )
     INVALID = (
@@ -157,7 +183,27 @@ class StaticShapeAsValue(Rule):
                     return {"loss": loss}
             """
         ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Net(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = keras.layers.Dense(1)
+
+                def call(self, inputs):
+                    bias = tf.zeros([inputs.shape[0], 1])  # error: TFG404
+                    return self.dense(inputs) + bias
+            """,
+            keras_call=True,
+        ),
     )
+
+    def __init__(self, state: FileState) -> None:
+        super().__init__(state)
+        self._inputs: _Inputs | None = None
 
     def visit_Call(self, node: cst.Call) -> None:
         op = next(
@@ -211,7 +257,7 @@ class StaticShapeAsValue(Rule):
         params = [p.name.value for p in func.params.params]
         if ctx.kind is ContextKind.KERAS_CALL:
             first = params[1] if len(params) > 1 and params[0] == "self" else None
-            if base == first:
+            if base == first and not self._fixed_batch_inputs(func):
                 return "Keras traces `call` with a `None` batch for a smaller or symbolic batch"
             return None
         if not ctx.is_root:
@@ -229,6 +275,123 @@ class StaticShapeAsValue(Rule):
         if any(options.get(key) == "True" for key in _RELAXING_OPTIONS):
             return "`reduce_retracing` traces it again with `None` for a new batch size"
         return None
+
+    def _fixed_batch_inputs(self, func: cst.FunctionDef) -> bool:
+        """Whether the inputs the layer of `call` method `func` is applied to all have a
+        fixed batch size (`keras.Input(batch_shape=(16, 10))`, `keras.Input((10,),
+        batch_size=16)`, a module constant for the 16): the layer then never sees `None`
+        (checked on TF 2.21). Where the module applies the class to a name bound to
+        `keras.Input(...)` (`Layer()(inputs)`, `layer = Layer()` then `layer(inputs)`), those
+        inputs are read (the binding last written before the application); where it does
+        not, every `keras.Input(...)` of the module must fix the batch size."""
+        if self._inputs is None:
+            self._inputs = _Inputs(self)
+            walk(self.state.module, self._inputs)
+        inputs = self._inputs
+        cls = self._class_of(func)
+        applied = inputs.applied.get(cls.name.value, []) if cls is not None else []
+        if applied:
+            return all(fixed for fixed in applied)
+        return inputs.count > 0 and inputs.count == inputs.fixed_count
+
+    def _class_of(self, func: cst.FunctionDef) -> cst.ClassDef | None:
+        block = self.parent(func)
+        cls = self.parent(block) if block is not None else None
+        return cls if isinstance(cls, cst.ClassDef) else None
+
+
+class _Inputs(cst.CSTVisitor):
+    """The module's `keras.Input(...)` calls (how many, how many fix the batch size), and
+    for each class name, whether the inputs it is applied to fix it."""
+
+    def __init__(self, rule: StaticShapeAsValue) -> None:
+        self.rule = rule
+        self.count = 0
+        self.fixed_count = 0
+        self.bound: dict[str, bool | None] = {}  # name -> its last `keras.Input` fixes it
+        self.layers: dict[str, str] = {}  # name bound to `Cls(...)` -> "Cls"
+        self.applied: dict[str, list[bool]] = {}  # "Cls" -> per application: fixed batch
+
+    def _is_input(self, call: cst.Call) -> bool:
+        return any(
+            qn.rsplit(".", 1)[-1] == "Input" and "keras" in qn.split(".")
+            for qn in self.rule.qualnames(call.func)
+        )
+
+    def _fixes_batch(self, call: cst.Call) -> bool:
+        constants = self.rule.module_constants()
+
+        def known(value: cst.BaseExpression) -> bool:
+            return isinstance(value, cst.Integer) or (
+                isinstance(value, cst.Name) and value.value in constants
+            )
+
+        for arg in call.args:
+            if arg.keyword is None:
+                continue
+            value = arg.value
+            if arg.keyword.value == "batch_size" and known(value):
+                return True
+            if (
+                arg.keyword.value == "batch_shape"
+                and isinstance(value, cst.Tuple | cst.List)
+                and value.elements
+                and known(value.elements[0].value)
+            ):
+                return True
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._is_input(node):
+            self.count += 1
+            self.fixed_count += self._fixes_batch(node)
+            return
+        func = node.func
+        cls: str | None = None
+        if isinstance(func, cst.Call) and isinstance(func.func, cst.Name):
+            cls = func.func.value  # `Layer(...)(inputs)`
+        elif isinstance(func, cst.Name):
+            cls = self.layers.get(func.value)  # `layer(inputs)`
+        if cls is None or not node.args:
+            return
+        self.applied.setdefault(cls, []).append(self._fixed(node.args[0].value))
+
+    def _fixed(self, arg: cst.BaseExpression) -> bool:
+        """Whether an argument a layer is applied to has a fixed batch size: a name bound
+        to such an input (or to a layer's output on one), such an input written in place,
+        or a concrete TensorFlow or NumPy value (`tf.zeros((1, 10, 5))`, eager code)."""
+        if isinstance(arg, cst.Name):
+            return bool(self.bound.get(arg.value))
+        if isinstance(arg, cst.Call):
+            if self._is_input(arg):
+                return self._fixes_batch(arg)
+            return any(
+                names.strip_tf_root(qn) is not None or qn.startswith("numpy.")
+                for qn in self.rule.qualnames(arg.func)
+            ) and not any("keras" in qn.split(".") for qn in self.rule.qualnames(arg.func))
+        return False
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        value = original_node.value
+        for target in original_node.targets:
+            if not isinstance(target.target, cst.Name):
+                continue
+            name = target.target.value
+            self.bound.pop(name, None)
+            self.layers.pop(name, None)
+            if not isinstance(value, cst.Call):
+                continue
+            if self._is_input(value):
+                self.bound[name] = self._fixes_batch(value)
+            elif value.args and (
+                isinstance(value.func, cst.Call)  # `x = layers.Conv1D(32, 3)(inputs)`
+                or (isinstance(value.func, cst.Name) and value.func.value in self.layers)
+            ):
+                first = value.args[0].value  # a layer keeps the batch size of its input
+                if isinstance(first, cst.Name) and first.value in self.bound:
+                    self.bound[name] = self.bound[first.value]
+            elif isinstance(value.func, cst.Name):
+                self.layers[name] = value.func.value
 
 
 def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:

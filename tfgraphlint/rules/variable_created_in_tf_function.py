@@ -94,6 +94,36 @@ _STATELESS_LAYER_PREFIXES = (
 )
 # Layers that own a seed-generator variable on Keras 3 only (Keras 2 keeps no state).
 _KERAS3_SEEDED_LAYERS = frozenset({"Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise"})
+# Keras 3 layers whose constructor creates a variable (a seed generator; checked on TF 2.21,
+# with the `Random*` preprocessing layers): made in a trace, they raise even if never called.
+# Every other layer, and a model, creates its variables when first called or built.
+_KERAS3_STATE_AT_CONSTRUCTION = _KERAS3_SEEDED_LAYERS | frozenset(
+    {
+        "AugMix",
+        "Bidirectional",
+        "ConvLSTM1D",
+        "ConvLSTM2D",
+        "ConvLSTM3D",
+        "CutMix",
+        "GRU",
+        "GRUCell",
+        "LSTM",
+        "LSTMCell",
+        "MixUp",
+        "RNN",
+        "RandAugment",
+        "SimpleRNN",
+        "SimpleRNNCell",
+        "Solarization",
+    }
+)
+# What builds a layer or model made in the trace: calling it, or these methods.
+_BUILDERS = frozenset(
+    {"build", "__call__", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch"}
+)
+# What makes a `Sequential` build at construction: an `Input` among its layers, or a layer
+# given its input shape (checked on TF 2.21).
+_INPUT_KEYWORDS = frozenset({"input_shape", "batch_input_shape", "input_dim", "batch_shape"})
 
 
 class VariableCreatedInTfFunction(Rule):
@@ -104,6 +134,13 @@ class VariableCreatedInTfFunction(Rule):
     and constructors of Keras layers with weights, models, optimizers and metrics. A creation
     under an `if` (the singleton pattern `if self.v is None: self.v = tf.Variable(...)`) or
     under `with tf.init_scope():` is not flagged.
+
+    A Keras layer or model owns no variable until it is called or built, so one made in the
+    trace is reported only when the same function calls or builds it (`Dense(4)(x)`, `dense =
+    Dense(4)` then `dense(x)`, `model.fit(...)`), or when its constructor already creates a
+    variable: a `Sequential` given an input, and on Keras 3 the layers that own a seed
+    generator (`Dropout`, `GaussianNoise`, the recurrent layers and cells, the `Random*`
+    preprocessing layers; checked on TF 2.21). Optimizers and metrics create theirs when made.
 
     ## Why is this bad?
     `tf.function` only supports variables created once, on the first call: it traces that
@@ -142,7 +179,8 @@ class VariableCreatedInTfFunction(Rule):
     Layers are matched by name: weightless layers (`ReLU`, `Flatten`, pooling, merging...)
     are known and skipped, and so is `TimeDistributed` of one; `Dropout`-style layers are
     reported only for Keras 3 spellings (`tf.keras`, `keras`), where they own a
-    seed-generator variable.
+    seed-generator variable. A layer made in the trace and called elsewhere (kept in a list,
+    or called by another method) is not reported.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Creating tf.Variables"
@@ -273,6 +311,16 @@ class VariableCreatedInTfFunction(Rule):
                 return pool(frames)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def widen(x):
+                layer = tf.keras.layers.Dense(4)  # never called or built here: no variable yet
+                return tf.tile(x, [1, layer.units])
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -355,6 +403,18 @@ class VariableCreatedInTfFunction(Rule):
                 return dense(frames)
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.function
+            def make_head(x):
+                head = tf.keras.Sequential(  # error: TFG301
+                    [tf.keras.Input((3,)), tf.keras.layers.Dense(4)]
+                )  # an input: built, with its weights, when made
+                return x
+            """
+        ),
     )
 
     def __init__(self, state: FileState) -> None:
@@ -368,6 +428,8 @@ class VariableCreatedInTfFunction(Rule):
         ctx = self.compiled_context(node)
         if ctx is None or self._conditional(node) or self._inside_other_creation(node):
             return
+        if self._made_unbuilt(node) and not self._built_in_trace(node):
+            return  # a layer or model not called in the trace owns no variable yet
         func = self.enclosing_function(node)
         if func is not None and not self._reached_unconditionally(func, depth=0):
             return
@@ -392,6 +454,58 @@ class VariableCreatedInTfFunction(Rule):
                         return None  # `TimeDistributed(MaxPool2D())` adds no variable
                 return f"creates a Keras {kind}'s variables"
         return None
+
+    def _made_unbuilt(self, call: cst.Call) -> bool:
+        """Whether `call` makes a Keras layer or model that owns no variable until it is
+        called or built (`Dense(4)`, `Sequential([...])` without an input shape)."""
+        for qn in self.qualnames(call.func):
+            kind = _keras_stateful(qn)
+            if kind not in ("layer", "model"):
+                continue
+            cls = qn.rsplit(".", 1)[-1]
+            keras3 = not qn.startswith("tf_keras.")
+            if keras3 and (cls in _KERAS3_STATE_AT_CONSTRUCTION or cls.startswith("Random")):
+                return False
+            return not (kind == "model" and self._has_input(call))
+        return False
+
+    def _has_input(self, call: cst.Call) -> bool:
+        """Whether a model's arguments give it an input (`keras.Input(...)`, `input_shape=`)."""
+        finder = _InputFinder(self)
+        for arg in call.args:
+            walk(arg, finder)
+        return finder.found
+
+    def _built_in_trace(self, call: cst.Call) -> bool:
+        """Whether the layer or model `call` makes is built in the same function: called at
+        once (`Dense(4)(x)`), or bound to a name or attribute that the function then calls
+        or builds (`dense = Dense(4)` ... `dense(x)`, `model.fit(...)`)."""
+        if isinstance(call.func, cst.Call):
+            return True  # `Dense(4)(x)`: this node is the call of the new layer
+        parent = self.parent(call)
+        if isinstance(parent, cst.Call) and parent.func is call:
+            return True
+        if (
+            isinstance(parent, cst.Attribute)
+            and parent.value is call
+            and parent.attr.value in _BUILDERS
+        ):
+            return True
+        targets: list[cst.BaseExpression] = []
+        if isinstance(parent, cst.Assign) and parent.value is call:
+            targets = [t.target for t in parent.targets]
+        elif isinstance(parent, cst.AnnAssign) and parent.value is call:
+            targets = [parent.target]
+        names_ = {self._text(t) for t in targets if isinstance(t, cst.Name | cst.Attribute)}
+        func = self.enclosing_function(call)
+        if not names_ or func is None:
+            return False
+        finder = _BuildFinder(self, names_)
+        walk(func.body, finder)
+        return finder.found
+
+    def _text(self, node: cst.CSTNode) -> str:
+        return "".join(self.state.module.code_for_node(node).split())
 
     def _wrapped_layer(self, call: cst.Call) -> cst.Call | None:
         """The Keras layer made in the wrapper's first argument (`layer=`), or None when it
@@ -464,6 +578,41 @@ class VariableCreatedInTfFunction(Rule):
             child = parent
             parent = self.get_metadata(ParentProvider, child, None)
         return False
+
+
+class _InputFinder(cst.CSTVisitor):
+    def __init__(self, rule: VariableCreatedInTfFunction) -> None:
+        self.rule = rule
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if any(
+            qn.rsplit(".", 1)[-1] in ("Input", "InputLayer") and qn.startswith(_KERAS_ROOTS)
+            for qn in self.rule.qualnames(node.func)
+        ):
+            self.found = True
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None and node.keyword.value in _INPUT_KEYWORDS:
+            self.found = True
+
+
+class _BuildFinder(cst.CSTVisitor):
+    """Whether a call calls or builds one of `names` (source texts: `dense`, `self.head`)."""
+
+    def __init__(self, rule: VariableCreatedInTfFunction, names_: set[str]) -> None:
+        self.rule = rule
+        self.names = names_
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.rule._text(func) in self.names or (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in _BUILDERS
+            and self.rule._text(func.value) in self.names
+        ):
+            self.found = True
 
 
 class _CallIndex(cst.CSTVisitor):
