@@ -147,6 +147,19 @@ def test_loop_bound_silent_only_when_every_caller_passes_a_tensor(
     assert [f.code for f in _findings("TFG201", source)] == (["TFG201"] if reported else [])
 
 
+@pytest.mark.parametrize(
+    ("call", "reported"),
+    [
+        ("train(tf.ones([2]), tf.constant(5))", False),  # a notebook's top-level call
+        ("train(tf.ones([2]), 5)", True),
+        ("steps = tf.constant(5)\ntrain(tf.ones([2]), steps)", True),  # a module-level name
+    ],
+)
+def test_loop_bound_passed_a_tensor_at_module_level(call: str, reported: bool) -> None:
+    source = _LOOP_CALLERS.format(first="pass", second="pass") + textwrap.indent(call, "    ")
+    assert [f.code for f in _findings("TFG201", source)] == (["TFG201"] if reported else [])
+
+
 _LAYER_APPLIED = """
     import keras
     import tensorflow as tf

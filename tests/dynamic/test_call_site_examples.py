@@ -156,3 +156,26 @@ def test_loop_bound_passed_a_tensor_by_its_caller_is_a_graph_loop(tmp_path: Path
     assert valid == "valid_6", valid  # the example with a caller (the last VALID one)
     doc = run_tensorflow_script(_LOOP_WORKER, str(tmp_path / f"{valid}.py"))
     assert doc == {"tensor_traces": 1, "python_traces": 3, "while_loop": True}, doc
+
+
+_FACTORY_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+
+namespace = runpy.run_path(sys.argv[1])
+print(json.dumps([list(namespace["evaluate"](w, tf.ones((1, 2))).shape) for w in (4, 8)]))
+"""
+
+
+def test_a_factory_making_a_new_model_per_call_runs(tmp_path: Path) -> None:
+    """TFG203's VALID factory: each call wraps a new layer in a new tf.function, whose first
+    call creates that layer's variables; it runs (module loop included) without an error."""
+    kinds = write_rule_examples("TFG203", tmp_path)
+    (name,) = [
+        n
+        for n, k in kinds.items()
+        if k == "valid" and "new weights on every call" in (tmp_path / f"{n}.py").read_text()
+    ]
+    doc = run_tensorflow_script(_FACTORY_WORKER, str(tmp_path / f"{name}.py"))
+    assert doc == [[1, 4], [1, 8]], doc

@@ -151,3 +151,32 @@ def test_a_metric_updated_only_eagerly_runs_its_python_code_every_call(tmp_path:
     script = tmp_path / "metric_eager.py"
     script.write_text(strip_markers(source), encoding="utf-8")
     assert run_tensorflow_script(_EAGER_METRIC_WORKER, str(script)) == [2, 0.35]
+
+
+_LIST_INPUT_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+import numpy as np
+heads = runpy.run_path(sys.argv[1])["Heads"]
+inputs = [keras.Input((8, 8, 2)), keras.Input((4, 4, 2)), keras.Input((2, 2, 2))]
+model = keras.Model(inputs, heads()(inputs))
+model.compile(optimizer="sgd", loss="mse")
+data = [np.ones((5, s, s, 2), "float32") for s in (8, 4, 2)]
+model.fit(data, np.ones((5, 8, 8, 6), "float32"), batch_size=2, verbose=0)
+print(json.dumps(list(model.output_shape)))
+"""
+
+
+def test_a_keras_call_iterating_a_slice_of_its_list_input_traces(tmp_path: Path) -> None:
+    """TFG502's VALID example: a `call` whose input is a list of tensors iterates a slice
+    of it; built on symbolic inputs and fitted, it traces without an error."""
+    from tfgraphlint.engine.examples import strip_markers
+    from tfgraphlint.engine.registry import find_rule
+
+    rule = find_rule("TFG502")
+    assert rule is not None
+    (source,) = [e.source for e in rule.VALID if "class Heads" in e.source]
+    script = tmp_path / "heads.py"
+    script.write_text(strip_markers(source), encoding="utf-8")
+    assert run_tensorflow_script(_LIST_INPUT_WORKER, str(script)) == [None, 8, 8, 6]

@@ -63,17 +63,26 @@ for name in sys.argv[1:]:
         if f"def {fn_name}(" in open(name + ".py").read():
             fn = getattr(load(name), fn_name)
             out[fn_name] = [outcome(fn, tf.ones([2, 3])), outcome(fn, tf.ones([5, 3]))]
+    if "def feature_distance(" in open(name + ".py").read():
+        fn = load(name).feature_distance
+        out["feature_distance"] = [
+            outcome(lambda a: tf.reshape(fn(a, tf.zeros_like(a)), [1]), tf.ones([n, 6]))
+            for n in (2, 3)
+        ]
 print(json.dumps(out))
 """
 )
 
 
 def test_layer_made_but_not_built_in_a_trace(tmp_path: Path) -> None:
-    """A layer made in the trace and never called owns no variable: two traces work. A
-    `Sequential` given an input builds when made, and raises the message's `ValueError`."""
+    """A layer made in the trace and never called owns no variable, and a functional model
+    of existing layers creates none: two traces work. A `Sequential` given an input builds
+    when made, and raises the message's `ValueError`."""
     kinds = write_rule_examples("TFG301", tmp_path)
     out = run_tensorflow_script(_BUILD_WORKER, *sorted(kinds), cwd=tmp_path)
     assert out["widen"] == [["ok", [2, 12]], ["ok", [5, 12]]], out["widen"]
+    # A functional model of existing layers, made in the trace: two traces, no error.
+    assert out["feature_distance"] == [["ok", [1]], ["ok", [1]]], out["feature_distance"]
     error, message = out["make_head"][0]
     assert error == "ValueError", message
     assert "singleton tf.Variables created on the first call" in message

@@ -579,7 +579,7 @@ class _Discovery:
             return
         if ctx is not None and ctx.breaking_only:
             return  # a Keras `call` found by default: its helpers elsewhere are not followed
-        for qn in self.p.qualified_names(expr):
+        for qn in sorted(self.p.qualified_names(expr), key=lambda q: q.name):
             if qn.source is not QualifiedNameSource.IMPORT:
                 continue
             key = (qn.name, kind.value, caller.qualname if caller else None, via or "")
@@ -1094,7 +1094,7 @@ class _Discovery:
 
     def _follow_call(self, info: _FuncInfo, ctx: CompiledContext, call: cst.Call) -> None:
         qns = self.p.qualnames(call.func)
-        for qn in qns:
+        for qn in sorted(qns):
             spec = names.GRAPH_BODY_CALLS.get(qn)
             if spec is None:
                 continue

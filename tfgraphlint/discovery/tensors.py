@@ -220,13 +220,12 @@ _CASTING_BUILTINS = frozenset({"builtins.int", "builtins.float", "builtins.bool"
 def tf_call_kind(qualname: str) -> Kind | None:
     """Kind of the value a TF API call returns; None when `qualname` is not TF."""
     if qualname.startswith("keras.ops.") or qualname.startswith("keras.src.ops."):
-        # `keras.ops.shape(x)` is a Python tuple (of ints and, for unknown dims, tensors).
-        return Kind.PYTHON if qualname.endswith(".shape") else Kind.TENSOR
+        return _keras_ops_kind(qualname)
     rest = names.strip_tf_root(qualname)
     if rest is None:
         return None
     if rest.startswith("keras.ops."):
-        return Kind.PYTHON if rest.endswith(".shape") else Kind.TENSOR
+        return _keras_ops_kind(rest)
     if rest in _TENSOR_CLASSES:
         return Kind.TENSOR
     last = rest.split(".")[-1]
@@ -239,6 +238,16 @@ def tf_call_kind(qualname: str) -> Kind | None:
     if "." not in rest and rest[:1].islower():
         return Kind.TENSOR
     return Kind.UNKNOWN
+
+
+# `keras.ops` functions whose result is no tensor: `shape(x)` is a Python tuple (of ints and,
+# for unknown dims, tensors), `convert_to_numpy(x)` a NumPy array (it raises on a symbolic
+# tensor), `dtype(x)` a string, `is_tensor(x)` a bool.
+_KERAS_OPS_PYTHON = frozenset({"shape", "convert_to_numpy", "dtype", "is_tensor"})
+
+
+def _keras_ops_kind(qualname: str) -> Kind:
+    return Kind.PYTHON if qualname.rsplit(".", 1)[-1] in _KERAS_OPS_PYTHON else Kind.TENSOR
 
 
 QualNames = Callable[[cst.CSTNode], set[str]]
@@ -758,12 +767,17 @@ class FunctionFacts:
             return self._operands_kind([a.value for a in call.args], local)
         if "builtins.range" in qns:
             return Kind.PYTHON
+        # A name bound to several things (`try: import tensorflow as tf` with a fallback)
+        # has several qualified names: their kinds must agree, else the kind is unknown.
+        kinds: set[Kind] = set()
         for qn in qns:
             k = tf_call_kind(qn)
+            if k is None and (qn.startswith("numpy.") or qn.startswith("math.")):
+                k = Kind.PYTHON
             if k is not None:
-                return k
-            if qn.startswith("numpy.") or qn.startswith("math."):
-                return Kind.PYTHON
+                kinds.add(k)
+        if kinds:
+            return kinds.pop() if len(kinds) == 1 else Kind.UNKNOWN
         func = call.func
         if isinstance(func, cst.Attribute):
             if func.attr.value in _SHAPE_METHODS:
@@ -981,9 +995,18 @@ class _PythonUses(cst.CSTVisitor):
                 self._mark(node.args[0].value)
             elif qns & _ITERATING_BUILTINS:
                 for arg in node.args:
-                    self._mark(arg.value)
+                    self._mark_iterated(arg.value)
                     if "builtins.range" in qns:
                         self._mark_counts(arg.value)
+
+    def _mark_iterated(self, expr: cst.BaseExpression) -> None:
+        """A parameter iterated, or a slice of it (`zip(layers, inputs[1:])`: a list of
+        tensors more often than a tensor)."""
+        self._mark(expr)
+        if isinstance(expr, cst.Subscript) and all(
+            isinstance(el.slice, cst.Slice) for el in expr.slice
+        ):
+            self._mark(expr.value)
 
     def _mark_counts(self, expr: cst.BaseExpression) -> None:
         """The parameters of an arithmetic `range` bound (`range(ndims - dim - 1)`): counts
@@ -1027,10 +1050,10 @@ class _PythonUses(cst.CSTVisitor):
                 self.aliases[target.value] = source
 
     def visit_For(self, node: cst.For) -> None:
-        self._mark(node.iter)
+        self._mark_iterated(node.iter)
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._mark(node.iter)
+        self._mark_iterated(node.iter)
 
     def _truth(self, test: cst.BaseExpression) -> None:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):

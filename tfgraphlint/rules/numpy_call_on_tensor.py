@@ -250,9 +250,11 @@ class NumpyCallOnTensor(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         qns = self.qualnames(node.func)
-        func = next((q for q in qns if q.startswith("numpy.")), None)
+        func = next((q for q in sorted(qns) if q.startswith("numpy.")), None)
         if func is None or func in _TENSOR_SAFE:
             return
+        if any(not q.startswith("numpy.") for q in qns):
+            return  # the name may be something else too (`import numpy as tf` then TF)
         facts = self.facts(node)
         ctx = self.compiled_context(node)
         if facts is None or ctx is None:

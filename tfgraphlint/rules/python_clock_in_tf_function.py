@@ -186,7 +186,7 @@ class PythonClockInTfFunction(Rule):
             )
             return
         positional = sum(1 for a in node.args if a.keyword is None and not a.star)
-        for qn in qns:
+        for qn in sorted(qns):
             if qn in _CLOCKS:
                 given = _CLOCKS[qn]
                 if given is not None and positional >= given:

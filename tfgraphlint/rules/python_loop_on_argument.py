@@ -8,7 +8,7 @@ from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import find_names
-from tfgraphlint.discovery.tensors import FunctionFacts, Kind, call_site_arguments
+from tfgraphlint.discovery.tensors import FunctionFacts, Kind, call_site_arguments, tf_call_kind
 from tfgraphlint.engine.rule import Confirmation, FuncNode, Rule
 
 
@@ -252,7 +252,12 @@ class PythonLoopOnArgument(Rule):
         ]
         for call, value in values:
             caller = self.enclosing_function(call)
-            if caller is None or self.facts_of_function(caller).kind(value) is not Kind.TENSOR:
+            if caller is None:  # module level: a TensorFlow call written in place
+                if not isinstance(value, cst.Call) or not any(
+                    tf_call_kind(q) is Kind.TENSOR for q in self.qualnames(value.func)
+                ):
+                    return False
+            elif self.facts_of_function(caller).kind(value) is not Kind.TENSOR:
                 return False
         return bool(values)
 

@@ -259,8 +259,8 @@ class PythonOnlyApiOnTensor(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         qns = self.qualnames(node.func)
-        builtin = next((_ALWAYS[q] for q in qns if q in _ALWAYS), None)
-        unconverted = next((_UNCONVERTED[q] for q in qns if q in _UNCONVERTED), None)
+        builtin = next((_ALWAYS[q] for q in sorted(qns) if q in _ALWAYS), None)
+        unconverted = next((_UNCONVERTED[q] for q in sorted(qns) if q in _UNCONVERTED), None)
         constant = bool(qns & _CONSTANT)
         if builtin is None and unconverted is None and not constant:
             return

@@ -90,7 +90,7 @@ def container_kind(rule: Rule, value: cst.BaseExpression | None) -> str | None:
     if isinstance(value, cst.Set | cst.SetComp):
         return "set"
     if isinstance(value, cst.Call):
-        for qn in rule.qualnames(value.func):
+        for qn in sorted(rule.qualnames(value.func)):
             if qn in _CONTAINER_CALLS:
                 return _CONTAINER_CALLS[qn]
     return None

@@ -207,7 +207,8 @@ class StaticShapeAsValue(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         op = next(
-            (_SHAPE_OP_NAMES[q] for q in self.qualnames(node.func) if q in _SHAPE_OP_NAMES), None
+            (_SHAPE_OP_NAMES[q] for q in sorted(self.qualnames(node.func)) if q in _SHAPE_OP_NAMES),
+            None,
         )
         if op is None:
             return

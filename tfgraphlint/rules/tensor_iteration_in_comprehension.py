@@ -148,6 +148,20 @@ class TensorIterationInComprehension(Rule):
             expanded = expand(tf.ones([3]), 1, 3)
             """
         ),
+        Valid(
+            """
+            import keras
+
+            class Heads(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.ups = [keras.layers.UpSampling2D((s, s)) for s in (2, 4)]
+                    self.cat = keras.layers.Concatenate(axis=3)
+
+                def call(self, inputs):  # a list of feature maps: a slice of it is iterated
+                    scaled = [up(x) for up, x in zip(self.ups, inputs[1:])]
+                    return self.cat([inputs[0]] + scaled)
+            """
+        ),
     )
     INVALID = (
         Invalid(

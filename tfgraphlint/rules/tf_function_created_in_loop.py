@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, find_names
 from tfgraphlint.discovery.walk import walk
@@ -84,8 +85,9 @@ class TfFunctionCreatedInLoop(Rule):
     Calls are followed by name within the module only (not methods, not other modules). A
     loop that wraps a *different* callable on each iteration (`for fn in fns:
     tf.function(fn)(x)`), or calls such a factory with an argument the loop binds (a new
-    model each time), is not reported, because each of those functions needs its own trace
-    anyway.
+    model each time), or calls a factory that makes a Keras layer, model or optimizer, or a
+    `tf.Variable`, on every call, is not reported, because each of those functions needs its
+    own trace anyway.
 
     ## References
     - TensorFlow guide, "Better performance with tf.function", "Controlling retracing"
@@ -164,6 +166,22 @@ class TfFunctionCreatedInLoop(Rule):
 
             for epoch in range(10):
                 run = lambda x: tf.function(model)(x)  # deferred: not created by the loop
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def evaluate(width, x):
+                layer = tf.keras.layers.Dense(width)  # new weights on every call
+
+                def forward(batch):
+                    return layer(batch)
+
+                return tf.function(forward)(x)  # a new model: it needs a trace of its own
+
+            for width in (4, 8, 16):
+                evaluate(width, tf.ones((1, 2)))
             """
         ),
     )
@@ -318,9 +336,15 @@ class TfFunctionCreatedInLoop(Rule):
         how = self._factory_use(created, factory)
         if how is None:
             return
+        if self._makes_state(factory):
+            return  # a new model or variable per call: each tf.function needs its own trace
         # A nested def or lambda may close over the factory's arguments: then a call with
-        # arguments the loop binds may need its new trace. A named function never does.
-        fixed = isinstance(created, cst.Call) and isinstance(target, cst.Name | cst.Attribute)
+        # arguments the loop binds may need its new trace. A module-level function never does.
+        fixed = (
+            isinstance(created, cst.Call)
+            and isinstance(target, cst.Name | cst.Attribute)
+            and not (isinstance(target, cst.Name) and _defines(factory, target.value))
+        )
         returned = how == "returned"
         for _call, loop, via in self._loop_calls(factory.name.value, returned, not fixed):
             text = f" (through `{via}`)" if via else ""
@@ -336,6 +360,13 @@ class TfFunctionCreatedInLoop(Rule):
                 "call retraces",
             )
             return
+
+    def _makes_state(self, factory: cst.FunctionDef) -> bool:
+        """Whether the factory makes a Keras layer, model or optimizer, or a `tf.Variable`,
+        on every call: the tf.function it creates then wraps new state each time."""
+        finder = _StateMaker(self)
+        walk(factory.body, finder)
+        return finder.found
 
     def _module_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         """The module-level `def` whose own body (not a nested function's) holds `node`."""
@@ -522,3 +553,41 @@ def _uses(loop: Loop, module: cst.Module) -> _Uses:
 
 def _loop_word(loop: Loop) -> str:
     return "for" if isinstance(loop, cst.For) else "while"
+
+
+_KERAS_STATE_PACKAGES = ("layers.", "models.", "optimizers.", "Model", "Sequential")
+
+
+class _StateMaker(cst.CSTVisitor):
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for qn in self.rule.qualnames(node.func):
+            rest = names.strip_tf_root(qn)
+            rest = rest if rest is not None else qn
+            if rest == "Variable":
+                self.found = True
+            for root in ("keras.", "tf_keras."):
+                if rest.startswith(root) and rest[len(root) :].startswith(_KERAS_STATE_PACKAGES):
+                    self.found = self.found or rest.rsplit(".", 1)[-1][:1].isupper()
+
+
+def _defines(factory: cst.FunctionDef, name: str) -> bool:
+    """Whether `name` is a function defined (or a lambda bound) in the factory's body."""
+    for stmt in factory.body.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return True
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and isinstance(small.value, cst.Lambda)
+                    and any(
+                        isinstance(t.target, cst.Name) and t.target.value == name
+                        for t in small.targets
+                    )
+                ):
+                    return True
+    return False

@@ -140,7 +140,9 @@ class VariableCreatedInTfFunction(Rule):
     Dense(4)` then `dense(x)`, `model.fit(...)`), or when its constructor already creates a
     variable: a `Sequential` given an input, and on Keras 3 the layers that own a seed
     generator (`Dropout`, `GaussianNoise`, the recurrent layers and cells, the `Random*`
-    preprocessing layers; checked on TF 2.21). Optimizers and metrics create theirs when made.
+    preprocessing layers; checked on TF 2.21). A functional `keras.Model(inputs, outputs)`
+    wires layers that exist and is not reported. Optimizers and metrics create their
+    variables when made.
 
     ## Why is this bad?
     `tf.function` only supports variables created once, on the first call: it traces that
@@ -321,6 +323,21 @@ class VariableCreatedInTfFunction(Rule):
                 return tf.tile(x, [1, layer.units])
             """
         ),
+        Valid(
+            """
+            import keras
+            import tensorflow as tf
+
+            inputs = keras.Input((6,))
+            hidden = keras.layers.Dense(5)(inputs)
+            backbone = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+
+            @tf.function
+            def feature_distance(a, b):
+                features = keras.Model(backbone.input, backbone.layers[1].output)  # no new layer
+                return tf.reduce_mean(tf.square(features(a) - features(b)))
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -430,6 +447,8 @@ class VariableCreatedInTfFunction(Rule):
             return
         if self._made_unbuilt(node) and not self._built_in_trace(node):
             return  # a layer or model not called in the trace owns no variable yet
+        if self._functional_model(node):
+            return  # `Model(inputs, outputs)` wires layers that exist: no new variable
         func = self.enclosing_function(node)
         if func is not None and not self._reached_unconditionally(func, depth=0):
             return
@@ -445,7 +464,7 @@ class VariableCreatedInTfFunction(Rule):
         qns = self.qualnames(call.func)
         if qns & _VARIABLE_FACTORIES:
             return "creates a variable"
-        for qn in qns:
+        for qn in sorted(qns):
             kind = _keras_stateful(qn)
             if kind is not None:
                 if kind == "layer" and qn.endswith(".TimeDistributed"):
@@ -458,7 +477,7 @@ class VariableCreatedInTfFunction(Rule):
     def _made_unbuilt(self, call: cst.Call) -> bool:
         """Whether `call` makes a Keras layer or model that owns no variable until it is
         called or built (`Dense(4)`, `Sequential([...])` without an input shape)."""
-        for qn in self.qualnames(call.func):
+        for qn in sorted(self.qualnames(call.func)):
             kind = _keras_stateful(qn)
             if kind not in ("layer", "model"):
                 continue
@@ -468,6 +487,21 @@ class VariableCreatedInTfFunction(Rule):
                 return False
             return not (kind == "model" and self._has_input(call))
         return False
+
+    def _functional_model(self, call: cst.Call) -> bool:
+        """Whether `call` makes a functional `keras.Model(inputs, outputs)`: it reuses the
+        layers its outputs come from, and creates no variable, made or called (a feature
+        extractor made in a loss: checked on TF 2.21)."""
+        if not call.args or not any(
+            _keras_stateful(qn) == "model" and qn.rsplit(".", 1)[-1] == "Model"
+            for qn in self.qualnames(call.func)
+        ):
+            return False
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+        return len(positional) >= 2 or {"inputs", "outputs"} <= keywords | (
+            {"inputs"} if positional else set()
+        )
 
     def _has_input(self, call: cst.Call) -> bool:
         """Whether a model's arguments give it an input (`keras.Input(...)`, `input_shape=`)."""
