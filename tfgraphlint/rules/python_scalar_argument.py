@@ -296,5 +296,5 @@ class PythonScalarArgument(Rule):
             arg,
             f"Python number `{self.code(arg.value)}`{as_param} to tf.function "
             f"`{target.ctx.qualname}` changes with `{name}` in the loop at line "
-            f"{self.line_of(loop)}, so every call retraces",
+            f"{self.line_of(loop)}, so each new value traces the function again",
         )
