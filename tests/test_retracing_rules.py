@@ -197,6 +197,8 @@ _LAYER_APPLIED = """
             True,
         ),  # the binding written last is read
         ("pass", True),  # applied nowhere here, and no input fixes a batch size
+        # Made or applied in a function: not counted (the slicer may blank that code).
+        ("def build():\n        return Cell()(keras.Input(batch_shape=(16, 5)))", True),
     ],
 )
 def test_static_batch_known_from_the_inputs_a_layer_is_applied_to(

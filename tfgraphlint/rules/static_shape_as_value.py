@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
@@ -38,10 +40,11 @@ class StaticShapeAsValue(Rule):
     or `tf.random.*`, where the batch size may be unknown (`None`) when the function is
     traced: a `tf.function` parameter whose `input_signature` has `None` there, a parameter
     of a `tf.function(reduce_retracing=True)`, the inputs that Keras passes to `train_step`
-    (and to `call`, with `keras-call` on, unless the inputs the module applies the layer to
-    fix the batch size: `keras.Input(batch_shape=(16, ...))` or `batch_size=16`, a layer's
-    output on one, or a concrete tensor in eager code; a layer the module does not apply
-    needs every `keras.Input(...)` of the module to fix it).
+    (and to `call`, with `keras-call` on, unless the inputs a script or notebook applies the
+    layer to at module level fix the batch size: `keras.Input(batch_shape=(16, ...))` or
+    `batch_size=16`, a layer's output on one, or a concrete tensor; a layer it does not
+    apply needs every `keras.Input(...)` of the module to fix it; a layer applied, or an
+    input made, inside a function is not followed, and the finding stays).
 
     ## Why is this bad?
     `x.shape` is the shape TensorFlow knows while tracing, not the shape of the values. When
@@ -74,10 +77,6 @@ class StaticShapeAsValue(Rule):
     NAME = "static-shape-as-value"
     SEVERITY = Severity.ERROR
     SUMMARY = "static batch size `x.shape[0]` used as an op's shape where it may be `None`"
-
-    # The module's `keras.Input(...)` calls, wherever they are: a batch size fixed by the
-    # inputs a layer is applied to is known in its `call` (`_fixed_batch_inputs`).
-    TRIGGERS = (r"\bInput\s*\(",)
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
@@ -284,15 +283,28 @@ class StaticShapeAsValue(Rule):
         (checked on TF 2.21). Where the module applies the class to a name bound to
         `keras.Input(...)` (`Layer()(inputs)`, `layer = Layer()` then `layer(inputs)`), those
         inputs are read (the binding last written before the application); where it does
-        not, every `keras.Input(...)` of the module must fix the batch size."""
+        not, every `keras.Input(...)` of the module must fix the batch size.
+
+        Only module-level statements count (a script's or a notebook's), and only when the
+        file's whole text makes no input and applies no such class inside a block: the
+        slicer may blank code in functions, and findings must not depend on it."""
+        cls = self._class_of(func)
+        if cls is None:
+            return False
+        text = self.state.text or self.state.module.code
+        if _in_block(cls.name.value).search(text):
+            return False  # applied in a function too: not every application is seen
         if self._inputs is None:
             self._inputs = _Inputs(self)
-            walk(self.state.module, self._inputs)
+            for stmt in self.state.module.body:
+                if not isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                    walk(stmt, self._inputs)
         inputs = self._inputs
-        cls = self._class_of(func)
-        applied = inputs.applied.get(cls.name.value, []) if cls is not None else []
+        applied = inputs.applied.get(cls.name.value, [])
         if applied:
-            return all(fixed for fixed in applied)
+            return all(applied)
+        if _in_block("Input").search(text):
+            return False  # an input made in a function: not every input is seen
         return inputs.count > 0 and inputs.count == inputs.fixed_count
 
     def _class_of(self, func: cst.FunctionDef) -> cst.ClassDef | None:
@@ -393,6 +405,11 @@ class _Inputs(cst.CSTVisitor):
                     self.bound[name] = self.bound[first.value]
             elif isinstance(value.func, cst.Name):
                 self.layers[name] = value.func.value
+
+
+def _in_block(name: str) -> re.Pattern[str]:
+    """An indented line (code in a function or a block) that calls `name`."""
+    return re.compile(rf"^[ \t]+[^#\n]*\b{re.escape(name)}\s*\(", re.MULTILINE)
 
 
 def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
