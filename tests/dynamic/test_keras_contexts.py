@@ -106,6 +106,20 @@ def test_print_in_a_keras_loss_runs_once_not_per_step(
     assert loss_prints and all(1 <= n < 4 for n in loss_prints), loss_prints
 
 
+def _run_valid_example(code: str, marker: str, worker: str, tmp_path: Path) -> Any:
+    """Writes the VALID example of rule `code` holding `marker` (markers stripped) and runs
+    `worker` on it in a TensorFlow process: the JSON document it prints."""
+    from tfgraphlint.engine.examples import strip_markers
+    from tfgraphlint.engine.registry import find_rule
+
+    rule = find_rule(code)
+    assert rule is not None
+    (source,) = [e.source for e in rule.VALID if marker in e.source]
+    script = tmp_path / f"{code}_valid.py"
+    script.write_text(strip_markers(source), encoding="utf-8")
+    return run_tensorflow_script(worker, str(script))
+
+
 _DIRECT_WORKER = r"""
 import json, os, runpy, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -119,15 +133,8 @@ print(json.dumps([float(step(tf.ones([3]))) for _ in range(2)]))
 def test_a_metric_updated_directly_from_a_tf_function_is_converted(tmp_path: Path) -> None:
     """TFG510's VALID example: a `Metric` subclass whose `update_state` (a tensor `if`) only a
     tf.function of the module calls is converted by AutoGraph with it, and counts."""
-    from tfgraphlint.engine.examples import strip_markers
-    from tfgraphlint.engine.registry import find_rule
-
-    rule = find_rule("TFG510")
-    assert rule is not None
-    (source,) = [e.source for e in rule.VALID if "a direct call from converted code" in e.source]
-    script = tmp_path / "metric_direct.py"
-    script.write_text(strip_markers(source), encoding="utf-8")
-    assert run_tensorflow_script(_DIRECT_WORKER, str(script)) == [1.0, 2.0]
+    marker = "a direct call from converted code"
+    assert _run_valid_example("TFG510", marker, _DIRECT_WORKER, tmp_path) == [1.0, 2.0]
 
 
 _EAGER_METRIC_WORKER = r"""
@@ -142,15 +149,8 @@ print(json.dumps([len(recent.values), round(float(recent.result()), 3)]))
 def test_a_metric_updated_only_eagerly_runs_its_python_code_every_call(tmp_path: Path) -> None:
     """TFG102's VALID example: a `Metric` subclass that no model is compiled with, updated
     from eager code only, keeps its Python list up to date (the last two of three values)."""
-    from tfgraphlint.engine.examples import strip_markers
-    from tfgraphlint.engine.registry import find_rule
-
-    rule = find_rule("TFG102")
-    assert rule is not None
-    (source,) = [e.source for e in rule.VALID if "only updated eagerly" in e.source]
-    script = tmp_path / "metric_eager.py"
-    script.write_text(strip_markers(source), encoding="utf-8")
-    assert run_tensorflow_script(_EAGER_METRIC_WORKER, str(script)) == [2, 0.35]
+    marker = "only updated eagerly"
+    assert _run_valid_example("TFG102", marker, _EAGER_METRIC_WORKER, tmp_path) == [2, 0.35]
 
 
 _LIST_INPUT_WORKER = r"""
@@ -171,12 +171,5 @@ print(json.dumps(list(model.output_shape)))
 def test_a_keras_call_iterating_a_slice_of_its_list_input_traces(tmp_path: Path) -> None:
     """TFG502's VALID example: a `call` whose input is a list of tensors iterates a slice
     of it; built on symbolic inputs and fitted, it traces without an error."""
-    from tfgraphlint.engine.examples import strip_markers
-    from tfgraphlint.engine.registry import find_rule
-
-    rule = find_rule("TFG502")
-    assert rule is not None
-    (source,) = [e.source for e in rule.VALID if "class Heads" in e.source]
-    script = tmp_path / "heads.py"
-    script.write_text(strip_markers(source), encoding="utf-8")
-    assert run_tensorflow_script(_LIST_INPUT_WORKER, str(script)) == [None, 8, 8, 6]
+    shape = _run_valid_example("TFG502", "class Heads", _LIST_INPUT_WORKER, tmp_path)
+    assert shape == [None, 8, 8, 6]

@@ -1,6 +1,7 @@
-"""TFG301's `TimeDistributed` examples against real TensorFlow: a wrapper of a weightless layer
-made in a trace works across retraces, a wrapper of a layer with weights raises the
-singleton-variable `ValueError` the message names.
+"""TFG301's examples against real TensorFlow: a `TimeDistributed` wrapper of a weightless
+layer made in a trace works across retraces, one of a layer with weights raises the
+singleton-variable `ValueError` the message names; a layer made and never called, and a
+functional model of existing layers, trace twice without an error.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from tf_scripts import WORKER_PRELUDE, run_tensorflow_script, write_rule_example
 
 pytestmark = pytest.mark.dynamic
 
-_WORKER = (
-    WORKER_PRELUDE
-    + r"""
+# The shape a call returns, or the error it raises.
+_OUTCOME = r"""
 
 def outcome(fn, *args):
     try:
         return ["ok", list(fn(*args).shape)]
     except Exception as exc:
         return [type(exc).__name__, str(exc)]
+"""
 
+_WORKER = (
+    WORKER_PRELUDE
+    + _OUTCOME
+    + r"""
 kinds = json.loads(sys.argv[1])
 out = {}
 for name in kinds:
@@ -49,14 +54,8 @@ def test_time_distributed_examples_match_tensorflow(tmp_path: Path) -> None:
 
 _BUILD_WORKER = (
     WORKER_PRELUDE
+    + _OUTCOME
     + r"""
-
-def outcome(fn, *args):
-    try:
-        return ["ok", list(fn(*args).shape)]
-    except Exception as exc:
-        return [type(exc).__name__, str(exc)]
-
 out = {}
 for name in sys.argv[1:]:
     for fn_name in ("widen", "make_head"):
