@@ -297,7 +297,7 @@ class NewObjectPerCall(Rule):
     def _made(self, call: cst.Call, depth: int) -> str | None:
         """What kind of new object `call` returns: a Keras kind, a class of the module, or
         what a function of the module returns on every path (`depth` calls deep)."""
-        for qualname in self.qualnames(call.func):
+        for qualname in sorted(self.qualnames(call.func)):
             for root in _KERAS_ROOTS:
                 if qualname.startswith(root):
                     rest = qualname[len(root) :]

@@ -191,7 +191,7 @@ class PythonRandomInTfFunction(Rule):
         ctx = self.compiled_context(node)
         if ctx is None:
             return
-        for qn in imported_qualnames(self, node.func):
+        for qn in sorted(imported_qualnames(self, node.func)):
             for prefix, owner in _MODULES.items():
                 rest = qn[len(prefix) :] if qn.startswith(prefix) else ""
                 if rest.isidentifier() and rest[0].islower() and rest not in _NOT_DRAWS:
