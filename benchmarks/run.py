@@ -22,7 +22,9 @@ the opt-in row ``flake8-tfg`` runs flake8 with the plugin.
 ``latency_plain.py``, ``latency_tf.py``, 500 lines each, and ``latency_train.py``, a
 350-line training script with five ``tf.function``s): with the tfgraphlint plugin
 hidden (``--select F``) and, if it is installed, loaded (``--select F,TFG``), and the
-training file also under ``--select E`` both ways (the plugin must then cost nothing).
+training file also under ``--select E`` both ways (the plugin must then cost nothing) and
+with the resident server (``--tfg-server=true``, a server started before the runs: its work
+is in the server's process, so compare the wall times, not the CPU times, on that row).
 The difference is the plugin's cost per file as an editor sees it.
 
 Child Python processes run without ``PYTHONDONTWRITEBYTECODE`` and with
@@ -43,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -451,13 +454,46 @@ def latency_medians(
     }
 
 
-def latency_cases(files: Sequence[Path]) -> list[tuple[Path, str, str]]:
-    """(file, ``--select`` with the plugin hidden, with it loaded) of each latency row: every
-    file under ``--select F`` against ``F,TFG``, and the training file (the goal's case)
-    under ``--select E`` both ways too, an editor's selection without TFG codes."""
-    cases = [(path, "F", "F,TFG") for path in files]
-    cases += [(path, "E", "E") for path in files if path.name == "latency_train.py"]
+SERVER = "--tfg-server=true"
+
+
+def latency_cases(files: Sequence[Path]) -> list[tuple[Path, str, str, tuple[str, ...]]]:
+    """(file, ``--select`` with the plugin hidden, with it loaded, more flake8 arguments with
+    it loaded) of each latency row: every file under ``--select F`` against ``F,TFG``; the
+    training file (the goal's case) under ``--select E`` both ways too, an editor's selection
+    without TFG codes, and with the resident server (``tfg-server``, started before the runs)."""
+    cases: list[tuple[Path, str, str, tuple[str, ...]]] = [
+        (path, "F", "F,TFG", ()) for path in files
+    ]
+    train = [path for path in files if path.name == "latency_train.py"]
+    cases += [(path, "E", "E", ()) for path in train]
+    cases += [(path, "F", "F,TFG", (SERVER,)) for path in train]
     return cases
+
+
+def start_server(folder: Path) -> subprocess.Popen[bytes]:
+    """tfgraphlint's resident server for the ``tfg-server`` rows, its socket in ``folder``
+    (``TFGRAPHLINT_SERVER_DIR``, set for every child); returns once it answers."""
+    os.environ["TFGRAPHLINT_SERVER_DIR"] = str(folder)
+    from tfgraphlint.frontends import server
+
+    path = server.socket_path()
+    if path is None:
+        raise RuntimeError(f"no private socket folder at {folder}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfgraphlint", "server", "--socket", str(path)],
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(600):
+        if server.request({"op": "ping"}, path, timeout=5.0) is not None:
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("tfgraphlint server did not start")
 
 
 def latency_benchmark(args: argparse.Namespace) -> list[str]:
@@ -467,16 +503,28 @@ def latency_benchmark(args: argparse.Namespace) -> list[str]:
     plugin = plugin_installed()
     commands: dict[str, tuple[str, ...]] = {}
     cases = latency_cases(write_latency_files())
-    for path, hidden, loaded in cases:
+    for path, hidden, loaded, extra in cases:
         commands[f"{path}:{hidden}:hidden"] = flake8_argv(
             "--isolated", "--exit-zero", "--select", hidden, str(path), hide_plugin=True
         )
         if plugin:
-            commands[f"{path}:{loaded}:plugin"] = flake8_argv(
-                "--isolated", "--exit-zero", "--select", loaded, str(path), hide_plugin=False
+            commands[f"{path}:{loaded}:plugin{''.join(extra)}"] = flake8_argv(
+                "--isolated",
+                "--exit-zero",
+                "--select",
+                loaded,
+                *extra,
+                str(path),
+                hide_plugin=False,
             )
     with tempfile.TemporaryDirectory(prefix="tfgraphlint-latency-") as scratch:
-        medians = latency_medians(commands, Path(scratch), args.latency_runs)
+        process = start_server(Path(scratch, "sockets")) if plugin else None
+        try:
+            medians = latency_medians(commands, Path(scratch), args.latency_runs)
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
     table = [
         [
             "file (lines)",
@@ -485,19 +533,20 @@ def latency_benchmark(args: argparse.Namespace) -> list[str]:
             "plugin cost: wall ms (CPU ms)",
         ]
     ]
-    for path, hidden, loaded in cases:
+    for path, hidden, loaded, extra in cases:
         lines = count_lines([path])
         wall, cpu = medians[f"{path}:{hidden}:hidden"]
         hidden_cell = f"--select {hidden}: {wall:.0f} ({cpu:.0f})"
         if not plugin:
             table.append([f"{path.name} ({lines})", hidden_cell, "plugin not installed", "-"])
             continue
-        tfg_wall, tfg_cpu = medians[f"{path}:{loaded}:plugin"]
+        tfg_wall, tfg_cpu = medians[f"{path}:{loaded}:plugin{''.join(extra)}"]
         table.append(
             [
                 f"{path.name} ({lines})",
                 hidden_cell,
-                f"--select {loaded}: {tfg_wall:.0f} ({tfg_cpu:.0f})",
+                f"--select {loaded} {' '.join(extra)}".rstrip()
+                + f": {tfg_wall:.0f} ({tfg_cpu:.0f})",
                 f"{tfg_wall - wall:+.0f} ({tfg_cpu - cpu:+.0f})",
             ]
         )

@@ -109,6 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="text for a terminal (default), or the Markdown page of docs/rules/",
     )
 
+    server = sub.add_parser(
+        "server", help="run the resident process the flake8 plugin uses with tfg-server = true"
+    )
+    server.add_argument(
+        "--socket", help="socket path (default: this code's, as the plugin finds it)"
+    )
+    server.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        help="seconds without a request before the server exits (default 900)",
+    )
+    action = server.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="say whether a server answers")
+    action.add_argument("--stop", action="store_true", help="stop the running server")
+
     from tfgraphlint.dynamic.cli import add_trace_arguments  # never imports TensorFlow
 
     trace = sub.add_parser("trace", help="import and trace compiled functions (dynamic mode)")
@@ -125,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.rule, args.format)
+        if args.command == "server":
+            return _server(args)
         if args.command == "trace":
             from tfgraphlint.dynamic.cli import run_trace
 
@@ -143,6 +161,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_ERROR
     raise AssertionError(args.command)
+
+
+def _server(args: argparse.Namespace) -> int:
+    """`tfgraphlint server`: serve in the foreground, or ask the running server its status
+    or to stop (exit 1 when none answers)."""
+    from tfgraphlint.frontends import server
+
+    if not server.supported():
+        print("tfgraphlint: the server needs fork and Unix sockets (POSIX)", file=sys.stderr)
+        return EXIT_ERROR
+    path = Path(args.socket) if args.socket else server.socket_path()
+    if path is None:
+        print("tfgraphlint: no private folder for the server's socket", file=sys.stderr)
+        return EXIT_ERROR
+    if args.status or args.stop:
+        answer = server.request({"op": "stop" if args.stop else "ping"}, path, timeout=10.0)
+        if not isinstance(answer, dict):
+            print(f"no server at {path}")
+            return 1
+        if args.stop:
+            print(f"stopped the server at {path} (pid {answer.get('stopping')})")
+        else:
+            print(f"server at {path}: pid {answer.get('pid')}, {answer.get('served')} requests")
+        return 0
+    idle = server.IDLE_TIMEOUT if args.idle_timeout is None else args.idle_timeout
+    if idle <= 0:
+        print("tfgraphlint: --idle-timeout must be positive", file=sys.stderr)
+        return EXIT_ERROR
+    return server.serve(path, idle)
 
 
 def _config(args: argparse.Namespace) -> Config:

@@ -12,7 +12,7 @@ code. Options come from flake8's own config
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tfgraphlint import __version__
@@ -95,18 +95,23 @@ class _PluginConfig:
 
     def __get__(self, instance: object, owner: type[Flake8Plugin]) -> Config:
         if owner._config is None:
-            from tfgraphlint.config import Config
-
-            if owner._changes is None:
-                owner._config = Config()
-            else:
-                # Every rule runs (but the info rules nobody named); flake8's --select/--ignore/
-                # --extend-select decide what is shown.
-                unnamed = tuple(c for c in OFF_BY_DEFAULT if c not in owner._named)
-                owner._config = Config(select=("ALL",), ignore=unnamed).with_overrides(
-                    **owner._changes
-                )
+            owner._config = plugin_config(owner._changes, owner._named)
         return owner._config
+
+
+def plugin_config(changes: Mapping[str, Any] | None, named: Iterable[str]) -> Config:
+    """The plugin's config: `Config()` until flake8 has parsed the options (`changes` None),
+    then every rule but the off-by-default ones not `named` in `--select`, with the `tfg-*`
+    options' `changes` (lists, as JSON gives them to the server, become tuples)."""
+    from tfgraphlint.config import Config
+
+    if changes is None:
+        return Config()
+    # Every rule runs (but the info rules nobody named); flake8's --select/--ignore/
+    # --extend-select decide what is shown.
+    unnamed = tuple(c for c in OFF_BY_DEFAULT if c not in set(named))
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+    return Config(select=("ALL",), ignore=unnamed).with_overrides(**values)
 
 
 class Flake8Plugin:
@@ -117,6 +122,7 @@ class Flake8Plugin:
     _config: ClassVar[Config | None] = None
     _named: ClassVar[frozenset[str]] = frozenset()  # OFF_BY_DEFAULT codes named in --select
     _selected: ClassVar[bool] = True  # False when flake8's selection shows no TFG code
+    _server: ClassVar[bool] = False  # `tfg-server = true`: ask the resident server first
     # What `engine.prefilter` looks for, from `config.extra_function_decorators` (default: none).
     _needles: ClassVar[tuple[str, ...]] = package_needles()
 
@@ -137,6 +143,14 @@ class Flake8Plugin:
                 comma_separated_list=is_list,
                 help=f"tfgraphlint: {help_text}",
             )
+        manager.add_option(
+            "--tfg-server",
+            dest="tfg_server",
+            default=None,
+            parse_from_config=True,
+            help="tfgraphlint: analyse in a resident process that keeps libCST and the rules"
+            " loaded (started in the background on first use; for editors; POSIX only).",
+        )
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
@@ -154,6 +168,17 @@ class Flake8Plugin:
 
                     raise ExecutionError(f"tfgraphlint: {exc}") from exc
         cls._changes = changes
+        server = getattr(options, "tfg_server", None)
+        if isinstance(server, str):
+            word = server.strip().lower()
+            if word not in _TRUE + _FALSE:
+                from flake8.exceptions import ExecutionError
+
+                raise ExecutionError(
+                    f"tfgraphlint: `tfg-server` must be true or false, got {server!r}"
+                )
+            server = word in _TRUE
+        cls._server = bool(server)
         cls._config = None
         named = [
             *(getattr(options, "select", None) or ()),
@@ -179,6 +204,18 @@ class Flake8Plugin:
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
         if not names_a_package(source, self._needles) and not may_import_reexport(source):
             return  # the engine (libCST and every rule) and the config are not even imported
+        if self._server:  # `tfg-server`: the resident process screens and analyses
+            from tfgraphlint.frontends.server import analyse_remotely
+
+            spec = {"changes": self._changes, "named": sorted(self._named)}
+            answer = analyse_remotely(source, self.filename, spec)
+            if answer is not None:
+                findings, errors = answer
+                for line, column, code, message in findings:
+                    yield line, column - 1, f"{code} {message}", type(self)
+                for error_line, error_message in errors:
+                    yield error_line or 1, 0, f"TFG999 {error_message}", type(self)
+                return
         # Most files that name TensorFlow hold no compiled code (models, layers, pipelines
         # without `tf.function`). The engine's screen (`engine.prefilter.screen`: text and
         # `ast`) tells without libCST, whose import alone costs more than the rest of such a

@@ -1,0 +1,219 @@
+"""The resident server of the flake8 plugin (`tfg-server = true`): real processes, a real
+Unix socket, the real flake8; each test stops what it started."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tfgraphlint.engine.runner import analyse
+from tfgraphlint.frontends import server
+from tfgraphlint.frontends.flake8_plugin import plugin_config
+
+pytestmark = pytest.mark.skipif(not server.supported(), reason="POSIX only")
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+WAIT = 60.0  # seconds for a server to come up (it imports libCST and runs every example)
+
+
+@pytest.fixture
+def folder() -> Iterator[Path]:
+    """A short private folder for sockets (a Unix socket path must stay under 108 bytes),
+    and every server answering in it stopped afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="tfgs"))
+    try:
+        yield path
+    finally:
+        for sock in path.glob("*.sock"):
+            answer = server.request({"op": "ping"}, sock, timeout=5.0)
+            if isinstance(answer, dict) and isinstance(answer.get("pid"), int):
+                os.kill(answer["pid"], signal.SIGKILL)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _serve(path: Path, *extra: str) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "tfgraphlint", "server", "--socket", str(path), *extra]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(path: Path) -> dict[str, object]:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        answer = server.request({"op": "ping"}, path, timeout=5.0)
+        if isinstance(answer, dict):
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"no server answered at {path} within {WAIT} s")
+
+
+def _in_process(path: Path) -> list[list[object]]:
+    config = plugin_config({}, ())
+    result = analyse(path.read_text(), str(path), config, noqa=False).result
+    return [[f.line, f.column, f.code, f.message] for f in result.findings]
+
+
+def test_answers_as_the_engine_does_then_stops(folder: Path) -> None:
+    sock = folder / "s.sock"
+    process = _serve(sock)
+    try:
+        ping = _wait_for(sock)
+        assert ping["pid"] == process.pid
+        assert oct(sock.stat().st_mode & 0o777) == oct(0o600)
+        checked = 0
+        for path in sorted(FIXTURES.glob("*.py")):
+            message = {
+                "op": "analyse",
+                "path": str(path),
+                "source": path.read_text(),
+                "config": {"changes": {}, "named": []},
+            }
+            answer = server.request(message, sock)
+            assert isinstance(answer, dict)
+            assert answer["findings"] == _in_process(path), path.name
+            assert answer["errors"] == []
+            checked += len(answer["findings"])
+        assert checked > 20  # the fixtures hold findings: the comparison is not empty
+        stopped = subprocess.run(
+            [sys.executable, "-m", "tfgraphlint", "server", "--socket", str(sock), "--stop"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert stopped.returncode == 0, stopped.stderr
+        assert process.wait(timeout=30) == 0
+        assert not sock.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_a_bad_request_loses_only_itself(folder: Path) -> None:
+    sock = folder / "s.sock"
+    process = _serve(sock)
+    try:
+        first = _wait_for(sock)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+            raw.connect(str(sock))
+            raw.sendall(b"\x00\x00\x00\x05nope!")  # a length, then bytes that are no JSON
+            assert raw.recv(10) == b""  # the child dies; the connection closes
+        unknown = server.request({"op": "dance"}, sock)
+        assert unknown == {"error": "unknown request 'dance'"}
+        later = _wait_for(sock)
+        assert later["pid"] == first["pid"]
+        assert later["served"] == first["served"] + 3  # noqa: PLR2004 (the three above)
+    finally:
+        process.kill()
+
+
+def test_idles_out_and_a_second_server_leaves_the_first(folder: Path) -> None:
+    sock = folder / "s.sock"
+    process = _serve(sock, "--idle-timeout", "3")
+    try:
+        _wait_for(sock)
+        second = _serve(sock)
+        assert second.wait(timeout=30) == 0  # the lock is held: it exits at once
+        assert process.poll() is None
+        assert process.wait(timeout=WAIT) == 0  # about 3 s after the last ping
+        assert not sock.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_status_without_a_server(folder: Path) -> None:
+    sock = folder / "none.sock"
+    status = subprocess.run(
+        [sys.executable, "-m", "tfgraphlint", "server", "--socket", str(sock), "--status"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert status.returncode == 1
+    assert f"no server at {sock}" in status.stdout
+
+
+def test_socket_folder_must_be_private(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    private = folder / "private"
+    monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(private))
+    assert server.socket_dir() == private
+    assert private.stat().st_mode & 0o777 == 0o700
+    path = server.socket_path()
+    assert path is not None and path.parent == private and path.suffix == ".sock"
+    shared = folder / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(shared))
+    assert server.socket_dir() is None
+    assert server.socket_path() is None
+
+
+def test_flake8_starts_then_uses_the_server(folder: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES, project, ignore=shutil.ignore_patterns("*.ipynb"))
+    (project / "setup.cfg").write_text("[flake8]\ntfg-server = true\n")
+    env = {**os.environ, "TFGRAPHLINT_SERVER_DIR": str(folder)}
+
+    def flake8(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "flake8", "--select", "F,TFG", *args, "."],
+            capture_output=True,
+            text=True,
+            cwd=project,
+            env=env,
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return done.stdout
+
+    without = flake8("--tfg-server=false")
+    assert "TFG101" in without
+    assert list(folder.glob("*.sock")) == []  # the option off starts nothing
+    first = flake8()  # no server yet: it is started, and flake8 analyses itself
+    assert first == without
+    sockets = []
+    deadline = time.monotonic() + WAIT
+    while not sockets and time.monotonic() < deadline:
+        sockets = list(folder.glob("*.sock"))
+        time.sleep(0.2)
+    assert len(sockets) == 1, "flake8 started no server"
+    before = _wait_for(sockets[0])
+    second = flake8()
+    assert second == without
+    after = _wait_for(sockets[0])
+    assert after["pid"] == before["pid"]
+    # one request per file that names TensorFlow, and the ping
+    assert isinstance(after["served"], int) and isinstance(before["served"], int)
+    assert after["served"] - before["served"] >= 4  # noqa: PLR2004
+    # A server killed outright leaves its socket behind: the next run starts another.
+    assert isinstance(after["pid"], int)
+    os.kill(after["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + WAIT
+    while server.request({"op": "ping"}, sockets[0], timeout=5.0) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert sockets[0].exists()
+    assert flake8() == without
+    assert _wait_for(sockets[0])["pid"] != after["pid"]
+
+
+def test_a_bad_server_option_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("import tensorflow as tf\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "flake8", "--tfg-server=maybe", "a.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "`tfg-server` must be true or false, got 'maybe'" in done.stdout + done.stderr
