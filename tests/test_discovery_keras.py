@@ -264,3 +264,59 @@ def test_methods_the_class_replaces_on_its_instances_are_not_keras_contexts() ->
     assert "Coco.update_state" not in found
     assert ctx(found, "Coco.result").kind is ContextKind.KERAS_METRIC
     assert ctx(found, "Fast.call").kind is ContextKind.WRAPPED
+
+
+_TF1_LAYER = """
+{imports}
+
+def legacy_setup():
+    {marker}
+
+class Scale(tf.keras.layers.Layer):
+    def call(self, x):
+        return x / float(tf.reduce_max(x).numpy())
+"""
+
+
+@pytest.mark.parametrize(
+    ("imports", "marker"),
+    [
+        ("import tensorflow as tf", "tf.compat.v1.enable_eager_execution()"),
+        ("import tensorflow as tf", "cell = tf.nn.rnn_cell.LSTMCell(4)"),
+        ("import tensorflow.compat.v1 as tf", "x = tf.placeholder(tf.float32)"),
+        ("from tensorflow.compat import v1 as tf", "tf.logging.info('start')"),
+        ("import tensorflow as tf\nimport tensorflow.contrib.slim as slim", "pass"),
+        ("import tensorflow as tf\nimport tensorflow", "tensorflow.Session()"),
+    ],
+)
+@pytest.mark.parametrize("prefilter", [True, False])
+def test_keras_call_is_not_found_by_default_in_tensorflow_1_code(
+    imports: str, marker: str, prefilter: bool
+) -> None:
+    """A module that uses API TF 2 removed from `tf` (or its `tf.compat.v1` form) is TF 1
+    code: its Keras `call`s are not contexts by default, whatever the slicer blanks (the
+    marker sits in a function no compiled code reaches); `keras-call = true` still checks
+    them."""
+    source = _TF1_LAYER.format(imports=imports, marker=marker)
+    found = lint_source(source, "m.py", Config(), prefilter=prefilter).findings
+    assert found == []
+    every = lint_source(source, "m.py", Config(keras_call=True), prefilter=prefilter).findings
+    assert [f.code for f in every] == ["TFG401"]
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "tf.keras.layers.Dense(1)",  # `layers` under `keras`: TF 2
+        "tf.compat.v1.nn.rnn_cell",  # removed from `tf`, not from `tf.compat.v1`... as text only
+        "np.logging = None",  # not TensorFlow
+        "tf.get_logger().info('start')",
+    ],
+)
+def test_tensorflow_2_code_keeps_its_keras_call(marker: str) -> None:
+    source = _TF1_LAYER.format(imports="import numpy as np\nimport tensorflow as tf", marker=marker)
+    found = lint_source(source, "m.py", Config()).findings
+    if "rnn_cell" in marker:
+        assert found == []  # `tf.compat.v1.nn.rnn_cell` is TF 1's API through compat.v1
+    else:
+        assert [f.code for f in found] == ["TFG401"], marker

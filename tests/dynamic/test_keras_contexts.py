@@ -173,3 +173,17 @@ def test_a_keras_call_iterating_a_slice_of_its_list_input_traces(tmp_path: Path)
     of it; built on symbolic inputs and fitted, it traces without an error."""
     shape = _run_valid_example("TFG502", "class Heads", _LIST_INPUT_WORKER, tmp_path)
     assert shape == [None, 8, 8, 6]
+
+
+_TF1_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+print(json.dumps(runpy.run_path(sys.argv[1])["scaled"].numpy().tolist()))
+"""
+
+
+def test_a_tensorflow_1_module_calls_its_layer_eagerly(tmp_path: Path) -> None:
+    """TFG401's VALID example: a module written for TF 1 (`enable_eager_execution`) calls
+    its layer eagerly, where `.numpy()` works; its `call` is no context by default."""
+    marker = "TensorFlow 1 code"
+    assert _run_valid_example("TFG401", marker, _TF1_WORKER, tmp_path) == [[0.25, 1.0]]

@@ -69,6 +69,9 @@ class DiscoveryOptions:
     # TensorFlow re-exported by the project's own modules (`discovery.reexports`): the
     # qualified name libCST gives (`mypkg.tf`) and the module it is (`tensorflow`).
     reexports: tuple[tuple[str, str], ...] = ()
+    # The module is TensorFlow 1 code (`discovery.legacy`, read from the whole text): Keras
+    # `call`s are not found by default (`keras_call` None) in it.
+    tf1_code: bool = False
 
 
 def default_options_per_path(
@@ -971,6 +974,7 @@ class _Discovery:
     def _mark_keras(self) -> None:
         eager_classes, direct, direct_by_class = self._eager_keras()
         updated_directly = self._metrics_updated_directly()
+        tf1 = self.opts.tf1_code
         for cls, methods in self.c.methods.items():
             if eager_classes is None or cls in eager_classes:
                 continue  # compiled with `run_eagerly=True`: `fit` does not trace
@@ -1002,7 +1006,11 @@ class _Discovery:
                     if own_fit:
                         continue  # the class's own `fit` drives its steps, not Keras's
                     kind = ContextKind.KERAS_STEP
-                elif is_layer and self.opts.keras_call is not False and name == "call":
+                elif (
+                    is_layer
+                    and name == "call"
+                    and (self.opts.keras_call or (self.opts.keras_call is None and not tf1))
+                ):
                     kind = ContextKind.KERAS_CALL
                 elif is_loss and name in names.KERAS_LOSS_METHODS:
                     kind = ContextKind.KERAS_LOSS

@@ -125,6 +125,16 @@ _NON_TENSOR_PREFIXES = (
     "vectorized_map",
     "map_fn",
     "scan",
+    # TF 1's RNN drivers and CTC decoders return tuples (of tuples, lists or state tuples):
+    # `outs, states = tf.compat.v1.nn.bidirectional_dynamic_rnn(...)` makes two tuples.
+    "nn.bidirectional_dynamic_rnn",
+    "nn.dynamic_rnn",
+    "nn.static_rnn",
+    "nn.static_bidirectional_rnn",
+    "nn.static_state_saving_rnn",
+    "nn.raw_rnn",
+    "nn.ctc_beam_search_decoder",
+    "nn.ctc_greedy_decoder",
 )
 # Ops that return a Python list of tensors.
 _PYTHON_LIST_OPS = frozenset(

@@ -25,6 +25,7 @@ from libcst.metadata import MetadataWrapper
 
 from tfgraphlint._types import Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
+from tfgraphlint.discovery.legacy import uses_tf1_api
 from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
 from tfgraphlint.discovery.parsing import parse_module
 from tfgraphlint.discovery.provider import (
@@ -238,6 +239,8 @@ def analyse(
         return analysis
     analysis.module = module
     options = discovery_options(config, roots, aliases)
+    if config.keras_call is None and uses_tf1_api(text, tree.tree, aliases):
+        options = dataclasses.replace(options, tf1_code=True)
     try:
         discovery = _discover_stage(analysis, options, tree.tree)
         if discovery is None or not chosen:

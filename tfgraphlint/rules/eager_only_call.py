@@ -196,6 +196,19 @@ class EagerOnlyCall(Rule):
             probe.fit(np.ones((4, 1), "float32"), np.zeros((4, 1), "float32"), epochs=3)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            tf.compat.v1.enable_eager_execution()  # TensorFlow 1 code: no Keras 3 tracing
+
+            class Scale(tf.keras.layers.Layer):
+                def call(self, x):
+                    return x / float(tf.reduce_max(x).numpy())  # x is an EagerTensor
+
+            scaled = Scale()(tf.constant([[1.0, 4.0]]))
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -151,6 +151,18 @@ class PythonOnlyApiOnTensor(Rule):
                 return tf.minimum(tf.size(scores), max_boxes)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            @tf.function(input_signature=[tf.TensorSpec([5, 2, 4])], autograph=False)
+            def best_path(logits):
+                # a Python list of sparse tensors, and a tensor (TF 1's RNN drivers, such as
+                # `tf.compat.v1.nn.bidirectional_dynamic_rnn`, return tuples too)
+                decoded, scores = tf.nn.ctc_greedy_decoder(logits, tf.fill([2], 5))
+                return tf.sparse.to_dense(decoded[0]), len(decoded)
+            """
+        ),
     )
     INVALID = (
         Invalid(

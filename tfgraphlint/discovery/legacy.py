@@ -1,0 +1,107 @@
+"""Is this module TensorFlow 1 code? It uses API that TensorFlow 2 removed from `tf`.
+
+Keras `Layer.call`s are found by default because Keras 3 (TF 2.16 and later) traces them
+without AutoGraph (`CompiledContext.breaking_only`). A module written for TensorFlow 1 (say
+`tf.enable_eager_execution()` at the top, `tf.nn.rnn_cell` cells, `tf.contrib`) cannot run on
+those versions at all, and typically calls its models eagerly: what Keras 3 would do to its
+`call`s says nothing about it (seen on user code: every such finding was false).
+
+The names below are absent from `tf` on TF 2.21 (all but `contrib` are still in
+`tf.compat.v1`, and count there too: `tf.compat.v1.enable_eager_execution()`). The test is
+made on the whole text, not on the sliced one (`engine.slicing` may blank the function that
+uses them), through the names the module's own top-level imports bind to `tensorflow` or
+`tensorflow.compat.v1` (or that a project package re-exports).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Mapping
+
+# `tf.<name>` that TensorFlow 2 removed (checked with `hasattr` on TF 2.21).
+TF1_ONLY = (
+    "enable_eager_execution",
+    "Session",
+    "InteractiveSession",
+    "placeholder",
+    "contrib",
+    "logging",
+    "layers",
+    "get_variable",
+    "variable_scope",
+    "global_variables_initializer",
+    "local_variables_initializer",
+    "to_float",
+    "to_int32",
+    "sparse_tensor_to_dense",
+    "random_normal",
+    "truncated_normal",
+    "py_func",
+    "ConfigProto",
+    "set_random_seed",
+    "reset_default_graph",
+    "get_default_graph",
+    "arg_max",
+    r"nn\s*\.\s*rnn_cell",
+    r"nn\s*\.\s*dynamic_rnn",
+    r"nn\s*\.\s*bidirectional_dynamic_rnn",
+    r"train\s*\.\s*AdamOptimizer",
+    r"train\s*\.\s*GradientDescentOptimizer",
+    r"train\s*\.\s*Saver",
+)
+_MODULES = ("tensorflow", "tensorflow.compat.v1")
+_TF1_ONLY = "|".join(TF1_ONLY)
+
+
+def _module_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The imports that bind names in the module's own scope (not in functions or classes)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            stack.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt))
+            if isinstance(node, ast.Try | ast.TryStar):
+                stack.extend(h for h in node.handlers)
+
+
+def tensorflow_names(tree: ast.Module, reexports: Mapping[str, str] | None = None) -> set[str]:
+    """The names the module's top-level imports bind to `tensorflow` or
+    `tensorflow.compat.v1` (`import tensorflow as tf`, `import tensorflow.compat.v1 as tf`,
+    `from tensorflow.compat import v1`), and those `reexports` says are TensorFlow."""
+    found = {name for name, target in (reexports or {}).items() if target in _MODULES}
+    for node in _module_level_imports(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is None and alias.name.split(".")[0] == "tensorflow":
+                    found.add("tensorflow")  # `import tensorflow.x` binds `tensorflow`
+                elif alias.asname is not None and alias.name in _MODULES:
+                    found.add(alias.asname)
+        elif node.level == 0 and node.module is not None:
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in _MODULES:
+                    found.add(alias.asname or alias.name)
+    return found
+
+
+def uses_tf1_api(
+    text: str, tree: ast.Module | None, reexports: Mapping[str, str] | None = None
+) -> bool:
+    """Whether `text` (a module's whole text; `tree`, its `ast` or that of a slice of it that
+    keeps the top-level imports) uses an API TensorFlow 2 removed from `tf`, through a name
+    its imports bind to TensorFlow, or imports `tensorflow.contrib`."""
+    if tree is None:
+        return False
+    for node in _module_level_imports(tree):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        if any(m is not None and m.startswith("tensorflow.contrib") for m in modules):
+            return True
+    roots = tensorflow_names(tree, reexports)
+    if not roots:
+        return False
+    root = "|".join(re.escape(r) for r in sorted(roots))
+    compat = r"(?:compat\s*\.\s*v1\s*\.\s*)?"
+    pattern = rf"(?<![\w.])(?:{root})\s*\.\s*{compat}(?:{_TF1_ONLY})\b"
+    return re.search(pattern, text) is not None
