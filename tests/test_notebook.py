@@ -534,3 +534,27 @@ def test_refused_write_back_leaves_the_notebook_unchanged() -> None:
     lines[3] = "z = 3\nw = 4"  # cell 2 grows, and it has a magic: refused
     assert notebook.with_text("\n".join(lines)) == "a fix changes the line count of cell 2"
     assert notebook.data == data
+
+
+def test_a_cell_may_open_with_a_future_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """IPython compiles each cell alone: `from __future__ import ...` at the top of a later
+    cell is legal there, and the notebook is checked (it was one syntax error before). A fix
+    in that cell writes the import back unchanged."""
+    later = (
+        "# a comment first\nfrom __future__ import annotations  # typing\n"
+        "@tf.function\ndef f(x):\n    print(x)\n    return x"
+    )
+    result = lint("from __future__ import annotations\nimport tensorflow as tf", later)
+    assert result.errors == []
+    assert places(result) == [(2, 5, 5, "TFG101")]
+    # Not at the top of its cell, it is the syntax error IPython reports too.
+    broken = lint("import tensorflow as tf", "x = 1\nfrom __future__ import annotations", later)
+    assert [(e.cell, e.line) for e in broken.errors] == [(2, 2)]
+    assert "beginning of the file" in broken.errors[0].message
+    path = write_nb(tmp_path / "n.ipynb", nb_json("import tensorflow as tf", later))
+    code, _, err = check(capsys, "--fix", "--unsafe-fixes", str(path))
+    assert code == 0 and "1 fixed" in err
+    cell = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][1]["source"])
+    assert cell == later.replace("print(x)", "tf.print(x)")

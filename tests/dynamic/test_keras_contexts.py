@@ -187,3 +187,17 @@ def test_a_tensorflow_1_module_calls_its_layer_eagerly(tmp_path: Path) -> None:
     its layer eagerly, where `.numpy()` works; its `call` is no context by default."""
     marker = "TensorFlow 1 code"
     assert _run_valid_example("TFG401", marker, _TF1_WORKER, tmp_path) == [[0.25, 1.0]]
+
+
+_EAGER_LAYER_WORKER = r"""
+import json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+print(json.dumps(runpy.run_path(sys.argv[1])["peaked"].numpy().tolist()))
+"""
+
+
+def test_a_layer_the_module_calls_eagerly_may_use_numpy(tmp_path: Path) -> None:
+    """TFG401's VALID example: a module that traces no model (no tf.function, `fit` or
+    `Input`) and calls its layer under a `GradientTape`: `call` runs eagerly."""
+    marker = "a model called eagerly"
+    assert _run_valid_example("TFG401", marker, _EAGER_LAYER_WORKER, tmp_path) == [[0.25, 1.0]]

@@ -199,6 +199,24 @@ def _cell_magic(lines: Sequence[str]) -> str | None:
     return None
 
 
+_FUTURE_IMPORT = re.compile(r"from[ \t]+__future__[ \t]+import[ \t]+[\w \t,]+(?:#.*)?$")
+
+
+def _mask_leading_future_imports(cell: CodeCell) -> None:
+    """Leave out the `from __future__ import ...` lines that open a cell (after blank and
+    comment lines): IPython compiles each cell alone, so they are legal there, but not in the
+    middle of the joined text (Python: "from __future__ imports must occur at the beginning
+    of the file"). For the analysis they change nothing."""
+    for index, line in enumerate(cell.code):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line[:1] in (" ", "\t") or not _FUTURE_IMPORT.match(stripped):
+            return
+        cell.code[index] = line[len(line.rstrip("\r\n")) :] or "\n"
+        cell.masked.add(index)
+
+
 def _strip_leading_indent(cell: CodeCell, lines: list[str]) -> list[str]:
     """IPython's `leading_indent` transform: when a cell's first line is indented, that
     indentation is removed from every line that starts with it (a pasted method body runs)."""
@@ -345,6 +363,8 @@ class Notebook:
         )
         if self.relevant and self.python:
             self.cells = [self._code_cell(*source) for source in sources]
+            for cell in self.cells[1:]:
+                _mask_leading_future_imports(cell)
         self._by_number = {cell.number: cell for cell in self.cells}
         self.text, self.line_map = self._join()
         if self.cells and _parses(self.text) is not None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
 from tfgraphlint.discovery.parents import ParentProvider
+from tfgraphlint.discovery.provider import CompiledContextProvider
 from tfgraphlint.discovery.tensors import Kind
 from tfgraphlint.engine.rule import Confirmation, Rule
 
@@ -20,6 +24,9 @@ _KERAS_EVAL = frozenset(
         "tf_keras.backend.get_value",
     }
 )
+# In the text of a module: a Keras driver that traces a model's `call`, or a Keras input
+# (a functional or `Sequential` model built on one calls its layers on symbolic tensors).
+_KERAS_DRIVER = re.compile(r"\.\s*(?:fit|predict|evaluate)\s*\(|\bInput(?:Layer)?\s*\(")
 # Words in an `if` test that mean the branch checks for eager execution or for a NumPy value.
 _GUARD_WORDS = ("executing_eagerly", "numpy", "isinstance", "is_tensor", "EagerTensor")
 
@@ -65,6 +72,14 @@ class EagerOnlyCall(Rule):
     the finding says "if `x` is a tensor" and is a warning. Branches guarded by
     `tf.executing_eagerly()`, `isinstance(...)` or `hasattr(x, "numpy")` are skipped, and so
     are functions run through `tf.py_function`.
+
+    In a Keras `call` (checked by default for what fails when Keras 3 traces it), a finding
+    needs the module itself to show that models are traced: a `tf.function`, a `fit`,
+    `predict` or `evaluate` call, or a Keras `Input` (a model built on one calls its layers on
+    symbolic tensors). `.numpy()` in a `call` fails when traced on every TF 2
+    version, Keras 2 included, so a `call` that uses it in working code belongs to a model
+    its project calls eagerly (in user repositories, every such finding without that
+    evidence was false). `keras-call = true` reports them all.
 
     ## References
     - TensorFlow guide, "Introduction to graphs and tf.function"
@@ -209,6 +224,20 @@ class EagerOnlyCall(Rule):
             scaled = Scale()(tf.constant([[1.0, 4.0]]))
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Peak(tf.keras.layers.Layer):
+                def call(self, x):
+                    return x / float(tf.reduce_max(x).numpy())  # a model called eagerly
+
+            peak = Peak()
+            with tf.GradientTape() as tape:
+                tape.watch(inputs := tf.constant([[1.0, 4.0]]))
+                peaked = peak(inputs)
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -290,10 +319,27 @@ class EagerOnlyCall(Rule):
         elif self.qualnames(func) & _KERAS_EVAL and node.args:
             self._check_keras_eval(node, node.args[0].value)
 
+    _traces_models: bool | None = None
+
+    def _unseen_keras_call(self, ctx: CompiledContext) -> bool:
+        """Whether `ctx` is a Keras `call` found by default (or code it calls) in a module that
+        shows no model traced: no tf.function (called, or a context of its own), and no
+        `fit`/`predict`/`evaluate` call or Keras `Input` in its whole text (the slicer may blank
+        them)."""
+        if not ctx.breaking_only:
+            return False
+        if self._traces_models is None:
+            found = self.get_metadata(CompiledContextProvider, self.state.module, None)
+            self._traces_models = bool(_KERAS_DRIVER.search(self.state.text)) or (
+                isinstance(found, ModuleDiscovery)
+                and (found.calls_tf_function or any(not c.breaking_only for c in found.contexts))
+            )
+        return not self._traces_models
+
     def _check_method(self, node: cst.Call, func: cst.Attribute) -> None:
         facts = self.facts(node)
         ctx = self.compiled_context(node)
-        if facts is None or ctx is None or self._guarded(node):
+        if facts is None or ctx is None or self._guarded(node) or self._unseen_keras_call(ctx):
             return
         receiver = func.value
         kind = facts.kind(receiver)
@@ -318,7 +364,7 @@ class EagerOnlyCall(Rule):
     def _check_keras_eval(self, node: cst.Call, arg: cst.BaseExpression) -> None:
         facts = self.facts(node)
         ctx = self.compiled_context(node)
-        if facts is None or ctx is None or self._guarded(node):
+        if facts is None or ctx is None or self._guarded(node) or self._unseen_keras_call(ctx):
             return
         if facts.kind(arg) is not Kind.TENSOR:
             return
