@@ -217,3 +217,18 @@ def test_a_bad_server_option_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "`tfg-server` must be true or false, got 'maybe'" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("where", ["missing/s.sock", "x" * 120 + ".sock"])
+def test_a_socket_it_cannot_serve_at_is_a_clear_error(folder: Path, where: str) -> None:
+    sock = folder / where
+    done = subprocess.run(
+        [sys.executable, "-m", "tfgraphlint", "server", "--socket", str(sock)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=WAIT,
+    )
+    assert done.returncode == 2  # noqa: PLR2004
+    assert f"tfgraphlint: cannot serve at {sock}: " in done.stderr
+    assert "Traceback" not in done.stderr

@@ -189,7 +189,11 @@ def _server(args: argparse.Namespace) -> int:
     if idle <= 0:
         print("tfgraphlint: --idle-timeout must be positive", file=sys.stderr)
         return EXIT_ERROR
-    return server.serve(path, idle)
+    try:
+        return server.serve(path, idle)
+    except OSError as exc:  # no such folder, a path too long for a socket, ...
+        print(f"tfgraphlint: cannot serve at {path}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _config(args: argparse.Namespace) -> Config:
