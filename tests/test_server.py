@@ -3,6 +3,7 @@ Unix socket, the real flake8; each test stops what it started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -46,6 +47,18 @@ def _serve(path: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@contextlib.contextmanager
+def _serving(path: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A server at `path`, killed on the way out if it is still running."""
+    process = _serve(path, *extra)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def _wait_for(path: Path) -> dict[str, object]:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
@@ -64,8 +77,7 @@ def _in_process(path: Path) -> list[list[object]]:
 
 def test_answers_as_the_engine_does_then_stops(folder: Path) -> None:
     sock = folder / "s.sock"
-    process = _serve(sock)
-    try:
+    with _serving(sock) as process:
         ping = _wait_for(sock)
         assert ping["pid"] == process.pid
         assert oct(sock.stat().st_mode & 0o777) == oct(0o600)
@@ -92,15 +104,11 @@ def test_answers_as_the_engine_does_then_stops(folder: Path) -> None:
         assert stopped.returncode == 0, stopped.stderr
         assert process.wait(timeout=30) == 0
         assert not sock.exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_a_bad_request_loses_only_itself(folder: Path) -> None:
     sock = folder / "s.sock"
-    process = _serve(sock)
-    try:
+    with _serving(sock):
         first = _wait_for(sock)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
             raw.connect(str(sock))
@@ -111,23 +119,17 @@ def test_a_bad_request_loses_only_itself(folder: Path) -> None:
         later = _wait_for(sock)
         assert later["pid"] == first["pid"]
         assert later["served"] == first["served"] + 3  # noqa: PLR2004 (the three above)
-    finally:
-        process.kill()
 
 
 def test_idles_out_and_a_second_server_leaves_the_first(folder: Path) -> None:
     sock = folder / "s.sock"
-    process = _serve(sock, "--idle-timeout", "3")
-    try:
+    with _serving(sock, "--idle-timeout", "3") as process:
         _wait_for(sock)
         second = _serve(sock)
         assert second.wait(timeout=30) == 0  # the lock is held: it exits at once
         assert process.poll() is None
         assert process.wait(timeout=WAIT) == 0  # about 3 s after the last ping
         assert not sock.exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_status_without_a_server(folder: Path) -> None:
