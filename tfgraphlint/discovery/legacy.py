@@ -7,10 +7,12 @@ those versions at all, and typically calls its models eagerly: what Keras 3 woul
 `call`s says nothing about it (seen on user code: every such finding was false).
 
 The names below are absent from `tf` on TF 2.21 (all but `contrib` are still in
-`tf.compat.v1`, and count there too: `tf.compat.v1.enable_eager_execution()`). The test is
-made on the whole text, not on the sliced one (`engine.slicing` may blank the function that
-uses them), through the names the module's own top-level imports bind to `tensorflow` or
-`tensorflow.compat.v1` (or that a project package re-exports).
+`tf.compat.v1`). Through `tf.compat.v1` (or a name bound to it) only the ones that build a
+TF 1 program count (`enable_eager_execution`, placeholders, variable scopes, the RNN cells):
+TF 2 code often keeps `tf.compat.v1.logging` or a `tf.compat.v1.Session` for GPU memory
+growth. The test is made on the whole text, not on the sliced one (`engine.slicing` may
+blank the function that uses them), through the names the module's own top-level imports
+bind to `tensorflow` or `tensorflow.compat.v1` (or that a project package re-exports).
 """
 
 from __future__ import annotations
@@ -50,8 +52,17 @@ TF1_ONLY = (
     r"train\s*\.\s*GradientDescentOptimizer",
     r"train\s*\.\s*Saver",
 )
+# Of those, what marks TF 1 code through `tf.compat.v1` too.
+TF1_PROGRAM = (
+    "enable_eager_execution",
+    "placeholder",
+    "get_variable",
+    "variable_scope",
+    r"nn\s*\.\s*rnn_cell",
+    r"nn\s*\.\s*dynamic_rnn",
+    r"nn\s*\.\s*bidirectional_dynamic_rnn",
+)
 _MODULES = ("tensorflow", "tensorflow.compat.v1")
-_TF1_ONLY = "|".join(TF1_ONLY)
 
 
 def _module_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -67,23 +78,30 @@ def _module_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportF
                 stack.extend(h for h in node.handlers)
 
 
-def tensorflow_names(tree: ast.Module, reexports: Mapping[str, str] | None = None) -> set[str]:
+def tensorflow_names(
+    tree: ast.Module, reexports: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The names the module's top-level imports bind to `tensorflow` or
     `tensorflow.compat.v1` (`import tensorflow as tf`, `import tensorflow.compat.v1 as tf`,
-    `from tensorflow.compat import v1`), and those `reexports` says are TensorFlow."""
-    found = {name for name, target in (reexports or {}).items() if target in _MODULES}
+    `from tensorflow.compat import v1`), and those `reexports` says are TensorFlow: name ->
+    module."""
+    found = {name: target for name, target in (reexports or {}).items() if target in _MODULES}
     for node in _module_level_imports(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname is None and alias.name.split(".")[0] == "tensorflow":
-                    found.add("tensorflow")  # `import tensorflow.x` binds `tensorflow`
+                    found["tensorflow"] = "tensorflow"  # `import tensorflow.x` binds it
                 elif alias.asname is not None and alias.name in _MODULES:
-                    found.add(alias.asname)
+                    found[alias.asname] = alias.name
         elif node.level == 0 and node.module is not None:
             for alias in node.names:
                 if f"{node.module}.{alias.name}" in _MODULES:
-                    found.add(alias.asname or alias.name)
+                    found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return found
+
+
+def _alternatives(names: list[str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(names))
 
 
 def uses_tf1_api(
@@ -101,7 +119,13 @@ def uses_tf1_api(
     roots = tensorflow_names(tree, reexports)
     if not roots:
         return False
-    root = "|".join(re.escape(r) for r in sorted(roots))
-    compat = r"(?:compat\s*\.\s*v1\s*\.\s*)?"
-    pattern = rf"(?<![\w.])(?:{root})\s*\.\s*{compat}(?:{_TF1_ONLY})\b"
+    full = [name for name, module in roots.items() if module == "tensorflow"]
+    program = "|".join(TF1_PROGRAM)
+    parts = [rf"(?:{_alternatives(list(roots))})\s*\.\s*compat\s*\.\s*v1\s*\.\s*(?:{program})"]
+    if full:  # `tf.Session`: removed from TF 2
+        parts.append(rf"(?:{_alternatives(full)})\s*\.\s*(?:{'|'.join(TF1_ONLY)})")
+    compat = [name for name, module in roots.items() if module != "tensorflow"]
+    if compat:  # `tf = tensorflow.compat.v1`: `tf.placeholder`
+        parts.append(rf"(?:{_alternatives(compat)})\s*\.\s*(?:{program})")
+    pattern = rf"(?<![\w.])(?:{'|'.join(parts)})\b"
     return re.search(pattern, text) is not None
