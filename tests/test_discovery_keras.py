@@ -331,3 +331,17 @@ def test_tensorflow_2_code_keeps_its_keras_call(marker: str) -> None:
         assert found == []  # `tf.compat.v1.nn.rnn_cell` is TF 1's API through compat.v1
     else:
         assert [f.code for f in found] == ["TFG401"], marker
+
+
+def test_tensorflow_1_api_through_a_reexported_tf() -> None:
+    """`from mypkg import tf`, where `mypkg` re-exports TensorFlow (`discovery.reexports`
+    gives `mypkg.tf -> tensorflow`): `tf.Session()` is TF 1 API through the local name."""
+    import ast
+
+    from tfgraphlint.discovery.legacy import uses_tf1_api
+
+    source = "from mypkg import tf\n\ndef setup():\n    return tf.Session()\n"
+    tree = ast.parse(source)
+    assert uses_tf1_api(source, tree, {"mypkg.tf": "tensorflow"})
+    assert not uses_tf1_api(source, tree, {})  # `tf` is not known to be TensorFlow
+    assert not uses_tf1_api(source, tree, {"mypkg.tf": "keras"})

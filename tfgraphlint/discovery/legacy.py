@@ -84,8 +84,9 @@ def tensorflow_names(
     """The names the module's top-level imports bind to `tensorflow` or
     `tensorflow.compat.v1` (`import tensorflow as tf`, `import tensorflow.compat.v1 as tf`,
     `from tensorflow.compat import v1`), and those `reexports` says are TensorFlow: name ->
-    module."""
-    found = {name: target for name, target in (reexports or {}).items() if target in _MODULES}
+    module. (`reexports` maps the qualified name of what is imported, `mypkg.tf`, to the
+    module it is, as `discovery.reexports` gives it.)"""
+    found: dict[str, str] = {}
     for node in _module_level_imports(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -93,10 +94,14 @@ def tensorflow_names(
                     found["tensorflow"] = "tensorflow"  # `import tensorflow.x` binds it
                 elif alias.asname is not None and alias.name in _MODULES:
                     found[alias.asname] = alias.name
-        elif node.level == 0 and node.module is not None:
-            for alias in node.names:
-                if f"{node.module}.{alias.name}" in _MODULES:
-                    found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            continue
+        prefix = "." * node.level + (f"{node.module}." if node.module else "")
+        for alias in node.names:
+            module = (reexports or {}).get(prefix + alias.name)
+            if node.level == 0 and prefix + alias.name in _MODULES:
+                module = prefix + alias.name
+            if module in _MODULES:
+                found[alias.asname or alias.name] = module
     return found
 
 
