@@ -234,3 +234,10 @@ def test_a_socket_it_cannot_serve_at_is_a_clear_error(folder: Path, where: str) 
     assert done.returncode == 2  # noqa: PLR2004
     assert f"tfgraphlint: cannot serve at {sock}: " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_code_stamp_is_computed_once_per_process() -> None:
+    server.code_stamp.cache_clear()
+    first = server.code_stamp()
+    assert server.code_stamp() == first and len(first) == 16  # noqa: PLR2004
+    assert server.code_stamp.cache_info().misses == 1

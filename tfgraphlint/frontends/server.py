@@ -30,6 +30,7 @@ requests it has taken; `{"op": "stop"}` stops it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import importlib.util
@@ -59,9 +60,11 @@ def supported() -> bool:
     return hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
 
 
+@functools.cache
 def code_stamp() -> str:
     """A stamp of what computes the findings, from file sizes and times (no file is read):
-    the interpreter, tfgraphlint's Python files, and libCST's location and version file."""
+    the interpreter, tfgraphlint's Python files, and libCST's location and version file.
+    Once per process (a flake8 run asks for every file that names TensorFlow)."""
     package = Path(__file__).resolve().parent.parent
     executable = os.path.realpath(sys.executable)
     digest = hashlib.sha256(f"{__version__}\0{executable}\0{sys.version}".encode())
