@@ -100,6 +100,17 @@ class ModuleDiscovery:
     # `tf.function(...)` is called (on anything: `tf.function(model)` makes no context here).
     calls_tf_function: bool = False
 
+    @property
+    def only_default_keras_calls(self) -> bool:
+        """Every compiled context is a Keras `call` found by default
+        (`CompiledContext.breaking_only`), and nothing calls `tf.function`: nothing in the
+        module is known to trace but what Keras may."""
+        return (
+            bool(self.contexts)
+            and not self.calls_tf_function
+            and all(c.breaking_only for c in self.contexts)
+        )
+
 
 def root_context(ctx: CompiledContext, discovery: object) -> CompiledContext:
     """The context of the tf.function `ctx` is reached from, when it is in this module (it

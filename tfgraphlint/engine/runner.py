@@ -357,8 +357,7 @@ def _can_report(chosen: Sequence[type[Rule]], discovery: ModuleDiscovery) -> lis
     bodies only (`BODY_REACHES`) can report only if it is one of `UNCONVERTED_BREAKAGE_RULES`
     (`Rule.context_of_function` hides the Keras `call`s from the others), and the others are
     not run at all."""
-    contexts = discovery.contexts
-    if not contexts or discovery.calls_tf_function or not all(c.breaking_only for c in contexts):
+    if not discovery.only_default_keras_calls:
         return list(chosen)
     return [
         rule

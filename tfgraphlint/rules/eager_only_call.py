@@ -331,8 +331,7 @@ class EagerOnlyCall(Rule):
         if self._traces_models is None:
             found = self.get_metadata(CompiledContextProvider, self.state.module, None)
             self._traces_models = bool(_KERAS_DRIVER.search(self.state.text)) or (
-                isinstance(found, ModuleDiscovery)
-                and (found.calls_tf_function or any(not c.breaking_only for c in found.contexts))
+                isinstance(found, ModuleDiscovery) and not found.only_default_keras_calls
             )
         return not self._traces_models
 
