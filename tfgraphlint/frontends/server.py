@@ -44,7 +44,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tfgraphlint import __version__
 
@@ -153,21 +153,36 @@ def request(message: Mapping[str, Any], path: Path, timeout: float = CLIENT_TIME
 _started: set[Path] = set()  # the servers this process has started
 
 
+def _lock(path: Path) -> IO[str] | None:
+    """The server lock of the socket `path`, taken (held until the file is closed); None
+    when a server holds it."""
+    import fcntl
+
+    lock = open(f"{path}.lock", "a+")  # noqa: SIM115 (the caller closes it)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock
+
+
 def start(path: Path) -> None:
     """Start a server for `path` in the background, detached from the caller (its own
     session, no inherited streams), unless this process already did or a server holds the
     socket's lock (it is starting up); returns at once."""
-    import fcntl
     import subprocess
 
     if path in _started:
         return
     _started.add(path)
     try:
-        with open(f"{path}.lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when closed
+        lock = _lock(path)
     except OSError:
+        return  # no lock file: no server could start there
+    if lock is None:
         return  # held: a server is running or starting
+    lock.close()
     with contextlib.suppress(OSError):
         subprocess.Popen(
             [sys.executable, "-m", "tfgraphlint", "server", "--socket", str(path)],
@@ -250,13 +265,8 @@ def _warm_up() -> None:
 def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT) -> int:
     """Serve at `path` until `idle_timeout` seconds pass without a request (or SIGTERM, or
     a `stop` request). Returns 0, also when another server already holds `path`."""
-    import fcntl
-
-    lock = open(f"{path}.lock", "a+")  # noqa: SIM115 (held for the server's lifetime)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
+    lock = _lock(path)  # held for the server's lifetime
+    if lock is None:
         return 0  # another server has it
     stopping = False
 
