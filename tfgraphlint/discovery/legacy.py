@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+
+from tfgraphlint.discovery.reexports import import_bindings, rewrite, top_statements
 
 # `tf.<name>` that TensorFlow 2 removed (checked with `hasattr` on TF 2.21).
 TF1_ONLY = (
@@ -65,17 +67,9 @@ TF1_PROGRAM = (
 _MODULES = ("tensorflow", "tensorflow.compat.v1")
 
 
-def _module_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    """The imports that bind names in the module's own scope (not in functions or classes)."""
-    stack: list[ast.AST] = list(tree.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            yield node
-        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            stack.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt))
-            if isinstance(node, ast.Try | ast.TryStar):
-                stack.extend(h for h in node.handlers)
+def _module_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The imports of the module's own scope (`discovery.reexports.top_statements`)."""
+    return [s for s in top_statements(tree.body) if isinstance(s, ast.Import | ast.ImportFrom)]
 
 
 def tensorflow_names(
@@ -83,25 +77,14 @@ def tensorflow_names(
 ) -> dict[str, str]:
     """The names the module's top-level imports bind to `tensorflow` or
     `tensorflow.compat.v1` (`import tensorflow as tf`, `import tensorflow.compat.v1 as tf`,
-    `from tensorflow.compat import v1`), and those `reexports` says are TensorFlow: name ->
-    module. (`reexports` maps the qualified name of what is imported, `mypkg.tf`, to the
-    module it is, as `discovery.reexports` gives it.)"""
+    `from tensorflow.compat import v1`, or a package's re-export that `reexports` maps, as
+    `discovery.reexports` gives it: `mypkg.tf` -> `tensorflow`): name -> module."""
+    table, _ = import_bindings(_module_imports(tree))
     found: dict[str, str] = {}
-    for node in _module_level_imports(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname is None and alias.name.split(".")[0] == "tensorflow":
-                    found["tensorflow"] = "tensorflow"  # `import tensorflow.x` binds it
-                elif alias.asname is not None and alias.name in _MODULES:
-                    found[alias.asname] = alias.name
-            continue
-        prefix = "." * node.level + (f"{node.module}." if node.module else "")
-        for alias in node.names:
-            module = (reexports or {}).get(prefix + alias.name)
-            if node.level == 0 and prefix + alias.name in _MODULES:
-                module = prefix + alias.name
-            if module in _MODULES:
-                found[alias.asname or alias.name] = module
+    for name, qualnames in table.items():
+        modules = {rewrite(q, reexports or {}) for q in qualnames}.intersection(_MODULES)
+        if modules:
+            found[name] = min(modules)  # `tensorflow` before `tensorflow.compat.v1`
     return found
 
 
@@ -117,7 +100,7 @@ def uses_tf1_api(
     its imports bind to TensorFlow, or imports `tensorflow.contrib`."""
     if tree is None:
         return False
-    for node in _module_level_imports(tree):
+    for node in _module_imports(tree):
         modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
         if any(m is not None and m.startswith("tensorflow.contrib") for m in modules):
             return True

@@ -22,6 +22,7 @@ import ast
 import os
 import re
 import warnings
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 # Modules whose re-export is followed: what discovery's names are rooted in.
@@ -111,15 +112,41 @@ def _find_module(path: str, module: str, level: int) -> str | None:
     return found
 
 
-def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Module-level statements, including those under `if`/`try`/`with` blocks."""
     for stmt in body:
         yield stmt
         if isinstance(stmt, ast.If | ast.Try | ast.With):
-            yield from _top_statements(stmt.body)
-            yield from _top_statements(getattr(stmt, "orelse", []))
+            yield from top_statements(stmt.body)
+            yield from top_statements(getattr(stmt, "orelse", []))
             for handler in getattr(stmt, "handlers", []):
-                yield from _top_statements(handler.body)
+                yield from top_statements(handler.body)
+
+
+def import_bindings(statements: Iterable[ast.stmt]) -> tuple[dict[str, set[str]], bool]:
+    """Local name -> qualified names it may be bound to by an import; and whether a star import
+    from a TensorFlow or Keras module hides names."""
+    table: dict[str, set[str]] = defaultdict(set)
+    star = False
+    for node in statements:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    table[alias.asname].add(alias.name)
+                else:
+                    root = alias.name.split(".", 1)[0]
+                    table[root].add(root)
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            # A relative import is spelled as libCST does (`..pkg.name`): only a re-export
+            # (`discovery.reexports`) can make it a TensorFlow name.
+            module = "." * node.level + (node.module or "")
+            for alias in node.names:
+                if alias.name == "*":
+                    star = star or "tensorflow" in module or "keras" in module
+                    continue
+                sep = "" if module.endswith(".") else "."
+                table[alias.asname or alias.name].add(f"{module}{sep}{alias.name}")
+    return table, star
 
 
 def _dotted(expr: ast.expr) -> list[str] | None:
@@ -152,7 +179,7 @@ def _exports(file: str, depth: int) -> dict[str, str]:
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     found: dict[str, str] = {}
-    for stmt in _top_statements(tree.body):
+    for stmt in top_statements(tree.body):
         if isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 if alias.asname:

@@ -23,13 +23,12 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
-from tfgraphlint.discovery.reexports import rewrite
+from tfgraphlint.discovery.reexports import import_bindings, rewrite
 
 if TYPE_CHECKING:
     from tfgraphlint.config import Config
@@ -209,32 +208,6 @@ def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
             stack.extend(reversed(block))
 
 
-def _bindings(statements: list[ast.stmt]) -> tuple[dict[str, set[str]], bool]:
-    """Local name -> qualified names it may be bound to by an import; and whether a star import
-    from a TensorFlow or Keras module hides names."""
-    table: dict[str, set[str]] = defaultdict(set)
-    star = False
-    for node in statements:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    table[alias.asname].add(alias.name)
-                else:
-                    root = alias.name.split(".", 1)[0]
-                    table[root].add(root)
-        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
-            # A relative import is spelled as libCST does (`..pkg.name`): only a re-export
-            # (`discovery.reexports`) can make it a TensorFlow name.
-            module = "." * node.level + (node.module or "")
-            for alias in node.names:
-                if alias.name == "*":
-                    star = star or "tensorflow" in module or "keras" in module
-                    continue
-                sep = "" if module.endswith(".") else "."
-                table[alias.asname or alias.name].add(f"{module}{sep}{alias.name}")
-    return table, star
-
-
 def _qualnames(expr: ast.expr, table: dict[str, set[str]]) -> set[str]:
     """Qualified names an attribute chain `a.b.c` may denote, from the import table."""
     attrs: list[str] = []
@@ -350,7 +323,7 @@ def may_have_compiled_context(
     if extra_function_decorators:
         return True
     statements = list(_all_statements(tree))
-    table, star = _bindings(statements)
+    table, star = import_bindings(statements)
     if aliases:  # `from mypkg import tf`: `mypkg.tf` is `tensorflow` (`discovery.reexports`)
         for local, qualnames in table.items():
             table[local] = {rewrite(q, aliases) for q in qualnames}
