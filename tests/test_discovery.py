@@ -14,6 +14,7 @@ from tfgraphlint.discovery import (
     CompiledContextProvider,
     ContextKind,
     DiscoveryOptions,
+    ModuleDiscovery,
     discovery_wrapper,
 )
 
@@ -754,3 +755,148 @@ def test_strategy_experimental_run_v2_callback() -> None:
     )
     body = ctx(found, "replica_step")
     assert body.kind is ContextKind.GRAPH_BODY and body.via == "strategy.experimental_run_v2"
+
+
+def test_functions_passed_to_a_compiled_function_that_calls_them() -> None:
+    found = discover(
+        """
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+
+        def by_position(x): return x
+        def by_keyword(x): return x
+        def through_binding(x): return x
+        def to_strategy(x): return x
+        def to_helper(x): return x
+        def to_map_fn(x): return x
+        def name_only(x): return x
+        def to_py_function(x): return x
+        def rebound(x): return x
+        def starred(x): return x
+
+        def run_step(fn, x):
+            return fn(x)
+
+        step = tf.function(run_step)
+
+        @tf.function
+        def direct(fn, x):
+            return fn(x)
+
+        @tf.function
+        def on_replicas(fn, x):
+            return strategy.run(fn, args=(x,))
+
+        @tf.function
+        def mapped(fn, x):
+            return tf.map_fn(fn, x)
+
+        def helper(g, x):
+            return g(x)
+
+        @tf.function
+        def outer(x):
+            return helper(to_helper, x)
+
+        @tf.function
+        def named(fn, x):
+            tf.print(fn.__name__)
+            return x
+
+        @tf.function
+        def via_py(fn, x):
+            return tf.py_function(fn, [x], tf.float32)
+
+        @tf.function
+        def rebinding(fn, x):
+            fn = tf.identity
+            return fn(x)
+
+        class Trainer:
+            def loss(self, x):
+                return x
+
+            def unused(self, x):
+                return x
+
+            @tf.function
+            def train(self, fn, x):
+                return fn(x)
+
+            def fit(self, x):
+                return self.train(self.loss, x)
+
+        direct(by_position, 1.0)
+        direct(fn=by_keyword, x=1.0)
+        step(through_binding, 1.0)
+        on_replicas(to_strategy, 1.0)
+        mapped(to_map_fn, [1.0])
+        named(name_only, 1.0)
+        via_py(to_py_function, 1.0)
+        rebinding(rebound, 1.0)
+        direct(*[starred, 1.0])
+        """
+    )
+    for name, to in [
+        ("by_position", "direct"),
+        ("by_keyword", "direct"),
+        ("through_binding", "run_step"),
+        ("to_strategy", "on_replicas"),
+        ("to_map_fn", "mapped"),
+        ("to_helper", "helper"),
+        ("Trainer.loss", "Trainer.train"),
+    ]:
+        passed = ctx(found, name)
+        assert passed.kind is ContextKind.HELPER and passed.caller_qualname == to, name
+        assert "which calls it while tracing" in passed.describe()
+    for name in ("name_only", "to_py_function", "rebound", "starred", "unused"):
+        assert not isinstance(found.get(name), CompiledContext), name
+    assert ctx(found, "by_position").describe() == (
+        "`by_position` (passed as `fn` at line 69 to tf.function `direct`, which calls it "
+        "while tracing)"
+    )
+    assert "(reached from tf.function `outer`)" in ctx(found, "to_helper").describe()
+
+
+def test_passed_functions_are_helpers_not_followed_without_follow_calls() -> None:
+    source = """
+        import tensorflow as tf
+
+        def loss(x): return x
+
+        @tf.function
+        def direct(fn, x):
+            return fn(x)
+
+        direct(loss, 1.0)
+        """
+    assert isinstance(discover(source).get("loss"), CompiledContext)
+    assert not isinstance(discover(source, follow_calls=False).get("loss"), CompiledContext)
+
+
+@pytest.mark.parametrize(
+    "switch, eager",
+    [
+        ("tf.config.run_functions_eagerly(True)", True),
+        ("tf.config.experimental_run_functions_eagerly(True)", True),
+        ("tf.config.run_functions_eagerly(run_eagerly=True)", True),
+        ("if DEBUG:\n    tf.config.run_functions_eagerly(True)", False),
+        ("def debug():\n    tf.config.run_functions_eagerly(True)", False),
+        ("tf.config.run_functions_eagerly(DEBUG)", False),
+        ("tf.config.run_functions_eagerly(True)\ntf.config.run_functions_eagerly(False)", False),
+        (
+            "tf.config.run_functions_eagerly(True)\n"
+            "def main():\n    tf.config.run_functions_eagerly(False)",
+            False,
+        ),
+    ],
+)
+def test_a_module_that_runs_functions_eagerly(switch: str, eager: bool) -> None:
+    source = "import tensorflow as tf\nDEBUG = True\n" + switch + "\n"
+    source += "@tf.function\ndef f(x):\n    return x\n"
+    module = cst.parse_module(source)
+    wrapper = discovery_wrapper(module, DiscoveryOptions())
+    found = wrapper.resolve(CompiledContextProvider)[wrapper.module]
+    assert isinstance(found, ModuleDiscovery)
+    assert found.runs_functions_eagerly is eager

@@ -713,3 +713,80 @@ def test_slicing_keeps_eager_metric_updates_and_keras_inputs() -> None:
     # An input made in a function does not count (the slicer may blank such code): the
     # finding stays, with the slicer and without.
     assert inputs == [(7, "TFG404")]
+
+
+@pytest.mark.parametrize("select", [("ALL",), ("TFG101",)])
+def test_slicing_keeps_the_functions_passed_to_a_compiled_function(
+    select: tuple[str, ...],
+) -> None:
+    # The call sites are kept whatever the rules' reach: discovery needs them to know that
+    # `loss_w` is traced (through `step`, bound to `tf.function(run_step)`).
+    source = textwrap.dedent(
+        """
+        import tensorflow as tf
+
+        def loss_k(x):
+            print("k")
+            return x
+
+        def loss_w(x):
+            print("w")
+            return x
+
+        def run_step(fn, x):
+            return fn(x)
+
+        step = tf.function(run_step)
+
+        @tf.function
+        def direct(fn, x):
+            return fn(x)
+
+        class Trainer:
+            def loss(self, x):
+                print("method")
+                return x
+
+            @tf.function
+            def train(self, fn, x):
+                return tf.distribute.get_strategy().run(fn, args=(x,))
+
+            def fit(self, x):
+                return self.train(self.loss, x)
+
+        def main():
+            direct(fn=loss_k, x=tf.ones(3))
+            step(loss_w, tf.ones(3))
+        """
+    )
+    config = Config(select=select)
+    sliced = lint_source(source, "m.py", config).findings
+    full = lint_source(source, "m.py", config, prefilter=False).findings
+    assert [(f.line, f.code) for f in sliced] == [(f.line, f.code) for f in full]
+    assert [(f.line, f.code) for f in full] == [(5, "TFG101"), (9, "TFG101"), (23, "TFG101")]
+
+
+@pytest.mark.parametrize("select", [("ALL",), ("TFG101", "TFG401")])
+def test_a_module_that_runs_functions_eagerly_reports_only_the_switch(
+    select: tuple[str, ...],
+) -> None:
+    # The switch is read by discovery, whether or not TFG403 (which reports it) is selected.
+    source = textwrap.dedent(
+        """
+        import tensorflow as tf
+
+        @tf.function
+        def step(x):
+            print("x", x)
+            return x.numpy()
+
+        tf.config.run_functions_eagerly(True)
+        """
+    )
+    config = Config(select=select)
+    sliced = lint_source(source, "m.py", config).findings
+    full = lint_source(source, "m.py", config, prefilter=False).findings
+    assert [(f.line, f.code) for f in sliced] == [(f.line, f.code) for f in full]
+    assert [(f.line, f.code) for f in full] == ([(9, "TFG403")] if "ALL" in select else [])
+    if full:
+        assert full[0].message.endswith("(nothing else in this module is reported while it is on)")

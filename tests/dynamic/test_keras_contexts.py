@@ -168,10 +168,14 @@ print(json.dumps(list(model.output_shape)))
 """
 
 
-def test_a_keras_call_iterating_a_slice_of_its_list_input_traces(tmp_path: Path) -> None:
-    """TFG502's VALID example: a `call` whose input is a list of tensors iterates a slice
-    of it; built on symbolic inputs and fitted, it traces without an error."""
-    shape = _run_valid_example("TFG502", "class Heads", _LIST_INPUT_WORKER, tmp_path)
+@pytest.mark.parametrize("marker", ["inputs[1:])]", "rest = inputs[1:]"])
+def test_a_keras_call_iterating_a_slice_of_its_list_input_traces(
+    tmp_path: Path, marker: str
+) -> None:
+    """TFG502's VALID examples: a `call` whose input is a list of tensors iterates a slice
+    of it (directly, or bound to a name first); built on symbolic inputs and fitted, it
+    traces without an error."""
+    shape = _run_valid_example("TFG502", marker, _LIST_INPUT_WORKER, tmp_path)
     assert shape == [None, 8, 8, 6]
 
 

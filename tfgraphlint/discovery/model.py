@@ -65,6 +65,14 @@ class CompiledContext:
             root += f" in {self.root_path}"
         if self.kind in (ContextKind.DECORATED, ContextKind.WRAPPED):
             return f"tf.function {name}"
+        if self.kind is ContextKind.HELPER and self.via is not None:
+            # A function passed to a compiled function that calls that parameter.
+            at = f" at line {self.call_line}" if self.caller_path is None else ""
+            if self.caller_qualname == self.root_qualname and self.root_path == self.caller_path:
+                to = f"{self.root_label} `{self.root_qualname}`"
+            else:
+                to = f"`{self.caller_qualname}` (reached from {root})"
+            return f"{name} (passed as `{self.via}`{at} to {to}, which calls it while tracing)"
         if self.kind is ContextKind.HELPER:
             where = (
                 f", line {self.call_line}"
@@ -99,6 +107,10 @@ class ModuleDiscovery:
     external_calls: tuple[ExternalCall, ...] = ()
     # `tf.function(...)` is called (on anything: `tf.function(model)` makes no context here).
     calls_tf_function: bool = False
+    # A top-level statement turns `tf.config.run_functions_eagerly(True)` on and nothing in
+    # the module turns it off: once the module is imported, every tf.function (and what
+    # Keras traces) runs eagerly (`provider.runs_functions_eagerly`).
+    runs_functions_eagerly: bool = False
 
     @property
     def only_default_keras_calls(self) -> bool:

@@ -39,6 +39,9 @@ DO_NOT_CONVERT = under_tf("autograph.experimental.do_not_convert")
 PY_FUNCTION = under_tf("py_function", "numpy_function", "compat.v1.py_func", "py_func")
 INIT_SCOPE = under_tf("init_scope")
 TO_GRAPH = under_tf("autograph.to_graph")
+RUN_FUNCTIONS_EAGERLY = under_tf(
+    "config.run_functions_eagerly", "config.experimental_run_functions_eagerly"
+)
 # Strategy methods that call `fn` inside the caller's trace (`experimental_run_v2` is the
 # pre-2.2 name; TF 2.21 has only `run`). AutoGraph converts `fn` when the caller is converted.
 STRATEGY_RUN_METHODS = frozenset({"run", "experimental_run_v2"})

@@ -347,8 +347,33 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         )
         self.set_metadata(
             node,
-            ModuleDiscovery(contexts, calls or bool(contexts), tuple(discovery.external), calls),
+            ModuleDiscovery(
+                contexts,
+                calls or bool(contexts),
+                tuple(discovery.external),
+                calls,
+                self._runs_functions_eagerly(node, collector),
+            ),
         )
+
+    def _runs_functions_eagerly(self, module: cst.Module, collector: _Collector) -> bool:
+        """Whether a top-level statement calls `tf.config.run_functions_eagerly(True)` (not
+        under an `if`, a `try`, a function) and no call in the module passes it anything else
+        (`False`, a flag): the module then runs every function eagerly once imported."""
+        on = off = False
+        for call, _ in collector.all_calls:
+            if not names.any_in(self.qualnames(call.func), names.RUN_FUNCTIONS_EAGERLY):
+                continue
+            first = call.args[0].value if len(call.args) == 1 else None
+            if not (isinstance(first, cst.Name) and first.value == "True"):
+                off = True
+            elif any(
+                isinstance(stmt, cst.SimpleStatementLine)
+                and any(isinstance(s, cst.Expr) and s.value is call for s in stmt.body)
+                for stmt in module.body
+            ):
+                on = True
+        return on and not off
 
     def _is_tf_function(self, expr: cst.BaseExpression) -> bool:
         return names.any_in(self.qualnames(expr), names.TF_FUNCTION)
@@ -375,6 +400,11 @@ class _Discovery:
         # Functions passed to `tf.autograph.to_graph`: AutoGraph converts them whatever the
         # caller's settings.
         self.to_graph: set[FuncNode] = set()
+        # A compiled function's parameters that its body calls (`fn(x)`, `strategy.run(fn)`):
+        # the functions its callers pass there are traced too (`_follow_passed`).
+        self.called_params: list[tuple[_FuncInfo, CompiledContext, str]] = []
+        self._called_param_seen: set[tuple[FuncNode, str]] = set()
+        self._calls_by_target: dict[FuncNode, list[tuple[cst.Call, _FuncInfo | None]]] | None = None
 
     # ---------------------------------------------------------------- name helpers
     def _is_compile_decorator(self, expr: cst.BaseExpression) -> bool:
@@ -544,6 +574,7 @@ class _Discovery:
         self._mark_keras()
         self._mark_keras_compile()
         self._propagate()
+        self._follow_passed()
         if self.opts.external_roots:
             # After the module's own contexts: a function compiled here keeps its own context.
             self._mark_external_roots()
@@ -1088,6 +1119,100 @@ class _Discovery:
             for call in info.calls:
                 self._follow_call(info, ctx, call)
 
+    def _note_called_param(
+        self, info: _FuncInfo, ctx: CompiledContext, expr: cst.BaseExpression
+    ) -> None:
+        """Notes `expr` when it is a parameter of `info`'s function, never rebound there, that
+        the compiled body calls (or hands to `strategy.run`, `tf.map_fn`...)."""
+        if not isinstance(expr, cst.Name):
+            return
+        params = info.node.params
+        own = {
+            p.name.value: p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        }
+        param = own.get(expr.value)
+        scope = self.p.get_metadata(FastScopeProvider, expr, None)
+        if param is None or scope is None:
+            return
+        bindings = list(scope[expr.value])
+        if len(bindings) != 1 or getattr(bindings[0], "node", None) is not param:
+            return
+        key = (info.node, expr.value)
+        if key not in self._called_param_seen:
+            self._called_param_seen.add(key)
+            self.called_params.append((info, ctx, expr.value))
+
+    def _follow_passed(self) -> None:
+        """A function passed to a compiled function whose body calls that parameter
+        (`step(loss_fn, x)` with `def step(fn, x): return fn(x)`, or `strategy.run(fn, ...)`)
+        is traced with it: AutoGraph converts it as it converts a helper."""
+        done = 0
+        while done < len(self.called_params):
+            info, ctx, param = self.called_params[done]
+            done += 1
+            for call, where in self._calls_of(info):
+                for arg in self._argument_for(info, call, param):
+                    for body in (b for t in _callables_in(arg) for b in self._resolve(t, where)):
+                        if body.node in self.result or body is info:
+                            continue
+                        self._mark(
+                            body,
+                            self._derived(
+                                body,
+                                ctx,
+                                ContextKind.HELPER,
+                                via=param,
+                                call_line=self.p.line_of(call),
+                                caller=info.qualname,
+                            ),
+                        )
+            self._propagate()
+
+    def _calls_of(self, info: _FuncInfo) -> list[tuple[cst.Call, _FuncInfo | None]]:
+        """The module's calls of `info`'s function: by a name bound to its `def`, by
+        `self.method(...)`, or by a name bound to `tf.function(<it>)`."""
+        if self._calls_by_target is None:
+            self._calls_by_target = {}
+            for call, where in self.c.all_calls:
+                targets = self._resolve(call.func, where)
+                if not targets and isinstance(call.func, cst.Name):
+                    targets = self._wrapped_by_name(call.func, where)
+                for target in targets:
+                    self._calls_by_target.setdefault(target.node, []).append((call, where))
+        return self._calls_by_target.get(info.node, [])
+
+    def _wrapped_by_name(self, name: cst.Name, where: _FuncInfo | None) -> list[_FuncInfo]:
+        """The functions a name refers to through `name = tf.function(f, ...)`."""
+        scope = self.p.get_metadata(FastScopeProvider, name, None)
+        if scope is None:
+            return []
+        found: list[_FuncInfo] = []
+        for assignment in scope[name.value]:
+            value = self._assigned_value(getattr(assignment, "node", None))
+            if isinstance(value, cst.Call) and value.args and self.p._is_tf_function(value.func):
+                found.extend(self._resolve(value.args[0].value, where))
+        return found
+
+    @staticmethod
+    def _argument_for(info: _FuncInfo, call: cst.Call, param: str) -> list[cst.BaseExpression]:
+        """The argument `call` passes for parameter `param` of `info`'s function."""
+        params = info.node.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        if info.cls is not None and isinstance(call.func, cst.Attribute) and positional:
+            positional = positional[1:]  # `self.method(...)`: `self` is bound
+        index = 0
+        found: list[cst.BaseExpression] = []
+        for arg in call.args:
+            if arg.star:
+                break  # `*args`/`**kwargs`: where the rest goes is unknown
+            if arg.keyword is None:
+                if index < len(positional) and positional[index] == param:
+                    found.append(arg.value)
+                index += 1
+            elif arg.keyword.value == param:
+                found.append(arg.value)
+        return found
+
     def _is_strategy(self, expr: cst.BaseExpression) -> bool:
         """A `tf.distribute.Strategy`, by its usual spellings: a name or attribute with
         `strategy` in it, or `tf.distribute.get_strategy()`."""
@@ -1101,6 +1226,8 @@ class _Discovery:
         return isinstance(expr, cst.Name) and "strategy" in expr.value.lower()
 
     def _follow_call(self, info: _FuncInfo, ctx: CompiledContext, call: cst.Call) -> None:
+        if self.opts.follow_calls:  # a called parameter is a helper call
+            self._note_called_param(info, ctx, call.func)
         qns = self.p.qualnames(call.func)
         for qn in sorted(qns):
             spec = names.GRAPH_BODY_CALLS.get(qn)
@@ -1109,6 +1236,7 @@ class _Discovery:
             via = "tf." + (names.strip_tf_root(qn) or qn)
             for arg in _callable_args(call, *spec):
                 for target in _callables_in(arg):
+                    self._note_called_param(info, ctx, target)
                     bodies = self._resolve(target, info)
                     if not bodies and self.opts.follow_calls:
                         self._export(target, ContextKind.GRAPH_BODY, call, info, ctx, via)
@@ -1123,6 +1251,7 @@ class _Discovery:
         ):
             via = f"strategy.{func.attr.value}"
             for target in _callable_args(call, (0,), ("fn",)):
+                self._note_called_param(info, ctx, target)
                 for body in self._resolve(target, info):
                     self._mark(body, self._derived(body, ctx, ContextKind.GRAPH_BODY, via=via))
         if not self.opts.follow_calls:

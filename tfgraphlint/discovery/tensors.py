@@ -975,7 +975,8 @@ class _PythonUses(cst.CSTVisitor):
         self.params = params
         self.qualnames = qualnames
         self.python: set[str] = set()
-        # `xs = inputs`: a plain copy of a parameter, used as the parameter is.
+        # `xs = inputs` (or a slice, `rest = inputs[2:]`): a plain copy of a parameter, used
+        # as the parameter is.
         self.aliases: dict[str, str] = {}
 
     def _param(self, expr: cst.BaseExpression | None) -> str | None:
@@ -1053,7 +1054,12 @@ class _PythonUses(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         for t in node.targets:
             self._unpacked(t.target, node.value)
-        source = self._param(node.value)
+        value = node.value
+        if isinstance(value, cst.Subscript) and all(
+            isinstance(e.slice, cst.Slice) for e in value.slice
+        ):
+            value = value.value  # `rest = inputs[2:]`: a slice is used as the sequence is
+        source = self._param(value)
         if source is not None and len(node.targets) == 1:
             target = node.targets[0].target
             if isinstance(target, cst.Name) and target.value not in self.params:

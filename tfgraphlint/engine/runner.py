@@ -350,13 +350,18 @@ def _discover_stage(
 
 
 def _can_report(chosen: Sequence[type[Rule]], discovery: ModuleDiscovery) -> list[type[Rule]]:
-    """The chosen rules that can report in this module. When every compiled context is a
+    """The chosen rules that can report in this module. In a module that runs every function
+    eagerly (`ModuleDiscovery.runs_functions_eagerly`), only the module-level rules. When
+    every compiled context is a
     Keras `call` found by default (`CompiledContext.breaking_only`) and nothing calls
     `tf.function` (whose arguments some rules of reach "compiled-bodies" read, in eager code:
     `tf.function(model, experimental_relax_shapes=True)`), a rule that reports in compiled
     bodies only (`BODY_REACHES`) can report only if it is one of `UNCONVERTED_BREAKAGE_RULES`
     (`Rule.context_of_function` hides the Keras `call`s from the others), and the others are
     not run at all."""
+    if discovery.runs_functions_eagerly:
+        # Nothing is traced: only what the module-level rules read (TFG403's switch) stands.
+        return [rule for rule in chosen if rule.REACH == "module-level"]
     if not discovery.only_default_keras_calls:
         return list(chosen)
     return [

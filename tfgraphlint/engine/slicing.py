@@ -64,6 +64,10 @@ _IMPORTS_FUNCTION = re.compile(
 )
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _METRIC_METHODS = "|".join(sorted(names.KERAS_METRIC_METHODS))
+# The last name of the calls whose callable arguments discovery follows in a compiled body.
+_CALLABLE_TAKERS = names.STRATEGY_RUN_METHODS | {
+    n.rpartition(".")[2] for n in names.GRAPH_BODY_CALLS
+}
 
 
 @dataclass(eq=False, slots=True)
@@ -127,6 +131,7 @@ def rule_needs(rules: Sequence[type[Rule]] | None) -> _Needs:
 def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
     """What makes a statement relevant: discovery's tokens, and the rules' `TRIGGERS`."""
     parts = [r"\.\s*function\b", rf"\.\s*(?:{DATASET_METHODS})\s*\(", words("global", "nonlocal")]
+    parts.append(r"run_functions_eagerly\b")  # a module that runs every function eagerly
     parts.append(word("def") + rf"\s+(?:{STEP_NAMES})\b")
     parts += triggers  # top-level alternatives: no group (a group is searched more slowly)
     if KERAS_STEP.search(text):
@@ -354,19 +359,7 @@ def _close_over_names(
         if direct[i] and not traced[i]
         for j in names_of(i, _contained_idents(unit))
     }
-    body = [t or i in handed for i, t in enumerate(traced)]
-    pending = [i for i, b in enumerate(body) if b]
-    while pending:
-        i = pending.pop()
-        keep[i] = True
-        for j in named[i]:
-            if not body[j]:
-                body[j] = True
-                pending.append(j)
-    # Compiled functions: the definitions traced whole, what eager code hands to tracing (the
-    # `f` of `tf.function(f)` or `ds.map(f)`), and the module-level names bound by relevant
-    # statements (the `g` of `g = tf.function(f)`).
-    roots = {i for i, t in enumerate(traced) if t and units[i].name is not None} | handed
+    # The module-level names bound by relevant statements (the `g` of `g = tf.function(f)`).
     bound = {
         target.id
         for d, u in zip(direct, units, strict=True)
@@ -375,6 +368,33 @@ def _close_over_names(
         for target in ast_nodes(node)
         if isinstance(target, ast.Name)
     }
+    body = [t or i in handed for i, t in enumerate(traced)]
+    pending = [i for i, b in enumerate(body) if b]
+    passers: set[int] = set()  # bodies that call a parameter: what their callers pass is traced
+    while pending:
+        while pending:
+            i = pending.pop()
+            keep[i] = True
+            stmt = units[i].stmt
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _calls_a_parameter(
+                stmt
+            ):
+                passers.add(i)
+            for j in named[i]:
+                if not body[j]:
+                    body[j] = True
+                    pending.append(j)
+        for i in range(len(units)) if passers else ():
+            if passers.isdisjoint(named[i]) and bound.isdisjoint(idents[i]):
+                continue
+            keep[i] = True  # a call site that may pass a function to be traced
+            for j in names_of(i, _contained_idents(units[i])):
+                if not body[j]:
+                    body[j] = True
+                    pending.append(j)
+    # Compiled functions: the definitions traced whole, what eager code hands to tracing (the
+    # `f` of `tf.function(f)` or `ds.map(f)`), and `bound`.
+    roots = {i for i, t in enumerate(traced) if t and units[i].name is not None} | handed
     sites: list[int] = []
     for i in range(len(units)):
         if call_sites and (roots.intersection(named[i]) or not bound.isdisjoint(idents[i])):
@@ -411,7 +431,35 @@ def _close_over_names(
             keep[parent] = True
     names = {name for i in roots if (name := units[i].name) is not None}
     body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
-    return body, (names | bound) if call_sites else set(), body_idents
+    passing = {name for i in passers if (name := units[i].name) is not None}
+    return body, ((names | bound) if call_sites else set()) | passing, body_idents
+
+
+def _calls_a_parameter(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function calls one of its parameters, or hands one to `strategy.run` or a
+    graph-body call (`tf.map_fn(fn, ...)`, `tf.cond(p, f, g)`): discovery then traces the
+    functions its callers pass there."""
+    args = func.args
+    params = {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if a is not None
+    }
+    for node in ast_nodes(func):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = node.func
+        if isinstance(callee, ast.Name) and callee.id in params:
+            return True
+        last = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", None)
+        if last in _CALLABLE_TAKERS and not params.isdisjoint(
+            sub.id
+            for arg in (*node.args, *(k.value for k in node.keywords))
+            for sub in ast_nodes(arg)
+            if isinstance(sub, ast.Name)
+        ):
+            return True
+    return False
 
 
 # Methods that decide how instances of a class trace (`new-object-per-call` reads them).

@@ -238,6 +238,19 @@ class EagerOnlyCall(Rule):
                 peaked = peak(inputs)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            tf.config.run_functions_eagerly(True)  # every function of the program runs eagerly
+
+            @tf.function
+            def total(x):
+                return float(x.numpy().sum())  # `x` is an eager tensor here
+
+            result = total(tf.constant([1.0, 2.0]))
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -135,6 +135,21 @@ class PrintInTfFunction(Rule):
                 return x * 2
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def log_values(y):
+                print("y =", y.numpy())  # runs eagerly on every call, in tf.py_function
+                return y
+
+            @tf.function
+            def evaluate(log_fn, y):
+                return tf.py_function(log_fn, [y], tf.float32)
+
+            evaluate(log_values, tf.constant([1.0, 2.0]))
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -214,6 +229,34 @@ class PrintInTfFunction(Rule):
             ds = tf.data.Dataset.range(10)
             ds = ds.map(lambda x: print(x) or x)  # error: TFG101
             """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            def squared_error(y):
+                print("y =", y)  # error: TFG101
+                return tf.reduce_sum(y * y)
+
+            @tf.function
+            def evaluate(loss_fn, y):
+                return loss_fn(y)  # traces the function passed as `loss_fn`
+
+            evaluate(squared_error, tf.constant([1.0, 2.0]))
+            """,
+            fixed="""
+            import tensorflow as tf
+
+            def squared_error(y):
+                tf.print("y =", y)
+                return tf.reduce_sum(y * y)
+
+            @tf.function
+            def evaluate(loss_fn, y):
+                return loss_fn(y)  # traces the function passed as `loss_fn`
+
+            evaluate(squared_error, tf.constant([1.0, 2.0]))
+            """,
         ),
     )
 

@@ -7,16 +7,14 @@ import re
 import libcst as cst
 
 from tfgraphlint._types import Invalid, Severity, Valid
-from tfgraphlint.discovery import names
+from tfgraphlint.discovery import CompiledContextProvider, ModuleDiscovery, names
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
 from tfgraphlint.engine.rule import Confirmation, Rule
 
-_RUN_EAGERLY = names.under_tf(
-    "config.run_functions_eagerly", "config.experimental_run_functions_eagerly"
-)
+_RUN_EAGERLY = names.RUN_FUNCTIONS_EAGERLY
 # Test files and folders, where running functions eagerly is a legitimate debugging aid.
 _TEST_PATH = re.compile(
     r"(^|[\\/])(tests?|testing)[\\/]"  # a test folder
@@ -170,10 +168,16 @@ class RunFunctionsEagerlyEnabled(Rule):
             return
         if self._switched_off_later(node):
             return
+        discovery = self.get_metadata(CompiledContextProvider, self.state.module, None)
+        held = (
+            " (nothing else in this module is reported while it is on)"
+            if isinstance(discovery, ModuleDiscovery) and discovery.runs_functions_eagerly
+            else ""
+        )
         self.report(
             node,
             f"`{self.code(node)}` makes every tf.function run eagerly (much slower, hides "
-            "graph-only failures); enable it only for debugging",
+            f"graph-only failures); enable it only for debugging{held}",
         )
 
     def _switched_off_later(self, node: cst.Call) -> bool:

@@ -162,6 +162,21 @@ class TensorIterationInComprehension(Rule):
                     return self.cat([inputs[0]] + scaled)
             """
         ),
+        Valid(
+            """
+            import keras
+
+            class Heads(keras.layers.Layer):
+                def build(self, input_shape):
+                    self.ups = [keras.layers.UpSampling2D((s, s)) for s in (2, 4)]
+                    self.cat = keras.layers.Concatenate(axis=3)
+
+                def call(self, inputs):
+                    rest = inputs[1:]  # a slice of a list of feature maps is a list
+                    scaled = [up(x) for up, x in zip(self.ups, rest)]
+                    return self.cat([inputs[0]] + scaled)
+            """
+        ),
     )
     INVALID = (
         Invalid(
