@@ -345,3 +345,51 @@ def test_tensorflow_1_api_through_a_reexported_tf() -> None:
     assert uses_tf1_api(source, tree, {"mypkg.tf": "tensorflow"})
     assert not uses_tf1_api(source, tree, {})  # `tf` is not known to be TensorFlow
     assert not uses_tf1_api(source, tree, {"mypkg.tf": "keras"})
+
+
+def test_a_keras_call_a_tf_function_runs_is_checked_with_every_rule() -> None:
+    """A Keras `call` found by default is checked only for what breaks there, unless a
+    compiled body of the module runs it (`net(x)` in a tf.function, `net = Net()`): it is then
+    traced, and every rule applies to it and to what it calls."""
+    source = textwrap.dedent(
+        """
+        import keras
+        import tensorflow as tf
+
+        class Net(keras.Model):
+            def call(self, x):
+                print("traced")  # reported: `step` traces it
+                return helper(x)
+
+        def helper(x):
+            print("helper")  # reported: `Net.call` calls it
+            return x
+
+        class Other(keras.layers.Layer):
+            def call(self, x):
+                print("not reported: only called eagerly here")
+                return x
+
+        net = Net()
+        other = Other()
+
+        @tf.function
+        def step(x):
+            return net(x)
+
+        other(1.0)
+        """
+    )
+    found = discover(source)
+    called = ctx(found, "Net.call")
+    assert called.kind is ContextKind.KERAS_CALL and not called.breaking_only
+    assert called.describe() == (
+        "`Net.call` (a Keras `call`, traced where `step` calls `net(...)` at line 24)"
+    )
+    assert not ctx(found, "helper").breaking_only
+    assert ctx(found, "Other.call").breaking_only
+    config = Config(select=("ALL",))
+    findings = lint_source(source, "m.py", config).findings
+    assert [(f.line, f.code) for f in findings] == [(7, "TFG101"), (11, "TFG101")]
+    full = lint_source(source, "m.py", config, prefilter=False).findings
+    assert [(f.line, f.code) for f in full] == [(7, "TFG101"), (11, "TFG101")]

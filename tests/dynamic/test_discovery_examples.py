@@ -1,8 +1,10 @@
 """Discovery's claims on rule examples, against real TensorFlow, in one TensorFlow process:
 
 - a function passed to a tf.function that calls the parameter is traced with it: its `print`
-  runs while tracing only (TFG101's INVALID example: once over three calls), while one the
+  runs while tracing only (TFG101's INVALID example: once over four calls), while one the
   tf.function hands to `tf.py_function` prints on every call (TFG101's VALID example);
+- a Keras `call` that a tf.function runs through an instance is traced with it: its `print`
+  runs while tracing only (TFG101's INVALID example: fewer times than the three calls);
 - a module that turns `tf.config.run_functions_eagerly(True)` on at its top level runs its
   tf.functions eagerly: `.numpy()` in one gives the value (TFG401's VALID example; the
   rule's INVALID examples show the same call failing while tracing).
@@ -19,23 +21,26 @@ from tfgraphlint.engine.registry import find_rule
 
 pytestmark = pytest.mark.dynamic
 
+# Arguments: the eager module, then pairs of a module and a call to run three times in it.
 _WORKER = (
     WORKER_PRELUDE
     + r"""
 import contextlib, io
 
-passed_prints = {}
-for name, passed in zip(sys.argv[2::2], sys.argv[3::2]):
+prints = {}
+for name, call in zip(sys.argv[2::2], sys.argv[3::2]):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        module = load(name)  # calls the tf.function once
-        for _ in range(2):
-            module.evaluate(getattr(module, passed), tf.constant([1.0, 2.0]))
-    passed_prints[name] = printed.getvalue().count("y =")
+        module = load(name)
+        for _ in range(3):
+            eval(call, vars(module))
+    lines = printed.getvalue().splitlines()
+    prints[name] = sum(line.startswith(("x =", "y =")) for line in lines)
 eager = load(sys.argv[1]).result
-print(json.dumps({"passed_prints": passed_prints, "eager_result": eager}))
+print(json.dumps({"prints": prints, "eager_result": eager}))
 """
 )
+_X = "tf.constant([1.0, 2.0])"
 
 
 def _example(code: str, kind: str, text: str) -> str:
@@ -43,11 +48,16 @@ def _example(code: str, kind: str, text: str) -> str:
     assert rule is not None
     examples = rule.INVALID if kind == "invalid" else rule.VALID
     (index,) = [i for i, e in enumerate(examples) if text in e.source]
-    return f"{kind}_{index}"
+    return f"{code}_{kind}_{index}"
+
+
+_PASSED = _example("TFG101", "invalid", "def evaluate(loss_fn, y)")
+_PY_FUNCTION = _example("TFG101", "valid", "def evaluate(log_fn, y)")
+_KERAS_CALL = _example("TFG101", "invalid", "return scale(x)")
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[str]]:
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("discovery_examples")
     for code in ("TFG101", "TFG401"):
         sub = folder / code
@@ -55,24 +65,30 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], l
         write_rule_examples(code, sub)
         for path in sub.iterdir():
             path.rename(folder / f"{code}_{path.name}")
-    names = [
-        "TFG401_" + _example("TFG401", "valid", "run_functions_eagerly(True)"),
-        "TFG101_" + _example("TFG101", "invalid", "def evaluate(loss_fn, y)"),
-        "squared_error",
-        "TFG101_" + _example("TFG101", "valid", "def evaluate(log_fn, y)"),
-        "log_values",
+    args = [
+        _example("TFG401", "valid", "run_functions_eagerly(True)"),
+        _PASSED,
+        f"evaluate(squared_error, {_X})",
+        _PY_FUNCTION,
+        f"evaluate(log_values, {_X})",
+        _KERAS_CALL,
+        f"step({_X})",
     ]
-    return run_tensorflow_script(_WORKER, *names, cwd=folder), names
+    found: dict[str, Any] = run_tensorflow_script(_WORKER, *args, cwd=folder)
+    return found
 
 
-def test_a_passed_function_prints_while_tracing_only(
-    results: tuple[dict[str, Any], list[str]],
+def test_a_passed_function_prints_while_tracing_only(results: dict[str, Any]) -> None:
+    # Four calls: the module's own, then three.
+    assert results["prints"][_PASSED] == 1
+    assert results["prints"][_PY_FUNCTION] == 4  # noqa: PLR2004
+
+
+def test_a_keras_call_run_by_a_tf_function_prints_while_tracing_only(
+    results: dict[str, Any],
 ) -> None:
-    found, names = results
-    assert found["passed_prints"] == {names[1]: 1, names[3]: 3}
+    assert 1 <= results["prints"][_KERAS_CALL] < 3  # noqa: PLR2004
 
 
-def test_numpy_works_in_a_module_that_runs_functions_eagerly(
-    results: tuple[dict[str, Any], list[str]],
-) -> None:
-    assert results[0]["eager_result"] == 3.0
+def test_numpy_works_in_a_module_that_runs_functions_eagerly(results: dict[str, Any]) -> None:
+    assert results["eager_result"] == 3.0  # noqa: PLR2004

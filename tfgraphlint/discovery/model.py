@@ -94,6 +94,11 @@ class CompiledContext:
             return f"{name} (a Keras loss, traced by `Model.fit` unless the model runs eagerly)"
         if self.kind is ContextKind.KERAS_METRIC:
             return f"{name} (a Keras metric, traced by `Model.fit` unless the model runs eagerly)"
+        if self.caller_qualname is not None and self.via is not None:
+            return (
+                f"{name} (a Keras `call`, traced where `{self.caller_qualname}` calls "
+                f"`{self.via}(...)` at line {self.call_line})"
+            )
         return f"{name} (a Keras 3 `call`, traced by Keras unless the model runs eagerly)"
 
 

@@ -575,6 +575,7 @@ class _Discovery:
         self._mark_keras_compile()
         self._propagate()
         self._follow_passed()
+        self._keras_calls_run_by_compiled_code()
         if self.opts.external_roots:
             # After the module's own contexts: a function compiled here keeps its own context.
             self._mark_external_roots()
@@ -1166,6 +1167,51 @@ class _Discovery:
                                 caller=info.qualname,
                             ),
                         )
+            self._propagate()
+
+    def _keras_calls_run_by_compiled_code(self) -> None:
+        """A Keras `call` found by default (`CompiledContext.breaking_only`: traced only if
+        a model is) that a compiled body of the module runs, through a name bound to an
+        instance of its class (`net = Net()`, then `net(x)` in a tf.function), is traced: every
+        rule applies to it (and to what it calls), not only those of what breaks."""
+        by_name = {cls.name.value: cls for cls in self.c.methods}
+        upgraded = False
+        for node, ctx in list(self.result.items()):
+            if not isinstance(ctx, CompiledContext) or ctx.breaking_only:
+                continue
+            info = self.c.funcs[node]
+            for call in info.calls:
+                if not isinstance(call.func, cst.Name):
+                    continue
+                for cls in self._instances_of(call.func, info, by_name, 0) or ():
+                    target = self.c.methods.get(cls, {}).get("call") if cls is not None else None
+                    old = self.result.get(target.node) if target is not None else None
+                    if target is None or not isinstance(old, CompiledContext):
+                        continue
+                    if not old.breaking_only:
+                        continue
+                    # Forget what was derived from the `call` found by default, and mark it
+                    # again as traced.
+                    for other, derived in list(self.result.items()):
+                        if (
+                            isinstance(derived, CompiledContext)
+                            and derived.breaking_only
+                            and derived.root_qualname == old.root_qualname
+                            and derived.root_line == old.root_line
+                        ):
+                            del self.result[other]
+                    self._mark(
+                        target,
+                        dataclasses.replace(
+                            old,
+                            breaking_only=False,
+                            via=call.func.value,
+                            call_line=self.p.line_of(call),
+                            caller_qualname=info.qualname,
+                        ),
+                    )
+                    upgraded = True
+        if upgraded:
             self._propagate()
 
     def _calls_of(self, info: _FuncInfo) -> list[tuple[cst.Call, _FuncInfo | None]]:

@@ -258,6 +258,38 @@ class PrintInTfFunction(Rule):
             evaluate(squared_error, tf.constant([1.0, 2.0]))
             """,
         ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Scale(keras.Model):
+                def call(self, x):
+                    print("x =", x)  # error: TFG101
+                    return 2.0 * x
+
+            scale = Scale()
+
+            @tf.function
+            def step(x):
+                return scale(x)  # traces `Scale.call`
+            """,
+            fixed="""
+            import keras
+            import tensorflow as tf
+
+            class Scale(keras.Model):
+                def call(self, x):
+                    tf.print("x =", x)
+                    return 2.0 * x
+
+            scale = Scale()
+
+            @tf.function
+            def step(x):
+                return scale(x)  # traces `Scale.call`
+            """,
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
