@@ -16,6 +16,8 @@ import libcst as cst
 import pytest
 
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.config import Config
+from tfgraphlint.engine.examples import strip_markers
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.engine.runner import MAX_NESTING_DEPTH, lint_source
 from tfgraphlint.frontends.cli import main
@@ -203,6 +205,8 @@ import libcst as cst
 
 import tfgraphlint.rules
 from tfgraphlint._types import Invalid, Severity, Valid
+from tfgraphlint.config import Config
+from tfgraphlint.engine.examples import strip_markers
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.frontends.cli import main
 
@@ -386,3 +390,45 @@ def test_a_fifo_named_py_does_not_hang_the_run(files: Path, extra: list[str]) ->
         "named.py: error: not a regular file (a FIFO), skipped",
     ]
     assert proc.returncode == 1
+
+
+def _lone_cr(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r")
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.CODE)
+def test_old_mac_line_ends_give_the_same_findings(rule: type) -> None:
+    """A file whose lines end in a lone CR (which Python reads as line ends) gives the
+    findings of the same file with LF, on every example of every rule."""
+    config = Config(select=("ALL",))
+    for example in (*rule.VALID, *rule.INVALID):  # type: ignore[attr-defined]
+        source = strip_markers(example.source)
+        lf = lint_source(source, "m.py", config)
+        cr = lint_source(_lone_cr(source), "m.py", config)
+        assert [(f.line, f.column, f.code) for f in cr.findings] == [
+            (f.line, f.column, f.code) for f in lf.findings
+        ], source
+        assert [(e.line, e.message) for e in cr.errors] == [(e.line, e.message) for e in lf.errors]
+
+
+def test_fix_keeps_old_mac_line_ends(tmp_path: Path) -> None:
+    target = tmp_path / "m.py"
+    source = "import tensorflow as tf\nclass C:\n    pass\n@tf.function\ndef f(x):\n    print(x)\n"
+    target.write_bytes(_lone_cr(source).encode())
+    assert (
+        main(["check", "--isolated", "--no-cache", "--fix", "--unsafe-fixes", "-q", str(target)])
+        == 0
+    )
+    fixed = target.read_bytes()
+    assert b"\n" not in fixed and fixed.count(b"\r") == source.count("\n")
+    assert b"    tf.print(x)\r" in fixed
+
+
+def test_what_only_libcst_refuses_is_no_syntax_error() -> None:
+    # CPython parses a module-level tuple of 5,000 implicitly joined strings; libCST's parser
+    # gives up on it. Not a syntax error: a file tfgraphlint cannot analyse.
+    data = tf_source("DATA = (\n" + '    "a"\n' * 5000 + ")\n")
+    result = lint_source(data, "m.py")
+    (error,) = result.errors
+    assert error.message.startswith("cannot analyse: libCST's parser fails on code Python")
+    assert "syntax error" not in error.message

@@ -48,3 +48,20 @@ def test_trace(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["errors"][0]["message"] == LOOP
     assert doc["errors"][1]["message"].startswith(DEEP_MESSAGE)
     assert (doc["modules"], doc["tensorflow"]) == ([], None)
+
+
+def test_a_file_named_twice_is_checked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    source = "import tensorflow as tf\n\n@tf.function\ndef f(x):\n    print(x)\n    return x\n"
+    (tmp_path / "src" / "a.py").write_text(source)
+    code = main(["check", "--isolated", "--no-cache", "src/a.py", "./src/a.py", "src"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines() if "TFG101" in line] == ["src/a.py"]
+    assert "1 finding in 1 file (1 file checked)" in out + err
+    code = main(["check", "--isolated", "--no-cache", "--fix", "--unsafe-fixes", "src/a.py", "src"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "1 fixed" in out + err

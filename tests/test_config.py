@@ -145,6 +145,17 @@ def test_table_must_be_a_table(project: Path) -> None:
         load_config(start=project)
 
 
+@pytest.mark.parametrize("tool", ['"x"', "5", "[1]"])
+def test_tool_must_be_a_table(project: Path, capsys: pytest.CaptureFixture[str], tool: str) -> None:
+    (project / "pyproject.toml").write_text(f"tool = {tool}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`tool` must be a table"):
+        load_config(start=project)
+    write(project, "train.py")
+    code, out, err = check(capsys, "train.py")
+    assert (code, out) == (2, [])
+    assert "`tool` must be a table" in err and "Traceback" not in err
+
+
 def test_select_and_ignore(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(project, "train.py")
     configure(project, 'ignore = ["print-in-tf-function"]')

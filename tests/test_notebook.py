@@ -558,3 +558,27 @@ def test_a_cell_may_open_with_a_future_import(
     assert code == 0 and "1 fixed" in err
     cell = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][1]["source"])
     assert cell == later.replace("print(x)", "tf.print(x)")
+
+
+def test_top_level_await_is_legal_in_a_cell() -> None:
+    # IPython runs a cell with top-level `await` (an async client, `await asyncio.sleep(1)`).
+    result = lint(
+        "import asyncio\nimport tensorflow as tf",
+        "await asyncio.sleep(0)",
+        "@tf.function\ndef f(x):\n    print(x)\n    return x",
+    )
+    assert result.errors == []
+    assert places(result) == [(3, 3, 5, "TFG101")]
+
+
+@pytest.mark.parametrize("bad", ["break", "return 1", "nonlocal x", "def g(a, a):\n    pass"])
+def test_a_cell_the_compiler_refuses_is_named_and_the_rest_checked(bad: str) -> None:
+    # It parses, but CPython's compiler refuses it: that cell fails in IPython, not the others.
+    result = lint(
+        "import tensorflow as tf",
+        bad,
+        "@tf.function\ndef f(x):\n    print(x)\n    return x",
+    )
+    assert places(result) == [(3, 3, 5, "TFG101")]
+    (error,) = result.errors
+    assert error.cell == 2 and "the cell is not checked" in error.message

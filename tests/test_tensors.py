@@ -363,3 +363,35 @@ def test_lambda_parameters_are_not_presumed() -> None:
         kind=ContextKind.WRAPPED, qualname="g", line=1, root_qualname="g", root_line=1
     )
     assert FunctionFacts(func, ctx, lambda n: set()).presumed(module).name_kind("x") is Kind.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "other_call",
+    [
+        "print(np.clip([1.0], 0, 1))",  # another object's `clip`: no call of the tf.function
+        "class T:\n    def clip(self, x):\n        return x\n\nT().clip([1.0])",
+    ],
+)
+def test_calls_of_another_clip_are_no_call_site_evidence(other_call: str) -> None:
+    from tfgraphlint.config import Config
+    from tfgraphlint.engine.runner import lint_source
+
+    source = textwrap.dedent(
+        """
+        import numpy as np
+        import tensorflow as tf
+
+        @tf.function
+        def clip(x):
+            return np.clip(x, 0, 1)
+
+        clip(tf.constant([1.0]))
+        """
+    )
+    alone = lint_source(source, "m.py", Config()).findings
+    assert [f.code for f in alone] == ["TFG402"]
+    found = lint_source(source + other_call + "\n", "m.py", Config()).findings
+    assert [(f.line, f.code) for f in found] == [(alone[0].line, "TFG402")]
+    # A Python list passed to the tf.function itself is evidence: the parameter is Python.
+    passed = lint_source(source + "clip([1.0])\n", "m.py", Config()).findings
+    assert passed == []

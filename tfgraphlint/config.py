@@ -274,7 +274,10 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("tfgraphlint", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, Mapping):
+        raise ConfigError(f"{path}: `tool` must be a table ([tool])")
+    table = tool.get("tfgraphlint", {})
     if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: [tool.tfgraphlint] must be a table")
     try:

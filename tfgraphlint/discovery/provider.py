@@ -404,6 +404,7 @@ class _Discovery:
         # the functions its callers pass there are traced too (`_follow_passed`).
         self.called_params: list[tuple[_FuncInfo, CompiledContext, str]] = []
         self._called_param_seen: set[tuple[FuncNode, str]] = set()
+        self._called_params_followed = 0
         self._calls_by_target: dict[FuncNode, list[tuple[cst.Call, _FuncInfo | None]]] | None = None
 
     # ---------------------------------------------------------------- name helpers
@@ -580,6 +581,7 @@ class _Discovery:
             # After the module's own contexts: a function compiled here keeps its own context.
             self._mark_external_roots()
             self._propagate()
+            self._follow_passed()
         return self.result
 
     def _mark_external_roots(self) -> None:
@@ -1147,10 +1149,9 @@ class _Discovery:
         """A function passed to a compiled function whose body calls that parameter
         (`step(loss_fn, x)` with `def step(fn, x): return fn(x)`, or `strategy.run(fn, ...)`)
         is traced with it: AutoGraph converts it as it converts a helper."""
-        done = 0
-        while done < len(self.called_params):
-            info, ctx, param = self.called_params[done]
-            done += 1
+        while self._called_params_followed < len(self.called_params):
+            info, ctx, param = self.called_params[self._called_params_followed]
+            self._called_params_followed += 1
             for call, where in self._calls_of(info):
                 for arg in self._argument_for(info, call, param):
                     for body in (b for t in _callables_in(arg) for b in self._resolve(t, where)):
@@ -1213,6 +1214,7 @@ class _Discovery:
                     upgraded = True
         if upgraded:
             self._propagate()
+            self._follow_passed()
 
     def _calls_of(self, info: _FuncInfo) -> list[tuple[cst.Call, _FuncInfo | None]]:
         """The module's calls of `info`'s function: by a name bound to its `def`, by

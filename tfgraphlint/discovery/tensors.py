@@ -1166,15 +1166,24 @@ def _module_call_sites(module: cst.Module) -> _CallSites:
 def call_site_arguments(
     func: cst.FunctionDef, module: cst.Module
 ) -> Iterator[tuple[cst.Call, str, cst.BaseExpression]]:
-    """The calls in `module` that may call `func` by its name (`f(...)`, `self.f(...)`,
-    `obj.f(...)`, or a name bound to `tf.function(f)`), with each argument and the parameter
-    it binds (`*args` and what follows them are not matched)."""
+    """The calls in `module` that may call `func` by its name (`f(...)`, or a name bound to
+    `tf.function(f)`; a method or static method: `self.f(...)`, `obj.f(...)`), with each
+    argument and the parameter it binds (`*args` and what follows them are not matched).
+    `np.clip(...)` is no call of a module-level `clip`, nor `clip(...)` of a method."""
     sites = _module_call_sites(module)
     name = func.name.value
     positional = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
     method = bool(positional) and positional[0] in ("self", "cls")
+    static = any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+        for d in func.decorators
+    )
     for callee in sorted({name, *sites.wrappers.get(name, ())}):
         for call, via_attribute in sites.calls.get(callee, ()):
+            if via_attribute and not (method or static):
+                continue  # `np.clip(...)`: not the module's function `clip`
+            if method and not via_attribute:
+                continue  # `clip(...)`: not the method `clip`
             order = positional[1:] if method and via_attribute else positional
             for index, arg in enumerate(call.args):
                 if arg.star:

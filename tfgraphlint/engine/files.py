@@ -88,8 +88,19 @@ def iter_python_paths(
     would be skipped inside a walk.
 
     A folder that cannot be listed and a path that is not a regular file (a FIFO, a socket,
-    a device) are passed to `on_error` and skipped; the walk goes on.
+    a device) are passed to `on_error` and skipped; the walk goes on. A file named twice
+    (`a.py ./a.py`, or a file inside a folder also named) is checked once, under its first
+    spelling.
     """
+    seen: set[str] = set()
+
+    def first(path: str) -> bool:
+        key = os.path.normpath(os.path.abspath(path))
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     excludes = _Excludes((*config.exclude, *config.extend_exclude), config.root)
     extra = _Excludes(config.extend_include, config.root)  # the same matching, to include
 
@@ -105,7 +116,7 @@ def iter_python_paths(
 
     for raw in paths:
         if not os.path.isdir(raw):
-            if not excludes.excluded(Path(raw)) and regular(raw):
+            if not excludes.excluded(Path(raw)) and regular(raw) and first(raw):
                 yield raw
             continue
         for folder, dirs, files in os.walk(raw, onerror=walk_error):
@@ -122,5 +133,5 @@ def iter_python_paths(
                 if not name.endswith((".py", ".pyi", ".ipynb")) and not extra.match(name, rel):
                     continue
                 path = os.path.join(folder, name)
-                if not excludes.match(name, rel) and regular(path):
+                if not excludes.match(name, rel) and regular(path) and first(path):
                     yield path

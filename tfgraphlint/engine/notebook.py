@@ -235,13 +235,15 @@ def _strip_leading_indent(cell: CodeCell, lines: list[str]) -> list[str]:
 
 
 def _parses(text: str) -> SyntaxError | None:
+    """The error CPython gives on `text` as IPython runs a cell: parsed and compiled (`break`
+    outside a loop fails too), top-level `await` allowed."""
     import ast
     import warnings
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(text)
+            compile(text, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except SyntaxError as exc:
         return exc
     except (ValueError, RecursionError, MemoryError) as exc:
@@ -368,7 +370,7 @@ class Notebook:
         self._by_number = {cell.number: cell for cell in self.cells}
         self.text, self.line_map = self._join()
         if self.cells and _parses(self.text) is not None:
-            for cell in self.cells:  # only now, to name the cells that do not parse
+            for cell in self.cells:  # only now, to name the cells that do not compile
                 self._check_cell(cell)
             self.text, self.line_map = self._join()
 

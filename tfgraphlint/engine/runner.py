@@ -9,6 +9,7 @@ import dataclasses
 import fnmatch
 import io
 import os
+import re
 import signal
 import sys
 import threading
@@ -66,6 +67,7 @@ def _decode_error(path: str, data: bytes, exc: Exception) -> FileError:
 # deepest file of the 13-library benchmark corpus has 19). CPython's own limit for nested
 # brackets is 200 as well.
 MAX_NESTING_DEPTH = 200
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 # SyntaxErrors that are CPython limits rather than grammar: libcst would accept the file only
 # to choke on it later, slowly. Any other SyntaxError may be newer grammar than the running
@@ -142,10 +144,12 @@ def compile_check(path: str, text: str) -> FileError | None:
     async function, a duplicate argument...): the file cannot run, so it is a syntax error,
     as `python` reports it. The whole text, not the sliced one: slicing must not change which
     files have errors."""
+    # IPython runs a notebook's cells with top-level `await` allowed.
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if path.endswith(".ipynb") else 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            compile(text, path, "exec", dont_inherit=True)
+            compile(text, path, "exec", flags=flags, dont_inherit=True)
     except SyntaxError as exc:
         return FileError(path, f"syntax error: {exc.msg}", exc.lineno)
     except (ValueError, RecursionError, MemoryError):
@@ -216,6 +220,11 @@ def analyse(
     text = _decode_stage(source, path, result)
     if text is None:
         return analysis
+    if "\r" in text:
+        # Old Mac line ends (a lone CR): one for one into LF, so that lines and columns stay
+        # (and `--fix`, which edits the file's own text by line and column, keeps them),
+        # while `^`/`$` of the rules' patterns and the slicer's blank lines see lines.
+        text = _LONE_CR.sub("\n", text)
     # `from mypkg import tf`, where `mypkg` does `import tensorflow as tf` (read from disk).
     aliases = reexports_in_text(path, text)
     if not roots and not aliases and not may_contain_compiled_code(text, config):
@@ -328,7 +337,7 @@ def _parse_stage(path: str, analysed: str, tree: _Tree, result: LintResult) -> c
     try:
         return parse_module(analysed)
     except Exception as exc:  # ParserSyntaxError, RecursionError, and odd input
-        result.errors.append(tree.error or _libcst_error(path, exc))
+        result.errors.append(tree.error or _libcst_error(path, exc, tree.tree is not None))
         return None
 
 
@@ -488,7 +497,12 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _libcst_error(path: str, exc: Exception) -> FileError:
+def _libcst_error(path: str, exc: Exception, python_parsed: bool = False) -> FileError:
+    if isinstance(exc, cst.ParserSyntaxError) and python_parsed:
+        # Python's own parser accepted the text: no syntax error, a limit of libCST's parser
+        # (a module-level tuple of 5,000 implicitly joined strings).
+        message = f"cannot analyse: libCST's parser fails on code Python accepts ({exc.message})"
+        return FileError(path, message, exc.raw_line)
     if isinstance(exc, cst.ParserSyntaxError):
         return FileError(path, f"syntax error: {exc.message}", exc.raw_line)
     if isinstance(exc, RecursionError):
