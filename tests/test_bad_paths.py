@@ -65,3 +65,20 @@ def test_a_file_named_twice_is_checked_once(
     code = main(["check", "--isolated", "--no-cache", "--fix", "--unsafe-fixes", "src/a.py", "src"])
     out, err = capsys.readouterr()
     assert code == 0 and "1 fixed" in out + err
+
+
+def test_an_empty_path_and_negative_jobs_are_clear_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(
+        "import tensorflow as tf\n\n@tf.function\ndef f(x):\n    print(x)\n"
+    )
+    code = main(["check", "--isolated", "--no-cache", "", "a.py"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "a.py:5:5: TFG101" in out  # the run goes on
+    assert "error: empty path argument, skipped" in out + err
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "-j", "-1", "a.py"])
+    assert exit_.value.code == 2
+    assert "-j/--jobs: must be 0 (all cores) or more, got -1" in capsys.readouterr().err

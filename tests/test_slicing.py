@@ -790,3 +790,21 @@ def test_a_module_that_runs_functions_eagerly_reports_only_the_switch(
     assert [(f.line, f.code) for f in full] == ([(9, "TFG403")] if "ALL" in select else [])
     if full:
         assert full[0].message.endswith("(nothing else in this module is reported while it is on)")
+
+
+@pytest.mark.parametrize(
+    "compiles",
+    [
+        "fast = tf.\\\n    function(step)",
+        "ds = tf.data.Dataset.range(3).\\\n    map(step)",
+        "ds = tf.data.Dataset.range(3) \\\n    .map(step)",
+    ],
+)
+def test_slicing_reads_through_backslash_continuations(compiles: str) -> None:
+    source = "import tensorflow as tf\n\ndef step(x):\n    print(x)\n    return x\n\n"
+    assert _same_findings_with_and_without_slicing(source + compiles + "\n") == [(4, "TFG101")]
+
+
+def test_slicing_reads_a_decorator_split_by_a_backslash() -> None:
+    source = "import tensorflow as tf\n\n@tf.\\\nfunction\ndef step(x):\n    print(x)\n"
+    assert _same_findings_with_and_without_slicing(source) == [(6, "TFG101")]

@@ -115,6 +115,10 @@ def iter_python_paths(
         return why is None
 
     for raw in paths:
+        if not raw:
+            if on_error is not None:
+                on_error(raw, "empty path argument, skipped")
+            continue
         if not os.path.isdir(raw):
             if not excludes.excluded(Path(raw)) and regular(raw) and first(raw):
                 yield raw

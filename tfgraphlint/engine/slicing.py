@@ -130,7 +130,9 @@ def rule_needs(rules: Sequence[type[Rule]] | None) -> _Needs:
 
 def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
     """What makes a statement relevant: discovery's tokens, and the rules' `TRIGGERS`."""
-    parts = [r"\.\s*function\b", rf"\.\s*(?:{DATASET_METHODS})\s*\(", words("global", "nonlocal")]
+    # `[\s\\]*`: a backslash continues a line (`tf.\` then `function(f)` on the next one).
+    parts = [r"\.[\s\\]*function\b", rf"\.[\s\\]*(?:{DATASET_METHODS})[\s\\]*\("]
+    parts.append(words("global", "nonlocal"))
     parts.append(r"run_functions_eagerly\b")  # a module that runs every function eagerly
     parts.append(word("def") + rf"\s+(?:{STEP_NAMES})\b")
     parts += triggers  # top-level alternatives: no group (a group is searched more slowly)

@@ -46,6 +46,17 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _jobs(value: str) -> int:
+    """`-j`: a number of processes, 0 for all cores."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all cores) or more, got {jobs}")
+    return jobs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tfgraphlint", description=__doc__)
     parser.add_argument("--version", action="version", version=f"tfgraphlint {__version__}")
@@ -94,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the fixes as a unified diff and write nothing (exit 1 if there are any)",
     )
-    check.add_argument("-j", "--jobs", type=int, default=0, help="processes (default: all cores)")
+    check.add_argument("-j", "--jobs", type=_jobs, default=0, help="processes (default: all cores)")
     check.add_argument(
         "-q", "--quiet", action="store_true", help="print findings and errors only (no summary)"
     )
