@@ -39,8 +39,13 @@ class CompiledContext:
     converted: bool = True
     has_input_signature: bool = False
     signature_params: frozenset[str] = frozenset()
-    via: str | None = None  # "Dataset.map", "tf.while_loop", ...
-    call_line: int | None = None  # where a helper is called from its caller
+    # How the body is reached: the API of a callback or graph body ("Dataset.map",
+    # "tf.while_loop", ...); for a helper passed to a compiled function, the parameter it is
+    # passed as ("loss_fn"); for a Keras `call` a compiled body runs, the instance ("net").
+    via: str | None = None
+    # Where a helper is called from its caller (for a passed helper, where it is passed; for a
+    # Keras `call`, where the compiled body calls the instance).
+    call_line: int | None = None
     caller_qualname: str | None = None
     options: tuple[tuple[str, str], ...] = field(default=())
     root_label: str = "tf.function"  # what the root is: "tf.function", "`Dataset.map` callback"

@@ -1237,7 +1237,11 @@ class _Discovery:
         found: list[_FuncInfo] = []
         for assignment in scope[name.value]:
             value = self._assigned_value(getattr(assignment, "node", None))
-            if isinstance(value, cst.Call) and value.args and self.p._is_tf_function(value.func):
+            if (
+                isinstance(value, cst.Call)
+                and value.args
+                and names.any_in(self.p.qualnames(value.func), names.TF_FUNCTION)
+            ):
                 found.extend(self._resolve(value.args[0].value, where))
         return found
 
