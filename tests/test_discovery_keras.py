@@ -393,3 +393,29 @@ def test_a_keras_call_a_tf_function_runs_is_checked_with_every_rule() -> None:
     assert [(f.line, f.code) for f in findings] == [(7, "TFG101"), (11, "TFG101")]
     full = lint_source(source, "m.py", config, prefilter=False).findings
     assert [(f.line, f.code) for f in full] == [(7, "TFG101"), (11, "TFG101")]
+
+
+def test_a_keras_call_its_own_train_step_runs_is_checked_with_every_rule() -> None:
+    """`self(x)` in a `train_step` that `fit` traces runs the model's `call`: traced too."""
+    found = discover(
+        """
+        import keras
+        import tensorflow as tf
+
+        class Net(keras.Model):
+            def call(self, x):
+                print("traced")
+                return x
+
+            def train_step(self, data):
+                return self(data, training=True)
+
+        class Other(keras.Model):
+            def call(self, x):
+                return x
+        """
+    )
+    called = ctx(found, "Net.call")
+    assert not called.breaking_only and called.caller_qualname == "Net.train_step"
+    assert "traced where `Net.train_step` calls `self(...)` at line 11" in called.describe()
+    assert ctx(found, "Other.call").breaking_only

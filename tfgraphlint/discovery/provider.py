@@ -8,7 +8,8 @@ that is known to run eagerly (a `tf.py_function` callback) to `EAGER`. Rules ask
 Two passes, as pyflakes defers function bodies: first collect every function, class and call
 (`tf.function(f)` may come after `def f`), then propagate from the roots (decorated or wrapped
 functions, dataset callbacks, Keras steps) to nested bodies, graph bodies and same-module
-helpers.
+helpers; then to the functions the module passes to a compiled function that calls the
+parameter, and to the Keras `call`s that compiled bodies run through an instance.
 """
 
 from __future__ import annotations

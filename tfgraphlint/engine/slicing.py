@@ -309,7 +309,9 @@ def _close_over_names(
     function it passes to `tf.function` or `Dataset.map`, a method it calls on `self`). Only
     bodies propagate: an ordinary statement that names a helper does not make the helper
     traced, so a large module with one `tf.function` keeps that function and its helpers, not
-    the whole call graph.
+    the whole call graph. One exception: a body that calls a parameter (`fn(x)`, or hands it to
+    `strategy.run`, `tf.map_fn`...) traces what its callers pass there, so the units that name
+    it (or a name bound by a relevant statement) are kept, and what they pass becomes a body.
 
     Kept for context, without propagating: units that name a directly relevant definition
     (call sites of compiled functions, when a rule has the reach `call-sites`), methods that
