@@ -704,17 +704,26 @@ class _Discovery:
                     self._mark(info, self._root_ctx(info, ContextKind.DECORATED, call))
                     break
 
+    def _wrapping(self, call: cst.Call) -> tuple[cst.Call, list[cst.BaseExpression]] | None:
+        """For a call that compiles what it is given, `tf.function(f, ...)` or
+        `tf.function(...)(f)` (or a configured decorator): the call holding the options, and
+        the expressions it compiles. None for any other call."""
+        if isinstance(call.func, cst.Call):
+            if not self._is_compile_decorator(call.func.func):
+                return None
+            options_call = call.func  # tf.function(...)(f)
+        elif self._is_compile_decorator(call.func):
+            options_call = call  # tf.function(f, ...)
+        else:
+            return None
+        return options_call, list(_callable_args(call, (0,), ("func",)))
+
     def _mark_wrapped_calls(self) -> None:
         for call, where in self.c.all_calls:
-            if isinstance(call.func, cst.Call):
-                if not self._is_compile_decorator(call.func.func):
-                    continue
-                options_call = call.func  # tf.function(...)(f)
-            elif self._is_compile_decorator(call.func):
-                options_call = call  # tf.function(f, ...)
-            else:
+            wrapping = self._wrapping(call)
+            if wrapping is None:
                 continue
-            targets = list(_callable_args(call, (0,), ("func",)))
+            options_call, targets = wrapping
             for target in targets:
                 for info in self._resolve(target, where):
                     self._mark(info, self._root_ctx(info, ContextKind.WRAPPED, options_call))
@@ -1231,19 +1240,17 @@ class _Discovery:
         return self._calls_by_target.get(info.node, [])
 
     def _wrapped_by_name(self, name: cst.Name, where: _FuncInfo | None) -> list[_FuncInfo]:
-        """The functions a name refers to through `name = tf.function(f, ...)`."""
+        """The functions a name refers to through `name = tf.function(f, ...)` (the forms
+        `_mark_wrapped_calls` reads)."""
         scope = self.p.get_metadata(FastScopeProvider, name, None)
         if scope is None:
             return []
         found: list[_FuncInfo] = []
         for assignment in scope[name.value]:
             value = self._assigned_value(getattr(assignment, "node", None))
-            if (
-                isinstance(value, cst.Call)
-                and value.args
-                and names.any_in(self.p.qualnames(value.func), names.TF_FUNCTION)
-            ):
-                found.extend(self._resolve(value.args[0].value, where))
+            wrapping = self._wrapping(value) if isinstance(value, cst.Call) else None
+            for target in wrapping[1] if wrapping is not None else ():
+                found.extend(self._resolve(target, where))
         return found
 
     @staticmethod
