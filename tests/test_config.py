@@ -125,6 +125,14 @@ def test_snake_case_keys_are_accepted(project: Path) -> None:
             "per-file-ignores = { 'tests/*' = ['TFG1011'] }",
             "per-file-ignores: `TFG1011` (for `tests/*`) matches no rule; did you mean `TFG101`?",
         ),
+        (
+            'extra-function-decorators = ["mypkg."]',
+            "`extra-function-decorators`: 'mypkg.' is not a qualified name",
+        ),
+        (
+            'extra-function-decorators = ["mypkg.jit", ""]',
+            "`extra-function-decorators`: '' is not a qualified name",
+        ),
     ],
 )
 def test_bad_config_is_a_clear_error(

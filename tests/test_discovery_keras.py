@@ -419,3 +419,65 @@ def test_a_keras_call_its_own_train_step_runs_is_checked_with_every_rule() -> No
     assert not called.breaking_only and called.caller_qualname == "Net.train_step"
     assert "traced where `Net.train_step` calls `self(...)` at line 11" in called.describe()
     assert ctx(found, "Other.call").breaking_only
+
+
+_ON_SELF = """
+import keras
+import tensorflow as tf
+
+class Block(keras.layers.Layer):
+    def call(self, x):
+        return x
+
+class Net(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+
+    def call(self, x):
+        return self.block(x)
+
+class Unused(keras.layers.Layer):
+    def call(self, x):
+        return x
+
+class Trainer:
+    def __init__(self, other):
+        self.net = Net()
+        self.other = other
+
+    @tf.function
+    def step(self, x):
+        return self.net(x) + self.other(x)
+"""
+
+
+def test_a_keras_call_run_through_an_attribute_of_self_is_checked_with_every_rule() -> None:
+    """`self.net = Net()` in `__init__`, `self.net(x)` in a tf.function method: `Net.call`
+    is traced, and so is the `call` of the sublayer it runs (`self.block(x)`)."""
+    found = discover(_ON_SELF)
+    net = ctx(found, "Net.call")
+    assert not net.breaking_only and net.caller_qualname == "Trainer.step"
+    assert "traced where `Trainer.step` calls `self.net(...)` at line 28" in net.describe()
+    block = ctx(found, "Block.call")
+    assert not block.breaking_only and block.caller_qualname == "Net.call"
+    assert ctx(found, "Unused.call").breaking_only
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "trainer = Trainer(None)\ntrainer.net = object()\n",  # assigned from outside
+        "class Other(Trainer):\n    def reset(self):\n        self.net, self.x = 1, 2\n",
+        "def rebind(trainer):\n    trainer.net += 1\n",
+    ],
+)
+def test_an_attribute_assigned_elsewhere_is_not_known_to_hold_the_model(change: str) -> None:
+    found = discover(_ON_SELF + change)
+    assert ctx(found, "Net.call").breaking_only
+    assert ctx(found, "Block.call").breaking_only
+
+
+def test_an_attribute_bound_to_a_parameter_is_not_known_to_hold_a_model() -> None:
+    found = discover(_ON_SELF.replace("self.net = Net()", "self.net = other"))
+    assert ctx(found, "Net.call").breaking_only

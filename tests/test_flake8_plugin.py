@@ -129,6 +129,10 @@ def test_options_from_flake8_config(tmp_path: Path) -> None:
         ),
         ("tfg-large-loop-threshold = 0", "`tfg-large-loop-threshold` must be a positive integer"),
         ("tfg-keras-call = maybe", "`tfg-keras-call` must be true or false"),
+        (
+            "tfg-extra-function-decorators = mylib.jit, mypkg.",
+            "`tfg-extra-function-decorators`: 'mypkg.' is not a qualified name",
+        ),
     ],
 )
 def test_bad_flake8_option_is_a_clear_error(project: Path, line: str, message: str) -> None:
@@ -220,7 +224,7 @@ def test_flake8_options_match_the_config() -> None:
         option = by_key[key]
         assert (attr, is_list, help_text) == (
             option.attr,
-            option.parse.__name__ == "_str_list",
+            option.is_list,
             option.help,
         )
     assert [key for key, *_ in FLAKE8_OPTIONS] == [

@@ -64,6 +64,17 @@ CASES = {
         True,
         True,
     ),
+    "chain broken by a comment": (
+        "import tensorflow as tf\ng = (tf.  # note\n     function)(len)\n",
+        True,
+        True,
+    ),
+    "dataset call broken by comments": (
+        "import tensorflow as tf\ndef parse(x):\n    return x\n"
+        "ds = (tf.data.Dataset.range(3).  # (note)\n    map  # note\n    (parse))\n",
+        True,
+        True,
+    ),
     "tensorflow only in a comment": (
         "import tensorflow as tf\nx = tf.constant(1)  # unlike tf.function\n",
         False,

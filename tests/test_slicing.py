@@ -798,6 +798,10 @@ def test_a_module_that_runs_functions_eagerly_reports_only_the_switch(
         "fast = tf.\\\n    function(step)",
         "ds = tf.data.Dataset.range(3).\\\n    map(step)",
         "ds = tf.data.Dataset.range(3) \\\n    .map(step)",
+        "fast = (tf.  # the graph version\n    function)(step)",
+        "ds = (tf.data.Dataset.range(3).  # a callback\n    map(step))",
+        "ds = tf.data.Dataset.range(3).map(  # a callback\n    step)",
+        "ds = (tf.data.Dataset.range(3).map  # a callback\n    (step))",
     ],
 )
 def test_slicing_reads_through_backslash_continuations(compiles: str) -> None:
@@ -808,3 +812,179 @@ def test_slicing_reads_through_backslash_continuations(compiles: str) -> None:
 def test_slicing_reads_a_decorator_split_by_a_backslash() -> None:
     source = "import tensorflow as tf\n\n@tf.\\\nfunction\ndef step(x):\n    print(x)\n"
     assert _same_findings_with_and_without_slicing(source) == [(6, "TFG101")]
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    [
+        "@(\n    functools.lru_cache\n)",
+        "@(  # cached\n    functools.lru_cache\n)",
+        "@\\\nfunctools.lru_cache",
+        "@functools.lru_cache\n@(\n    functools.wraps(len)\n)",
+    ],
+)
+@pytest.mark.parametrize("in_class", [False, True])
+def test_slicing_blanks_a_decorator_from_its_at_sign(decorator: str, in_class: bool) -> None:
+    # `ast` gives a decorator's expression line, which may be below its `@` line: blanking
+    # from there left `@(` behind, a syntax error in a valid file.
+    unrelated = f"{decorator}\ndef unrelated(n):\n    return n\n"
+    if in_class:
+        unrelated = "class Tools:\n" + textwrap.indent(unrelated, "    ")
+    source = (
+        "import functools\nimport tensorflow as tf\n\n"
+        + unrelated
+        + "\n@tf.function\ndef step(x):\n    print(x)\n    return x\n"
+    )
+    line = source.splitlines().index("    print(x)") + 1
+    config = Config(select=("ALL",))
+    result = lint_source(source, "m.py", config)
+    assert result.errors == []
+    assert _same_findings_with_and_without_slicing(source) == [(line, "TFG101")]
+
+
+def test_slicing_reads_unicode_names() -> None:
+    # The slicer's name patterns were ASCII: `hélper` was not seen as called, `hístory` as
+    # state a traced body reads.
+    source = """
+        import tensorflow as tf
+
+        hístory = []
+
+        def hélper(x):
+            print(x)
+            return x
+
+        def record(v):
+            hístory.append(v)
+
+        @tf.function
+        def step(x):
+            return hélper(x) + len(hístory)
+        """
+    assert _same_findings_with_and_without_slicing(source) == [(7, "TFG101"), (15, "TFG110")]
+
+
+def test_slicing_keeps_the_switch_called_through_an_import_alias() -> None:
+    # `eager(False)` in a function switches the module's functions back to graphs: blanked,
+    # the module looked eager throughout and only TFG403 was reported.
+    source = """
+        import tensorflow as tf
+        from tensorflow.config import run_functions_eagerly as eager
+
+        eager(True)
+
+        def disable():
+            eager(False)
+
+        @tf.function
+        def step(x):
+            print(x)
+            return x
+        """
+    assert _same_findings_with_and_without_slicing(source) == [(5, "TFG403"), (12, "TFG101")]
+
+
+def test_slicing_reads_a_configured_decorator_under_an_alias() -> None:
+    source = textwrap.dedent(
+        """
+        import tensorflow as tf
+        from mypkg import compiled as c
+
+        @c
+        def step(x):
+            print(x)
+            return x
+        """
+    )
+    config = Config(select=("ALL",), extra_function_decorators=("mypkg.compiled",))
+    sliced = [(f.line, f.code) for f in lint_source(source, "m.py", config).findings]
+    full = lint_source(source, "m.py", config, prefilter=False).findings
+    assert sliced == [(f.line, f.code) for f in full] == [(7, "TFG101")]
+
+
+_FACTORY_MADE_LAYER = """
+    import tensorflow as tf
+
+    class Net(tf.keras.layers.Layer):
+        def call(self, x):
+            print("trace", x)
+            return x
+
+    def make():
+        return Net()
+
+    def build():
+        return make()
+    """
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "net = build()\n\n@tf.function\ndef step(x):\n    return net(x)\n",
+        "def main():\n    net = build()\n\n    @tf.function\n    def step(x):\n"
+        "        return net(x)\n    return step\n",
+    ],
+)
+def test_slicing_keeps_the_factories_of_a_model_a_compiled_body_runs(use: str) -> None:
+    # Discovery reads what `build()` returns to know that `net(x)` runs `Net.call`.
+    source = textwrap.dedent(_FACTORY_MADE_LAYER) + use
+    assert _same_findings_with_and_without_slicing(source) == [(6, "TFG101")]
+
+
+def test_slicing_keeps_the_factory_of_a_model_whose_step_is_driven_by_hand() -> None:
+    source = """
+        import tensorflow as tf
+
+        class A(tf.keras.Model):
+            def train_step(self, data):
+                print(data)
+                return {}
+
+        def build_a():
+            return A()
+
+        def main(ds):
+            a = build_a()
+            for batch in ds:
+                a.train_step(batch)
+        """
+    assert _same_findings_with_and_without_slicing(source) == []
+
+
+def test_slicing_keeps_the_state_a_tf_function_factory_makes() -> None:
+    # TFG203 is silent on a factory that makes a layer each call: slicing it away reported it.
+    source = """
+        import tensorflow as tf
+
+        REGISTRY = []
+
+        def make():
+            layer = tf.keras.layers.Dense(3)
+            REGISTRY.append(layer)
+            return tf.function(lambda x: x * 2)
+
+        def loop():
+            for i in range(3):
+                f = make()
+                f(i)
+        """
+    assert _same_findings_with_and_without_slicing(source) == []
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "class A:\n    pass\n\nclass B(A):\n    pass\n\nclass C(B):\n    pass\n\n"
+        "def made():\n    return C()\n",
+        "class Cfg:\n    pass\n\ndef make2():\n    return Cfg()\n\n"
+        "def made():\n    return make2()\n",
+    ],
+)
+def test_slicing_keeps_argument_makers_to_any_depth(made: str) -> None:
+    source = (
+        "import tensorflow as tf\n\n" + made + "\n@tf.function\ndef step(cfg, x):\n    return x\n\n"
+        "def main():\n    for i in range(10):\n        step(made(), i)\n"
+    )
+    line = source.splitlines().index("        step(made(), i)") + 1
+    assert _same_findings_with_and_without_slicing(source) == [(line, "TFG202"), (line, "TFG205")]

@@ -82,6 +82,18 @@ def _str_list(key: str, value: object) -> tuple[str, ...]:
     raise ConfigError(f"`{key}` must be a list of strings, got {value!r}")
 
 
+def _decorator_names(key: str, value: object) -> tuple[str, ...]:
+    """Qualified names (globs allowed): every dotted part named (`mypkg.`, `.jit` and the empty
+    name are errors)."""
+    names = _str_list(key, value)
+    for name in names:
+        if not all(part.strip() for part in name.split(".")):
+            raise ConfigError(
+                f"`{key}`: {name!r} is not a qualified name (an empty part between dots)"
+            )
+    return names
+
+
 def _bool(key: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -158,6 +170,11 @@ class Option:
     help: str
     rule_option: bool = False
 
+    @property
+    def is_list(self) -> bool:
+        """A list of strings (a comma-separated list under flake8)."""
+        return self.parse in (_str_list, _decorator_names)
+
 
 OPTIONS: tuple[Option, ...] = (
     Option("select", "select", _str_list, "Rules to enable: codes, code prefixes or names."),
@@ -180,7 +197,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "extra-function-decorators",
         "extra_function_decorators",
-        _str_list,
+        _decorator_names,
         "Qualified names (globs allowed) of project decorators that wrap `tf.function`.",
     ),
     Option(

@@ -5,6 +5,8 @@
   tf.function hands to `tf.py_function` prints on every call (TFG101's VALID example);
 - a Keras `call` that a tf.function runs through an instance is traced with it: its `print`
   runs while tracing only (TFG101's INVALID example: fewer times than the three calls);
+  so is one run through an attribute of the tf.function's `self` (`self.net = Net()` in
+  `__init__`), and a sublayer's `call` that such a `call` runs (`self.double(x)`);
 - a module that turns `tf.config.run_functions_eagerly(True)` on at its top level runs its
   tf.functions eagerly: `.numpy()` in one gives the value (TFG401's VALID example; the
   rule's INVALID examples show the same call failing while tracing).
@@ -54,6 +56,7 @@ def _example(code: str, kind: str, text: str) -> str:
 _PASSED = _example("TFG101", "invalid", "def evaluate(loss_fn, y)")
 _PY_FUNCTION = _example("TFG101", "valid", "def evaluate(log_fn, y)")
 _KERAS_CALL = _example("TFG101", "invalid", "return scale(x)")
+_KERAS_ATTRIBUTE = _example("TFG101", "invalid", "return self.net(x)")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         f"evaluate(log_values, {_X})",
         _KERAS_CALL,
         f"step({_X})",
+        _KERAS_ATTRIBUTE,
+        f"trainer.step({_X})",
     ]
     found: dict[str, Any] = run_tensorflow_script(_WORKER, *args, cwd=folder)
     return found
@@ -88,6 +93,10 @@ def test_a_keras_call_run_by_a_tf_function_prints_while_tracing_only(
     results: dict[str, Any],
 ) -> None:
     assert 1 <= results["prints"][_KERAS_CALL] < 3  # noqa: PLR2004
+
+
+def test_a_sublayer_of_a_model_on_self_prints_while_tracing_only(results: dict[str, Any]) -> None:
+    assert 1 <= results["prints"][_KERAS_ATTRIBUTE] < 3  # noqa: PLR2004
 
 
 def test_numpy_works_in_a_module_that_runs_functions_eagerly(results: dict[str, Any]) -> None:

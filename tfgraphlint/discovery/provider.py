@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BaseMetadataProvider,
     MetadataWrapper,
@@ -166,6 +167,13 @@ class _Collector(cst.CSTVisitor):
         # Attribute names assigned inside each class (`obj.update_state = ...` in a method):
         # a method so replaced on an instance is not what Keras calls (`_mark_keras`).
         self.attributes_set: dict[cst.ClassDef, set[str]] = {}
+        # `self.net = ...` in a method: the values bound to each attribute of a class's
+        # instances, with the method that binds them; and the attribute names assigned on
+        # anything but a method's `self` (`trainer.net = ...`), whose values are unknown.
+        self.self_bindings: dict[
+            tuple[cst.ClassDef, str], list[tuple[cst.BaseExpression, _FuncInfo]]
+        ] = {}
+        self.other_attributes: set[str] = set()
         self._func_stack: list[_FuncInfo] = []
         self._scope: list[tuple[str, cst.ClassDef | None]] = []
 
@@ -234,6 +242,11 @@ class _Collector(cst.CSTVisitor):
                 cls = next((c for _, c in reversed(self._scope) if c is not None), None)
                 if cls is not None:
                     self.attributes_set.setdefault(cls, set()).add(target.target.attr.value)
+                self._note_attribute(target.target, node.value)
+            if isinstance(target.target, cst.Tuple | cst.List):
+                for element in target.target.elements:
+                    if isinstance(element.value, cst.Attribute):
+                        self.other_attributes.add(element.value.attr.value)
             if isinstance(target.target, cst.Name):
                 self.assigns[target.target] = node.value
             elif (
@@ -248,6 +261,30 @@ class _Collector(cst.CSTVisitor):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name) and node.value is not None:
             self.assigns[node.target] = node.value
+        elif isinstance(node.target, cst.Attribute) and node.value is not None:
+            self._note_attribute(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Attribute):
+            self.other_attributes.add(node.target.attr.value)  # a value of unknown kind
+
+    def _note_attribute(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
+        """`self.net = value` in a method (its first parameter) goes into `self_bindings`;
+        any other attribute assignment names an attribute of unknown value."""
+        method = self._func_stack[-1] if self._func_stack else None
+        params = method.node.params.params if method is not None else ()
+        if (
+            method is not None
+            and method.cls is not None
+            and isinstance(method.node, cst.FunctionDef)
+            and params
+            and isinstance(target.value, cst.Name)
+            and target.value.value == params[0].name.value
+        ):
+            key = (method.cls, target.attr.value)
+            self.self_bindings.setdefault(key, []).append((value, method))
+        else:
+            self.other_attributes.add(target.attr.value)
 
     def visit_Call(self, node: cst.Call) -> None:
         current = self._func_stack[-1] if self._func_stack else None
@@ -1186,15 +1223,25 @@ class _Discovery:
         instance of its class (`net = Net()`, then `net(x)` in a tf.function), is traced: every
         rule applies to it (and to what it calls), not only those of what breaks."""
         by_name = {cls.name.value: cls for cls in self.c.methods}
+        upgraded = True
+        while upgraded:  # a layer's `call` that runs a sublayer (`self.block(x)`), in turn
+            upgraded = self._upgrade_keras_calls(by_name)
+
+    def _upgrade_keras_calls(self, by_name: dict[str, cst.ClassDef]) -> bool:
+        """One round of `_keras_calls_run_by_compiled_code`: whether a `call` was upgraded."""
         upgraded = False
         for node, ctx in list(self.result.items()):
             if not isinstance(ctx, CompiledContext) or ctx.breaking_only:
                 continue
             info = self.c.funcs[node]
             for call in info.calls:
-                if not isinstance(call.func, cst.Name):
+                if isinstance(call.func, cst.Name):
+                    instances = self._instances_of(call.func, info, by_name, 0)
+                elif isinstance(call.func, cst.Attribute):
+                    instances = self._attribute_instances(call.func, info, by_name)
+                else:
                     continue
-                for cls in self._instances_of(call.func, info, by_name, 0) or ():
+                for cls in instances or ():
                     target = self.c.methods.get(cls, {}).get("call") if cls is not None else None
                     old = self.result.get(target.node) if target is not None else None
                     if target is None or not isinstance(old, CompiledContext):
@@ -1216,7 +1263,7 @@ class _Discovery:
                         dataclasses.replace(
                             old,
                             breaking_only=False,
-                            via=call.func.value,
+                            via=get_full_name_for_node(call.func),
                             call_line=self.p.line_of(call),
                             caller_qualname=info.qualname,
                         ),
@@ -1225,6 +1272,28 @@ class _Discovery:
         if upgraded:
             self._propagate()
             self._follow_passed()
+        return upgraded
+
+    def _attribute_instances(
+        self, func: cst.Attribute, where: _FuncInfo, by_name: dict[str, cst.ClassDef]
+    ) -> set[cst.ClassDef | None] | None:
+        """The module's classes `self.net` may be an instance of, in a method: every value the
+        class's own methods bind to `self.net` is `Cls(...)` (`_instances_of`), and nothing
+        else assigns an attribute of that name. None when it cannot be told."""
+        owner = self._method_owner(where)
+        if owner is None or not self._is_self_or_super(func.value, where):
+            return None
+        attr = func.attr.value
+        bindings = self.c.self_bindings.get((owner[0], attr))
+        if not bindings or attr in self.c.other_attributes:
+            return None
+        found: set[cst.ClassDef | None] = set()
+        for value, method in bindings:
+            more = self._instances_of(value, method, by_name, 0)
+            if more is None:
+                return None
+            found |= more
+        return found
 
     def _calls_of(self, info: _FuncInfo) -> list[tuple[cst.Call, _FuncInfo | None]]:
         """The module's calls of `info`'s function: by a name bound to its `def`, by

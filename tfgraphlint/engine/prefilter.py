@@ -73,7 +73,10 @@ DATASET_METHODS = "map|filter|flat_map|interleave|parallel_interleave|reduce|sca
 _KERAS_CALL = re.compile(r"def\s+call\b")  # a compiled body unless `keras-call = false`
 # Keras loss/metric methods, and `model.compile(loss=f, metrics=[g])`: traced by `fit`.
 _LOSS_METHODS = "|".join(sorted(names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS))
-_COMPILE = r"\.(?<!\bre\.)\s*compile\s*\("  # not `re.compile(`
+# Whitespace, line continuations and comments between tokens; a comment runs to its line's
+# end, so that each text matches one way only (`#[^\n]*` alone matches `###` three ways).
+GAP = r"(?:[\s\\]|#[^\n]*\n)*"
+_COMPILE = rf"\.(?<!\bre\.){GAP}compile{GAP}\("  # not `re.compile(`
 KERAS_LOSS = rf"def\s+(?:{_LOSS_METHODS})\b|{_COMPILE}"  # the pattern, for the slicer
 _LOSS_DEF = re.compile(rf"def\s+(?:{_LOSS_METHODS})\b")
 _COMPILE_CALL = re.compile(_COMPILE)
@@ -112,11 +115,34 @@ def _word_at(text: str, start: int, end: int) -> bool:
 
 
 def _after_dot(text: str, start: int) -> bool:
-    """`text[start:]` follows a `.`, across whitespace and line continuations."""
+    """`text[start:]` follows a `.`, across whitespace, line continuations and comments
+    (`(tf.  # note` then `function)(f)` on the next line). A `#` inside a string on the line
+    above counts as a comment: at worst a file passes that need not."""
     j = start - 1
-    while j >= 0 and text[j] in _SPACE:
+    while j >= 0:
+        char = text[j]
+        if char not in _SPACE:
+            return char == "."
+        if char == "\n":
+            comment = text.find("#", text.rfind("\n", 0, j) + 1, j)
+            if comment >= 0:
+                j = comment
         j -= 1
-    return j >= 0 and text[j] == "."
+    return False
+
+
+def _skip_space(text: str, k: int) -> int:
+    """The index of the first character at or after `k` that is not whitespace, a line
+    continuation or a comment."""
+    while k < len(text):
+        if text[k] == "#":
+            end = text.find("\n", k)
+            k = len(text) if end < 0 else end
+        elif text[k] in _SPACE:
+            k += 1
+        else:
+            break
+    return k
 
 
 def _names_function(text: str) -> bool:
@@ -140,9 +166,7 @@ def _calls_dataset_method(text: str) -> bool:
         while i >= 0:
             end = i + len(name)
             if _word_at(text, i, end) and _after_dot(text, i):
-                k = end
-                while k < len(text) and text[k] in _SPACE:
-                    k += 1
+                k = _skip_space(text, end)
                 if k < len(text) and text[k] == "(":
                     return True
             i = text.find(name, end)
@@ -184,11 +208,9 @@ _KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-_DATASET_CALL = re.compile(
-    r"\.[\s\\]*(?:" + "|".join(names.DATASET_CALLBACK_METHODS) + r")[\s\\]*\("
-)
+_DATASET_CALL = re.compile(rf"\.{GAP}(?:" + "|".join(names.DATASET_CALLBACK_METHODS) + rf"){GAP}\(")
 _DATA_WORD_EXACT = re.compile(word("data"))
-_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_IDENT = r"[^\W\d]\w*"  # Python identifiers, Unicode ones included
 _CHAIN_TAIL = re.compile(rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*[ \t]*\.[ \t]*$")
 
 

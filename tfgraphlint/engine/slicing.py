@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -35,6 +35,7 @@ from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import (
     DATASET_METHODS,
+    GAP,
     KERAS_LOSS,
     KERAS_STEP,
     STEP_NAMES,
@@ -48,17 +49,24 @@ from tfgraphlint.engine.registry import all_rules
 from tfgraphlint.engine.rule import Rule
 
 _KERAS_DRIVERS = "|".join(sorted(names.KERAS_DRIVER_METHODS))
-_FUNCTION_ALIAS = re.compile(word("function") + r"\s+as\s+([A-Za-z_]\w*)")
-_SELF_BINDING = re.compile(word("self") + r"\s*\.\s*([A-Za-z_]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
+_FUNCTION_ALIAS = re.compile(word("function") + r"\s+as\s+([^\W\d]\w*)")
+# `from tensorflow.config import run_functions_eagerly as eager`: `eager(False)` is read too.
+_EAGER_ALIAS = re.compile(r"run_functions_eagerly\s+as\s+([^\W\d]\w*)")
+_SELF_BINDING = re.compile(word("self") + r"\s*\.\s*([^\W\d]\w*)\s*(?:=[^=]|[-+*/%@&|^]=|:)")
 # In-place changes of a container (python-state-frozen): `x.append(`, `x[k] = v`, `x[k] += v`.
 _MUTATORS = (
     "append|extend|insert|pop|popleft|appendleft|remove|clear|update|setdefault|popitem|add|discard"
 )
 _MUTATION = rf"\s*(?:\.\s*(?:{_MUTATORS})\s*\(|\[[^\]\n]*\]\s*[-+*/%@&|^]?=[^=])"
-_SELF_MUTATION = re.compile(word("self") + rf"\s*\.\s*([A-Za-z_]\w*){_MUTATION}")
-_NAME_MUTATION = re.compile(rf"(?<![.\w])([A-Za-z_]\w*){_MUTATION}")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CALLED = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\s*\(")  # `name(`, not `x.name(`
+_SELF_MUTATION = re.compile(word("self") + rf"\s*\.\s*([^\W\d]\w*){_MUTATION}")
+_NAME_MUTATION = re.compile(rf"(?<![.\w])([^\W\d]\w*){_MUTATION}")
+_IDENT = re.compile(r"[^\W\d]\w*")
+# `Dense(3)`, `tf.Variable(0.0)`: an object made, perhaps state that a tf.function made in
+# the same function wraps (TFG203 is silent on such factories).
+_MAKES_OBJECT = re.compile(r"[A-Z](?<![\w][A-Z])\w*\s*\(")
+_KERAS_CALL_DEF = re.compile(word("def") + r"\s+call\b")
+_FACTORY_DEPTH = 4  # `_Discovery._instances_of` reads returns 3 calls deep
+_CALLED = re.compile(r"(?<![.\w])([^\W\d]\w*)\s*\(")  # `name(`, not `x.name(`
 _IMPORTS_FUNCTION = re.compile(
     rf"{word('import')}[^\n]*\bfunction\b|{word('import')}\s*\([^)]*\bfunction\b"
 )
@@ -83,30 +91,51 @@ class _Unit:
     methods: list[_Unit] = field(default_factory=list)  # a class header's method units
 
 
-def _spans(tree: ast.Module) -> list[_Unit]:
+def _spans(tree: ast.Module, lines: Sequence[str]) -> list[_Unit]:
     """Top-level statements, with each class split into its header part and its methods."""
     units: list[_Unit] = []
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef):
             methods = [m for m in stmt.body if isinstance(m, _DEFS)]
-            header = _Unit(_start(stmt), stmt.end_lineno or stmt.lineno, stmt.name, None, stmt)
+            header = _Unit(
+                _start(stmt, lines), stmt.end_lineno or stmt.lineno, stmt.name, None, stmt
+            )
             units.append(header)
             for m in methods:
                 assert isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
-                method = _Unit(_start(m), m.end_lineno or m.lineno, m.name, header, m)
+                method = _Unit(_start(m, lines), m.end_lineno or m.lineno, m.name, header, m)
                 units.append(method)
                 header.methods.append(method)
         else:
             name = stmt.name if isinstance(stmt, _DEFS) else None
-            units.append(_Unit(_start(stmt), stmt.end_lineno or stmt.lineno, name, None, stmt))
+            units.append(
+                _Unit(_start(stmt, lines), stmt.end_lineno or stmt.lineno, name, None, stmt)
+            )
     for index, unit in enumerate(units):
         unit.index = index
     return units
 
 
-def _start(stmt: ast.stmt) -> int:
-    decorators: Iterable[ast.expr] = getattr(stmt, "decorator_list", ())
-    return min([stmt.lineno, *(d.lineno for d in decorators)])
+def _start(stmt: ast.stmt, lines: Sequence[str]) -> int:
+    """The statement's first line: its first decorator's `@`, which may stand lines above the
+    decorator's expression (`@(` or `@\\` on a line of its own: `ast` gives the expression's
+    line)."""
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
+    if not decorators:
+        return stmt.lineno
+    first = decorators[0]
+    line, text = first.lineno, lines[first.lineno - 1][: first.col_offset]
+    while True:
+        # Between the `@` and the expression: whitespace, `(`, line continuations, comments.
+        before = text.rstrip(" \t\f\r\n\\(")
+        if before.endswith("@"):
+            return line
+        if before or line == 1:
+            return min(stmt.lineno, first.lineno)  # not found: the expression's line
+        line -= 1
+        text = lines[line - 1]
+        comment = text.find("#")
+        text = text[:comment] if comment >= 0 else text
 
 
 class _Needs(NamedTuple):
@@ -130,8 +159,9 @@ def rule_needs(rules: Sequence[type[Rule]] | None) -> _Needs:
 
 def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.Pattern[str]:
     """What makes a statement relevant: discovery's tokens, and the rules' `TRIGGERS`."""
-    # `[\s\\]*`: a backslash continues a line (`tf.\` then `function(f)` on the next one).
-    parts = [r"\.[\s\\]*function\b", rf"\.[\s\\]*(?:{DATASET_METHODS})[\s\\]*\("]
+    # `GAP`: a backslash continues a line (`tf.\` then `function(f)` on the next one), and
+    # a comment can end one inside brackets (`(tf.  # note` then `function)(f)`).
+    parts = [rf"\.{GAP}function\b", rf"\.{GAP}(?:{DATASET_METHODS}){GAP}\("]
     parts.append(words("global", "nonlocal"))
     parts.append(r"run_functions_eagerly\b")  # a module that runs every function eagerly
     parts.append(word("def") + rf"\s+(?:{STEP_NAMES})\b")
@@ -140,7 +170,7 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
         # Discovery's Keras opt-outs: `run_eagerly=True`, steps called directly, and the
         # `fit`/`evaluate`/`predict` calls that make a directly called step traced after all.
         parts.append(word("run_eagerly"))
-        parts.append(rf"\.\s*(?:{STEP_NAMES}|{_KERAS_DRIVERS})\s*\(")
+        parts.append(rf"\.{GAP}(?:{STEP_NAMES}|{_KERAS_DRIVERS}){GAP}\(")
     if config.keras_call is not False:
         parts.append(word("def") + r"\s+call\b")
     parts.append(KERAS_LOSS)
@@ -148,8 +178,10 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
         parts.append(word("run_eagerly"))  # losses and metrics of a model that runs eagerly
         # Direct calls of a metric's methods: discovery reads them all (a metric that only
         # the module's own code updates is not a Keras metric).
-        parts.append(rf"\.\s*(?:{_METRIC_METHODS})\s*\(")
-    names = extra_names(config) + _FUNCTION_ALIAS.findall(text)
+        parts.append(rf"\.{GAP}(?:{_METRIC_METHODS}){GAP}\(")
+    names = extra_names(config) + _FUNCTION_ALIAS.findall(text) + _EAGER_ALIAS.findall(text)
+    for extra in extra_names(config):  # `from mypkg import compiled as c`, then `@c`
+        names += re.findall(word(extra) + r"\s+as\s+([^\W\d]\w*)", text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
     if any("*" in pat for pat in config.extra_function_decorators):
@@ -181,7 +213,7 @@ def slice_source(
     if tree is None:
         return text
     lines = split_lines(text, keepends=True)
-    units = _spans(tree)
+    units = _spans(tree, lines)
     relevant = _relevance(text, config, triggers)
     segments = [_segment(lines, u) for u in units]
     direct = [
@@ -206,18 +238,32 @@ def slice_source(
         if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
             keep[i] = not body_idents.isdisjoint(_NAME_MUTATION.findall(segments[i]))
-    if KERAS_STEP.search(text):
-        # Discovery's Keras opt-out reads what a kept `model = get_model()` returns (a model
-        # the module fits is not the one whose step it drives by hand): keep such factories.
-        called = {
-            name
-            for i, unit in enumerate(units)
-            if keep[i] and unit.cls is None and not isinstance(unit.stmt, _DEFS + (ast.ClassDef,))
-            for name in _CALLED.findall(segments[i])
-        }
-        for i, unit in enumerate(units):
-            if not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
-                keep[i] = unit.stmt.name in called
+    if KERAS_STEP.search(text) or (
+        config.keras_call is not False and _KERAS_CALL_DEF.search(text) and any(traced)
+    ):
+        # Discovery reads what a kept `model = get_model()` returns: for its Keras opt-out (a
+        # model the module fits is not the one whose step it drives by hand), and for the
+        # Keras `call`s a compiled body runs (`net = build()`, then `net(x)`). Keep such
+        # factories, and those they call, as deep as discovery follows them.
+        for _ in range(_FACTORY_DEPTH):
+            called = {
+                name
+                for i, unit in enumerate(units)
+                if keep[i] and not isinstance(unit.stmt, ast.ClassDef)
+                for name in _CALLED.findall(segments[i])
+            }
+            more = [
+                i
+                for i, unit in enumerate(units)
+                if not keep[i]
+                and unit.cls is None
+                and isinstance(unit.stmt, _DEFS)
+                and unit.stmt.name in called
+            ]
+            if not more:
+                break
+            for i in more:
+                keep[i] = True
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -481,24 +527,25 @@ def _keep_argument_makers(
 ) -> None:
     """Keep, for context, the module-level functions and classes that make the arguments of
     calls to compiled functions (`step(build_model())`, or `model = build_model()` then
-    `step(model)` in the same unit), and those these name (two deep): `new-object-per-call`
-    reads them. A class keeps its header and the methods that decide how its instances
-    trace, not the others."""
+    `step(model)` in the same unit), and those these name, to any depth (`new-object-per-call`
+    follows factories and base classes): the rule reads them. A class keeps its header and
+    the methods that decide how its instances trace, not the others."""
     makers = {
         j for i in sites for n in _makers(units[i].stmt, compiled) if (j := top.get(n)) is not None
     }
     level = makers
-    for depth in range(2):
+    seen: set[int] = set()
+    while level:
         # A definition kept for another reason still leads to what it names.
-        level = {j for j in level if isinstance(units[j].stmt, _DEFS + (ast.ClassDef,))}
+        level = {j for j in level if isinstance(units[j].stmt, _DEFS + (ast.ClassDef,))} - seen
+        seen |= level
         for j in level:
             keep[j] = True
             for hook in _TRACING_HOOKS:
                 method = members.get(j, {}).get(hook)
                 if method is not None:
                     keep[method] = True
-        if depth == 0:
-            level = {k for j in level for k in named[j] if units[k].cls is None}
+        level = {k for j in level for k in named[j] if units[k].cls is None}
 
 
 def _makers(stmt: ast.AST, compiled: set[str]) -> set[str]:
@@ -631,12 +678,13 @@ def _eager_statements_to_blank(
     a tensor?); or calls a name or attribute that a kept statement binds (the function it
     compiles). The last three to a fixpoint."""
     stmts = func.body
-    segments = ["".join(lines[_start(st) - 1 : st.end_lineno or st.lineno]) for st in stmts]
+    segments = ["".join(lines[_start(st, lines) - 1 : st.end_lineno or st.lineno]) for st in stmts]
     flows = [_flow(st) for st in stmts]
     kept = [
         bool(relevant.search(seg))
         or not compiled_names.isdisjoint(set(_IDENT.findall(seg)))
         or not body_idents.isdisjoint(set(_SELF_BINDING.findall(seg)))
+        or bool(_MAKES_OBJECT.search(seg))
         # `return step`: a factory handing out the tf.function it creates (TFG203), or
         # `return build_model()`: one handing out a new object (TFG205)
         or (isinstance(st, ast.Return) and isinstance(st.value, ast.Name | ast.Call))
@@ -648,7 +696,7 @@ def _eager_statements_to_blank(
     shared = [
         k
         for k in range(1, len(stmts))
-        if _start(stmts[k]) <= (stmts[k - 1].end_lineno or stmts[k - 1].lineno)
+        if _start(stmts[k], lines) <= (stmts[k - 1].end_lineno or stmts[k - 1].lineno)
     ]
     changed = True
     while changed:
@@ -670,7 +718,9 @@ def _eager_statements_to_blank(
     if not any(kept):
         return []  # what is relevant is in the header (`def f(fn=tf.function(g))`)
     return [
-        (_start(st), st.end_lineno or st.lineno) for st, k in zip(stmts, kept, strict=True) if not k
+        (_start(st, lines), st.end_lineno or st.lineno)
+        for st, k in zip(stmts, kept, strict=True)
+        if not k
     ]
 
 

@@ -290,6 +290,62 @@ class PrintInTfFunction(Rule):
                 return scale(x)  # traces `Scale.call`
             """,
         ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Double(keras.layers.Layer):
+                def call(self, x):
+                    print("x =", x)  # error: TFG101
+                    return 2.0 * x
+
+            class Net(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.double = Double()
+
+                def call(self, x):
+                    return self.double(x)  # traced when `Net.call` is
+
+            class Trainer:
+                def __init__(self):
+                    self.net = Net()
+
+                @tf.function
+                def step(self, x):
+                    return self.net(x)  # traces `Net.call`
+
+            trainer = Trainer()
+            """,
+            fixed="""
+            import keras
+            import tensorflow as tf
+
+            class Double(keras.layers.Layer):
+                def call(self, x):
+                    tf.print("x =", x)
+                    return 2.0 * x
+
+            class Net(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.double = Double()
+
+                def call(self, x):
+                    return self.double(x)  # traced when `Net.call` is
+
+            class Trainer:
+                def __init__(self):
+                    self.net = Net()
+
+                @tf.function
+                def step(self, x):
+                    return self.net(x)  # traces `Net.call`
+
+            trainer = Trainer()
+            """,
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
