@@ -387,7 +387,8 @@ def test_a_keras_call_a_tf_function_runs_is_checked_with_every_rule() -> None:
         "`Net.call` (a Keras `call`, traced where `step` calls `net(...)` at line 24)"
     )
     assert not ctx(found, "helper").breaking_only
-    assert ctx(found, "Other.call").breaking_only
+    # Made at the top level and only called by eager code: a script's model, not traced.
+    assert "Other.call" not in found
     config = Config(select=("ALL",))
     findings = lint_source(source, "m.py", config).findings
     assert [(f.line, f.code) for f in findings] == [(7, "TFG101"), (11, "TFG101")]
@@ -481,3 +482,69 @@ def test_an_attribute_assigned_elsewhere_is_not_known_to_hold_the_model(change: 
 def test_an_attribute_bound_to_a_parameter_is_not_known_to_hold_a_model() -> None:
     found = discover(_ON_SELF.replace("self.net = Net()", "self.net = other"))
     assert ctx(found, "Net.call").breaking_only
+
+
+_SCRIPT = """
+import tensorflow as tf
+
+class Net(tf.keras.Model):
+    def call(self, x):
+        return x
+
+{use}
+"""
+
+
+def test_a_model_a_script_only_calls_eagerly_is_no_context() -> None:
+    """Made at the top level and only called (or asked for its weights) by eager code:
+    `call` runs as Python, not traced."""
+    use = "net = Net()\nprint(net(tf.ones((1, 2))))\nnet.summary()\n\ndef again():\n    net(1)\n"
+    assert "Net.call" not in discover(_SCRIPT.format(use=use))
+    assert "Net.call" not in discover(_SCRIPT.format(use="out = Net()(tf.ones((1, 2)))\n"))
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        # a model file trying out what another module fits
+        "if __name__ == '__main__':\n    net = Net()\n    net(tf.ones((1, 2)))\n",
+        # only made inside functions: no sign that this module is the one using it
+        "def main():\n    net = Net()\n    net(tf.ones((1, 2)))\n",
+        "net = Net()\nnet(1)\n\ndef train(ds):\n    net.fit(ds)\n",
+        "net = Net()\nnet.compile(loss='mse')\n",
+        "net = Net()\nmodels = [net]\n",
+        "net = Net()\nstep = tf.function(lambda x: net(x))\n",
+        "net = Net()\n\n@tf.function\ndef step(x):\n    return net(x)\n",
+        "net = Net()\nnet = Net()\nnet(1)\n",
+        "net = Net()\nnet(1)\ninputs = tf.keras.Input((2,))\n",
+        "net = Net()\nnet(1)\n\nclass Wider(Net):\n    pass\n",
+        "net = Net()\nnet(1)\nkeep(Net)\n",
+    ],
+)
+def test_a_model_used_any_other_way_stays_a_keras_context(use: str) -> None:
+    assert ctx(discover(_SCRIPT.format(use=use)), "Net.call").kind is ContextKind.KERAS_CALL
+
+
+def test_slicing_keeps_every_use_of_a_scripted_model() -> None:
+    # The `fit` in a function that names the model's instance must reach discovery.
+    source = textwrap.dedent(
+        """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def call(self, x):
+                if tf.reduce_sum(x) > 0:
+                    return x
+                return -x
+
+        net = Net()
+        net(tf.ones((1, 2)))
+
+        def train(ds):
+            net.fit(ds)
+        """
+    )
+    config = Config(select=("ALL",))
+    sliced = [(f.line, f.code) for f in lint_source(source, "m.py", config).findings]
+    full = lint_source(source, "m.py", config, prefilter=False).findings
+    assert sliced == [(f.line, f.code) for f in full] == [(6, "TFG510")]

@@ -560,6 +560,28 @@ def test_a_cell_may_open_with_a_future_import(
     assert cell == later.replace("print(x)", "tf.print(x)")
 
 
+@pytest.mark.parametrize(
+    "opening",
+    [
+        '"""A cell with a docstring."""\n\nfrom __future__ import division\n',
+        "'''Docstring\nover lines.'''\nfrom __future__ import (\n    division,\n)\n",
+        "from __future__ import division\nfrom __future__ import annotations\n",
+    ],
+)
+def test_a_cell_may_open_with_a_docstring_and_future_imports(opening: str) -> None:
+    # Seen in a notebook of user code: a docstring, then `from __future__ import division`.
+    later = opening + "@tf.function\ndef f(x):\n    print(x)\n    return x"
+    result = lint("import tensorflow as tf", later)
+    assert result.errors == []
+    assert places(result) == [(2, later.split("\n").index("    print(x)") + 1, 5, "TFG101")]
+
+
+def test_a_future_import_sharing_its_line_is_left_as_python_sees_it() -> None:
+    later = "from __future__ import division; x = 1\n@tf.function\ndef f(x):\n    return x"
+    result = lint("import tensorflow as tf", later)
+    assert [(e.cell, e.line) for e in result.errors] == [(2, 1)]
+
+
 def test_top_level_await_is_legal_in_a_cell() -> None:
     # IPython runs a cell with top-level `await` (an async client, `await asyncio.sleep(1)`).
     result = lint(

@@ -133,3 +133,32 @@ def test_a_parameter_read_by_the_statement_that_rebinds_it() -> None:
             return tf.minimum(tf.size(scores), max_boxes), again
         """
     assert codes(source) == [(6, "TFG405")]
+
+
+def test_code_under_a_constant_false_test_never_runs() -> None:
+    # Seen in a physics-informed network's `preprocess`: an `if False:` block kept around.
+    source = """
+        import time
+        import tensorflow as tf
+
+        class Scaler:
+            def preprocess(self, x):
+                if False:
+                    self.low = 0.0
+                    print("debug", x)
+                    t = time.time()
+                while 0:
+                    print("never")
+                if True:
+                    pass
+                else:
+                    print("never either")
+                if True:
+                    self.low = -5.0
+                return x - self.low
+
+            @tf.function
+            def step(self, x):
+                return self.preprocess(x)
+        """
+    assert codes(source) == [(18, "TFG102")]

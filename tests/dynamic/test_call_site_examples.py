@@ -6,6 +6,7 @@
 - TFG206: every INVALID one traces at least three times (more than the two traces of
   `reduce_retracing=True`), every VALID one at most twice, and none raises.
 - TFG207: every INVALID one traces twice (two distinct numbers), every VALID one once.
+- TFG203: a `@tf.function` made in a loop traces again on every iteration, once each.
 - TFG201, its VALID example whose only caller passes a tensor bound: AutoGraph makes the
   `range` loop a `while` loop, and new bounds trace once; the same call with Python ints
   unrolls and retraces.
@@ -179,3 +180,27 @@ def test_a_factory_making_a_new_model_per_call_runs(tmp_path: Path) -> None:
     ]
     doc = run_tensorflow_script(_FACTORY_WORKER, str(tmp_path / f"{name}.py"))
     assert doc == [[1, 4], [1, 8]], doc
+
+
+_PER_ITERATION_WORKER = r"""
+import json, os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+
+traces = []
+for epoch in range(3):
+    @tf.function
+    def step(x):
+        traces.append(epoch)
+        return x + 1
+
+    for _ in range(4):
+        step(tf.constant(1.0))
+print(json.dumps(traces))
+"""
+
+
+def test_a_tf_function_made_in_a_loop_is_traced_again_on_every_iteration() -> None:
+    """TFG203's message: a `@tf.function` made in a loop is traced once per iteration (its
+    four calls within an iteration share that trace), not once in all."""
+    assert run_tensorflow_script(_PER_ITERATION_WORKER) == [0, 1, 2]

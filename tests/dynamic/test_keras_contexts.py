@@ -137,6 +137,23 @@ def test_a_metric_updated_directly_from_a_tf_function_is_converted(tmp_path: Pat
     assert _run_valid_example("TFG510", marker, _DIRECT_WORKER, tmp_path) == [1.0, 2.0]
 
 
+_SCRIPT_WORKER = r"""
+import contextlib, io, json, os, runpy, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+with contextlib.redirect_stdout(io.StringIO()):
+    namespace = runpy.run_path(sys.argv[1])
+print(json.dumps(namespace["halved"].numpy().tolist()))
+"""
+
+
+def test_a_model_a_script_only_calls_eagerly_runs_its_python_loop(tmp_path: Path) -> None:
+    """TFG510's VALID example: a script that makes its model at the top level and only calls
+    it (no `fit`, no tf.function, no Keras `Input`) runs `call` eagerly: the tensor `while`
+    halves the input three times (norm 5, then 2.5, 1.25, 0.625)."""
+    marker = "a script that only calls its model eagerly"
+    assert _run_valid_example("TFG510", marker, _SCRIPT_WORKER, tmp_path) == [[0.375, 0.5]]
+
+
 _EAGER_METRIC_WORKER = r"""
 import json, os, runpy, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"

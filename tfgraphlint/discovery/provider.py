@@ -35,6 +35,7 @@ from libcst.metadata import (
 from tfgraphlint._types import ExternalCall
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
+from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider, function_lines
 from tfgraphlint.discovery.qualnames import qualified_names
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
@@ -174,6 +175,9 @@ class _Collector(cst.CSTVisitor):
             tuple[cst.ClassDef, str], list[tuple[cst.BaseExpression, _FuncInfo]]
         ] = {}
         self.other_attributes: set[str] = set()
+        # Calls under `if __name__ == "__main__":` at the top level.
+        self.main_guarded: set[cst.Call] = set()
+        self._main_guard: list[bool] = []
         self._func_stack: list[_FuncInfo] = []
         self._scope: list[tuple[str, cst.ClassDef | None]] = []
 
@@ -286,11 +290,48 @@ class _Collector(cst.CSTVisitor):
         else:
             self.other_attributes.add(target.attr.value)
 
+    def visit_If(self, node: cst.If) -> None:
+        self._main_guard.append(not self._func_stack and not self._scope and _names_main(node.test))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._main_guard.pop()
+
     def visit_Call(self, node: cst.Call) -> None:
         current = self._func_stack[-1] if self._func_stack else None
+        if any(self._main_guard):
+            self.main_guarded.add(node)
         self.all_calls.append((node, current))
         if current is not None:
             current.calls.append(node)
+
+
+# What eager code may ask a model it only calls, without tracing it.
+_WEIGHT_QUERIES = frozenset(
+    {
+        "summary",
+        "weights",
+        "variables",
+        "trainable_variables",
+        "trainable_weights",
+        "non_trainable_variables",
+        "non_trainable_weights",
+        "layers",
+        "count_params",
+        "get_weights",
+        "set_weights",
+        "save_weights",
+        "load_weights",
+        "name",
+    }
+)
+
+
+def _names_main(test: cst.BaseExpression) -> bool:
+    """`__name__ == "__main__"` (either way round)."""
+    return isinstance(test, cst.Comparison) and any(
+        isinstance(side, cst.Name) and side.value == "__name__"
+        for side in (test.left, *(c.comparator for c in test.comparisons))
+    )
 
 
 def _root_context(info: _FuncInfo, kind: ContextKind, **fields: Any) -> CompiledContext:
@@ -337,7 +378,7 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
     """Maps FunctionDef/Lambda nodes to `CompiledContext` (traced) or `EAGER`; the Module node
     to a `ModuleDiscovery`."""
 
-    METADATA_DEPENDENCIES = (FastScopeProvider, LazyPositionProvider)
+    METADATA_DEPENDENCIES = (FastScopeProvider, LazyPositionProvider, ParentProvider)
     # With `gen_cache` set, libCST hands the provider its entry of the wrapper's `cache`
     # (`discovery_wrapper`): the `DiscoveryOptions`, required.
     gen_cache = staticmethod(default_options_per_path)
@@ -615,6 +656,7 @@ class _Discovery:
         self._propagate()
         self._follow_passed()
         self._keras_calls_run_by_compiled_code()
+        self._keras_calls_run_eagerly_only()
         if self.opts.external_roots:
             # After the module's own contexts: a function compiled here keeps its own context.
             self._mark_external_roots()
@@ -1273,6 +1315,112 @@ class _Discovery:
             self._propagate()
             self._follow_passed()
         return upgraded
+
+    def _keras_calls_run_eagerly_only(self) -> None:
+        """A Keras `call` found by default (`breaking_only`) whose class only the module's
+        own eager code uses runs eagerly, not traced: the module is a script that makes an
+        instance at its top level (not under `if __name__ == "__main__":`, where a model
+        file tries out what another module fits), and every instance is only called, or
+        asked for its weights, by code that is not compiled; never fitted, compiled, passed
+        on, stored or subclassed, and no Keras `Input` in the module builds a graph of it.
+        `net(x)` on eager tensors runs `call` as Python: a tensor `if` there works."""
+        keras_calls = [
+            (cls, methods["call"])
+            for cls, methods in self.c.methods.items()
+            if "call" in methods
+            and isinstance(ctx := self.result.get(methods["call"].node), CompiledContext)
+            and ctx.breaking_only
+            and ctx.kind is ContextKind.KERAS_CALL
+        ]
+        if not keras_calls or any(self._symbolic_input(call) for call, _ in self.c.all_calls):
+            return
+        where_of = dict(self.c.all_calls)
+        for cls, target in keras_calls:
+            if not self._used_eagerly_only(cls, where_of):
+                continue
+            old = self.result[target.node]
+            assert isinstance(old, CompiledContext)
+            for other, derived in list(self.result.items()):
+                if (
+                    isinstance(derived, CompiledContext)
+                    and derived.breaking_only
+                    and derived.root_qualname == old.root_qualname
+                    and derived.root_line == old.root_line
+                ):
+                    del self.result[other]
+
+    def _symbolic_input(self, call: cst.Call) -> bool:
+        """`keras.Input(...)`/`InputLayer(...)`: a graph whose layers run symbolically."""
+        return any(
+            "keras" in q and q.rsplit(".", 1)[-1] in ("Input", "InputLayer")
+            for q in self.p.qualnames(call.func)
+        )
+
+    def _used_eagerly_only(
+        self, cls: cst.ClassDef, where_of: Mapping[cst.Call, _FuncInfo | None]
+    ) -> bool:
+        """`_keras_calls_run_eagerly_only`'s test for one module-level class."""
+        scope = self.p.get_metadata(FastScopeProvider, cls, None)
+        parent = self.p.get_metadata(ParentProvider, cls, None)
+        name = cls.name.value
+        if scope is None or not isinstance(parent, cst.Module) or len(scope[name]) != 1:
+            return False
+        script = False
+        (binding,) = scope[name]
+        for access in binding.references:  # in any scope of the module
+            node = access.node
+            call = self.p.get_metadata(ParentProvider, node, None)
+            if not isinstance(call, cst.Call) or call.func is not node or call not in where_of:
+                return False  # a base class, an argument, `isinstance`, a type hint...
+            where = where_of[call]
+            if self._maybe_traced(where):
+                return False  # made in compiled code
+            if not self._instance_used_eagerly(call, where_of):
+                return False
+            script = script or (where is None and call not in self.c.main_guarded)
+        return script
+
+    def _maybe_traced(self, where: _FuncInfo | None) -> bool:
+        """Whether code in `where` (None: the module's top level) may run while tracing: it
+        or a function around it is a compiled context, or is marked otherwise (an exit)."""
+        while where is not None:
+            if where.node in self.result:
+                return True
+            where = where.parent
+        return False
+
+    def _instance_used_eagerly(
+        self, made: cst.Call, where_of: Mapping[cst.Call, _FuncInfo | None]
+    ) -> bool:
+        """`Cls(...)` is called at once in eager code, or bound to a name (bound only there)
+        that eager code only calls or asks for weights."""
+        parent = self.p.get_metadata(ParentProvider, made, None)
+        if isinstance(parent, cst.Call) and parent.func is made:
+            return True  # `Cls()(x)`, in the same (eager) function
+        if not (
+            isinstance(parent, cst.Assign)
+            and len(parent.targets) == 1
+            and isinstance(parent.targets[0].target, cst.Name)
+        ):
+            return False
+        target = parent.targets[0].target
+        scope = self.p.get_metadata(FastScopeProvider, target, None)
+        if scope is None or len(scope[target.value]) != 1:
+            return False
+        (binding,) = scope[target.value]
+        for access in binding.references:
+            node = access.node
+            used = self.p.get_metadata(ParentProvider, node, None)
+            if isinstance(used, cst.Call) and used.func is node and used in where_of:
+                if self._maybe_traced(where_of[used]):
+                    return False  # called by compiled code
+            elif not (
+                isinstance(used, cst.Attribute)
+                and used.value is node
+                and used.attr.value in _WEIGHT_QUERIES
+            ):
+                return False
+        return True
 
     def _attribute_instances(
         self, func: cst.Attribute, where: _FuncInfo, by_name: dict[str, cst.ClassDef]

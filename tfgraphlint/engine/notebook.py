@@ -26,10 +26,12 @@ keys, `1e5` floats) is never rewritten: its fixes are refused with an error.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import json
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,22 +201,41 @@ def _cell_magic(lines: Sequence[str]) -> str | None:
     return None
 
 
-_FUTURE_IMPORT = re.compile(r"from[ \t]+__future__[ \t]+import[ \t]+[\w \t,]+(?:#.*)?$")
-
-
 def _mask_leading_future_imports(cell: CodeCell) -> None:
-    """Leave out the `from __future__ import ...` lines that open a cell (after blank and
-    comment lines): IPython compiles each cell alone, so they are legal there, but not in the
-    middle of the joined text (Python: "from __future__ imports must occur at the beginning
-    of the file"). For the analysis they change nothing."""
-    for index, line in enumerate(cell.code):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if line[:1] in (" ", "\t") or not _FUTURE_IMPORT.match(stripped):
+    """Leave out the `from __future__ import ...` statements that open a cell (after its
+    docstring, if any): IPython compiles each cell alone, so they are legal there, but not in
+    the middle of the joined text (Python: "from __future__ imports must occur at the
+    beginning of the file"). For the analysis they change nothing. A statement sharing a line
+    with another one stays (and the cell's error is then Python's own)."""
+    text = "".join(cell.code)
+    if "__future__" not in text:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+            body = compile(text, "<cell>", "exec", flags=flags, dont_inherit=True).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return  # the cell's own error is reported as it is
+    first = body[0] if body else None
+    docstring = (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+    previous_end = (body[0].end_lineno or 0) if docstring else 0
+    for index, stmt in enumerate(body[1:] if docstring else body, start=1 if docstring else 0):
+        if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):
             return
-        cell.code[index] = line[len(line.rstrip("\r\n")) :] or "\n"
-        cell.masked.add(index)
+        end = stmt.end_lineno or stmt.lineno
+        following = body[index + 1].lineno if index + 1 < len(body) else None
+        if stmt.lineno <= previous_end or (following is not None and following <= end):
+            return  # `from __future__ import x; import os`
+        for number in range(stmt.lineno - 1, end):
+            line = cell.code[number]
+            cell.code[number] = line[len(line.rstrip("\r\n")) :] or "\n"
+            cell.masked.add(number)
+        previous_end = end
 
 
 def _strip_leading_indent(cell: CodeCell, lines: list[str]) -> list[str]:
@@ -237,9 +258,6 @@ def _strip_leading_indent(cell: CodeCell, lines: list[str]) -> list[str]:
 def _parses(text: str) -> SyntaxError | None:
     """The error CPython gives on `text` as IPython runs a cell: parsed and compiled (`break`
     outside a loop fails too), top-level `await` allowed."""
-    import ast
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

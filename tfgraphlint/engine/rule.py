@@ -62,6 +62,16 @@ BODY_REACHES = frozenset({"compiled-bodies", "state-changes"})
 UNCONVERTED_BREAKAGE_RULES = frozenset({"TFG401", "TFG405", "TFG502", "TFG509", "TFG510"})
 
 
+def _constant_truth(test: cst.BaseExpression) -> bool | None:
+    """The truth of a test spelled as a constant (`False`, `None`, `0`, `True`, `1`), else
+    None."""
+    if isinstance(test, cst.Name) and test.value in ("True", "False", "None"):
+        return test.value == "True"
+    if isinstance(test, cst.Integer):
+        return test.evaluated_value != 0
+    return None
+
+
 @dataclass(slots=True)
 class FileState:
     """Per-file state shared by every rule of one run: config, caches, and the sink."""
@@ -209,6 +219,8 @@ class Rule(cst.BatchableCSTVisitor):
         fix: Fix | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
+        if self._never_runs(node):
+            return  # `if False:` kept around: nothing under it runs, traced or not
         pos: CodeRange = self.get_metadata(LazyPositionProvider, node)
         ctx = context if context is not None else self.compiled_context(node)
         self.state.findings.append(
@@ -227,6 +239,21 @@ class Rule(cst.BatchableCSTVisitor):
                 data=data,
             )
         )
+
+    def _never_runs(self, node: cst.CSTNode) -> bool:
+        """`node` is in the body of `if False:`/`if 0:`/`while False:` (or the `else` of
+        `if True:`) at any depth: Python never runs it, and AutoGraph leaves a test that
+        is a Python constant to Python."""
+        child, parent = node, self.get_metadata(ParentProvider, node, None)
+        while parent is not None:
+            if isinstance(parent, cst.If | cst.While):
+                value = _constant_truth(parent.test)
+                if value is False and child is parent.body:
+                    return True
+                if value is True and child is parent.orelse:
+                    return True
+            child, parent = parent, self.get_metadata(ParentProvider, parent, None)
+        return False
 
     # ------------------------------------------------------------------ fixes
     def edit(self, node: cst.CSTNode, replacement: cst.CSTNode | str) -> Edit:
@@ -357,10 +384,13 @@ class Rule(cst.BatchableCSTVisitor):
         return self.context_of_function(func)
 
     def _is_off(self, test: cst.BaseExpression) -> bool:
-        """Whether an `if` test is surely false: a module flag bound once to `False`, `None`
-        or `0` and never declared `global` (`off_flags`), alone or in an `and`."""
+        """Whether an `if` test is surely false: `False`, `None` or `0`, or a module flag
+        bound once to one of them and never declared `global` (`off_flags`), alone or in an
+        `and`."""
         if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
             return self._is_off(test.left) or self._is_off(test.right)
+        if _constant_truth(test) is False:
+            return True  # `if False:`, `if 0:`
         if type(test) is not cst.Name:
             return False
         flags = self.state.off_flags

@@ -264,6 +264,8 @@ def slice_source(
                 break
             for i in more:
                 keep[i] = True
+    if config.keras_call is not False and _KERAS_CALL_DEF.search(text):
+        _keep_uses_of_scripted_models(units, segments, keep)
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -271,6 +273,42 @@ def slice_source(
                 unit.stmt, lines, relevant, compiled_names, body_idents
             )
     return _render(lines, units, keep, blank)
+
+
+def _keep_uses_of_scripted_models(
+    units: list[_Unit], segments: list[str], keep: list[bool]
+) -> None:
+    """Discovery takes a Keras `call` for eager when the module is a script that makes the
+    model at its top level and only calls it (`_Discovery._keras_calls_run_eagerly_only`):
+    it must see every use of such a class and of the names bound to its instances. When a
+    top-level statement names a class with a `call`, keep every function and method that
+    names the class or a top-level name whose statement names it."""
+    classes = {
+        unit.name
+        for unit in units
+        if isinstance(unit.stmt, ast.ClassDef) and any(m.name == "call" for m in unit.methods)
+    }
+    top = [
+        i
+        for i, unit in enumerate(units)
+        if unit.cls is None and not isinstance(unit.stmt, _DEFS + (ast.ClassDef,))
+    ]
+    named = {i: set(_IDENT.findall(segments[i])) for i in top}
+    if not classes or not any(classes & idents for idents in named.values()):
+        return
+    watched = set(classes)
+    for i in top:
+        if classes & named[i]:
+            stmt = units[i].stmt
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+            watched |= {t.id for t in targets if isinstance(t, ast.Name)}
+    for i, unit in enumerate(units):
+        if keep[i] or not isinstance(unit.stmt, _DEFS):
+            continue
+        if not watched.isdisjoint(_IDENT.findall(segments[i])):
+            keep[i] = True
+            if unit.cls is not None:
+                keep[unit.cls.index] = True
 
 
 def _segment(lines: list[str], unit: _Unit) -> str:

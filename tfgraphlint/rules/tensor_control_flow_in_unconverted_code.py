@@ -218,6 +218,21 @@ class TensorControlFlowInUnconvertedCode(Rule):
                 return metric.result()
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Halve(tf.keras.Model):
+                def call(self, x):
+                    while tf.norm(x) > 1.0:  # a script that only calls its model eagerly
+                        x = x / 2.0
+                    return x
+
+            halve = Halve()
+            halved = halve(tf.constant([[3.0, 4.0]]))
+            print(halve.count_params())
+            """
+        ),
     )
     INVALID = (
         Invalid(

@@ -300,8 +300,8 @@ class TfFunctionCreatedInLoop(Rule):
         self.report(
             created,
             f"`{self.code(created)}` in the `{_loop_word(loop)}` loop at line "
-            f"{self.line_of(loop)} makes a new tf.function per iteration, so every call "
-            "retraces",
+            f"{self.line_of(loop)} makes a new tf.function per iteration, so every iteration "
+            "traces it again",
         )
 
     def _check_def(self, node: cst.FunctionDef, decorator: cst.Decorator) -> None:
@@ -315,8 +315,8 @@ class TfFunctionCreatedInLoop(Rule):
         self.report(
             decorator,
             f"`@tf.function` def `{node.name.value}` in the `{_loop_word(loop)}` loop at line "
-            f"{self.line_of(loop)} makes a new tf.function per iteration, so every call "
-            "retraces",
+            f"{self.line_of(loop)} makes a new tf.function per iteration, so every iteration "
+            "traces it again",
         )
 
     # ------------------------------------------------ through the module's own calls
@@ -357,7 +357,7 @@ class TfFunctionCreatedInLoop(Rule):
                 reported,
                 f"{what} in `{factory.name.value}`, which the `{_loop_word(loop)}` loop at line "
                 f"{self.line_of(loop)} calls{text}, makes a new tf.function per call, so every "
-                "call retraces",
+                "pass of the loop traces it again",
             )
             return
 
