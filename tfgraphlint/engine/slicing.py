@@ -239,7 +239,11 @@ def slice_source(
             # A function that changes in place a module-level container a body reads.
             keep[i] = not body_idents.isdisjoint(_NAME_MUTATION.findall(segments[i]))
     if KERAS_STEP.search(text) or (
-        config.keras_call is not False and _KERAS_CALL_DEF.search(text) and any(traced)
+        config.keras_call is not False
+        and _KERAS_CALL_DEF.search(text)
+        # something compiled besides the Keras `call`s (which run no other model's `call`
+        # as traced code): a tf.function, a dataset callback, a loss, a step
+        and any(d and u.name != "call" for d, u in zip(direct, units, strict=True))
     ):
         # Discovery reads what a kept `model = get_model()` returns: for its Keras opt-out (a
         # model the module fits is not the one whose step it drives by hand), and for the
