@@ -1290,16 +1290,7 @@ class _Discovery:
                         continue
                     if not old.breaking_only:
                         continue
-                    # Forget what was derived from the `call` found by default, and mark it
-                    # again as traced.
-                    for other, derived in list(self.result.items()):
-                        if (
-                            isinstance(derived, CompiledContext)
-                            and derived.breaking_only
-                            and derived.root_qualname == old.root_qualname
-                            and derived.root_line == old.root_line
-                        ):
-                            del self.result[other]
+                    self._forget_default_keras_call(old)  # then mark it again, as traced
                     self._mark(
                         target,
                         dataclasses.replace(
@@ -1340,14 +1331,19 @@ class _Discovery:
                 continue
             old = self.result[target.node]
             assert isinstance(old, CompiledContext)
-            for other, derived in list(self.result.items()):
-                if (
-                    isinstance(derived, CompiledContext)
-                    and derived.breaking_only
-                    and derived.root_qualname == old.root_qualname
-                    and derived.root_line == old.root_line
-                ):
-                    del self.result[other]
+            self._forget_default_keras_call(old)
+
+    def _forget_default_keras_call(self, root: CompiledContext) -> None:
+        """Remove a Keras `call` found by default (`breaking_only`) and every context derived
+        from it (its helpers), as if discovery had never marked it."""
+        for other, derived in list(self.result.items()):
+            if (
+                isinstance(derived, CompiledContext)
+                and derived.breaking_only
+                and derived.root_qualname == root.root_qualname
+                and derived.root_line == root.root_line
+            ):
+                del self.result[other]
 
     def _symbolic_input(self, call: cst.Call) -> bool:
         """`keras.Input(...)`/`InputLayer(...)`: a graph whose layers run symbolically."""
