@@ -548,3 +548,33 @@ def test_slicing_keeps_every_use_of_a_scripted_model() -> None:
     sliced = [(f.line, f.code) for f in lint_source(source, "m.py", config).findings]
     full = lint_source(source, "m.py", config, prefilter=False).findings
     assert sliced == [(f.line, f.code) for f in full] == [(6, "TFG510")]
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        "class Trainer:\n    def run(self, ds):\n        net.fit(ds)\n",
+        "class Trainer:\n    model = net\n",
+    ],
+)
+@pytest.mark.parametrize("made", ["net = Net()", "for _ in range(1):\n    net = Net()"])
+def test_slicing_keeps_uses_of_a_scripted_model_anywhere(made: str, elsewhere: str) -> None:
+    source = (
+        textwrap.dedent(
+            """
+        import tensorflow as tf
+
+        class Net(tf.keras.Model):
+            def call(self, x):
+                if tf.reduce_sum(x) > 0:
+                    return x
+                return -x
+
+        """
+        )
+        + f"{made}\nnet(tf.ones((1, 2)))\n\n{elsewhere}"
+    )
+    config = Config(select=("ALL",))
+    sliced = [(f.line, f.code) for f in lint_source(source, "m.py", config).findings]
+    full = lint_source(source, "m.py", config, prefilter=False).findings
+    assert sliced == [(f.line, f.code) for f in full] == [(6, "TFG510")]

@@ -302,14 +302,18 @@ def _keep_uses_of_scripted_models(
         return
     watched = set(classes)
     for i in top:
-        if classes & named[i]:
-            stmt = units[i].stmt
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else []
-            watched |= {t.id for t in targets if isinstance(t, ast.Name)}
+        if classes & named[i]:  # `net = Net()`, also inside a top-level `if` or `for`
+            watched |= {
+                target.id
+                for node in ast.walk(units[i].stmt)
+                if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            }
     for i, unit in enumerate(units):
-        if keep[i] or not isinstance(unit.stmt, _DEFS):
+        if keep[i] or not isinstance(unit.stmt, _DEFS + (ast.ClassDef,)):
             continue
-        if not watched.isdisjoint(_IDENT.findall(segments[i])):
+        if not watched.isdisjoint(_IDENT.findall(segments[i])):  # a header: without methods
             keep[i] = True
             if unit.cls is not None:
                 keep[unit.cls.index] = True
