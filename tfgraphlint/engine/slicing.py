@@ -172,15 +172,16 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
         parts.append(word("run_eagerly"))
         parts.append(rf"\.{GAP}(?:{STEP_NAMES}|{_KERAS_DRIVERS}){GAP}\(")
     if config.keras_call is not False:
-        parts.append(word("def") + r"\s+call\b")
+        parts.append(_KERAS_CALL_DEF.pattern)
     parts.append(KERAS_LOSS)
     if names_keras_loss(text):
         parts.append(word("run_eagerly"))  # losses and metrics of a model that runs eagerly
         # Direct calls of a metric's methods: discovery reads them all (a metric that only
         # the module's own code updates is not a Keras metric).
         parts.append(rf"\.{GAP}(?:{_METRIC_METHODS}){GAP}\(")
-    names = extra_names(config) + _FUNCTION_ALIAS.findall(text) + _EAGER_ALIAS.findall(text)
-    for extra in extra_names(config):  # `from mypkg import compiled as c`, then `@c`
+    extras = extra_names(config)
+    names = extras + _FUNCTION_ALIAS.findall(text) + _EAGER_ALIAS.findall(text)
+    for extra in extras:  # `from mypkg import compiled as c`, then `@c`
         names += re.findall(word(extra) + r"\s+as\s+([^\W\d]\w*)", text)
     if _IMPORTS_FUNCTION.search(text):
         names.append("function")
@@ -231,16 +232,17 @@ def slice_source(
         d and _is_root(u, lines, relevant, config, roots)
         for d, u in zip(direct, units, strict=True)
     ]
+    idents = [set(_IDENT.findall(s)) for s in segments]
     body, compiled_names, body_idents = _close_over_names(
-        units, segments, direct, traced, keep, call_sites, state_changes
+        units, segments, idents, direct, traced, keep, call_sites, state_changes
     )
     for i, unit in enumerate(units):
         if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
             keep[i] = not body_idents.isdisjoint(_NAME_MUTATION.findall(segments[i]))
+    keras_calls = config.keras_call is not False and bool(_KERAS_CALL_DEF.search(text))
     if KERAS_STEP.search(text) or (
-        config.keras_call is not False
-        and _KERAS_CALL_DEF.search(text)
+        keras_calls
         # something compiled besides the Keras `call`s (which run no other model's `call`
         # as traced code): a tf.function, a dataset callback, a loss, a step
         and any(d and u.name != "call" for d, u in zip(direct, units, strict=True))
@@ -268,8 +270,8 @@ def slice_source(
                 break
             for i in more:
                 keep[i] = True
-    if config.keras_call is not False and _KERAS_CALL_DEF.search(text):
-        _keep_uses_of_scripted_models(units, segments, keep)
+    if keras_calls:
+        _keep_uses_of_scripted_models(units, idents, keep)
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -280,7 +282,7 @@ def slice_source(
 
 
 def _keep_uses_of_scripted_models(
-    units: list[_Unit], segments: list[str], keep: list[bool]
+    units: list[_Unit], idents: list[set[str]], keep: list[bool]
 ) -> None:
     """Discovery takes a Keras `call` for eager when the module is a script that makes the
     model at its top level and only calls it (`_Discovery._keras_calls_run_eagerly_only`):
@@ -297,12 +299,11 @@ def _keep_uses_of_scripted_models(
         for i, unit in enumerate(units)
         if unit.cls is None and not isinstance(unit.stmt, _DEFS + (ast.ClassDef,))
     ]
-    named = {i: set(_IDENT.findall(segments[i])) for i in top}
-    if not classes or not any(classes & idents for idents in named.values()):
+    if not classes or not any(classes & idents[i] for i in top):
         return
     watched = set(classes)
     for i in top:
-        if classes & named[i]:  # `net = Net()`, also inside a top-level `if` or `for`
+        if classes & idents[i]:  # `net = Net()`, also inside a top-level `if` or `for`
             watched |= {
                 target.id
                 for node in ast.walk(units[i].stmt)
@@ -313,7 +314,7 @@ def _keep_uses_of_scripted_models(
     for i, unit in enumerate(units):
         if keep[i] or not isinstance(unit.stmt, _DEFS + (ast.ClassDef,)):
             continue
-        if not watched.isdisjoint(_IDENT.findall(segments[i])):  # a header: without methods
+        if not watched.isdisjoint(idents[i]):  # a class header's: without its methods
             keep[i] = True
             if unit.cls is not None:
                 keep[unit.cls.index] = True
@@ -387,6 +388,7 @@ def _contained_idents(unit: _Unit) -> set[str]:
 def _close_over_names(
     units: list[_Unit],
     segments: list[str],
+    idents: list[set[str]],
     direct: list[bool],
     traced: list[bool],
     keep: list[bool],
@@ -417,7 +419,6 @@ def _close_over_names(
     # Every step below is linear in the size of the module: each unit looks up the names it
     # uses in dictionaries, never scans the other units (quadratic when it did;
     # `tests/test_slicing.py` counts the work).
-    idents = [set(_IDENT.findall(s)) for s in segments]
     binds = [set(_SELF_BINDING.findall(s)) for s in segments]
     if state_changes:  # methods that change a `self` attribute in place (`Rule.REACH`)
         binds = [b | set(_SELF_MUTATION.findall(s)) for b, s in zip(binds, segments, strict=True)]
