@@ -65,6 +65,7 @@ class Config:
     keras_call: bool | None = None  # None: `call` checked for what fails there only
     follow_calls: bool = True
     follow_imports: bool = False
+    keras_project: bool = True
     large_loop_threshold: int = 100
     show_conversions: bool = False
     root: Path | None = None
@@ -219,6 +220,13 @@ OPTIONS: tuple[Option, ...] = (
         _bool,
         "Also check functions of other checked files that compiled bodies call or pass to "
         "`Dataset.map` (through imports); off until its precision is measured.",
+    ),
+    Option(
+        "keras-project",
+        "keras_project",
+        _bool,
+        "Drop the findings of a Keras class (its `call`, `update_state`...) when the other "
+        "checked files only make instances and call them eagerly.",
     ),
     Option(
         "large-loop-threshold",

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tfgraphlint._types import ExternalCall, FileError, LintResult
 from tfgraphlint.config import Config
@@ -92,27 +93,41 @@ def autograph_allowlisted(module: str) -> str | None:
     return next((p for p in AUTOGRAPH_DO_NOT_CONVERT if _under(module, p)), None)
 
 
-def module_names(path: str) -> tuple[str, ...]:
+def module_names(path: str, memo: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
     """The dotted names a file can be imported under. The first is its name in its package:
     walk up while the folder holds an `__init__.py`. The others add up to three enclosing
     folders without one (namespace packages, `src.pkg` imports), as long as they are
-    identifiers. A file outside any package is a top-level module named after its stem."""
-    file = Path(os.path.abspath(path))
-    if file.suffix != ".py" or not file.stem.isidentifier():
+    identifiers. A file outside any package is a top-level module named after its stem.
+    `memo` keeps what was found per folder (for many files of one tree, read at one time)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    stem, suffix = os.path.splitext(name)
+    if suffix != ".py" or not stem.isidentifier():
         return ()
-    parts = [] if file.stem == "__init__" else [file.stem]
-    folder = file.parent
-    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    if not parts:
-        return ()
+    if memo is None or folder not in memo:
+        prefixes = _folder_prefixes(folder)
+        if memo is not None:
+            memo[folder] = prefixes
+    else:
+        prefixes = memo[folder]
+    if stem == "__init__":
+        return prefixes if prefixes[0] else ()
+    return tuple(f"{p}.{stem}" if p else stem for p in prefixes)
+
+
+def _folder_prefixes(folder: str) -> tuple[str, ...]:
+    """`module_names` of the modules of `folder`, less their own name: the package path
+    (empty outside a package), then up to three enclosing folders more."""
+    parts: list[str] = []
+    here = Path(folder)
+    while (here / "__init__.py").is_file() and here.name.isidentifier():
+        parts.insert(0, here.name)
+        here = here.parent
     names = [".".join(parts)]
     for _ in range(_NAMESPACE_LEVELS):
-        if not folder.name.isidentifier() or folder.parent == folder:
+        if not here.name.isidentifier() or here.parent == here:
             break
-        parts.insert(0, folder.name)
-        folder = folder.parent
+        parts.insert(0, here.name)
+        here = here.parent
         names.append(".".join(parts))
     return tuple(names)
 
@@ -142,6 +157,7 @@ class _TopLevel:
 
     functions: frozenset[str] = frozenset()
     imports: dict[str, str] = field(default_factory=dict)
+    classes: frozenset[str] = frozenset()
 
 
 def _top_level(path: str) -> _TopLevel:
@@ -151,7 +167,13 @@ def _top_level(path: str) -> _TopLevel:
             tree = ast.parse(Path(path).read_bytes())
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return _TopLevel()
+    return top_level_of(tree)
+
+
+def top_level_of(tree: ast.Module) -> _TopLevel:
+    """What `tree` binds at its top level (`_TopLevel`)."""
     functions: set[str] = set()
+    classes: set[str] = set()
     imports: dict[str, str] = {}
     aliases: list[tuple[str, str]] = []
     stack = list(reversed(tree.body))
@@ -164,6 +186,8 @@ def _top_level(path: str) -> _TopLevel:
                 stack.extend(reversed(handler.body))
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             functions.add(stmt.name)
+        elif isinstance(stmt, ast.ClassDef):
+            classes.add(stmt.name)
         elif isinstance(stmt, ast.ImportFrom):
             source = "." * stmt.level + (f"{stmt.module}." if stmt.module else "")
             for alias in stmt.names:
@@ -188,7 +212,7 @@ def _top_level(path: str) -> _TopLevel:
         root, _, rest = dotted.partition(".")
         if root in imports and name not in functions:
             imports.setdefault(name, f"{imports[root]}.{rest}")
-    return _TopLevel(frozenset(functions), imports)
+    return _TopLevel(frozenset(functions), imports, frozenset(classes))
 
 
 def _dotted(expr: ast.expr) -> str | None:
@@ -207,18 +231,28 @@ class ModuleIndex:
         self._by_name: dict[str, list[str]] = {}
         self._names: dict[str, tuple[str, ...]] = {}
         self._top: dict[str, _TopLevel] = {}
+        self._folders: dict[str, tuple[str, ...]] = {}
         for path in paths:
             for name in self.names_of(path):
                 self._by_name.setdefault(name, []).append(path)
 
     def names_of(self, path: str) -> tuple[str, ...]:
         if path not in self._names:
-            self._names[path] = module_names(path)
+            self._names[path] = module_names(path, self._folders)
         return self._names[path]
 
     def module_of(self, path: str) -> str:
         names = self.names_of(path)
         return names[0] if names else ""
+
+    def files_of(self, module: str) -> list[str]:
+        """The checked files that can be imported as `module`."""
+        return self._by_name.get(module, [])
+
+    def absolute(self, target: str, from_path: str) -> list[str]:
+        """`target` as imported in `from_path`, as absolute names (one per name of the file
+        for a relative import)."""
+        return self._absolute(target, from_path)
 
     def _absolute(self, target: str, from_path: str) -> list[str]:
         if not target.startswith("."):
@@ -239,9 +273,16 @@ class ModuleIndex:
         near = [f for f in files if os.path.dirname(os.path.abspath(f)) == here]
         return near[0] if len(near) == 1 else None  # ambiguous: do not guess
 
-    def locate(self, target: str, from_path: str, hops: int = 0) -> tuple[str, str] | None:
-        """(file, function name) of the module-level function of a checked file that
-        `target` (a qualified name as imported in `from_path`) names, or None."""
+    def locate(
+        self,
+        target: str,
+        from_path: str,
+        hops: int = 0,
+        *,
+        want: Literal["function", "class"] = "function",
+    ) -> tuple[str, str] | None:
+        """(file, name) of the module-level function (`want="class"`: class) of a checked
+        file that `target` (a qualified name as imported in `from_path`) names, or None."""
         for name in self._absolute(target, from_path):
             parts = name.split(".")
             for cut in range(len(parts) - 1, 0, -1):
@@ -252,14 +293,16 @@ class ModuleIndex:
                 top = self._top.get(path)
                 if top is None:
                     top = self._top[path] = _top_level(path)
-                if len(rest) == 1 and rest[0] in top.functions:
+                defined = top.classes if want == "class" else top.functions
+                if len(rest) == 1 and rest[0] in defined:
                     return path, rest[0]
                 # Bound there to something of another module: `from .ops import helper`, or
                 # `mod.ops.helper` with `ops` imported into `mod`. A class defined there is
                 # neither: `Class.method` is not followed.
                 source = top.imports.get(rest[0])
                 if source is not None and hops < _MAX_REEXPORT_HOPS:
-                    return self.locate(".".join([source, *rest[1:]]), path, hops + 1)
+                    joined = ".".join([source, *rest[1:]])
+                    return self.locate(joined, path, hops + 1, want=want)
                 return None
         return None
 

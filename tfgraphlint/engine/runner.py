@@ -27,7 +27,7 @@ from libcst.metadata import MetadataWrapper
 from tfgraphlint._types import Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.legacy import uses_tf1_api
-from tfgraphlint.discovery.model import CompiledContext, ModuleDiscovery
+from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
 from tfgraphlint.discovery.parsing import parse_module
 from tfgraphlint.discovery.provider import (
     CompiledContextProvider,
@@ -38,6 +38,7 @@ from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
+from tfgraphlint.engine.keras_project import KERAS_CLASS
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
@@ -265,6 +266,8 @@ def analyse(
         result.errors.append(FileError(path, message, None, "internal"))
         return analysis
     _post_process_stage(result, state, chosen, analysed, module, text if noqa else None)
+    if path.endswith(".py"):
+        result.findings = _tag_keras_classes(result.findings, discovery)
     return analysis
 
 
@@ -422,6 +425,57 @@ def _post_process_stage(
     if noqa_text is not None:
         findings = noqa_mod.apply_noqa(noqa_text, findings)
     result.findings = findings
+
+
+_KERAS_ROOTS = (ContextKind.KERAS_CALL, ContextKind.KERAS_LOSS, ContextKind.KERAS_METRIC)
+_DERIVED = (ContextKind.HELPER, ContextKind.NESTED)
+
+
+def _tag_keras_classes(findings: list[Finding], discovery: ModuleDiscovery) -> list[Finding]:
+    """Tag each finding that is reported only because Keras traces a class of this module
+    with `data["keras_class"]`, the class's name, for the project phase
+    (`engine.keras_project`): a finding in the body of a module-level class's `call`,
+    `update_state`, `result` or loss `call` that discovery found by default (not run by a
+    tf.function of the module), or in a helper of one when every other compiled body of the
+    module is such a method of the same class (a helper's context names only its first
+    root)."""
+    by_name: dict[str, list[CompiledContext]] = {}
+    for ctx in discovery.contexts:
+        by_name.setdefault(ctx.qualname, []).append(ctx)
+    roots = [c for c in discovery.contexts if c.kind not in _DERIVED]
+    only_keras = len({c.qualname.split(".")[0] for c in roots}) == 1 and all(
+        c.kind in _KERAS_ROOTS for c in roots
+    )
+    tagged: list[Finding] = []
+    for finding in findings:
+        cls = _keras_class(by_name.get(finding.function or "", []), by_name, only_keras)
+        if cls is not None:
+            data = {**(finding.data or {}), KERAS_CLASS: cls}
+            finding = dataclasses.replace(finding, data=data)
+        tagged.append(finding)
+    return tagged
+
+
+def _keras_class(
+    contexts: list[CompiledContext], by_name: Mapping[str, list[CompiledContext]], helpers: bool
+) -> str | None:
+    if len(contexts) != 1 or contexts[0].root_path is not None:
+        return None
+    (ctx,) = contexts
+    roots = [c for c in by_name.get(ctx.root_qualname, []) if c.line == ctx.root_line]
+    if len(roots) != 1:
+        return None
+    (root,) = roots
+    if (
+        root.kind not in _KERAS_ROOTS
+        or root.caller_qualname is not None
+        or root.root_path is not None
+        or root.qualname != root.root_qualname
+        or (ctx is not root and not helpers)
+    ):
+        return None
+    parts = root.qualname.split(".")
+    return parts[0] if len(parts) == 2 and parts[0].isidentifier() else None
 
 
 def _indent_width(line: str) -> int:

@@ -291,14 +291,17 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     files, skipped = discover(args.paths, config)
     cache = None if args.no_cache else _open_cache(config, noqa)
     cached: dict[str, LintResult] = {}
+    digests: dict[str, str] = {}  # of the bytes each result is of
     if cache is not None:
         for path in files:
             with contextlib.suppress(OSError):
                 data = Path(path).read_bytes()
                 later = functools.partial(reexports_key, path, data)
-                hit = cache.get(path, content_digest(data), "", later)
+                digest = content_digest(data)
+                hit = cache.get(path, digest, "", later)
                 if hit is not None:
                     cached[path] = hit
+                    digests[path] = digest
     jobs = [(path, config, noqa) for path in files if path not in cached]
     workers = args.jobs or os.cpu_count() or 1
     fresh = map_jobs(_lint_file, jobs, workers)
@@ -307,12 +310,17 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
         for result, sha, reexports in fresh:  # what was linted: the file may have changed
             if sha is not None:
                 cache.put(result.path, sha, result, reexports=reexports)
+                digests[result.path] = sha
     results.extend(cached.get(path) or by_path[path] for path in files)
     results.extend(skipped)
     if config.follow_imports:
         from tfgraphlint.engine.project import follow_imports
 
         follow_imports(results, files, config, noqa=noqa, cache=cache, workers=workers)
+    if config.keras_project:
+        from tfgraphlint.engine.keras_project import forget_eager_only_keras_classes
+
+        forget_eager_only_keras_classes(results, files, cache, digests)
     if cache is not None:
         cache.save()
     return results

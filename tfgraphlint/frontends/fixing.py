@@ -214,7 +214,13 @@ def fix_all(
         cache.save()
     outcomes.extend(done[path] for path in files)
     outcomes.extend(FileFix(result) for result in skipped)
-    return [o.result for o in outcomes], outcomes, stdin_output
+    results = [o.result for o in outcomes]
+    if config.keras_project:
+        # What is left to report; fixes were chosen file by file.
+        from tfgraphlint.engine.keras_project import forget_eager_only_keras_classes
+
+        forget_eager_only_keras_classes(results, files)
+    return results, outcomes, stdin_output
 
 
 def _cacheable(outcome: FileFix) -> bool:
