@@ -154,3 +154,17 @@ def test_summary() -> None:
     assert format_summary([LintResult("a.py")]) == (
         "tfgraphlint: 0 findings in 0 files (1 file checked)\n"
     )
+
+
+def test_a_control_character_in_a_path_stays_on_one_line() -> None:
+    """A file name may hold a newline or an escape sequence: text output writes them as
+    backslash escapes, so that a problem matcher still sees one finding per line (JSON keeps
+    the path as it is)."""
+    path = "odd\nname\x1b[2J.py"
+    results = [
+        LintResult(path, findings=[finding(path)], errors=[FileError(path, "syntax error", line=3)])
+    ]
+    text = format_text(results)
+    assert text.count("\n") == 1 and text.startswith("odd\\nname\\x1b[2J.py:5:5: TFG101 ")
+    assert format_text_errors(results) == "odd\\nname\\x1b[2J.py:3: error: syntax error\n"
+    assert json.loads(format_json(results))["findings"][0]["path"] == path

@@ -22,10 +22,23 @@ def format_text(results: Sequence[LintResult], *, unsafe_fixes: bool = False) ->
     unsafe fix only with `--unsafe-fixes`). Errors go to stderr (`format_text_errors`)."""
     findings, _ = _all(results)
     return "".join(
-        f"{f.path}:{_cell(f.cell)}{f.line}:{f.column}: {f.code} "
+        f"{shown_path(f.path)}:{_cell(f.cell)}{f.line}:{f.column}: {f.code} "
         f"{'[*] ' if _fixable(f, unsafe_fixes) else ''}{f.message}\n"
         for f in findings
     )
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0D: "\\r",
+}
+
+
+def shown_path(path: str) -> str:
+    """`path` for a line of text output: a control character in a file name (a newline, an
+    escape sequence) is written as a backslash escape, so that one finding stays one line."""
+    return path.translate(_CONTROL)
 
 
 def _cell(cell: int | None) -> str:
@@ -43,9 +56,10 @@ def format_text_errors(results: Sequence[LintResult]) -> str:
     _, errors = _all(results)
     lines = []
     for e in errors:
-        where = e.path if e.line is None else f"{e.path}:{_cell(e.cell)}{e.line}"
+        path = shown_path(e.path)
+        where = path if e.line is None else f"{path}:{_cell(e.cell)}{e.line}"
         if e.cell is not None and e.line is None:
-            where = f"{e.path}:cell {e.cell}"
+            where = f"{path}:cell {e.cell}"
         lines.append(f"{where}: error: {e.message}\n")
     return "".join(lines)
 
