@@ -222,3 +222,15 @@ def test_the_cache_keeps_the_census_until_a_file_changes(
     # A changed file changes the key: `Gate` is now handed to `tf.function`.
     write(project, {"train.py": EAGER_SCRIPT + "step = tf.function(gate)\n"})
     assert run() == [GATE_LINE]
+
+
+def test_a_hostile_file_naming_the_class_keeps_them_and_the_run_goes_on(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 2,000-link attribute chain ending in the class's name (walked in a loop, not by
+    recursion), and a file with a NUL byte that names it: the census reads both as uses it
+    cannot judge."""
+    chain = "import layers\nx = layers" + ".a" * 2000 + ".Gate\n"
+    write(project, {"layers.py": LAYERS, "train.py": EAGER_SCRIPT, "deep.py": chain})
+    (project / "nul.py").write_bytes(b"from layers import Recent\x00\n")
+    assert check(project, capsys, ".") == REPORTED

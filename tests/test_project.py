@@ -354,3 +354,24 @@ def test_cache_keys_include_the_injected_roots(
     assert len([key for key in entries if key.startswith("pkg/ops.py#roots=")]) == 1
     (project / "pkg/train.py").write_text(TRAIN, encoding="utf-8")
     assert run(capsys, *args) == warm
+
+
+def test_a_long_attribute_chain_in_a_followed_module_does_not_end_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`x = os.a.a...` (2,000 links, which Python parses) at the top of a module whose
+    function a tf.function calls: reading its top level for `follow-imports` used to recurse
+    once per link and end the whole run with an internal error."""
+    write(
+        tmp_path,
+        {
+            "deep.py": "import os\nx = os" + ".a" * 2000 + "\n\ndef helper(v):\n    return v\n",
+            "train.py": "import tensorflow as tf\nimport deep\n\n@tf.function\n"
+            "def step(v):\n    return deep.helper(v)\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--isolated", "--no-cache", "-j", "1", "--follow-imports", "."])
+    err = capsys.readouterr().err
+    assert code == 1  # the module is too deeply nested to analyse: an error, not a crash
+    assert "too deeply nested" in err and "internal error" not in err

@@ -43,7 +43,7 @@ from pathlib import Path
 from tfgraphlint._types import LintResult
 from tfgraphlint.discovery.ast_nodes import ast_nodes
 from tfgraphlint.engine.cache import ResultCache
-from tfgraphlint.engine.project import ModuleIndex, top_level_of
+from tfgraphlint.engine.project import ModuleIndex, dotted_name, top_level_of
 
 KERAS_CLASS = "keras_class"
 CACHE_KEY = "\x00keras-project"  # its entry in `ResultCache.entries` (no file has this path)
@@ -213,10 +213,12 @@ class _Census:
         self.index = ModuleIndex(self.files)
         for path, data, found in named:
             tree = _parse(path, data)
-            if tree is None:
-                self._all_other(found)
-            else:
+            try:
+                if tree is None:
+                    raise ValueError("not parsed")
                 _ModuleUses(self, path, tree, found).run()
+            except Exception:  # unreadable, or a bug here: what it does with them is unknown
+                self._all_other(found)
         self._check_claims()
         return self.eager - self.other
 
@@ -245,9 +247,15 @@ class _Census:
                 if (
                     (name in found or star)
                     and where != path
-                    and self._may_import(path, data, where, name)
+                    and self._may_import_safely(path, data, where, name)
                 ):
                     self.other.update(targets)
+
+    def _may_import_safely(self, path: str, data: bytes, where: str, name: str) -> bool:
+        try:
+            return self._may_import(path, data, where, name)
+        except Exception:  # a bug here: assume it does
+            return True
 
     def _may_import(self, path: str, data: bytes, where: str, name: str) -> bool:
         tree = _parse(path, data)
@@ -263,7 +271,7 @@ class _Census:
                     if alias.name == name and self._names(f"{dotted}.{name}", path, where):
                         return True
             elif isinstance(node, ast.Attribute) and node.attr == name:
-                chain = _dotted(node) or ""
+                chain = dotted_name(node) or ""
                 root = chain.split(".")[0]
                 if root in imports and self._names(imports[root] + chain[len(root) :], path, where):
                     return True
@@ -341,7 +349,7 @@ class _ModuleUses:
         self._reference(node, imports[name], name)
 
     def _attribute(self, node: ast.Attribute, imports: dict[str, str]) -> None:
-        dotted = _dotted(node)
+        dotted = dotted_name(node)
         root = dotted.split(".")[0] if dotted is not None else None
         if dotted is None or root not in imports or not isinstance(node.ctx, ast.Load):
             self.census._all_other([node.attr])
@@ -479,12 +487,3 @@ def _bindings(node: ast.AST) -> tuple[str, ...]:
     if isinstance(node, ast.Global | ast.Nonlocal):
         return tuple(node.names)
     return ()
-
-
-def _dotted(expr: ast.expr) -> str | None:
-    if isinstance(expr, ast.Name):
-        return expr.id
-    if isinstance(expr, ast.Attribute):
-        base = _dotted(expr.value)
-        return None if base is None else f"{base}.{expr.attr}"
-    return None

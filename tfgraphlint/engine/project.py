@@ -205,7 +205,7 @@ def top_level_of(tree: ast.Module) -> _TopLevel:
             and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], ast.Name)
         ):
-            dotted = _dotted(stmt.value)
+            dotted = dotted_name(stmt.value)
             if dotted is not None and "." in dotted:
                 aliases.append((stmt.targets[0].id, dotted))
     for name, dotted in aliases:  # `helper = ops.helper`, with `ops` imported
@@ -215,13 +215,16 @@ def top_level_of(tree: ast.Module) -> _TopLevel:
     return _TopLevel(frozenset(functions), imports, frozenset(classes))
 
 
-def _dotted(expr: ast.expr) -> str | None:
-    if isinstance(expr, ast.Name):
-        return expr.id
-    if isinstance(expr, ast.Attribute):
-        base = _dotted(expr.value)
-        return None if base is None else f"{base}.{expr.attr}"
-    return None
+def dotted_name(expr: ast.expr) -> str | None:
+    """`a.b.c` for a chain of attributes on a name, else None (a loop: a chain may be long)."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
 
 
 class ModuleIndex:
