@@ -211,7 +211,12 @@ class _Census:
         if not any(path not in self.targets[n] for path, _, found in named for n in found):
             return set()  # no other file names them: no eager use
         self.index = ModuleIndex(self.files)
+        defining = {path for paths in self.targets.values() for path in paths}
+        named.sort(key=lambda item: item[0] not in defining)  # what marks "other" most, first
         for path, data, found in named:
+            found = {n for n in found if any((p, n) not in self.other for p in self.targets[n])}
+            if not found:
+                continue  # every class it names is known to be used otherwise already
             tree = _parse(path, data)
             try:
                 if tree is None:
