@@ -65,6 +65,25 @@ def test_a_script_that_only_calls_them_eagerly_drops_their_findings(
     assert check(project, capsys, "layers.py") == REPORTED
 
 
+def test_a_check_of_some_files_reads_the_rest_of_the_project(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a pyproject.toml, the project is its folder: `check layers.py` (an editor, a
+    pre-commit batch of changed files) sees how `train.py` uses the classes; `--isolated`
+    has no project, only the files of the run."""
+    write(project, {"layers.py": LAYERS, "train.py": EAGER_SCRIPT})
+    (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n", encoding="utf-8")
+    code = main(["check", "--no-cache", "--format", "json", "layers.py"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["findings"] == []
+    assert check(project, capsys, "layers.py") == REPORTED  # --isolated
+    # A file the project excludes is not read.
+    (project / "pyproject.toml").write_text(
+        "[tool.tfgraphlint]\nextend-exclude = ['train.py']\n", encoding="utf-8"
+    )
+    main(["check", "--no-cache", "--format", "json", "layers.py"])
+    assert len(json.loads(capsys.readouterr().out)["findings"]) == 2
+
+
 def test_the_option_turns_the_phase_off(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(project, {"layers.py": LAYERS, "train.py": EAGER_SCRIPT})
     (project / "tfg.toml").write_text("[tool.tfgraphlint]\nkeras-project = false\n")
@@ -212,7 +231,8 @@ def test_the_cache_keeps_the_census_until_a_file_changes(
     assert run() == []
     (stored,) = list((project / CACHE_DIR).rglob("*.json"))
     entry = json.loads(stored.read_text(encoding="utf-8"))[CACHE_KEY]
-    assert entry["eager"] == [["./layers.py", "Gate"], ["./layers.py", "Recent"]]
+    layers = str((project / "layers.py").resolve())
+    assert entry["eager"] == [[layers, "Gate"], [layers, "Recent"]]
     assert run() == []  # warm: from the stored census
     # A damaged entry is found again.
     doc = json.loads(stored.read_text(encoding="utf-8"))

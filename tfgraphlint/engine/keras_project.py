@@ -25,9 +25,10 @@ counts as used eagerly only when, in the files of the run:
 
 Anything else (a reference the import map cannot resolve, a star import, a notebook that
 names the class, a file that does not parse, an instance passed on or stored) keeps the
-findings. The files of the run are the project: a file that is not checked is not seen, so
-`tfgraphlint check .` may drop findings that `tfgraphlint check layers.py` (or the flake8
-plugin, which sees one file) reports.
+findings. The files read are those of the run and, with a pyproject.toml, every file of its
+folder that the config does not exclude: `check layers.py` and a pre-commit batch see the
+same uses as `check .`. Without one (or with `--isolated`), only the files of the run; the
+flake8 plugin sees one file and keeps the findings.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tfgraphlint._types import LintResult
@@ -113,11 +115,14 @@ def forget_eager_only_keras_classes(
     files: Sequence[str],
     cache: ResultCache | None = None,
     digests: Mapping[str, str] | None = None,
+    project: Callable[[], Sequence[str]] | None = None,
 ) -> int:
     """Drop, from `results` (updated in place), the findings tagged with a class that the
-    checked `files` only use eagerly. Returns how many were dropped. With a `cache` and the
-    content digest of every file (`digests`), the classes found are stored under the digests
-    and the tags, and an unchanged tree is not read again."""
+    checked `files`, and the files `project()` lists (the project's, when a check covers
+    only some of them), only use eagerly. Returns how many were dropped. With a `cache`, the
+    classes found are stored under every file's content digest (`digests`, for the checked
+    files) or size and modification time (the others), and an unchanged tree is not read
+    again."""
     targets: dict[str, set[str]] = {}
     for result in results:
         if not result.path.endswith(".py"):
@@ -125,14 +130,12 @@ def forget_eager_only_keras_classes(
         for finding in result.findings:
             name = (finding.data or {}).get(KERAS_CLASS)
             if isinstance(name, str) and name.isidentifier():
-                targets.setdefault(name, set()).add(result.path)
+                targets.setdefault(name, set()).add(os.path.realpath(result.path))
     if not targets:
         return 0
-    key = None
-    if cache is not None and digests is not None and all(f in digests for f in files):
-        tags = sorted((name, sorted(paths)) for name, paths in targets.items())
-        state = [sorted((f, digests[f]) for f in files), tags]
-        key = hashlib.sha256(json.dumps(state).encode()).hexdigest()
+    universe = {os.path.realpath(f): f for f in [*files, *(project() if project else ())]}
+    key = _census_key(universe, targets, digests or {}) if cache is not None else None
+    if cache is not None and key is not None:
         stored = cache.entries.get(CACHE_KEY)
         if stored is not None and stored.get("key") == key:
             try:
@@ -141,21 +144,37 @@ def forget_eager_only_keras_classes(
                 pass
             else:
                 return _drop(results, eager)
-    eager = _Census(files, targets).eager_only()
+    eager = _Census(list(universe), targets).eager_only()
     if cache is not None and key is not None:
         cache.entries[CACHE_KEY] = {"key": key, "eager": sorted(eager)}
         cache.dirty = True
     return _drop(results, eager)
 
 
+def _census_key(
+    universe: Mapping[str, str], targets: Mapping[str, set[str]], digests: Mapping[str, str]
+) -> str | None:
+    """What the census depends on: every file (its digest, or else its size and modification
+    time) and the tagged classes. None if a file cannot be stat'ed."""
+    state: list[tuple[str, str]] = []
+    for real, shown in sorted(universe.items()):
+        if shown in digests:
+            state.append((real, digests[shown]))
+            continue
+        try:
+            info = os.stat(real)
+        except OSError:
+            return None
+        state.append((real, f"{info.st_size}:{info.st_mtime_ns}"))
+    tags = sorted((name, sorted(paths)) for name, paths in targets.items())
+    return hashlib.sha256(json.dumps([state, tags]).encode()).hexdigest()
+
+
 def _drop(results: Sequence[LintResult], eager: set[Target]) -> int:
     dropped = 0
     for result in results:
-        kept = [
-            f
-            for f in result.findings
-            if (result.path, (f.data or {}).get(KERAS_CLASS)) not in eager
-        ]
+        real = os.path.realpath(result.path)
+        kept = [f for f in result.findings if (real, (f.data or {}).get(KERAS_CLASS)) not in eager]
         dropped += len(result.findings) - len(kept)
         result.findings = kept
     return dropped

@@ -320,10 +320,19 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
     if config.keras_project:
         from tfgraphlint.engine.keras_project import forget_eager_only_keras_classes
 
-        forget_eager_only_keras_classes(results, files, cache, digests)
+        forget_eager_only_keras_classes(results, files, cache, digests, project_files(config))
     if cache is not None:
         cache.save()
     return results
+
+
+def project_files(config: Config) -> Callable[[], Sequence[str]] | None:
+    """The files of the project (under the folder of its pyproject.toml, with its excludes),
+    listed when asked; None without a project (`--isolated`, no pyproject.toml)."""
+    root = config.root
+    if root is None:
+        return None
+    return lambda: discover([str(root)], config)[0]
 
 
 def discover(paths: Sequence[str], config: Config) -> tuple[list[str], list[LintResult]]:

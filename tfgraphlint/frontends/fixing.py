@@ -179,7 +179,7 @@ def fix_all(
     """Fix every file (and stdin). Returns the results, each file's outcome, and the fixed
     stdin source (None without `-`)."""
     from tfgraphlint.engine.fixes import applicable
-    from tfgraphlint.frontends.cli import _open_cache, discover, map_jobs
+    from tfgraphlint.frontends.cli import _open_cache, discover, map_jobs, project_files
 
     noqa, unsafe, write = not args.disable_noqa, args.unsafe_fixes, not args.diff
     outcomes: list[FileFix] = []
@@ -219,7 +219,7 @@ def fix_all(
         # What is left to report; fixes were chosen file by file.
         from tfgraphlint.engine.keras_project import forget_eager_only_keras_classes
 
-        forget_eager_only_keras_classes(results, files)
+        forget_eager_only_keras_classes(results, files, project=project_files(config))
     return results, outcomes, stdin_output
 
 
