@@ -1,4 +1,5 @@
-"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes.
+"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes (and
+`dotted_name`, the `a.b.c` of an attribute chain).
 
 `ast.walk` is breadth first through a deque, with two nested generators per node
 (`iter_child_nodes`, `iter_fields`); this is a plain depth-first stack, with neither. The order
@@ -24,3 +25,15 @@ def ast_nodes(tree: ast.AST) -> Iterator[ast.AST]:
                 stack.extend([item for item in value if isinstance(item, node_class)])
             elif isinstance(value, node_class):
                 stack.append(value)
+
+
+def dotted_name(expr: ast.expr) -> str | None:
+    """`a.b.c` for a chain of attributes on a name, else None (a loop: a chain may be long)."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))

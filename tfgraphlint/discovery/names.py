@@ -133,3 +133,24 @@ TF_VARIABLE = under_tf("Variable")
 TF_TENSORARRAY = under_tf("TensorArray")
 TF_RANGE = under_tf("range")
 TF_PRINT = under_tf("print")
+
+
+# What eager code may ask a model it only calls, without tracing it.
+KERAS_WEIGHT_QUERIES = frozenset(
+    {
+        "summary",
+        "weights",
+        "variables",
+        "trainable_variables",
+        "trainable_weights",
+        "non_trainable_variables",
+        "non_trainable_weights",
+        "layers",
+        "count_params",
+        "get_weights",
+        "set_weights",
+        "save_weights",
+        "load_weights",
+        "name",
+    }
+)

@@ -305,27 +305,6 @@ class _Collector(cst.CSTVisitor):
             current.calls.append(node)
 
 
-# What eager code may ask a model it only calls, without tracing it.
-_WEIGHT_QUERIES = frozenset(
-    {
-        "summary",
-        "weights",
-        "variables",
-        "trainable_variables",
-        "trainable_weights",
-        "non_trainable_variables",
-        "non_trainable_weights",
-        "layers",
-        "count_params",
-        "get_weights",
-        "set_weights",
-        "save_weights",
-        "load_weights",
-        "name",
-    }
-)
-
-
 def _names_main(test: cst.BaseExpression) -> bool:
     """`__name__ == "__main__"` (either way round)."""
     return isinstance(test, cst.Comparison) and any(
@@ -1413,7 +1392,7 @@ class _Discovery:
             elif not (
                 isinstance(used, cst.Attribute)
                 and used.value is node
-                and used.attr.value in _WEIGHT_QUERIES
+                and used.attr.value in names.KERAS_WEIGHT_QUERIES
             ):
                 return False
         return True

@@ -25,6 +25,8 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from tfgraphlint.discovery.ast_nodes import dotted_name
+
 # Modules whose re-export is followed: what discovery's names are rooted in.
 _TARGET_ROOTS = ("tensorflow", "keras", "tf_keras")
 # Local names worth a lookup (`from mypkg import tf, keras`): others never reach discovery.
@@ -150,13 +152,8 @@ def import_bindings(statements: Iterable[ast.stmt]) -> tuple[dict[str, set[str]]
 
 
 def _dotted(expr: ast.expr) -> list[str] | None:
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    return [expr.id, *reversed(parts)]
+    name = dotted_name(expr)
+    return None if name is None else name.split(".")
 
 
 def _exports(file: str, depth: int) -> dict[str, str]:

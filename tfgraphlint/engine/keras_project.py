@@ -43,38 +43,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tfgraphlint._types import LintResult
-from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.discovery.ast_nodes import ast_nodes, dotted_name
+from tfgraphlint.discovery.names import KERAS_WEIGHT_QUERIES
 from tfgraphlint.engine.cache import ResultCache
-from tfgraphlint.engine.project import ModuleIndex, dotted_name, top_level_of
+from tfgraphlint.engine.project import ModuleIndex, top_level_of
 
 KERAS_CLASS = "keras_class"
 CACHE_KEY = "\x00keras-project"  # its entry in `ResultCache.entries` (no file has this path)
 
-# What eager code may do with an instance without tracing it: discovery's weight queries
-# (`discovery.provider._WEIGHT_QUERIES`) and a metric's own methods, which run eagerly when
-# eager code calls them.
-EAGER_USES = frozenset(
-    {
-        "summary",
-        "weights",
-        "variables",
-        "trainable_variables",
-        "trainable_weights",
-        "non_trainable_variables",
-        "non_trainable_weights",
-        "layers",
-        "count_params",
-        "get_weights",
-        "set_weights",
-        "save_weights",
-        "load_weights",
-        "name",
-        "update_state",
-        "result",
-        "reset_state",
-        "reset_states",
-    }
-)
+# What eager code may do with an instance without tracing it: ask for its weights
+# (`KERAS_WEIGHT_QUERIES`, as discovery's own script test), or call a metric's own methods,
+# which run eagerly when eager code calls them.
+EAGER_USES = KERAS_WEIGHT_QUERIES | {"update_state", "result", "reset_state", "reset_states"}
 
 # Names after which a top-level call may not be eager: a Keras `Input` (a functional model
 # calls its layers on symbolic tensors) and TF1 graphs, sessions and placeholders.

@@ -36,6 +36,7 @@ from typing import Literal
 
 from tfgraphlint._types import ExternalCall, FileError, LintResult
 from tfgraphlint.config import Config
+from tfgraphlint.discovery.ast_nodes import dotted_name
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.engine.cache import (
     ReexportKey,
@@ -213,18 +214,6 @@ def top_level_of(tree: ast.Module) -> _TopLevel:
         if root in imports and name not in functions:
             imports.setdefault(name, f"{imports[root]}.{rest}")
     return _TopLevel(frozenset(functions), imports, frozenset(classes))
-
-
-def dotted_name(expr: ast.expr) -> str | None:
-    """`a.b.c` for a chain of attributes on a name, else None (a loop: a chain may be long)."""
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
 
 
 class ModuleIndex:
