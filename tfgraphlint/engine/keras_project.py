@@ -8,20 +8,22 @@ class's code runs eagerly and its findings are dropped, as discovery does for a 
 classes (`discovery.provider`, `_keras_calls_run_eagerly_only`).
 
 A finding depends on a class when `engine.runner` tagged it with `data["keras_class"]`: it is
-in the body of a module-level class's Keras method (or a helper only that body reaches) and
-discovery found that body by default, not through a tf.function of its module. The class
-counts as used eagerly only when, in the files of the run:
+in the body of a module-level class's Keras method, or of a helper of it when every compiled
+body of the module is a method of that class, and discovery found that body by default, not
+through a tf.function of its module. The class counts as used eagerly only when, in the files
+read (below):
 
 - its own module never names it again (no instance, subclass or `isinstance` there);
 - at least one other module imports it and makes an instance, and every reference to it, in
   every module, is such an instance made by top-level code (the module's own statements,
   under `if __name__ == "__main__":` too) or by a plain function that only top-level code of
-  its module calls and that no other file names;
+  its module calls and that no other file imports;
 - each instance is called at once (`Layer()(x)`), thrown away, or bound to a name that the
   same code only calls or asks for weights or metric results (`layer(x)`,
-  `layer.trainable_variables`, `metric.update_state(...)`, `metric.result()`);
+  `layer.trainable_variables`, `metric.update_state(...)`, `metric.result()`), a global
+  that no other file imports;
 - the modules that use it hold no Keras `Input` (a functional model calls layers on symbolic
-  tensors) and no TF1 graph or session.
+  tensors) and no TF1 graph or session, and no file turns eager execution off.
 
 Anything else (a reference the import map cannot resolve, a star import, a notebook that
 names the class, a file that does not parse, an instance passed on or stored) keeps the
