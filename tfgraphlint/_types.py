@@ -100,6 +100,11 @@ class Fix:
         )
 
 
+# `Finding.data` key of a finding reported only because Keras traces a class of its module
+# (the class's name): `engine.runner` sets it, `engine.keras_project` reads it.
+KERAS_CLASS = "keras_class"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One reported hazard. Lines and columns are 1-based, as in every front end's output."""

@@ -44,13 +44,12 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from tfgraphlint._types import LintResult
+from tfgraphlint._types import KERAS_CLASS, LintResult
 from tfgraphlint.discovery.ast_nodes import ast_nodes, dotted_name
 from tfgraphlint.discovery.names import KERAS_WEIGHT_QUERIES
 from tfgraphlint.engine.cache import ResultCache
 from tfgraphlint.engine.project import ModuleIndex, top_level_of
 
-KERAS_CLASS = "keras_class"
 CACHE_KEY = "\x00keras-project"  # its entry in `ResultCache.entries` (no file has this path)
 
 # What eager code may do with an instance without tracing it: ask for its weights

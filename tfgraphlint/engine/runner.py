@@ -24,7 +24,7 @@ from typing import NamedTuple, TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from tfgraphlint._types import Edit, FileError, Finding, LintResult
+from tfgraphlint._types import KERAS_CLASS, Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
 from tfgraphlint.discovery.legacy import uses_tf1_api
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
@@ -38,7 +38,6 @@ from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
-from tfgraphlint.engine.keras_project import KERAS_CLASS
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
