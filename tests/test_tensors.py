@@ -64,12 +64,18 @@ def _ctx(signature: frozenset[str] = frozenset()) -> CompiledContext:
         ("tf.compat.v1.trainable_variables()", Kind.PYTHON),
         ("tf.executing_eagerly_outside_functions()", Kind.PYTHON),
         ("m.get_shape()", Kind.PYTHON),
+        # A method of an API call's result: libCST names it after the API function
+        # ("tensorflow.math.reduce_sum.numpy"); the result's kind decides, not the name.
+        ("tf.math.reduce_sum(x).numpy()", Kind.PYTHON),
+        ("ops.convert_to_numpy(x).tolist()", Kind.UNKNOWN),
+        ("ops.ndim(x) == 2", Kind.PYTHON),  # a Python int, even for a symbolic tensor
     ],
 )
 def test_expression_kinds(expr: str, kind: Kind) -> None:
     facts = _facts(
         f"""
         import tensorflow as tf
+        from keras import ops
 
         def f(x, flag, items, m):
             return {expr}

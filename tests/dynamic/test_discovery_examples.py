@@ -101,3 +101,24 @@ def test_a_sublayer_of_a_model_on_self_prints_while_tracing_only(results: dict[s
 
 def test_numpy_works_in_a_module_that_runs_functions_eagerly(results: dict[str, Any]) -> None:
     assert results["eager_result"] == 3.0  # noqa: PLR2004
+
+
+_ALIAS_WORKER = (
+    WORKER_PRELUDE
+    + r"""
+module = load(sys.argv[1])
+print(json.dumps([float(v) for v in module.dataset]))
+"""
+)
+
+
+def test_a_function_run_through_a_py_function_alias_runs_eagerly(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """TFG401's VALID example: `run = tf.py_function` (or `py_func` in the other branch),
+    then `run(double, ...)` in a `Dataset.map` callback: `double` runs eagerly on every
+    element, so its `.numpy()` works (1.0 and 2.0 doubled)."""
+    folder = tmp_path_factory.mktemp("py_function_alias")
+    write_rule_examples("TFG401", folder)
+    name = _example("TFG401", "valid", "run = tf.py_function").removeprefix("TFG401_")
+    assert run_tensorflow_script(_ALIAS_WORKER, name, cwd=folder) == [2.0, 4.0]

@@ -697,10 +697,39 @@ class _Discovery:
                 )
             )
 
+    def _is_py_function(self, func: cst.BaseExpression) -> bool:
+        """`tf.py_function` (or `numpy_function`, `py_func`), or a name that every binding in
+        its scope sets to one of them (`run = tf.py_function` in one branch, `run =
+        tf.py_func` in the other)."""
+        if names.any_in(self.p.qualnames(func), names.PY_FUNCTION):
+            return True
+        if not isinstance(func, cst.Name):
+            return False
+        scope = self.p.get_metadata(FastScopeProvider, func, None)
+        if scope is None or func.value not in scope:
+            return False
+        bindings = list(scope[func.value])
+        for binding in bindings:
+            target = getattr(binding, "node", None)  # a builtin (`print`) has none
+            if target is None:
+                return False
+            parent = self.p.get_metadata(ParentProvider, target, None)
+            if not isinstance(parent, cst.AssignTarget):
+                return False
+            stmt = self.p.get_metadata(ParentProvider, parent, None)
+            if not (
+                parent.target is target
+                and isinstance(stmt, cst.Assign)
+                and len(stmt.targets) == 1
+                and names.any_in(self.p.qualnames(stmt.value), names.PY_FUNCTION)
+            ):
+                return False
+        return bool(bindings)
+
     def _mark_exits(self) -> None:
         wrappers: set[FuncNode] = set()  # functions that call `tf.py_function`
         for call, where in self.c.all_calls:
-            if names.any_in(self.p.qualnames(call.func), names.PY_FUNCTION):
+            if self._is_py_function(call.func):
                 cur = where
                 while cur is not None:
                     wrappers.add(cur.node)

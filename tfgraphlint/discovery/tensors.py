@@ -253,7 +253,7 @@ def tf_call_kind(qualname: str) -> Kind | None:
 # `keras.ops` functions whose result is no tensor: `shape(x)` is a Python tuple (of ints and,
 # for unknown dims, tensors), `convert_to_numpy(x)` a NumPy array (it raises on a symbolic
 # tensor), `dtype(x)` a string, `is_tensor(x)` a bool.
-_KERAS_OPS_PYTHON = frozenset({"shape", "convert_to_numpy", "dtype", "is_tensor"})
+_KERAS_OPS_PYTHON = frozenset({"shape", "ndim", "convert_to_numpy", "dtype", "is_tensor"})
 
 
 def _keras_ops_kind(qualname: str) -> Kind:
@@ -760,7 +760,9 @@ class FunctionFacts:
         return any_tensor(kinds)
 
     def _call_kind(self, call: cst.Call, local: Mapping[str, Kind]) -> Kind:
-        qns = self.qualnames(call.func)
+        # libCST names `f(x).tolist` after `f` ("keras.ops.convert_to_numpy.tolist"): a
+        # method of a call's result is not an API function, its receiver decides (below).
+        qns = self.qualnames(call.func) if _dotted(call.func) else set()
         if qns & _PY_BUILTINS:
             if (
                 "builtins.len" in qns
@@ -798,6 +800,13 @@ class FunctionFacts:
             if func.attr.value in _TENSOR_ARRAY_READS and self.is_tensor_array(func.value):
                 return Kind.TENSOR
         return Kind.UNKNOWN
+
+
+def _dotted(expr: cst.BaseExpression) -> bool:
+    """`a.b.c`: names and attributes only (no call, subscript... inside)."""
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return isinstance(expr, cst.Name)
 
 
 class _UnsupportedFinder(cst.CSTVisitor):

@@ -71,7 +71,8 @@ class EagerOnlyCall(Rule):
     When the receiver of `.numpy()` may or may not be a tensor (a parameter, an attribute),
     the finding says "if `x` is a tensor" and is a warning. Branches guarded by
     `tf.executing_eagerly()`, `isinstance(...)` or `hasattr(x, "numpy")` are skipped, and so
-    are functions run through `tf.py_function`.
+    are functions run through `tf.py_function` (also through a name that every assignment in
+    its scope binds to `tf.py_function`, `tf.numpy_function` or `py_func`).
 
     In a Keras `call` (checked by default for what fails when Keras 3 traces it), a finding
     needs the module itself to show that models are traced: a `tf.function`, a `fit`,
@@ -159,6 +160,23 @@ class EagerOnlyCall(Rule):
             @tf.function
             def step(x):
                 return tf.py_function(to_host, [x], tf.float32)
+            """
+        ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            def double(t):
+                return t.numpy() * 2  # eager: `run` is `tf.py_function` whichever branch ran
+
+            def scale(x, new_api=True):
+                if new_api:
+                    run = tf.py_function
+                else:
+                    run = tf.compat.v1.py_func
+                return run(double, [x], tf.float32)
+
+            dataset = tf.data.Dataset.from_tensor_slices([1.0, 2.0]).map(scale)
             """
         ),
         Valid(

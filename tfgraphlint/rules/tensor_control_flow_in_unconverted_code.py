@@ -84,6 +84,21 @@ class TensorControlFlowInUnconvertedCode(Rule):
         Valid(
             """
             import keras
+            from keras import ops
+
+            class Flatten2D(keras.layers.Layer):
+                def call(self, x):
+                    if ops.ndim(x) == 3:  # a Python int, even for a symbolic tensor
+                        x = ops.reshape(x, (-1, x.shape[1] * x.shape[2]))
+                    return x
+
+            model = keras.Sequential([keras.Input((3,)), Flatten2D(), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            """
+        ),
+        Valid(
+            """
+            import keras
             import tensorflow as tf
 
             def clipped_mse(y_true, y_pred):

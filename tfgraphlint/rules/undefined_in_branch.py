@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
@@ -93,26 +93,38 @@ def falls_through(suite: cst.BaseSuite | cst.Else | cst.If | None) -> bool:
     return True
 
 
-def definitely_assigned(suite: cst.BaseSuite | cst.Else | cst.If | None) -> set[str]:
-    """Names a block assigns on every path that falls through it."""
+def definitely_assigned(
+    suite: cst.BaseSuite | cst.Else | cst.If | None,
+    python_if: Callable[[cst.If], bool] | None = None,
+) -> set[str]:
+    """Names a block assigns on every path that falls through it. With `python_if`, an `if`
+    it says yes to (a test that is not a tensor) counts as assigning what any of its
+    branches does: Python takes one path while tracing, and a path that leaves a name unset
+    fails in plain Python too (not a graph's error)."""
     out: set[str] = set()
     for stmt in statements(suite):
-        out |= statement_assigns(stmt)
+        out |= statement_assigns(stmt, python_if)
     return out
 
 
-def statement_assigns(stmt: cst.CSTNode) -> set[str]:
+def statement_assigns(
+    stmt: cst.CSTNode, python_if: Callable[[cst.If], bool] | None = None
+) -> set[str]:
     """Names one statement assigns on every path that falls through it. Loops, `try` and
     `match` count as assigning everything they may assign (errs towards silence)."""
     if isinstance(stmt, cst.If):
         body, orelse = stmt.body, stmt.orelse
         if not falls_through(body):
-            return definitely_assigned(orelse)
+            return definitely_assigned(orelse, python_if)
         if orelse is not None and not falls_through(orelse):
-            return definitely_assigned(body)
-        return definitely_assigned(body) & definitely_assigned(orelse)
+            return definitely_assigned(body, python_if)
+        if python_if is not None and python_if(stmt):
+            return definitely_assigned(body, python_if) | definitely_assigned(orelse, python_if)
+        return definitely_assigned(body, python_if) & definitely_assigned(orelse, python_if)
     if isinstance(stmt, cst.With):
-        return definitely_assigned(stmt.body) | {n for item in stmt.items for n in assigned(item)}
+        return definitely_assigned(stmt.body, python_if) | {
+            n for item in stmt.items for n in assigned(item)
+        }
     if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
         return {stmt.name.value}
     return set(assigned(stmt))
@@ -218,6 +230,30 @@ class UndefinedInBranch(Rule):
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
+        Valid(
+            """
+            import argparse
+
+            import tensorflow as tf
+
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--policy", choices=["cosine", "steps"], default="cosine")
+            args = parser.parse_args([])
+
+            @tf.function
+            def learning_rate(step):
+                if tf.reduce_sum(step) < 10.0:
+                    lr = tf.reduce_sum(step) / 10.0
+                else:
+                    # A Python test: tracing takes one of these branches, and each sets `lr`
+                    # (any other policy would fail in plain Python too).
+                    if args.policy == "cosine":
+                        lr = tf.cos(tf.reduce_sum(step))
+                    elif args.policy == "steps":
+                        lr = tf.constant(0.1)
+                return lr
+            """
+        ),
         Valid(
             """
             import tensorflow as tf
@@ -537,14 +573,19 @@ class UndefinedInBranch(Rule):
     def _check_one_branch(self, node: cst.If, ctx: CompiledContext, facts: FunctionFacts) -> None:
         in_body = assigned(node.body)
         in_else = assigned(node.orelse)
-        both = definitely_assigned(node.body) & definitely_assigned(node.orelse)
+
+        def python_if(inner: cst.If) -> bool:
+            return facts.kind(inner.test) is not Kind.TENSOR
+
+        in_orelse = definitely_assigned(node.orelse, python_if)
+        both = definitely_assigned(node.body, python_if) & in_orelse
         for name, target in {**in_else, **in_body}.items():
             if name in both or self._defined_before(name, node, facts):
                 continue
             read = self._read_after(name, node, facts)
             if read is None or not self._first_report(node, name):
                 continue
-            missing = "else" if name not in definitely_assigned(node.orelse) else "main"
+            missing = "else" if name not in in_orelse else "main"
             self.report(
                 target,
                 f"`{name}` is not assigned in the {missing} branch of tensor "
