@@ -122,3 +122,25 @@ def test_a_function_run_through_a_py_function_alias_runs_eagerly(
     write_rule_examples("TFG401", folder)
     name = _example("TFG401", "valid", "run = tf.py_function").removeprefix("TFG401_")
     assert run_tensorflow_script(_ALIAS_WORKER, name, cwd=folder) == [2.0, 4.0]
+
+
+_POOL_WORKER = (
+    WORKER_PRELUDE
+    + r"""
+module = load(sys.argv[1])
+for value in (1.0, 2.0, 3.0):
+    module.step(tf.constant([value]))
+print(json.dumps(len(module.pool)))
+"""
+)
+
+
+def test_a_list_bound_by_tuple_unpacking_grows_while_tracing_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """TFG102's INVALID example: `pool, seen = [], set()` at module level, and a helper of a
+    tf.function appends to `pool`: three calls of one signature leave one element."""
+    folder = tmp_path_factory.mktemp("pool")
+    write_rule_examples("TFG102", folder)
+    name = _example("TFG102", "invalid", "pool, seen = [], set()").removeprefix("TFG102_")
+    assert run_tensorflow_script(_POOL_WORKER, name, cwd=folder) == 1

@@ -145,8 +145,9 @@ class OuterState:
         return None
 
     def bound_value(self, target: cst.CSTNode) -> cst.BaseExpression | None:
-        """The value a plain assignment binds to the Name `target`; None for other bindings
-        (loop targets, `+=`, unpacking, parameters, defs)."""
+        """The value a plain assignment binds to the Name `target`, also in a tuple assigned
+        element by element (`history, seen = [], set()`); None for other bindings (loop
+        targets, `+=`, other unpacking, parameters, defs)."""
         p = self.parent(target)
         if isinstance(p, cst.AssignTarget):
             stmt = self.parent(p)
@@ -154,7 +155,26 @@ class OuterState:
                 return stmt.value
         if isinstance(p, cst.AnnAssign) and p.target is target:
             return p.value
+        if isinstance(p, cst.Element):
+            return self._unpacked_value(p)
         return None
+
+    def _unpacked_value(self, element: cst.Element) -> cst.BaseExpression | None:
+        """`b`'s value in `a, b = x, y` (same length, no starred element on either side)."""
+        names = self.parent(element)
+        holder = self.parent(names) if names is not None else None
+        stmt = self.parent(holder) if isinstance(holder, cst.AssignTarget) else None
+        if not (
+            isinstance(names, cst.Tuple | cst.List)
+            and isinstance(stmt, cst.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.value, cst.Tuple | cst.List)
+            and len(stmt.value.elements) == len(names.elements)
+            and all(type(e) is cst.Element for e in (*names.elements, *stmt.value.elements))
+        ):
+            return None
+        index = next(i for i, e in enumerate(names.elements) if e is element)
+        return stmt.value.elements[index].value
 
     def declared(self, func: FuncNode) -> tuple[frozenset[str], frozenset[str]]:
         """Names `func` declares `global` and `nonlocal`."""
@@ -758,6 +778,21 @@ class PythonSideEffect(Rule):
                 loss = tf.reduce_sum(x)
                 history.append(loss)  # error: TFG102
                 return loss
+            """
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            pool, seen = [], set()
+
+            def remember(image):
+                pool.append(image)  # error: TFG102
+                return image
+
+            @tf.function
+            def step(x):
+                return remember(x) * 2.0
             """
         ),
         Invalid(
