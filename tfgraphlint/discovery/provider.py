@@ -939,7 +939,7 @@ class _Discovery:
                 a.keyword is not None
                 and a.keyword.value == "run_eagerly"
                 and isinstance(a.value, cst.Name)
-                and a.value.value == "True"
+                and (a.value.value == "True" or self._defaults_to_true(a.value.value, where))
                 for a in call.args
             ):
                 continue
@@ -1030,6 +1030,22 @@ class _Discovery:
             return expr.func.value == "super"
         owner = self._method_owner(where) if where is not None else None
         return owner is not None and isinstance(expr, cst.Name) and expr.value == owner[1]
+
+    @staticmethod
+    def _defaults_to_true(name: str, where: _FuncInfo | None) -> bool:
+        """`name` is a parameter of the `compile` method around the call, with default
+        `True`: `def compile(self, optimizer, run_eagerly=True): super().compile(optimizer,
+        run_eagerly=run_eagerly)` makes the class's models run eagerly unless a caller says
+        otherwise."""
+        func = where.node if where is not None else None
+        if not isinstance(func, cst.FunctionDef) or func.name.value != "compile":
+            return False
+        return any(
+            param.name.value == name
+            and isinstance(param.default, cst.Name)
+            and param.default.value == "True"
+            for param in (*func.params.params, *func.params.kwonly_params)
+        )
 
     def _model_class(
         self,

@@ -20,7 +20,8 @@ class TensorControlFlowInUnconvertedCode(Rule):
     `keras-call = false` leaves `call` out), Keras 3 losses and metrics (functions passed to
     `model.compile(loss=..., metrics=[...], weighted_metrics=[...])`, `call` of a
     `keras.losses.Loss` subclass, `update_state`/`result` of a `keras.metrics.Metric`
-    subclass; not when the module compiles a model with `run_eagerly=True`), functions
+    subclass; not when the module compiles a model with `run_eagerly=True`, or the model's
+    own `compile` passes a `run_eagerly` that defaults to `True`), functions
     AutoGraph refuses as a
     whole because they contain `for`/`else`, `while`/`else`, `yield` or a name-mangled
     attribute such as `self.__x`, and (with `follow-imports`) functions of modules on
@@ -79,6 +80,36 @@ class TensorControlFlowInUnconvertedCode(Rule):
 
             model = keras.Sequential([keras.Input((3,)), Noise(), keras.layers.Dense(1)])
             model.compile(optimizer="sgd", loss="mse")
+            """
+        ),
+        Valid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Detector(keras.Model):
+                def __init__(self):
+                    super().__init__()
+                    self.dense = keras.layers.Dense(1)
+
+                def compile(self, optimizer="sgd", run_eagerly=True, **kwargs):
+                    super().compile(optimizer=optimizer, run_eagerly=run_eagerly, **kwargs)
+
+                def call(self, x):
+                    return self.dense(x)
+
+                def train_step(self, data):
+                    x, y = data
+                    with tf.GradientTape() as tape:
+                        loss = tf.reduce_mean(tf.square(self(x) - y))
+                    if tf.math.is_nan(loss):  # compiled to run eagerly: a Python bool
+                        return {"loss": loss}
+                    grads = tape.gradient(loss, self.trainable_variables)
+                    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+                    return {"loss": loss}
+
+            model = Detector()
+            model.compile()
             """
         ),
         Valid(
