@@ -111,10 +111,10 @@ def forget_eager_only_keras_classes(
         for finding in result.findings:
             name = (finding.data or {}).get(KERAS_CLASS)
             if isinstance(name, str) and name.isidentifier():
-                targets.setdefault(name, set()).add(os.path.realpath(result.path))
+                targets.setdefault(name, set()).add(os.path.abspath(result.path))
     if not targets:
         return 0
-    universe = {os.path.realpath(f): f for f in [*files, *(project() if project else ())]}
+    universe = {os.path.abspath(f): f for f in [*files, *(project() if project else ())]}
     key = _census_key(universe, targets, digests or {}) if cache is not None else None
     if cache is not None and key is not None:
         stored = cache.entries.get(CACHE_KEY)
@@ -154,7 +154,7 @@ def _census_key(
 def _drop(results: Sequence[LintResult], eager: set[Target]) -> int:
     dropped = 0
     for result in results:
-        real = os.path.realpath(result.path)
+        real = os.path.abspath(result.path)
         kept = [f for f in result.findings if (real, (f.data or {}).get(KERAS_CLASS)) not in eager]
         dropped += len(result.findings) - len(kept)
         result.findings = kept
