@@ -1036,7 +1036,7 @@ class _Discovery:
         """`name` is a parameter of the `compile` method around the call, with default
         `True`: `def compile(self, optimizer, run_eagerly=True): super().compile(optimizer,
         run_eagerly=run_eagerly)` makes the class's models run eagerly unless a caller says
-        otherwise."""
+        otherwise (a caller passing `run_eagerly=False` is not looked for)."""
         func = where.node if where is not None else None
         if not isinstance(func, cst.FunctionDef) or func.name.value != "compile":
             return False
