@@ -144,3 +144,38 @@ def test_a_list_bound_by_tuple_unpacking_grows_while_tracing_only(
     write_rule_examples("TFG102", folder)
     name = _example("TFG102", "invalid", "pool, seen = [], set()").removeprefix("TFG102_")
     assert run_tensorflow_script(_POOL_WORKER, name, cwd=folder) == 1
+
+
+_TO_NUMPY_WORKER = (
+    WORKER_PRELUDE
+    + r"""
+import keras
+try:
+    module = load(sys.argv[1])
+    module.running_total(tf.constant([1.0, 2.0]))
+    error = None
+except Exception as exc:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    error = type(exc).__name__ + ": " + (lines[-1] if lines else "")
+print(json.dumps({"keras": keras.__version__, "error": error}))
+"""
+)
+
+
+def test_convert_to_numpy_of_a_tensor_fails_while_tracing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """TFG401's INVALID example: `ops.convert_to_numpy(ops.cumsum(x))` in a tf.function raises
+    `NotImplementedError` on Keras 3 (TF 2.16+); Keras 2 has no `keras.ops` to import."""
+    folder = tmp_path_factory.mktemp("to_numpy")
+    write_rule_examples("TFG401", folder)
+    rule = find_rule("TFG401")
+    assert rule is not None
+    (index,) = [i for i, e in enumerate(rule.INVALID) if "convert_to_numpy" in e.source]
+    found = run_tensorflow_script(_TO_NUMPY_WORKER, f"invalid_{index}", cwd=folder)
+    error = found["error"]
+    assert error is not None
+    if found["keras"].startswith("2."):
+        assert "cannot import name 'ops'" in error, error
+    else:
+        assert error.startswith("NotImplementedError") and "symbolic" in error, error

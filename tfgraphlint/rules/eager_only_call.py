@@ -24,6 +24,15 @@ _KERAS_EVAL = frozenset(
         "tf_keras.backend.get_value",
     }
 )
+# Keras 3's `convert_to_numpy`: NumPy's conversion of a symbolic tensor raises.
+_KERAS_TO_NUMPY = frozenset(
+    {
+        "keras.ops.convert_to_numpy",
+        "keras.src.ops.convert_to_numpy",
+        "keras.src.ops.core.convert_to_numpy",
+        *names.under_tf("keras.ops.convert_to_numpy"),
+    }
+)
 # In the text of a module: a Keras driver that traces a model's `call`, or a Keras input
 # (a functional or `Sequential` model built on one calls its layers on symbolic tensors).
 _KERAS_DRIVER = re.compile(r"\.\s*(?:fit|predict|evaluate)\s*\(|\bInput(?:Layer)?\s*\(")
@@ -35,7 +44,8 @@ class EagerOnlyCall(Rule):
     """
     ## What it does
     Flags calls that need a concrete (eager) value in a compiled body: `x.numpy()`,
-    `x.item()` on a tensor, and `tf.keras.backend.eval(t)` / `get_value(t)` on a tensor.
+    `x.item()` on a tensor, `tf.keras.backend.eval(t)` / `get_value(t)` and Keras 3's
+    `keras.ops.convert_to_numpy(t)` on a tensor.
 
     ## Why is this bad?
     While TensorFlow traces a function, tensors are symbolic: they have a dtype and a shape
@@ -45,7 +55,9 @@ class EagerOnlyCall(Rule):
       `'Tensor' object has no attribute 'numpy'`);
     - on a `tf.Variable`: `NotImplementedError: numpy() is only available when eager
       execution is enabled.`;
-    - `K.eval(t)` / `K.get_value(t)` call `t.numpy()` and fail the same way.
+    - `K.eval(t)` / `K.get_value(t)` call `t.numpy()` and fail the same way;
+    - `keras.ops.convert_to_numpy(t)`: `NotImplementedError: Cannot convert a symbolic
+      tf.Tensor (...) to a numpy array.`
 
     ## Example
     ```python
@@ -90,7 +102,10 @@ class EagerOnlyCall(Rule):
     CODE = "TFG401"
     NAME = "eager-only-call"
     SEVERITY = Severity.ERROR
-    SUMMARY = "`.numpy()`, `.item()`, `K.eval` / `K.get_value` on a tensor in a compiled body"
+    SUMMARY = (
+        "`.numpy()`, `.item()`, `K.eval` / `K.get_value`, `ops.convert_to_numpy` on a tensor "
+        "in a compiled body"
+    )
 
     CONFIRMED_BY = Confirmation.TRACE_ERROR
     VALID = (
@@ -273,6 +288,17 @@ class EagerOnlyCall(Rule):
     INVALID = (
         Invalid(
             """
+            import tensorflow as tf
+            from keras import ops
+
+            @tf.function
+            def running_total(x):
+                totals = ops.convert_to_numpy(ops.cumsum(x))  # error: TFG401
+                return float(totals[-1])
+            """
+        ),
+        Invalid(
+            """
             import keras
             import tensorflow as tf
 
@@ -349,6 +375,8 @@ class EagerOnlyCall(Rule):
                 self._check_method(node, func)
         elif self.qualnames(func) & _KERAS_EVAL and node.args:
             self._check_keras_eval(node, node.args[0].value)
+        elif self.qualnames(func) & _KERAS_TO_NUMPY and node.args:
+            self._check_keras_eval(node, node.args[0].value, to_numpy=True)
 
     _traces_models: bool | None = None
 
@@ -391,17 +419,25 @@ class EagerOnlyCall(Rule):
                 context=ctx,
             )
 
-    def _check_keras_eval(self, node: cst.Call, arg: cst.BaseExpression) -> None:
+    def _check_keras_eval(
+        self, node: cst.Call, arg: cst.BaseExpression, *, to_numpy: bool = False
+    ) -> None:
         facts = self.facts(node)
         ctx = self.compiled_context(node)
         if facts is None or ctx is None or self._guarded(node) or self._unseen_keras_call(ctx):
             return
         if facts.kind(arg) is not Kind.TENSOR:
             return
+        what = (
+            f"converts the symbolic tensor `{self.code(arg)}` to NumPy, which raises "
+            "`NotImplementedError` while tracing"
+            if to_numpy
+            else f"calls `.numpy()` on the symbolic tensor `{self.code(arg)}` and fails while "
+            "tracing"
+        )
         self.report(
             node,
-            f"`{self.code(node)}` in {ctx.describe()} calls `.numpy()` on the symbolic tensor "
-            f"`{self.code(arg)}` and fails while tracing; use the tensor itself",
+            f"`{self.code(node)}` in {ctx.describe()} {what}; use the tensor itself",
             context=ctx,
         )
 
