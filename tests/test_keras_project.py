@@ -254,3 +254,17 @@ def test_a_hostile_file_naming_the_class_keeps_them_and_the_run_goes_on(
     write(project, {"layers.py": LAYERS, "train.py": EAGER_SCRIPT, "deep.py": chain})
     (project / "nul.py").write_bytes(b"from layers import Recent\x00\n")
     assert check(project, capsys, ".") == REPORTED
+
+
+def test_many_instances_in_one_script(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A script that binds 500 instances and calls each: every one is an eager use (the
+    census looks each name up once per module); another module importing one of those
+    globals keeps the findings."""
+    layers = LAYERS.split("\n\nclass Recent")[0] + "\n"
+    script = "import tensorflow as tf\nfrom layers import Gate\n" + "".join(
+        f"g{i} = Gate()\ng{i}(tf.ones(3))\n" for i in range(500)
+    )
+    write(project, {"layers.py": layers, "train.py": script})
+    assert check(project, capsys, ".") == []
+    write(project, {"serve.py": "import train\n\ndef f(x):\n    return train.g250(x)\n"})
+    assert check(project, capsys, ".") == [("layers.py", GATE_LINE)]

@@ -234,7 +234,7 @@ class _Census:
     def _check_claims(self) -> None:
         """A function claimed by `_ModuleUses._script_function`, or a global bound to an
         instance, stands only if no other file imports it (or star-imports its module): else
-        compiled code there may call it."""
+        compiled code there may call it. Each file is parsed once."""
         if not self.claims:
             return
         names = {name for _, name in self.claims}
@@ -248,39 +248,56 @@ class _Census:
             if not star and not any(name.encode() in data for name in names):
                 continue
             found = {m.group().decode() for m in pattern.finditer(data)}
-            for (where, name), targets in self.claims.items():
-                if (
-                    (name in found or star)
-                    and where != path
-                    and self._may_import_safely(path, data, where, name)
-                ):
+            claims = [
+                (claim, targets)
+                for claim, targets in self.claims.items()
+                if (claim[1] in found or star) and claim[0] != path
+            ]
+            if not claims:
+                continue
+            try:
+                imported = self._imported(path, data, found)
+            except Exception:  # a bug here: assume it imports all of them
+                imported = None
+            for (where, name), targets in claims:
+                if imported is None or self._may_import(imported, path, where, name):
                     self.other.update(targets)
 
-    def _may_import_safely(self, path: str, data: bytes, where: str, name: str) -> bool:
-        try:
-            return self._may_import(path, data, where, name)
-        except Exception:  # a bug here: assume it does
-            return True
-
-    def _may_import(self, path: str, data: bytes, where: str, name: str) -> bool:
+    def _imported(
+        self, path: str, data: bytes, names: set[str]
+    ) -> tuple[list[str], dict[str, list[str]]] | None:
+        """What `path` imports that may be one of `names`: the modules it star-imports, and
+        per name the dotted names it reaches it by (`from m import name`, `m.name`). None
+        if it cannot be parsed."""
         tree = _parse(path, data)
         if tree is None:
-            return True
+            return None
         imports = top_level_of(tree).imports
+        stars: list[str] = []
+        by_name: dict[str, list[str]] = {}
         for node in ast_nodes(tree):
             if isinstance(node, ast.ImportFrom):
                 dotted = "." * node.level + (node.module or "")
                 for alias in node.names:
-                    if alias.name == "*" and self._names_module(dotted, path, where):
-                        return True
-                    if alias.name == name and self._names(f"{dotted}.{name}", path, where):
-                        return True
-            elif isinstance(node, ast.Attribute) and node.attr == name:
+                    if alias.name == "*":
+                        stars.append(dotted)
+                    elif alias.name in names:
+                        by_name.setdefault(alias.name, []).append(f"{dotted}.{alias.name}")
+            elif isinstance(node, ast.Attribute) and node.attr in names:
                 chain = dotted_name(node) or ""
                 root = chain.split(".")[0]
-                if root in imports and self._names(imports[root] + chain[len(root) :], path, where):
-                    return True
-        return False
+                if root in imports:
+                    qualified = imports[root] + chain[len(root) :]
+                    by_name.setdefault(node.attr, []).append(qualified)
+        return stars, by_name
+
+    def _may_import(
+        self, imported: tuple[list[str], dict[str, list[str]]], path: str, where: str, name: str
+    ) -> bool:
+        stars, by_name = imported
+        return any(self._names_module(m, path, where) for m in stars) or any(
+            self._names(dotted, path, where) for dotted in by_name.get(name, ())
+        )
 
     def _names(self, dotted: str, from_path: str, where: str) -> bool:
         """`dotted` (as imported in `from_path`) may name a function or global of `where`: it
@@ -322,9 +339,17 @@ class _ModuleUses:
         self.rebound: dict[str, bool] = {}
         self.symbolic = False
         self.nodes = list(ast_nodes(tree))
+        # Per name: its `Name` nodes, and whether anything else binds it (a parameter, a
+        # def, `global`): looked up once per module, not once per instance.
+        self.names: dict[str, list[ast.Name]] = {}
+        self.other_bindings: set[str] = set()
         for node in self.nodes:
             for child in ast.iter_child_nodes(node):
                 self.parent[id(child)] = node
+            if isinstance(node, ast.Name):
+                self.names.setdefault(node.id, []).append(node)
+            else:
+                self.other_bindings.update(_bindings(node))
 
     def run(self) -> None:
         self.symbolic = any(
@@ -393,7 +418,9 @@ class _ModuleUses:
         return self.rebound[name]
 
     def _binds(self, name: str) -> bool:
-        return any(name in _bindings(node) for node in self.nodes)
+        return name in self.other_bindings or any(
+            not isinstance(node.ctx, ast.Load) for node in self.names.get(name, ())
+        )
 
     # ------------------------------------------------------------------ eager uses
     def _region(self, node: ast.AST) -> ast.AST | None:
@@ -438,14 +465,10 @@ class _ModuleUses:
 
     def _only_called(self, name: str, region: ast.AST) -> bool:
         """`name`, bound once in `region`, is only called or asked for weights there."""
+        if name in self.other_bindings:
+            return False  # a parameter, `global`, a def of that name...
         stores = 0
-        for node in self.nodes:
-            if isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
-                return False
-            if isinstance(node, ast.arg) and node.arg == name:
-                return False
-            if not isinstance(node, ast.Name) or node.id != name:
-                continue
+        for node in self.names.get(name, ()):
             if not isinstance(node.ctx, ast.Load):
                 stores += 1
                 continue
@@ -463,9 +486,7 @@ class _ModuleUses:
         """`func` is only called by the module's top-level code (and no other file names it:
         checked at the end, `_Census.claims`)."""
         calls = 0
-        for node in self.nodes:
-            if not isinstance(node, ast.Name) or node.id != func.name:
-                continue
+        for node in self.names.get(func.name, ()):
             up = self.parent.get(id(node))
             if not (
                 isinstance(node.ctx, ast.Load)
