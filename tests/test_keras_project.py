@@ -6,10 +6,10 @@ TensorFlow."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
+from test_project import write
 
 from tfgraphlint.frontends.cli import main
 
@@ -32,13 +32,6 @@ def check(root: Path, capsys: pytest.CaptureFixture[str], *paths: str) -> list[t
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 REPORTED = [("layers.py", GATE_LINE), ("layers.py", NUMPY_LINE)]

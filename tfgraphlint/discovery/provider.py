@@ -710,19 +710,9 @@ class _Discovery:
             return False
         bindings = list(scope[func.value])
         for binding in bindings:
-            target = getattr(binding, "node", None)  # a builtin (`print`) has none
-            if target is None:
-                return False
-            parent = self.p.get_metadata(ParentProvider, target, None)
-            if not isinstance(parent, cst.AssignTarget):
-                return False
-            stmt = self.p.get_metadata(ParentProvider, parent, None)
-            if not (
-                parent.target is target
-                and isinstance(stmt, cst.Assign)
-                and len(stmt.targets) == 1
-                and names.any_in(self.p.qualnames(stmt.value), names.PY_FUNCTION)
-            ):
+            # `x = value` (a builtin, a parameter, an import has no value here)
+            value = self._assigned_value(getattr(binding, "node", None))
+            if value is None or not names.any_in(self.p.qualnames(value), names.PY_FUNCTION):
                 return False
         return bool(bindings)
 

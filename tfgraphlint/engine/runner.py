@@ -438,6 +438,8 @@ def _tag_keras_classes(findings: list[Finding], discovery: ModuleDiscovery) -> l
     tf.function of the module), or in a helper of one when every other compiled body of the
     module is such a method of the same class (a helper's context names only its first
     root)."""
+    if not findings:
+        return findings
     by_name: dict[str, list[CompiledContext]] = {}
     for ctx in discovery.contexts:
         by_name.setdefault(ctx.qualname, []).append(ctx)
