@@ -120,6 +120,105 @@ KERAS_METRIC_CLASSES = frozenset(
     }
 )
 KERAS_LOSS_METHODS = frozenset({"call"})
+# Keras loss and metric arguments (`loss(y_true, y_pred)`, `update_state(y_true, y_pred)`).
+LOSS_PARAMS = frozenset({"y_true", "y_pred"})
+# Flags by name: Python values by convention (Keras passes `training` as a Python bool).
+FLAG_PARAMS = frozenset({"training", "is_training", "mask", "mode"})
+# Builtins whose result is a Python value whatever their argument (`len` of a tensor is a
+# static dimension, or fails), and those that cast theirs (`int(t)` may be a tensor where
+# AutoGraph converts it).
+PY_BUILTINS = frozenset(
+    {
+        "len",
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "callable",
+        "str",
+        "repr",
+        "type",
+        "id",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "sorted",
+    }
+)
+CASTING_BUILTINS = frozenset({"int", "float", "bool", "abs"})
+# Methods that return a static `TensorShape` or its Python parts, whatever the receiver.
+SHAPE_METHODS = frozenset({"get_shape", "as_list", "num_elements", "is_fully_defined"})
+# `tf.TensorArray` methods that return a tensor.
+TENSOR_ARRAY_READS = frozenset({"read", "stack", "gather", "concat", "size"})
+# Builtins whose first argument is checked as a Python object (a parameter given to one is
+# not presumed a tensor).
+PYTHON_CHECKS = frozenset(
+    {
+        "isinstance",
+        "hasattr",
+        "getattr",
+        "setattr",
+        "callable",
+        "type",
+        "iter",
+        "next",
+        "dict",
+        "vars",
+    }
+)
+# Builtins that iterate their arguments: a parameter given to them is a sequence (a list of
+# tensors, of layers, of weights) far more often than a tensor.
+ITERATING_BUILTINS = frozenset(
+    {
+        "range",
+        "zip",
+        "enumerate",
+        "reversed",
+        "sorted",
+        "map",
+        "filter",
+        "list",
+        "tuple",
+        "set",
+        "sum",
+        "any",
+        "all",
+        "min",
+        "max",
+    }
+)
+# TF functions (under `tf.`) that return one tensor (not a tuple or list of them, as
+# `tf.nn.moments`, `tf.math.top_k`, `tf.cond` or `tf.while_loop` may): unpacking their result
+# iterates it.
+ONE_TENSOR_OPS = (
+    "shape",
+    "reshape",
+    "stack",
+    "concat",
+    "cast",
+    "range",
+    "constant",
+    "convert_to_tensor",
+    "transpose",
+    "squeeze",
+    "expand_dims",
+    "gather",
+    "gather_nd",
+    "tile",
+    "where",
+    "identity",
+    "zeros",
+    "ones",
+    "fill",
+    "linspace",
+    "unravel_index",
+    "argmax",
+    "argmin",
+    "sort",
+    "argsort",
+    "random.normal",
+    "random.uniform",
+)
 KERAS_METRIC_METHODS = frozenset({"update_state", "result"})
 # `Model.compile` arguments that take losses and metrics: keywords, and positions after
 # `optimizer` (Keras 3: loss, loss_weights, metrics, weighted_metrics; Keras 2: loss, metrics,

@@ -204,27 +204,10 @@ _PY_METHODS_OF_TENSOR = frozenset(
     {"get_shape", "as_list", "num_elements", "is_fully_defined", "numpy", "_numpy"}
 )
 # Methods that return a static `TensorShape` or its Python parts, whatever the receiver.
-_SHAPE_METHODS = frozenset({"get_shape", "as_list", "num_elements", "is_fully_defined"})
+_SHAPE_METHODS = names.SHAPE_METHODS
 _PY_ATTRS = frozenset({"shape", "dtype", "ndim", "ndims", "rank", "name", "device", "op", "graph"})
-_PY_BUILTINS = frozenset(
-    {
-        "builtins.len",
-        "builtins.isinstance",
-        "builtins.issubclass",
-        "builtins.hasattr",
-        "builtins.callable",
-        "builtins.str",
-        "builtins.repr",
-        "builtins.type",
-        "builtins.id",
-        "builtins.list",
-        "builtins.tuple",
-        "builtins.dict",
-        "builtins.set",
-        "builtins.sorted",
-    }
-)
-_CASTING_BUILTINS = frozenset({"builtins.int", "builtins.float", "builtins.bool", "builtins.abs"})
+_PY_BUILTINS = frozenset(f"builtins.{n}" for n in names.PY_BUILTINS)
+_CASTING_BUILTINS = frozenset(f"builtins.{n}" for n in names.CASTING_BUILTINS)
 
 
 def tf_call_kind(qualname: str) -> Kind | None:
@@ -348,7 +331,7 @@ _DATASET_FACTORIES = frozenset(
 )
 # TensorArray methods that return a new TensorArray (the functional update) or a tensor.
 _TENSOR_ARRAY_UPDATES = frozenset({"write", "scatter", "unstack", "split", "identity", "grad"})
-_TENSOR_ARRAY_READS = frozenset({"read", "stack", "gather", "concat", "size"})
+_TENSOR_ARRAY_READS = names.TENSOR_ARRAY_READS
 
 
 class FunctionFacts:
@@ -930,45 +913,12 @@ _TENSOR_ATTRS = frozenset(
         "__getitem__",
     }
 )
-# Keras loss and metric arguments (`loss(y_true, y_pred)`, `update_state(y_true, y_pred)`).
-_LOSS_PARAMS = frozenset({"y_true", "y_pred"})
-# Flags by name: Python values by convention (Keras passes `training` as a Python bool).
-_FLAG_PARAMS = frozenset({"training", "is_training", "mask", "mode"})
-_PYTHON_CHECKS = frozenset(
-    {
-        "builtins.isinstance",
-        "builtins.hasattr",
-        "builtins.getattr",
-        "builtins.setattr",
-        "builtins.callable",
-        "builtins.type",
-        "builtins.iter",
-        "builtins.next",
-        "builtins.dict",
-        "builtins.vars",
-    }
-)
+_LOSS_PARAMS = names.LOSS_PARAMS
+_FLAG_PARAMS = names.FLAG_PARAMS
+_PYTHON_CHECKS = frozenset(f"builtins.{n}" for n in names.PYTHON_CHECKS)
 # Builtins that iterate their arguments: a parameter given to them is a sequence (a list of
 # tensors, of layers, of weights) far more often than a tensor.
-_ITERATING_BUILTINS = frozenset(
-    {
-        "builtins.range",
-        "builtins.zip",
-        "builtins.enumerate",
-        "builtins.reversed",
-        "builtins.sorted",
-        "builtins.map",
-        "builtins.filter",
-        "builtins.list",
-        "builtins.tuple",
-        "builtins.set",
-        "builtins.sum",
-        "builtins.any",
-        "builtins.all",
-        "builtins.min",
-        "builtins.max",
-    }
-)
+_ITERATING_BUILTINS = frozenset(f"builtins.{n}" for n in names.ITERATING_BUILTINS)
 
 
 class _PythonUses(cst.CSTVisitor):

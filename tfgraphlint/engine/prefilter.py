@@ -384,6 +384,27 @@ def may_have_compiled_context(
     return _walk_finds_root(tree, table)
 
 
+def defines_loss_call(tree: ast.Module, aliases: Mapping[str, str] | None = None) -> bool:
+    """Whether a class with a Keras loss base may define `call` (a loss `call` is a compiled
+    body for every rule, not only for what breaks, `engine.keras_gate`); True when a star
+    import hides what a base is."""
+    statements = list(_all_statements(tree))
+    table, star = import_bindings(statements)
+    if star:
+        return True
+    if aliases:
+        for local, qualnames in table.items():
+            table[local] = {rewrite(q, aliases) for q in qualnames}
+    for node in statements:
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(s, _DEFS) and s.name in names.KERAS_LOSS_METHODS for s in node.body
+        ):
+            bases = set().union(*(_qualnames(b, table) for b in node.bases))
+            if bases & _LOSS_CLASSES:
+                return True
+    return False
+
+
 def screened(
     text: str,
     config: Config,

@@ -234,7 +234,9 @@ def analyse(
         return analysis
     analysed = text
     if prefilter:
-        sliced = slice_source(text, config, frozenset(roots), chosen, aliases)
+        sliced = slice_source(
+            text, config, frozenset(roots), chosen, aliases, keras_gate=not keep_discovery
+        )
         if sliced is None:
             return analysis  # nothing can be compiled (a syntax error here hides no finding)
         analysed = sliced

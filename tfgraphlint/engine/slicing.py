@@ -32,6 +32,7 @@ from typing import NamedTuple
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.engine.keras_gate import KerasGate
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import (
     DATASET_METHODS,
@@ -39,6 +40,7 @@ from tfgraphlint.engine.prefilter import (
     KERAS_LOSS,
     KERAS_STEP,
     STEP_NAMES,
+    defines_loss_call,
     extra_names,
     names_keras_loss,
     screened,
@@ -197,6 +199,8 @@ def slice_source(
     roots: frozenset[str] = frozenset(),
     rules: Sequence[type[Rule]] | None = None,
     aliases: Mapping[str, str] | None = None,
+    *,
+    keras_gate: bool = True,
 ) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
@@ -206,7 +210,10 @@ def slice_source(
     are kept, whatever the file mentions. What is kept beyond discovery's needs comes from
     the declarations of `rules` (default: every rule): their `TRIGGERS`, and the call sites
     of compiled functions when one has the reach `call-sites`. `aliases` maps re-exported
-    TensorFlow names (`discovery.reexports`): `from mypkg import tf` names no package."""
+    TensorFlow names (`discovery.reexports`): `from mypkg import tf` names no package.
+    `keras_gate` (off for `trace`, which lists every compiled body) drops a module whose only
+    compiled code is Keras `call`s found by default that can report nothing
+    (`engine.keras_gate`)."""
     triggers, call_sites, state_changes = rule_needs(rules)
     passes, tree = screened(text, config, keep=bool(roots), aliases=aliases)
     if not passes:
@@ -236,6 +243,17 @@ def slice_source(
     body, compiled_names, body_idents = _close_over_names(
         units, segments, idents, direct, traced, keep, call_sites, state_changes
     )
+    if (
+        keras_gate
+        and config.keras_call is None
+        and not roots
+        and _only_keras_calls(text, relevant)
+        and not defines_loss_call(tree, aliases)
+        and not KerasGate(tree).any_site(
+            part for u, b in zip(units, body, strict=True) if b for part in _traced_parts(u)
+        )
+    ):
+        return None  # only Keras `call`s found by default, and nothing they run can report
     for i, unit in enumerate(units):
         if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
@@ -279,6 +297,27 @@ def slice_source(
                 unit.stmt, lines, relevant, compiled_names, body_idents
             )
     return _render(lines, units, keep, blank)
+
+
+_DEF_CALL = re.compile(r"def\s+call")
+
+
+def _only_keras_calls(text: str, relevant: re.Pattern[str]) -> bool:
+    """Whether every relevant token of the whole text is a `def call`: the module holds no
+    `tf.function`, dataset callback, Keras step, loss or metric method, `compile` call,
+    `global`, `run_functions_eagerly` or configured decorator, only (perhaps) Keras `call`s."""
+    return all(_DEF_CALL.fullmatch(m.group()) for m in relevant.finditer(text))
+
+
+def _traced_parts(unit: _Unit) -> list[ast.AST]:
+    """What of a unit the slicer takes as traced: a class header without its methods (units
+    of their own), any other statement whole."""
+    stmt = unit.stmt
+    if isinstance(stmt, ast.ClassDef):
+        return [*stmt.decorator_list, *stmt.bases, *stmt.keywords] + [
+            s for s in stmt.body if not isinstance(s, _DEFS)
+        ]
+    return [stmt]
 
 
 def _keep_uses_of_scripted_models(

@@ -15,37 +15,7 @@ _ALWAYS = {"builtins.bool": "bool", "builtins.iter": "iter"}
 # that fail on a symbolic tensor only where AutoGraph does not convert the code.
 _UNCONVERTED = {"builtins.len": "len", "builtins.int": "int", "builtins.float": "float"}
 _CONSTANT = names.under_tf("constant")
-# TF functions that return one tensor (not a tuple or list of them, as `tf.nn.moments`,
-# `tf.math.top_k`, `tf.cond` or `tf.while_loop` may): unpacking their result iterates it.
-_ONE_TENSOR = names.under_tf(
-    "shape",
-    "reshape",
-    "stack",
-    "concat",
-    "cast",
-    "range",
-    "constant",
-    "convert_to_tensor",
-    "transpose",
-    "squeeze",
-    "expand_dims",
-    "gather",
-    "gather_nd",
-    "tile",
-    "where",
-    "identity",
-    "zeros",
-    "ones",
-    "fill",
-    "linspace",
-    "unravel_index",
-    "argmax",
-    "argmin",
-    "sort",
-    "argsort",
-    "random.normal",
-    "random.uniform",
-)
+_ONE_TENSOR = names.under_tf(*names.ONE_TENSOR_OPS)
 
 
 class PythonOnlyApiOnTensor(Rule):

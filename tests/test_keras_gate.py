@@ -1,0 +1,299 @@
+"""The Keras gate (`engine.keras_gate`): a module whose only compiled code is Keras `call`s found
+by default is dropped before libCST parses it only when nothing in what they run can be
+reported; with the gate off (and without the prefilter) such a module has no finding."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+
+import pytest
+
+from tfgraphlint.config import Config
+from tfgraphlint.engine.examples import example_config, iter_examples
+from tfgraphlint.engine.runner import analyse, lint_source
+from tfgraphlint.engine.slicing import slice_source
+from tfgraphlint.rules import ALL_RULES
+
+ALL = Config(select=("ALL",))
+
+HEADER = """\
+import tensorflow as tf
+from tensorflow import keras
+
+
+class Block(keras.layers.Layer):
+    def __init__(self, units, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.use_bias = use_bias
+        self.dense = keras.layers.Dense(units)
+        self.blocks = [keras.layers.Dense(units) for _ in range(3)]
+
+"""
+
+
+def _module(call: str) -> str:
+    """The layer with `call` as its methods; what follows a `# module:` line goes after the
+    class, at the top level."""
+    methods, _, after = call.partition("# module:\n")
+    module = HEADER + textwrap.indent(textwrap.dedent(methods), "    ")
+    return module + ("\n\n" + textwrap.dedent(after) if after else "")
+
+
+def _findings(source: str, config: Config = ALL, **kwargs: bool) -> list[tuple[int, str]]:
+    result = lint_source(source, "m.py", config, **kwargs)
+    assert not result.errors, result.errors
+    return sorted((f.line, f.code) for f in result.findings)
+
+
+PYTHON_ONLY = [
+    # flags, `is None`, attributes, builtins, loops over layers and ranges of attributes
+    """
+    def call(self, inputs, training=None, mask=None):
+        x = self.dense(inputs)
+        if training:
+            x = tf.nn.dropout(x, 0.1)
+        if mask is not None and self.use_bias:
+            x = x * tf.cast(mask, x.dtype)
+        for block in self.blocks:
+            x = block(x)
+        for i in range(self.units):
+            x = x + i
+        return x
+    """,
+    # a static shape, `len` of a shape, an `isinstance` check, a string compare
+    """
+    def call(self, inputs):
+        if inputs.shape[-1] == self.units or len(inputs.shape) > 3:
+            return inputs
+        if isinstance(inputs, (list, tuple)):
+            inputs = tf.concat(inputs, axis=-1)
+        mode = self.mode if hasattr(self, "mode") else "sum"
+        if mode == "sum":
+            return tf.reduce_sum(inputs, axis=-1)
+        return inputs
+    """,
+    # `inputs` used as a list (unpacked, iterated): not presumed a tensor
+    """
+    def call(self, inputs):
+        x, y = inputs
+        parts = [tf.identity(t) for t in inputs]
+        for i, part in enumerate(parts):
+            x = x + part * i
+        return x + y
+    """,
+    # a helper of the module the `call` runs, with Python control flow only
+    """
+    def call(self, inputs, training=False):
+        return _scale(self.dense(inputs), self.units, training)
+    # module:
+    def _scale(x, factor, training):
+        if training and factor > 1:
+            return x * factor
+        return x
+    """,
+]
+
+
+@pytest.mark.parametrize("call", PYTHON_ONLY)
+def test_gate_drops_layers_whose_calls_can_report_nothing(call: str) -> None:
+    source = _module(call)
+    assert slice_source(source, ALL) is None
+    assert slice_source(source, ALL, keras_gate=False) is not None  # the gate dropped it
+    assert _findings(source, prefilter=False) == []  # and nothing was there to find
+
+
+SITES = [
+    # a tensor `if` (the first argument of `call` is presumed a tensor)
+    (
+        """
+        def call(self, inputs):
+            if tf.reduce_sum(inputs) > 0:
+                return inputs
+            return -inputs
+        """,
+        "TFG510",
+    ),
+    (
+        """
+        def call(self, inputs):
+            total = tf.reduce_sum(inputs)
+            while total > 1.0:
+                total = total / 2.0
+            return inputs * total
+        """,
+        "TFG510",
+    ),
+    (
+        """
+        def call(self, inputs):
+            return inputs.numpy() * 2
+        """,
+        None,  # eager-only-call: only where the module shows models traced
+    ),
+    (
+        """
+        def call(self, inputs):
+            assert tf.reduce_all(inputs > 0)
+            return inputs
+        """,
+        "TFG509",
+    ),
+    (
+        """
+        def call(self, inputs):
+            return tf.stack([row * 2 for row in tf.abs(inputs)])
+        """,
+        "TFG502",
+    ),
+    (
+        """
+        def call(self, inputs):
+            batch, width = tf.shape(inputs)
+            return tf.reshape(inputs, [batch, width])
+        """,
+        "TFG405",
+    ),
+    (
+        """
+        def call(self, inputs):
+            return inputs * len(tf.shape(inputs))
+        """,
+        "TFG405",
+    ),
+    # a tensor bound to a flag's name, then tested
+    (
+        """
+        def call(self, inputs, training=None):
+            training = tf.reduce_any(inputs > 0)
+            if training:
+                return inputs
+            return -inputs
+        """,
+        "TFG510",
+    ),
+    # in a helper the `call` runs, and in a function nested in the `call`
+    (
+        """
+        def call(self, inputs):
+            return self._gate(tf.reduce_max(inputs), inputs)
+
+        def _gate(self, peak, x):
+            if peak > 1.0:
+                return x / peak
+            return x
+        """,
+        None,
+    ),
+    (
+        """
+        def call(self, inputs):
+            peak = tf.reduce_max(inputs)
+
+            def norm(x):
+                return x / peak if peak > 1.0 else x
+
+            return norm(inputs)
+        """,
+        None,
+    ),
+    # a loop variable over a tensor
+    (
+        """
+        def call(self, inputs):
+            out = inputs
+            for row in tf.unstack(inputs):
+                if row[0] > 0:
+                    out = out + row
+            return out
+        """,
+        "TFG510",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "code"), SITES)
+def test_gate_keeps_layers_whose_calls_may_report(call: str, code: str | None) -> None:
+    source = _module(call)
+    assert slice_source(source, ALL) is not None
+    found = _findings(source)
+    assert found == _findings(source, prefilter=False)
+    if code is not None:
+        assert code in {c for _, c in found}, found
+
+
+def test_gate_leaves_other_compiled_code_alone() -> None:
+    """A `tf.function`, a loss's `call` or an explicit `keras-call = true` make every rule
+    apply: the gate stays off."""
+    python_only = _module(PYTHON_ONLY[0])
+    with_function = python_only + "\n\n@tf.function\ndef step(x):\n    return x\n"
+    assert slice_source(with_function, ALL) is not None
+    loss = textwrap.dedent(
+        """\
+        import tensorflow as tf
+
+
+        class Hinge(tf.keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                print("tracing")
+                return tf.reduce_mean(tf.maximum(0.0, 1.0 - y_true * y_pred))
+        """
+    )
+    assert slice_source(loss, ALL) is not None
+    assert [c for _, c in _findings(loss)] == ["TFG101"]
+    explicit = dataclasses.replace(ALL, keras_call=True)
+    assert slice_source(python_only, explicit) is not None
+
+
+def test_trace_still_sees_the_calls_the_gate_drops() -> None:
+    """`trace` lists every compiled body: it asks with `keep_discovery`, which skips the gate."""
+    source = _module(PYTHON_ONLY[0])
+    analysis = analyse(source, "m.py", ALL, keep_discovery=True)
+    assert analysis.discovery is not None
+    assert [c.qualname for c in analysis.discovery.contexts] == ["Block.call"]
+
+
+def test_gate_reads_builtins_and_imports_as_libcst_does() -> None:
+    """A builtin's name bound by an import is that import (`tf.cast` here: a tensor); bound
+    by a function of the module, it is that function (whose result is not known to be one)."""
+    imported = _module(
+        """
+        def call(self, inputs):
+            if int(inputs > 0, tf.bool):
+                return inputs
+            return -inputs
+        """
+    ).replace("from tensorflow import keras", "from tensorflow import cast as int, keras")
+    assert slice_source(imported, ALL) is not None
+    assert "TFG510" in {c for _, c in _findings(imported)}
+    assert _findings(imported) == _findings(imported, prefilter=False)
+    local = _module(
+        """
+        def call(self, inputs):
+            if len(inputs) > 0:
+                return inputs
+            return -inputs
+        # module:
+        def len(x):
+            return tf.reduce_sum(x)
+        """
+    )
+    assert slice_source(local, ALL) is None
+    assert _findings(local, prefilter=False) == []
+
+
+EXAMPLES = list(iter_examples(ALL_RULES))
+
+
+def test_no_rule_example_loses_a_finding_to_the_gate() -> None:
+    """Every embedded example, with all rules: a module the gate drops has no finding without
+    it (the examples of the breakage rules in Keras `call`s are kept, and report)."""
+    dropped = 0
+    for _rule, _kind, _index, example in EXAMPLES:
+        config = dataclasses.replace(example_config(example), select=("ALL",))
+        source = example.source
+        if slice_source(source, config) is None and slice_source(source, config, keras_gate=False):
+            dropped += 1
+            assert _findings(source, config, prefilter=False) == [], source
+    assert dropped > 0  # some examples are layers that can report nothing

@@ -1,0 +1,554 @@
+"""The Keras gate: can a Keras `call` found by default report anything at all?
+
+A layer's `call` is checked by default (option `keras-call` unset) only for what fails when
+Keras 3 traces it without AutoGraph (`CompiledContext.breaking_only`): the rules of
+`engine.rule.UNCONVERTED_BREAKAGE_RULES` (`.numpy()`, a tensor `if`/`while`/`for`, an
+`assert` or a comprehension over a tensor, `len`/`int`/`bool` of a tensor, unpacking one).
+Each of them reports only at a few kinds of node, and (but for `.numpy()`-style calls) only
+when the tensor inference (`discovery.tensors.FunctionFacts.kind`) calls an expression a
+tensor. A module whose only compiled code is such `call`s, and whose traced code holds none
+of those nodes with an operand that *may* be a tensor, can hold no finding: the slicer drops
+it before libCST parses it (most layer modules of a model library: `if training:`,
+`if self.use_bias:`, `if mask is not None:` and `for layer in self.layers:` are Python).
+
+`may_be_tensor` over-approximates `FunctionFacts.kind(...) is Kind.TENSOR` on CPython's `ast`
+(no libCST here): the inference never makes a tensor of a literal, a container, an attribute
+(`self.w`, `x.shape`), an `is`/`in` comparison, or a call of `len`, `isinstance` and the
+other Python builtins it knows; a name is a tensor only through a binding in the function, a
+parameter it presumes a tensor (the first argument of a `call`, `y_true`/`y_pred`, an
+annotated one) or an enclosing function's binding. Everything else counts as a possible
+tensor. `tests/test_keras_gate.py` checks each rule's examples and real code against the
+libCST analysis with the gate off.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Callable, Iterable, Iterator
+
+from tfgraphlint.discovery import names
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_PYTHON_VALUES = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Attribute,
+)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_ITERATING = frozenset({"range", "enumerate", "zip"})  # their arguments are what is iterated
+_DICT_VIEWS = frozenset({"keys", "values", "items"})
+# `.numpy()`/`.item()` (eager-only-call reports them on any receiver it cannot prove Python).
+_EAGER_METHODS = frozenset({"numpy", "item"})
+# Calls that need a concrete value (eager-only-call: `K.eval`, `K.get_value`,
+# `convert_to_numpy`; python-only-api-on-tensor: `bool`, `iter`, `len`, `int`, `float`,
+# `tf.constant`), by their last name or the imported name their local name stands for.
+_BUILTIN_NAMES = frozenset(dir(builtins))
+_ONE_TENSOR_LAST = frozenset(op.rsplit(".", 1)[-1] for op in names.ONE_TENSOR_OPS)
+_VALUE_BUILTINS = frozenset({"bool", "iter", "len", "int", "float"})
+_VALUE_CALLS = frozenset({"eval", "get_value", "convert_to_numpy", "constant"})
+
+
+class _Scope:
+    """One function or lambda: its parameters, what binds each name, its own nodes.
+
+    Bindings mirror `discovery.tensors._BodyBindings`: `x = v` and `x := v` ("assign"),
+    `a, b = v` ("unpack"), `for x in v` ("iter"), `x += v` ("aug"); `with ... as x` and
+    `except ... as x` give no value ("other"). A name any other construct binds (an import,
+    `global`, a nested `def`, a comprehension's variable, `match`) is `opaque`: a possible
+    tensor."""
+
+    __slots__ = (
+        "annotated",
+        "bindings",
+        "nested",
+        "nodes",
+        "opaque",
+        "params",
+        "presumed",
+        "progress",
+        "shadowed",
+    )
+
+    def __init__(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+        nested: bool,
+        builtin_of: Callable[[ast.expr], str | None],
+    ):
+        self.nested = nested  # inside another function: free names are the outer one's
+        self.nodes = list(_own_nodes(node))
+        self.bindings: dict[str, list[tuple[str, ast.expr | None]]] = {}
+        self.opaque: set[str] = set()
+        self.progress: set[str] = set()  # names being inferred (a cycle: `i = i + 1`)
+        for sub in self.nodes:
+            if isinstance(sub, ast.Assign):
+                for target in sub.targets:
+                    self._bind(target, "assign", sub.value)
+            elif isinstance(sub, ast.AnnAssign):
+                self._bind(sub.target, "assign" if sub.value else "other", sub.value)
+            elif isinstance(sub, ast.AugAssign):
+                self._bind(sub.target, "aug", sub.value)
+            elif isinstance(sub, ast.NamedExpr):
+                self._bind(sub.target, "assign", sub.value)
+            elif isinstance(sub, ast.For | ast.AsyncFor):
+                self._bind(sub.target, "iter", sub.iter)
+            elif isinstance(sub, ast.withitem) and sub.optional_vars is not None:
+                self._bind(sub.optional_vars, "other", None)
+            elif isinstance(sub, ast.ExceptHandler) and sub.name:
+                self.bindings.setdefault(sub.name, []).append(("other", None))
+            elif isinstance(sub, ast.comprehension):
+                self.opaque.update(_names_in(sub.target))
+            elif isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.opaque.add(sub.name)
+            elif isinstance(sub, ast.ClassDef):
+                # The inference does not read a nested class's body for the function's
+                # bindings: what it binds there must not count against another binding.
+                self.opaque.add(sub.name)
+                self.opaque.update(
+                    n.id
+                    for n in ast.walk(sub)
+                    if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+                )
+            elif isinstance(sub, ast.Import | ast.ImportFrom):
+                self.opaque.update((a.asname or a.name).split(".")[0] for a in sub.names)
+            elif isinstance(sub, ast.Global | ast.Nonlocal):
+                self.opaque.update(sub.names)
+            elif isinstance(sub, ast.MatchAs | ast.MatchStar) and sub.name:
+                self.opaque.add(sub.name)
+            elif isinstance(sub, ast.MatchMapping) and sub.rest:
+                self.opaque.add(sub.rest)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Del):
+                self.opaque.add(sub.id)
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        self.params = {a.arg for a in [*positional, *args.kwonlyargs]}
+        for star in (args.vararg, args.kwarg):
+            if star is not None:
+                self.params.add(star.arg)
+                self.opaque.add(star.arg)  # `*args`: a tuple, but of what is unknown
+        every = [*positional, *args.kwonlyargs]
+        # Without presumption (`FunctionFacts.kind`), a parameter is a tensor only through
+        # its annotation; an `input_signature` belongs to a tf.function, never here.
+        self.annotated = {a.arg for a in every if a.annotation is not None}
+        # Presumed tensors (`presumed_tensor_params`, for the rules on control flow and
+        # comprehensions): more than it presumes, less what it surely takes back.
+        receiver = bool(positional) and positional[0].arg in ("self", "cls")
+        first = positional[1 if receiver else 0 : 2 if receiver else 1]
+        # The first argument of a Keras `call` (`inputs`; of any function here: a helper
+        # the `call` runs may get the `call`'s context kind), and `y_true`/`y_pred`. In a
+        # module whose only compiled code is Keras `call`s, no other function is a root
+        # context, whose parameters without a default would be presumed too.
+        presumed = {a.arg for a in first} | self.annotated
+        presumed |= {a.arg for a in every if a.arg in names.LOSS_PARAMS}
+        self.presumed = presumed - _python_uses(node, presumed - self.annotated, builtin_of)
+        self.shadowed = _rebound_first(node, self.params) if self.bindings else set()
+
+    def _bind(self, target: ast.expr, how: str, value: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            self.bindings.setdefault(target.id, []).append((how, value))
+        elif isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                self._bind(element, "unpack" if how == "assign" else how, value)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, how, value)
+
+
+def _names_in(target: ast.AST) -> Iterator[str]:
+    return (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+
+
+def _is_string(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.JoinedStr) or (
+        isinstance(expr, ast.Constant) and isinstance(expr.value, str | bytes)
+    )
+
+
+def _python_uses(
+    func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+    params: set[str],
+    builtin_of: Callable[[ast.expr], str | None],
+) -> set[str]:
+    """Parameters that `discovery.tensors._PythonUses` surely takes for Python values (a
+    subset of what it finds: attribute uses, aliases and checks through names bound
+    elsewhere are not looked at): unpacked (`a, b = x`), iterated (`for a in x`, a
+    comprehension, `zip(x, y)`, a slice of them), called, a flag (`if x:`, `not x`), compared
+    with `is` or a string, indexed by a string, given to `isinstance`, `hasattr`..."""
+    if not params:
+        return set()
+    found: set[str] = set()
+
+    def mark(expr: ast.expr | None) -> None:
+        if isinstance(expr, ast.Name) and expr.id in params:
+            found.add(expr.id)
+
+    def iterated(expr: ast.expr) -> None:
+        mark(expr)
+        if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
+            mark(expr.value)
+
+    def counts(expr: ast.expr) -> None:
+        if isinstance(expr, ast.BinOp):
+            counts(expr.left)
+            counts(expr.right)
+        elif isinstance(expr, ast.UnaryOp):
+            counts(expr.operand)
+        else:
+            mark(expr)
+
+    def truth(test: ast.expr) -> None:
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            truth(test.operand)
+        elif isinstance(test, ast.BoolOp):
+            for value in test.values:
+                truth(value)
+        else:
+            mark(test)
+
+    root = func.body if isinstance(func, ast.Lambda) else ast.Module(func.body, [])
+    for node in ast.walk(root):
+        if isinstance(node, ast.Call):
+            mark(node.func)
+            for arg in node.args:
+                if isinstance(arg, ast.Starred):
+                    mark(arg.value)
+            builtin = builtin_of(node.func)
+            if node.args and builtin in names.PYTHON_CHECKS:
+                mark(node.args[0])
+            elif node.args and builtin in names.ITERATING_BUILTINS:
+                for arg in node.args:
+                    iterated(arg)
+                    if builtin == "range":
+                        counts(arg)
+        elif isinstance(node, ast.Subscript):
+            if _is_string(node.slice):
+                mark(node.value)
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops) or any(
+                _is_string(o) for o in operands
+            ):
+                for operand in operands:
+                    mark(operand)
+        elif isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Tuple | ast.List) for t in node.targets):
+                mark(node.value)
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            iterated(node.iter)
+        elif isinstance(node, ast.If | ast.While | ast.IfExp):
+            truth(node.test)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            truth(node.operand)
+        elif isinstance(node, ast.BoolOp):
+            for value in node.values:
+                truth(value)
+    return found
+
+
+def _rebound_first(
+    func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, params: set[str]
+) -> set[str]:
+    """Parameters the body may rebind before reading them (`x = tf.convert_to_tensor(x)`):
+    their own value is not the name's (`discovery.tensors._params_rebound_first`). More than
+    it finds: a statement on the line of the rebinding does not count as a use before it."""
+    if isinstance(func, ast.Lambda):
+        return set()
+    shadowed: set[str] = set()
+    seen: set[str] = set()
+    seen_line = 0
+    for stmt in func.body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            before = seen if seen_line < stmt.lineno else set()
+            shadowed |= {
+                t.id for t in targets if isinstance(t, ast.Name) and t.id in params
+            } - before
+        seen |= set(_names_in(stmt))
+        seen_line = stmt.end_lineno or stmt.lineno
+    return shadowed
+
+
+def _own_nodes(scope: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Iterator[ast.AST]:
+    """The nodes of a function's body, its nested functions' bodies excepted (their
+    decorators, defaults and annotations are evaluated here, and included)."""
+    if isinstance(scope, ast.Lambda):
+        stack: list[ast.AST] = [scope.body]
+    else:
+        stack = list(scope.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            stack.extend(_outer_parts(node))
+            continue
+        for child in ast.iter_child_nodes(node):
+            stack.append(child)
+
+
+def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
+    """What of a nested function its enclosing function evaluates."""
+    args = node.args
+    parts: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    if not isinstance(node, ast.Lambda):
+        parts += node.decorator_list
+    return parts
+
+
+class KerasGate:
+    """The gate for one module (`tree`, parsed by the screen)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.imported: dict[str, str] = {}  # local name -> the name it imports
+        self.shadowed: set[str] = set()  # names bound anywhere: not surely builtins
+        star = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name == "*":
+                        star = True
+                        continue
+                    local = alias.asname or alias.name.split(".")[0]
+                    self.imported[local] = alias.name.rsplit(".", 1)[-1]
+                    self.shadowed.add(local)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                self.shadowed.add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.shadowed.add(node.name)
+            elif isinstance(node, ast.arg):
+                self.shadowed.add(node.arg)
+        self.star = star  # `from x import *` may bind `len`
+
+    def _builtin(self, func: ast.expr) -> str | None:
+        """The builtin a call's function is for libCST (`builtins.len`: a name bound nowhere
+        in the module; a star import binds nothing for it), else None."""
+        if isinstance(func, ast.Name) and func.id not in self.shadowed:
+            return func.id
+        return None
+
+    def _may_be_api(self, func: ast.expr) -> bool:
+        """Whether a call's function may have a qualified name outside the module (a TF or
+        Keras function): a name or attribute chain on a name that an import binds (any
+        name, after a star import); not `self.f`, a local function, a parameter."""
+        while isinstance(func, ast.Attribute):
+            func = func.value
+        if not isinstance(func, ast.Name):
+            return False  # `f(x).g`: the receiver decides (`_call_may_be_tensor`)
+        return self.star or func.id in self.imported
+
+    def _last_name(self, func: ast.expr) -> str | None:
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        if isinstance(func, ast.Name):
+            return self.imported.get(func.id, func.id)
+        return None
+
+    # ------------------------------------------------------------------ tensors
+    def may_be_tensor(self, expr: ast.expr, scope: _Scope, presume: bool) -> bool:
+        """False only when the inference cannot call `expr` a tensor (module docstring);
+        `presume`: with the parameters it presumes tensors (`FunctionFacts.presumed`)."""
+        if isinstance(expr, _PYTHON_VALUES):
+            return False
+        if isinstance(expr, ast.Name):
+            return self._name_may_be_tensor(expr.id, scope, presume)
+        if isinstance(expr, ast.Subscript):
+            return self.may_be_tensor(expr.value, scope, presume)
+        if isinstance(expr, ast.Call):
+            return self._call_may_be_tensor(expr, scope, presume)
+        if isinstance(expr, ast.BinOp):
+            return self._any_tensor([expr.left, expr.right], scope, presume)
+        if isinstance(expr, ast.BoolOp):
+            return self._any_tensor(expr.values, scope, presume)
+        if isinstance(expr, ast.UnaryOp):
+            return self.may_be_tensor(expr.operand, scope, presume)
+        if isinstance(expr, ast.Compare):
+            if any(isinstance(op, ast.Is | ast.IsNot | ast.In | ast.NotIn) for op in expr.ops):
+                return False
+            return self._any_tensor([expr.left, *expr.comparators], scope, presume)
+        if isinstance(expr, ast.IfExp):
+            return self._any_tensor([expr.body, expr.orelse], scope, presume)
+        return True  # `:=`, `*x`, `await`, ...: not looked into
+
+    def _call_may_be_tensor(self, call: ast.Call, scope: _Scope, presume: bool) -> bool:
+        """As `FunctionFacts._call_kind`: a TF function's result, a tensor method's result,
+        a `TensorArray` read, a cast of a tensor; never `len`, `isinstance`, `range` and the
+        like, a function of the module, or a method of what cannot be a tensor."""
+        builtin = self._builtin(call.func)
+        if builtin == "range" or builtin in names.PY_BUILTINS:
+            return False
+        if builtin in names.CASTING_BUILTINS:
+            return self._any_tensor(_call_arguments(call), scope, presume)
+        func = call.func
+        if self._may_be_api(func):
+            return True
+        if isinstance(func, ast.Attribute):
+            if func.attr in names.SHAPE_METHODS:
+                return False
+            if func.attr in names.TENSOR_ARRAY_READS:
+                return True
+            return self.may_be_tensor(func.value, scope, presume)
+        return not isinstance(func, ast.Name)  # a local function's result: unknown
+
+    def _param_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
+        return name in (scope.presumed if presume else scope.annotated)
+
+    def _name_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
+        """As `FunctionFacts.name_kind`: a tensor only when every source of the name may
+        be one (the parameter, unless rebound first, and each binding); a binding that
+        reads the name itself (`i = i + 1`) does not decide."""
+        if name in scope.opaque or name in scope.progress:
+            return True
+        bindings = scope.bindings.get(name, ())
+        if name in scope.params:
+            if not self._param_may_be_tensor(name, scope, presume) and name not in scope.shadowed:
+                return False  # a parameter the inference does not take for a tensor
+        elif not bindings:
+            return scope.nested  # a free name: an enclosing function's, or the module's
+        scope.progress.add(name)
+        try:
+            return all(
+                self._binding_may_be_tensor(how, value, scope, presume) for how, value in bindings
+            )
+        finally:
+            scope.progress.discard(name)
+
+    def _binding_may_be_tensor(
+        self, how: str, value: ast.expr | None, scope: _Scope, presume: bool
+    ) -> bool:
+        if how == "aug":
+            # `x += v` is `x = x + v`: a tensor if `v` is; else it reads `x` itself, and
+            # does not decide (as a cycle does not).
+            return True
+        if value is None or how == "other":
+            return False
+        if how == "iter":
+            return self._element_may_be_tensor(value, scope, presume)
+        return self.may_be_tensor(value, scope, presume)
+
+    def _element_may_be_tensor(self, iterable: ast.expr, scope: _Scope, presume: bool) -> bool:
+        """The loop variable of `for x in iterable` (`FunctionFacts.element_kind`): a tensor's
+        row, a `range` of tensors, an element of a list of tensors (`tf.unstack(x)`, or a
+        name bound to one); never an item of `enumerate`, `zip` or another builtin's
+        result."""
+        if isinstance(iterable, ast.Call):
+            builtin = self._builtin(iterable.func)
+            if builtin == "range":
+                return self._any_tensor(_call_arguments(iterable), scope, presume)
+            return builtin is None or builtin not in _BUILTIN_NAMES
+        if isinstance(iterable, ast.Name):
+            return True  # a list of tensors, bound elsewhere in the function
+        return self.may_be_tensor(iterable, scope, presume)
+
+    def _any_tensor(self, exprs: Iterable[ast.expr], scope: _Scope, presume: bool) -> bool:
+        return any(self.may_be_tensor(e, scope, presume) for e in exprs)
+
+    def _iterates_tensor(self, iterable: ast.expr, scope: _Scope, presume: bool) -> bool:
+        """`for _ in iterable` may iterate a tensor (or hand one to `range`, `zip`...)."""
+        if isinstance(iterable, ast.Call):
+            if self._builtin(iterable.func) in _ITERATING:
+                return self._any_tensor(_call_arguments(iterable), scope, presume)
+            func = iterable.func
+            if isinstance(func, ast.Attribute) and func.attr in _DICT_VIEWS and not iterable.args:
+                return False
+        return self.may_be_tensor(iterable, scope, presume)
+
+    def _one_tensor(self, expr: ast.expr, scope: _Scope, depth: int) -> bool:
+        """May be one tensor, as python-only-api-on-tensor's `_one_tensor` asks (unpacking
+        it iterates it): a call of a TF function that returns one, a subscript or arithmetic
+        of one, an annotated parameter, a name every binding of which may be one."""
+        if isinstance(expr, ast.Call):
+            return self._may_be_api(expr.func) and self._last_name(expr.func) in _ONE_TENSOR_LAST
+        if isinstance(expr, ast.Subscript):
+            return self._one_tensor(expr.value, scope, depth)
+        if isinstance(expr, ast.BinOp):
+            return self._one_tensor(expr.left, scope, depth) or self._one_tensor(
+                expr.right, scope, depth
+            )
+        if isinstance(expr, ast.Name) and depth > 0:
+            if expr.id in scope.opaque:
+                return True
+            values = scope.bindings.get(expr.id, ())
+            if expr.id in scope.params and not values:
+                return expr.id in scope.annotated
+            return bool(values) and all(
+                how == "aug" or (v is not None and self._one_tensor(v, scope, depth - 1))
+                for how, v in values
+            )
+        return False
+
+    # ------------------------------------------------------------------ sites
+    def has_site(self, scope: _Scope) -> bool:
+        """Whether a breakage rule may report in this function's own nodes: control flow and
+        comprehensions on a possible tensor with parameters presumed (as
+        tensor-control-flow-in-unconverted-code and tensor-iteration-in-comprehension ask),
+        `assert`, `len`/`bool`/`int`/`tf.constant`/`K.eval`-style calls and unpacking
+        without (as assert-on-tensor, python-only-api-on-tensor and eager-only-call ask), and
+        every `.numpy()`/`.item()` (eager-only-call warns on a receiver it cannot type)."""
+        for node in scope.nodes:
+            if isinstance(node, ast.If | ast.While | ast.IfExp):
+                if self.may_be_tensor(node.test, scope, presume=True):
+                    return True
+            elif isinstance(node, ast.Assert):
+                if self.may_be_tensor(node.test, scope, presume=False):
+                    return True
+            elif isinstance(node, ast.For | ast.AsyncFor):
+                if self._iterates_tensor(node.iter, scope, presume=True):
+                    return True
+            elif isinstance(node, _COMPREHENSIONS):
+                for gen in node.generators:
+                    if self._iterates_tensor(gen.iter, scope, True) or self._any_tensor(
+                        gen.ifs, scope, True
+                    ):
+                        return True
+            elif isinstance(node, ast.Call):
+                if self._call_site(node, scope):
+                    return True
+            elif isinstance(node, ast.Assign):
+                unpacks = any(isinstance(t, ast.Tuple | ast.List) for t in node.targets)
+                if unpacks and self._one_tensor(node.value, scope, 3):
+                    return True
+        return False
+
+    def _call_site(self, call: ast.Call, scope: _Scope) -> bool:
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _EAGER_METHODS and not call.args:
+            return True
+        if self._builtin(func) in _VALUE_BUILTINS:
+            pass  # `len(t)`, `bool(t)`...
+        elif not (self._may_be_api(func) and self._last_name(func) in _VALUE_CALLS):
+            return False  # `K.eval(t)`, `tf.constant(t)`...
+        return self._any_tensor(_call_arguments(call), scope, False)
+
+    def any_site(self, roots: Iterable[ast.AST]) -> bool:
+        """Whether a breakage rule may report in a function under any of `roots` (the
+        statements the slicer may trace), nested ones included."""
+        for root in roots:
+            for node, nested in _functions(root):
+                if self.has_site(_Scope(node, nested, self._builtin)):
+                    return True
+        return False
+
+
+def _call_arguments(call: ast.Call) -> list[ast.expr]:
+    return [*call.args, *(k.value for k in call.keywords)]
+
+
+def _functions(
+    root: ast.AST,
+) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, bool]]:
+    """Every function and lambda under `root` (itself included), and whether it is nested
+    in another function."""
+    stack: list[tuple[ast.AST, bool]] = [(root, False)]
+    while stack:
+        node, in_function = stack.pop()
+        if isinstance(node, _SCOPES):
+            yield node, in_function
+        inside = in_function or isinstance(node, _SCOPES)
+        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
