@@ -297,3 +297,40 @@ def test_no_rule_example_loses_a_finding_to_the_gate() -> None:
             dropped += 1
             assert _findings(source, config, prefilter=False) == [], source
     assert dropped > 0  # some examples are layers that can report nothing
+
+
+def test_gate_blanks_the_calls_that_can_report_nothing_beside_one_that_can() -> None:
+    """In a module of layers, the `call`s whose traced code can report nothing are blanked,
+    and the helper only they run; the one that can report keeps its own helper."""
+    source = _module(
+        """
+        def call(self, inputs, training=None):
+            if training:
+                inputs = tf.nn.dropout(inputs, 0.1)
+            return _relu(self.dense(inputs))
+        # module:
+        def _relu(x):
+            return tf.nn.relu(x)
+
+
+        def _peak(x):
+            peak = tf.reduce_max(x)
+            if peak > 1.0:
+                return x / peak
+            return x
+
+
+        class Norm(keras.layers.Layer):
+            def call(self, inputs):
+                return _peak(inputs)
+        """
+    )
+    sliced = slice_source(source, ALL)
+    assert sliced is not None
+    kept = {line.strip() for line in sliced.splitlines() if line.strip()}
+    assert "return _peak(inputs)" in kept and "if peak > 1.0:" in kept
+    assert "return _relu(self.dense(inputs))" not in kept
+    assert "return tf.nn.relu(x)" not in kept
+    found = _findings(source)
+    assert found == _findings(source, prefilter=False)
+    assert [c for _, c in found] == ["TFG510"]

@@ -1,5 +1,6 @@
-"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes (and
-`dotted_name`, the `a.b.c` of an attribute chain).
+"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes (with
+`dotted_name`, the `a.b.c` of an attribute chain, and `all_statements`, every statement
+without the expressions).
 
 `ast.walk` is breadth first through a deque, with two nested generators per node
 (`iter_child_nodes`, `iter_fields`); this is a plain depth-first stack, with neither. The order
@@ -37,3 +38,19 @@ def dotted_name(expr: ast.expr) -> str | None:
         return None
     parts.append(expr.id)
     return ".".join(reversed(parts))
+
+
+def all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement, at any depth, without visiting expressions (imports and classes are
+    statements; a walk over every node costs much more)."""
+    stack: list[ast.stmt] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        blocks: list[list[ast.stmt]] = [
+            getattr(node, attr) for attr in ("body", "orelse", "finalbody") if hasattr(node, attr)
+        ]
+        blocks += [h.body for h in getattr(node, "handlers", ())]
+        blocks += [c.body for c in getattr(node, "cases", ())]
+        for block in reversed(blocks):
+            stack.extend(reversed(block))

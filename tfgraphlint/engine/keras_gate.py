@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _PYTHON_VALUES = (
@@ -67,15 +69,18 @@ class _Scope:
     tensor."""
 
     __slots__ = (
+        "_builtin_of",
+        "_candidates",
+        "_node",
+        "_presumed",
+        "_shadowed",
         "annotated",
         "bindings",
         "nested",
         "nodes",
         "opaque",
         "params",
-        "presumed",
         "progress",
-        "shadowed",
     )
 
     def __init__(
@@ -115,7 +120,7 @@ class _Scope:
                 self.opaque.add(sub.name)
                 self.opaque.update(
                     n.id
-                    for n in ast.walk(sub)
+                    for n in ast_nodes(sub)
                     if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
                 )
             elif isinstance(sub, ast.Import | ast.ImportFrom):
@@ -147,10 +152,25 @@ class _Scope:
         # the `call` runs may get the `call`'s context kind), and `y_true`/`y_pred`. In a
         # module whose only compiled code is Keras `call`s, no other function is a root
         # context, whose parameters without a default would be presumed too.
-        presumed = {a.arg for a in first} | self.annotated
-        presumed |= {a.arg for a in every if a.arg in names.LOSS_PARAMS}
-        self.presumed = presumed - _python_uses(node, presumed - self.annotated, builtin_of)
-        self.shadowed = _rebound_first(node, self.params) if self.bindings else set()
+        self._candidates = {a.arg for a in first} | self.annotated
+        self._candidates |= {a.arg for a in every if a.arg in names.LOSS_PARAMS}
+        self._node = node
+        self._builtin_of = builtin_of
+        self._presumed: set[str] | None = None  # computed when first asked
+        self._shadowed: set[str] | None = None
+
+    @property
+    def presumed(self) -> set[str]:
+        if self._presumed is None:
+            found = _python_uses(self._node, self._candidates - self.annotated, self._builtin_of)
+            self._presumed = self._candidates - found
+        return self._presumed
+
+    @property
+    def shadowed(self) -> set[str]:
+        if self._shadowed is None:
+            self._shadowed = _rebound_first(self._node, self.params) if self.bindings else set()
+        return self._shadowed
 
     def _bind(self, target: ast.expr, how: str, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
@@ -163,7 +183,7 @@ class _Scope:
 
 
 def _names_in(target: ast.AST) -> Iterator[str]:
-    return (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return (n.id for n in ast_nodes(target) if isinstance(n, ast.Name))
 
 
 def _is_string(expr: ast.expr) -> bool:
@@ -214,7 +234,7 @@ def _python_uses(
             mark(test)
 
     root = func.body if isinstance(func, ast.Lambda) else ast.Module(func.body, [])
-    for node in ast.walk(root):
+    for node in ast_nodes(root):
         if isinstance(node, ast.Call):
             mark(node.func)
             for arg in node.args:
@@ -283,14 +303,19 @@ def _own_nodes(scope: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> It
         stack: list[ast.AST] = [scope.body]
     else:
         stack = list(scope.body)
+    node_class = ast.AST
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, _SCOPES):
             stack.extend(_outer_parts(node))
             continue
-        for child in ast.iter_child_nodes(node):
-            stack.append(child)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                stack.extend([item for item in value if isinstance(item, node_class)])
+            elif isinstance(value, node_class):
+                stack.append(value)
 
 
 def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[ast.AST]:
@@ -305,33 +330,54 @@ def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> l
 class KerasGate:
     """The gate for one module (`tree`, parsed by the screen)."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, text: str) -> None:
+        self.tree = tree
+        self.text = text
         self.imported: dict[str, str] = {}  # local name -> the name it imports
-        self.shadowed: set[str] = set()  # names bound anywhere: not surely builtins
-        star = False
-        for node in ast.walk(tree):
+        self.star = False  # `from x import *`: any name may be imported
+        for node in all_statements(tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 for alias in node.names:
                     if alias.name == "*":
-                        star = True
+                        self.star = True
                         continue
                     local = alias.asname or alias.name.split(".")[0]
                     self.imported[local] = alias.name.rsplit(".", 1)[-1]
-                    self.shadowed.add(local)
-            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                self.shadowed.add(node.id)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.shadowed.add(node.name)
-            elif isinstance(node, ast.arg):
-                self.shadowed.add(node.arg)
-        self.star = star  # `from x import *` may bind `len`
+        self._bound: set[str] | None = None  # every name bound anywhere: when first needed
+        self._builtins: dict[str, bool] = {}
+
+    def _bound_names(self) -> set[str]:
+        if self._bound is None:
+            bound = set(self.imported)
+            for node in ast_nodes(self.tree):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    bound.add(node.id)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    bound.add(node.name)
+                elif isinstance(node, ast.arg):
+                    bound.add(node.arg)
+                elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+                    if node.name:
+                        bound.add(node.name)
+                elif isinstance(node, ast.MatchMapping) and node.rest:
+                    bound.add(node.rest)
+            self._bound = bound
+        return self._bound
 
     def _builtin(self, func: ast.expr) -> str | None:
-        """The builtin a call's function is for libCST (`builtins.len`: a name bound nowhere
-        in the module; a star import binds nothing for it), else None."""
-        if isinstance(func, ast.Name) and func.id not in self.shadowed:
-            return func.id
-        return None
+        """The builtin a call's function is for libCST (`builtins.len`: a builtin's name
+        bound nowhere in the module; a star import binds nothing for it), else None."""
+        if not isinstance(func, ast.Name) or func.id not in _BUILTIN_NAMES:
+            return None
+        name = func.id
+        known = self._builtins.get(name)
+        if known is None:
+            # Only where the text may bind the name (it appears other than as `name(`, or
+            # after `def`/`class`) is the whole tree walked for its bindings.
+            maybe_bound = re.search(rf"(?:def|class)[\s\\]+{name}\b|\b{name}\b(?!\s*\()", self.text)
+            known = not maybe_bound or name not in self._bound_names()
+            self._builtins[name] = known
+        return name if known else None
 
     def _may_be_api(self, func: ast.expr) -> bool:
         """Whether a call's function may have a qualified name outside the module (a TF or
@@ -441,7 +487,7 @@ class KerasGate:
             builtin = self._builtin(iterable.func)
             if builtin == "range":
                 return self._any_tensor(_call_arguments(iterable), scope, presume)
-            return builtin is None or builtin not in _BUILTIN_NAMES
+            return builtin is None
         if isinstance(iterable, ast.Name):
             return True  # a list of tensors, bound elsewhere in the function
         return self.may_be_tensor(iterable, scope, presume)

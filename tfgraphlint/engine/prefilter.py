@@ -23,11 +23,11 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
 from tfgraphlint.discovery.reexports import import_bindings, rewrite
 
 if TYPE_CHECKING:
@@ -214,22 +214,6 @@ _IDENT = r"[^\W\d]\w*"  # Python identifiers, Unicode ones included
 _CHAIN_TAIL = re.compile(rf"{_IDENT}(?:[ \t]*\.[ \t]*{_IDENT})*[ \t]*\.[ \t]*$")
 
 
-def _all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Every statement, at any depth, without visiting expressions (imports and classes are
-    statements; a walk over every node costs much more)."""
-    stack: list[ast.stmt] = list(reversed(tree.body))
-    while stack:
-        node = stack.pop()
-        yield node
-        blocks: list[list[ast.stmt]] = [
-            getattr(node, attr) for attr in ("body", "orelse", "finalbody") if hasattr(node, attr)
-        ]
-        blocks += [h.body for h in getattr(node, "handlers", ())]
-        blocks += [c.body for c in getattr(node, "cases", ())]
-        for block in reversed(blocks):
-            stack.extend(reversed(block))
-
-
 def _qualnames(expr: ast.expr, table: dict[str, set[str]]) -> set[str]:
     """Qualified names an attribute chain `a.b.c` may denote, from the import table."""
     attrs: list[str] = []
@@ -344,7 +328,7 @@ def may_have_compiled_context(
     only on the files the text cannot clear."""
     if extra_function_decorators:
         return True
-    statements = list(_all_statements(tree))
+    statements = list(all_statements(tree))
     table, star = import_bindings(statements)
     if aliases:  # `from mypkg import tf`: `mypkg.tf` is `tensorflow` (`discovery.reexports`)
         for local, qualnames in table.items():
@@ -388,7 +372,7 @@ def defines_loss_call(tree: ast.Module, aliases: Mapping[str, str] | None = None
     """Whether a class with a Keras loss base may define `call` (a loss `call` is a compiled
     body for every rule, not only for what breaks, `engine.keras_gate`); True when a star
     import hides what a base is."""
-    statements = list(_all_statements(tree))
+    statements = list(all_statements(tree))
     table, star = import_bindings(statements)
     if star:
         return True

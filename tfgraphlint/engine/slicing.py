@@ -249,11 +249,23 @@ def slice_source(
         and not roots
         and _only_keras_calls(text, relevant)
         and not defines_loss_call(tree, aliases)
-        and not KerasGate(tree).any_site(
-            part for u, b in zip(units, body, strict=True) if b for part in _traced_parts(u)
-        )
     ):
-        return None  # only Keras `call`s found by default, and nothing they run can report
+        # Only Keras `call`s found by default: keep those whose traced code may report.
+        needed = _keras_calls_that_may_report(
+            KerasGate(tree, text), units, segments, idents, direct, traced
+        )
+        if not any(needed):
+            return None
+        if needed != direct:
+            direct = needed
+            keep = [
+                d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
+                for d, u in zip(direct, units, strict=True)
+            ]
+            traced = [t and d for t, d in zip(traced, direct, strict=True)]
+            body, compiled_names, body_idents = _close_over_names(
+                units, segments, idents, direct, traced, keep, call_sites, state_changes
+            )
     for i, unit in enumerate(units):
         if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
@@ -307,6 +319,43 @@ def _only_keras_calls(text: str, relevant: re.Pattern[str]) -> bool:
     `tf.function`, dataset callback, Keras step, loss or metric method, `compile` call,
     `global`, `run_functions_eagerly` or configured decorator, only (perhaps) Keras `call`s."""
     return all(_DEF_CALL.fullmatch(m.group()) for m in relevant.finditer(text))
+
+
+def _keras_calls_that_may_report(
+    gate: KerasGate,
+    units: list[_Unit],
+    segments: list[str],
+    idents: list[set[str]],
+    direct: list[bool],
+    traced: list[bool],
+) -> list[bool]:
+    """Of the directly relevant units of a module whose only compiled code is Keras `call`s
+    found by default (each of them one), those whose traced code (the unit, and what the
+    slicer takes as traced from it alone) holds a node a breakage rule may report at
+    (`engine.keras_gate`)."""
+    sites: dict[int, bool] = {}
+
+    def has_site(i: int) -> bool:
+        if i not in sites:
+            sites[i] = gate.any_site(_traced_parts(units[i]))
+        return sites[i]
+
+    needed = [False] * len(units)
+    for i, d in enumerate(direct):
+        if not d:
+            continue
+        alone = [j == i for j in range(len(units))]
+        keep = [
+            a or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
+            for a, u in zip(alone, units, strict=True)
+        ]
+        # What it traces (the bodies) does not depend on the rules' reach (what is kept
+        # for context does).
+        body, _, _ = _close_over_names(
+            units, segments, idents, alone, [a and traced[i] for a in alone], keep, False, False
+        )
+        needed[i] = any(has_site(j) for j, b in enumerate(body) if b)
+    return needed
 
 
 def _traced_parts(unit: _Unit) -> list[ast.AST]:
