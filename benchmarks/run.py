@@ -19,8 +19,9 @@ hides tfgraphlint's plugin (``flake8_hiding.py``) to stay a pure flake8 baseline
 the opt-in row ``flake8-tfg`` runs flake8 with the plugin.
 
 ``--latency`` instead times flake8 on the generated files (``latency_files.py``:
-``latency_plain.py``, ``latency_tf.py``, 500 lines each, and ``latency_train.py``, a
-350-line training script with five ``tf.function``s): with the tfgraphlint plugin
+``latency_plain.py``, ``latency_tf.py``, ``latency_layers.py``, 500 lines each, and
+``latency_train.py``, a 350-line training script with five ``tf.function``s): with the
+tfgraphlint plugin
 hidden (``--select F``) and, if it is installed, loaded (``--select F,TFG``), and the
 training file also under ``--select E`` both ways (the plugin must then cost nothing) and
 with the resident server (``--tfg-server=true``, a server started before the runs: its work

@@ -14,7 +14,13 @@ from tfgraphlint import __version__
 from tfgraphlint.config import OPTIONS, Config
 from tfgraphlint.engine import runner
 from tfgraphlint.engine.prefilter import package_needles
-from tfgraphlint.frontends.flake8_plugin import FLAKE8_OPTIONS, OFF_BY_DEFAULT, Flake8Plugin
+from tfgraphlint.engine.slicing import rule_needs
+from tfgraphlint.frontends.flake8_plugin import (
+    EVERY_RULE_TRIGGERS,
+    FLAKE8_OPTIONS,
+    OFF_BY_DEFAULT,
+    Flake8Plugin,
+)
 from tfgraphlint.rules import ALL_RULES
 
 TRAINING = """\
@@ -197,6 +203,17 @@ def test_tensorflow_files_without_compiled_code_do_not_load_libcst(tmp_path: Pat
     (its import alone costs more than the rest of an editor's run); one that holds some is
     analysed, with the same findings as the CLI."""
     eager = "import tensorflow as tf\n\n\ndef scale(x):\n    print(x)\n    return tf.abs(x)\n"
+    # A layer whose `call` can fail in nothing (`engine.keras_gate`): no libCST either.
+    eager += textwrap.dedent(
+        """
+
+        class Scale(tf.keras.layers.Layer):
+            def call(self, inputs, training=None):
+                if training and self.trainable:
+                    return tf.nn.dropout(inputs, 0.1)
+                return inputs
+        """
+    )
     (tmp_path / "eager.py").write_text(eager, encoding="utf-8")
     (tmp_path / "train.py").write_text(TRAINING, encoding="utf-8")
     code = """
@@ -268,6 +285,14 @@ def test_config_built_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_off_by_default_list_matches_the_rules() -> None:
     assert tuple(r.CODE for r in ALL_RULES if not r.DEFAULT_ENABLED) == OFF_BY_DEFAULT
+
+
+def test_every_rule_triggers_match_the_rules() -> None:
+    """The plugin slices with every rule's needs before loading the rules: the copy is
+    theirs."""
+    needs = rule_needs(None)
+    assert set(EVERY_RULE_TRIGGERS) == set(needs.triggers)
+    assert needs.call_sites and needs.state_changes
 
 
 def test_off_by_default_rules_need_selecting(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import ast
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
@@ -47,8 +47,9 @@ from tfgraphlint.engine.prefilter import (
     word,
     words,
 )
-from tfgraphlint.engine.registry import all_rules
-from tfgraphlint.engine.rule import Rule
+
+if TYPE_CHECKING:  # not at run time: the flake8 plugin slices without loading libCST
+    from tfgraphlint.engine.rule import Rule
 
 _KERAS_DRIVERS = "|".join(sorted(names.KERAS_DRIVER_METHODS))
 _FUNCTION_ALIAS = re.compile(word("function") + r"\s+as\s+([^\W\d]\w*)")
@@ -140,7 +141,7 @@ def _start(stmt: ast.stmt, lines: Sequence[str]) -> int:
         text = text[:comment] if comment >= 0 else text
 
 
-class _Needs(NamedTuple):
+class RuleNeeds(NamedTuple):
     """What the selected rules need kept beyond discovery's needs (`Rule.REACH`)."""
 
     triggers: tuple[str, ...]  # their `TRIGGERS`
@@ -148,11 +149,15 @@ class _Needs(NamedTuple):
     state_changes: bool  # one reads the eager code that changes what bodies read
 
 
-def rule_needs(rules: Sequence[type[Rule]] | None) -> _Needs:
+def rule_needs(rules: Sequence[type[Rule]] | None) -> RuleNeeds:
     """What `rules` (default: every rule) need kept beyond discovery's needs."""
-    chosen = all_rules() if rules is None else rules
+    if rules is None:
+        from tfgraphlint.engine.registry import all_rules  # imports every rule, and libCST
+
+        rules = all_rules()
+    chosen = rules
     triggers = tuple(dict.fromkeys(t for rule in chosen for t in rule.TRIGGERS))
-    return _Needs(
+    return RuleNeeds(
         triggers,
         any(rule.REACH == "call-sites" for rule in chosen),
         any(rule.REACH == "state-changes" for rule in chosen),
@@ -201,6 +206,7 @@ def slice_source(
     aliases: Mapping[str, str] | None = None,
     *,
     keras_gate: bool = True,
+    needs: RuleNeeds | None = None,
 ) -> str | None:
     """The source libCST needs to see, with irrelevant statements and methods blanked; None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
@@ -213,8 +219,9 @@ def slice_source(
     TensorFlow names (`discovery.reexports`): `from mypkg import tf` names no package.
     `keras_gate` (off for `trace`, which lists every compiled body) drops a module whose only
     compiled code is Keras `call`s found by default that can report nothing
-    (`engine.keras_gate`)."""
-    triggers, call_sites, state_changes = rule_needs(rules)
+    (`engine.keras_gate`). `needs` replaces `rule_needs(rules)` (the flake8 plugin gives
+    every rule's, spelled out, to slice without importing the rules and libCST)."""
+    triggers, call_sites, state_changes = needs or rule_needs(rules)
     passes, tree = screened(text, config, keep=bool(roots), aliases=aliases)
     if not passes:
         return None

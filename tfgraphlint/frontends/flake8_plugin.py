@@ -54,6 +54,12 @@ def _flake8_value(option: Option, value: Any) -> Any:
 # read from the registry so that flake8 does not import libcst and every rule at start-up in
 # projects that never mention TensorFlow; tests/test_flake8_plugin.py checks the list.
 OFF_BY_DEFAULT: tuple[str, ...] = ("TFG207", "TFG590")
+# Every rule's `TRIGGERS` (`engine.slicing.rule_needs(None)`), spelled out for the same reason:
+# the plugin slices a file before it loads the rules; tests/test_flake8_plugin.py checks them.
+EVERY_RULE_TRIGGERS: tuple[str, ...] = (
+    r"g(?<!\wg)lobal\b|n(?<!\wn)onlocal\b",
+    r"run_functions_eagerly\b",
+)
 
 # The options that make sense under flake8 (selection is flake8's own job), as (key, attribute,
 # list or not, help) of their `config.OPTIONS` entries. Spelled out for the same reason: loading
@@ -216,15 +222,27 @@ class Flake8Plugin:
                 for error_line, error_message in errors:
                     yield error_line or 1, 0, f"TFG999 {error_message}", type(self)
                 return
-        # Most files that name TensorFlow hold no compiled code (models, layers, pipelines
-        # without `tf.function`). The engine's screen (`engine.prefilter.screen`: text and
-        # `ast`) tells without libCST, whose import alone costs more than the rest of such a
-        # run; the engine then finds nothing either. A file that passes is screened again
-        # inside `analyse` (a few ms: one more `ast` parse).
+        # Most files that name TensorFlow hold no compiled code (models, pipelines without
+        # `tf.function`), or only Keras `call`s in which nothing can fail (most layers). The
+        # engine's screen (`engine.prefilter.screen`: text and `ast`), then its slicer
+        # (`engine.slicing.slice_source`, with every rule's needs spelled out) tell without
+        # libCST, whose import alone costs more than the rest of such a run; the engine then
+        # finds nothing either. A file that passes is sliced again inside `analyse`, for the
+        # rules flake8 selects (a few ms).
         from tfgraphlint.engine.prefilter import screen
 
         text = source[1:] if source.startswith("\ufeff") else source  # as `analyse` does
-        if not screen(text, self.config, reexports_in_text(self.filename, text)):
+        if "\r" in text:
+            import re
+
+            text = re.sub(r"\r(?!\n)", "\n", text)  # a lone CR ends a line, as in `analyse`
+        aliases = reexports_in_text(self.filename, text)
+        if not screen(text, self.config, aliases):
+            return
+        from tfgraphlint.engine.slicing import RuleNeeds, slice_source
+
+        needs = RuleNeeds(EVERY_RULE_TRIGGERS, call_sites=True, state_changes=True)
+        if slice_source(text, self.config, aliases=aliases, needs=needs) is None:
             return
         from tfgraphlint.engine.runner import analyse
 
