@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from tfgraphlint.config import Config
+from tfgraphlint.engine import slicing
 from tfgraphlint.engine.examples import example_config, iter_examples
 from tfgraphlint.engine.runner import analyse, lint_source
 from tfgraphlint.engine.slicing import slice_source
@@ -334,3 +335,48 @@ def test_gate_blanks_the_calls_that_can_report_nothing_beside_one_that_can() -> 
     found = _findings(source)
     assert found == _findings(source, prefilter=False)
     assert [c for _, c in found] == ["TFG510"]
+
+
+def test_many_calls_are_gated_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `_MAX_SEPARATE_CALLS`, the `call`s are not closed over one by one (each closure is
+    linear in the module: a module of thousands of layers took minutes): the module is kept
+    whole or dropped whole, with a bounded number of closures."""
+    layers = "".join(
+        textwrap.dedent(
+            f"""
+
+            class Layer{i}(keras.layers.Layer):
+                def call(self, inputs, training=None):
+                    return tf.nn.dropout(inputs, 0.1) if training else inputs
+            """
+        )
+        for i in range(slicing._MAX_SEPARATE_CALLS + 8)
+    )
+    quiet = "import tensorflow as tf\nfrom tensorflow import keras\n" + layers
+    loud = quiet + textwrap.dedent(
+        """
+
+        class Loud(keras.layers.Layer):
+            def call(self, inputs):
+                assert tf.reduce_all(inputs > 0)
+                return inputs
+        """
+    )
+    closures = 0
+    close = slicing._close_over_names
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal closures
+        closures += 1
+        return close(*args, **kwargs)
+
+    monkeypatch.setattr(slicing, "_close_over_names", counted)
+    assert slice_source(quiet, ALL) is None
+    assert closures <= 2
+    closures = 0
+    sliced = slice_source(loud, ALL)
+    assert sliced is not None and "return tf.nn.dropout(inputs, 0.1)" in sliced  # all kept
+    assert closures <= 2
+    monkeypatch.setattr(slicing, "_close_over_names", close)
+    assert _findings(quiet, prefilter=False) == []
+    assert [c for _, c in _findings(loud)] == ["TFG509"]

@@ -319,6 +319,7 @@ def slice_source(
 
 
 _DEF_CALL = re.compile(r"def\s+call")
+_MAX_SEPARATE_CALLS = 32  # Keras `call`s of a module whose closures are taken one by one
 
 
 def _only_keras_calls(text: str, relevant: re.Pattern[str]) -> bool:
@@ -347,6 +348,19 @@ def _keras_calls_that_may_report(
             sites[i] = gate.any_site(_traced_parts(units[i]))
         return sites[i]
 
+    if sum(direct) > _MAX_SEPARATE_CALLS:
+        # One closure per `call` is linear in the module each: with many `call`s, only the
+        # whole module is dropped or kept (what every `call` traces, from all of them).
+        keep = [
+            d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
+            for d, u in zip(direct, units, strict=True)
+        ]
+        body, _, _ = _close_over_names(units, segments, idents, direct, traced, keep, False, False)
+        return (
+            list(direct)
+            if any(has_site(j) for j, b in enumerate(body) if b)
+            else [False] * len(units)
+        )
     needed = [False] * len(units)
     for i, d in enumerate(direct):
         if not d:
