@@ -341,8 +341,11 @@ class KerasGate:
                     if alias.name == "*":
                         self.star = True
                         continue
-                    local = alias.asname or alias.name.split(".")[0]
-                    self.imported[local] = alias.name.rsplit(".", 1)[-1]
+                    if alias.asname or isinstance(node, ast.ImportFrom):
+                        local, named = alias.asname or alias.name, alias.name.rsplit(".", 1)[-1]
+                    else:  # `import a.b` binds `a`, the package
+                        local = named = alias.name.split(".")[0]
+                    self.imported[local] = named
         self._bound: set[str] | None = None  # every name bound anywhere: when first needed
         self._builtins: dict[str, bool] = {}
 
