@@ -6,7 +6,7 @@ import enum
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, cast, get_args
 
 import libcst as cst
 from libcst.metadata import (
@@ -336,7 +336,9 @@ class Rule(cst.BatchableCSTVisitor):
 
     def _enclosing_function(self, node: cst.CSTNode) -> FuncNode | None:
         child: cst.CSTNode = node
-        parent = self.get_metadata(ParentProvider, child, None)
+        # The parent map itself: `get_metadata` checks the provider on every call.
+        parents = cast("Mapping[cst.CSTNode, cst.CSTNode]", self.metadata[ParentProvider])
+        parent = parents.get(child)
         while parent is not None:
             # `type(...) is`, not isinstance: libCST's node classes are ABCs (slow checks).
             if type(parent) is cst.FunctionDef or type(parent) is cst.Lambda:
@@ -353,7 +355,7 @@ class Rule(cst.BatchableCSTVisitor):
             ):
                 return None
             child = parent
-            parent = self.get_metadata(ParentProvider, child, None)
+            parent = parents.get(child)
         return None
 
     def _is_init_scope(self, node: cst.With) -> bool:
@@ -372,7 +374,7 @@ class Rule(cst.BatchableCSTVisitor):
         return not ctx.breaking_only or self.CODE in UNCONVERTED_BREAKAGE_RULES
 
     def _traced_context(self, func: cst.CSTNode) -> CompiledContext | None:
-        meta = self.get_metadata(CompiledContextProvider, func, None)
+        meta = self.metadata[CompiledContextProvider].get(func)
         return meta if isinstance(meta, CompiledContext) else None
 
     def compiled_context(self, node: cst.CSTNode) -> CompiledContext | None:
