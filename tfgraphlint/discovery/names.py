@@ -120,6 +120,7 @@ KERAS_METRIC_CLASSES = frozenset(
     }
 )
 KERAS_LOSS_METHODS = frozenset({"call"})
+KERAS_METRIC_METHODS = frozenset({"update_state", "result"})
 # Keras loss and metric arguments (`loss(y_true, y_pred)`, `update_state(y_true, y_pred)`).
 LOSS_PARAMS = frozenset({"y_true", "y_pred"})
 # Flags by name: Python values by convention (Keras passes `training` as a Python bool).
@@ -219,7 +220,6 @@ ONE_TENSOR_OPS = (
     "random.normal",
     "random.uniform",
 )
-KERAS_METRIC_METHODS = frozenset({"update_state", "result"})
 # `Model.compile` arguments that take losses and metrics: keywords, and positions after
 # `optimizer` (Keras 3: loss, loss_weights, metrics, weighted_metrics; Keras 2: loss, metrics,
 # loss_weights, weighted_metrics; a position that holds weights never names a function).

@@ -203,7 +203,6 @@ _TENSOR_CLASSES = frozenset({"Variable", "RaggedTensor", "SparseTensor", "consta
 _PY_METHODS_OF_TENSOR = frozenset(
     {"get_shape", "as_list", "num_elements", "is_fully_defined", "numpy", "_numpy"}
 )
-# Methods that return a static `TensorShape` or its Python parts, whatever the receiver.
 _SHAPE_METHODS = names.SHAPE_METHODS
 _PY_ATTRS = frozenset({"shape", "dtype", "ndim", "ndims", "rank", "name", "device", "op", "graph"})
 _PY_BUILTINS = frozenset(f"builtins.{n}" for n in names.PY_BUILTINS)
@@ -916,8 +915,6 @@ _TENSOR_ATTRS = frozenset(
 _LOSS_PARAMS = names.LOSS_PARAMS
 _FLAG_PARAMS = names.FLAG_PARAMS
 _PYTHON_CHECKS = frozenset(f"builtins.{n}" for n in names.PYTHON_CHECKS)
-# Builtins that iterate their arguments: a parameter given to them is a sequence (a list of
-# tensors, of layers, of weights) far more often than a tensor.
 _ITERATING_BUILTINS = frozenset(f"builtins.{n}" for n in names.ITERATING_BUILTINS)
 
 

@@ -50,11 +50,11 @@ _ITERATING = frozenset({"range", "enumerate", "zip"})  # their arguments are wha
 _DICT_VIEWS = frozenset({"keys", "values", "items"})
 # `.numpy()`/`.item()` (eager-only-call reports them on any receiver it cannot prove Python).
 _EAGER_METHODS = frozenset({"numpy", "item"})
-# Calls that need a concrete value (eager-only-call: `K.eval`, `K.get_value`,
-# `convert_to_numpy`; python-only-api-on-tensor: `bool`, `iter`, `len`, `int`, `float`,
-# `tf.constant`), by their last name or the imported name their local name stands for.
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _ONE_TENSOR_LAST = frozenset(op.rsplit(".", 1)[-1] for op in names.ONE_TENSOR_OPS)
+# Calls that need a concrete value (python-only-api-on-tensor: `bool`, `iter`, `len`, `int`,
+# `float`, `tf.constant`; eager-only-call: `K.eval`, `K.get_value`, `convert_to_numpy`), the
+# API ones by their last name or the imported name their local name stands for.
 _VALUE_BUILTINS = frozenset({"bool", "iter", "len", "int", "float"})
 _VALUE_CALLS = frozenset({"eval", "get_value", "convert_to_numpy", "constant"})
 
@@ -135,12 +135,12 @@ class _Scope:
                 self.opaque.add(sub.id)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
-        self.params = {a.arg for a in [*positional, *args.kwonlyargs]}
+        every = [*positional, *args.kwonlyargs]
+        self.params = {a.arg for a in every}
         for star in (args.vararg, args.kwarg):
             if star is not None:
                 self.params.add(star.arg)
                 self.opaque.add(star.arg)  # `*args`: a tuple, but of what is unknown
-        every = [*positional, *args.kwonlyargs]
         # Without presumption (`FunctionFacts.kind`), a parameter is a tensor only through
         # its annotation; an `input_signature` belongs to a tf.function, never here.
         self.annotated = {a.arg for a in every if a.annotation is not None}

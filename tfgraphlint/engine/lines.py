@@ -11,6 +11,14 @@ from __future__ import annotations
 import re
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def lone_cr_to_lf(text: str) -> str:
+    """Old Mac line ends (a lone CR) turned one for one into LF, so that lines and columns
+    stay (and `--fix`, which edits the file's own text by line and column, keeps them), while
+    `^`/`$` of the rules' patterns and the slicer's blank lines see lines. `\\r\\n` stays."""
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:

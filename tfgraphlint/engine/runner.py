@@ -9,7 +9,6 @@ import dataclasses
 import fnmatch
 import io
 import os
-import re
 import signal
 import sys
 import threading
@@ -38,7 +37,7 @@ from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
-from tfgraphlint.engine.lines import split_lines
+from tfgraphlint.engine.lines import lone_cr_to_lf, split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import BODY_REACHES, UNCONVERTED_BREAKAGE_RULES, FileState, Rule
@@ -67,7 +66,6 @@ def _decode_error(path: str, data: bytes, exc: Exception) -> FileError:
 # deepest file of the 13-library benchmark corpus has 19). CPython's own limit for nested
 # brackets is 200 as well.
 MAX_NESTING_DEPTH = 200
-_LONE_CR = re.compile(r"\r(?!\n)")
 
 # SyntaxErrors that are CPython limits rather than grammar: libcst would accept the file only
 # to choke on it later, slowly. Any other SyntaxError may be newer grammar than the running
@@ -220,11 +218,7 @@ def analyse(
     text = _decode_stage(source, path, result)
     if text is None:
         return analysis
-    if "\r" in text:
-        # Old Mac line ends (a lone CR): one for one into LF, so that lines and columns stay
-        # (and `--fix`, which edits the file's own text by line and column, keeps them),
-        # while `^`/`$` of the rules' patterns and the slicer's blank lines see lines.
-        text = _LONE_CR.sub("\n", text)
+    text = lone_cr_to_lf(text)
     # `from mypkg import tf`, where `mypkg` does `import tensorflow as tf` (read from disk).
     aliases = reexports_in_text(path, text)
     if not roots and not aliases and not may_contain_compiled_code(text, config):

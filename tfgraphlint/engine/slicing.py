@@ -238,10 +238,7 @@ def slice_source(
     ]
     if not any(direct):
         return None
-    keep = [
-        d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
-        for d, u in zip(direct, units, strict=True)
-    ]
+    keep = _kept_at_first(direct, units)
     traced = [
         d and _is_root(u, lines, relevant, config, roots)
         for d, u in zip(direct, units, strict=True)
@@ -265,10 +262,7 @@ def slice_source(
             return None
         if needed != direct:
             direct = needed
-            keep = [
-                d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
-                for d, u in zip(direct, units, strict=True)
-            ]
+            keep = _kept_at_first(direct, units)
             traced = [t and d for t, d in zip(traced, direct, strict=True)]
             body, compiled_names, body_idents = _close_over_names(
                 units, segments, idents, direct, traced, keep, call_sites, state_changes
@@ -351,10 +345,7 @@ def _keras_calls_that_may_report(
     if sum(direct) > _MAX_SEPARATE_CALLS:
         # One closure per `call` is linear in the module each: with many `call`s, only the
         # whole module is dropped or kept (what every `call` traces, from all of them).
-        keep = [
-            d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
-            for d, u in zip(direct, units, strict=True)
-        ]
+        keep = _kept_at_first(direct, units)
         body, _, _ = _close_over_names(units, segments, idents, direct, traced, keep, False, False)
         return (
             list(direct)
@@ -366,10 +357,7 @@ def _keras_calls_that_may_report(
         if not d:
             continue
         alone = [j == i for j in range(len(units))]
-        keep = [
-            a or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
-            for a, u in zip(alone, units, strict=True)
-        ]
+        keep = _kept_at_first(alone, units)
         # What it traces (the bodies) does not depend on the rules' reach (what is kept
         # for context does).
         body, _, _ = _close_over_names(
@@ -427,6 +415,15 @@ def _keep_uses_of_scripted_models(
             keep[i] = True
             if unit.cls is not None:
                 keep[unit.cls.index] = True
+
+
+def _kept_at_first(direct: list[bool], units: list[_Unit]) -> list[bool]:
+    """Before any closure: the directly relevant units, and every statement that is not a
+    definition or a class (imports, assignments, top-level code)."""
+    return [
+        d or not isinstance(u.stmt, _DEFS + (ast.ClassDef,))
+        for d, u in zip(direct, units, strict=True)
+    ]
 
 
 def _segment(lines: list[str], unit: _Unit) -> str:

@@ -229,13 +229,11 @@ class Flake8Plugin:
         # libCST, whose import alone costs more than the rest of such a run; the engine then
         # finds nothing either. A file that passes is sliced again inside `analyse`, for the
         # rules flake8 selects (a few ms).
+        from tfgraphlint.engine.lines import lone_cr_to_lf
         from tfgraphlint.engine.prefilter import screen
 
         text = source[1:] if source.startswith("\ufeff") else source  # as `analyse` does
-        if "\r" in text:
-            import re
-
-            text = re.sub(r"\r(?!\n)", "\n", text)  # a lone CR ends a line, as in `analyse`
+        text = lone_cr_to_lf(text)  # as `analyse` does
         aliases = reexports_in_text(self.filename, text)
         if not screen(text, self.config, aliases):
             return
