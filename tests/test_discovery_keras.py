@@ -578,3 +578,111 @@ def test_slicing_keeps_uses_of_a_scripted_model_anywhere(made: str, elsewhere: s
     sliced = [(f.line, f.code) for f in lint_source(source, "m.py", config).findings]
     full = lint_source(source, "m.py", config, prefilter=False).findings
     assert sliced == [(f.line, f.code) for f in full] == [(6, "TFG510")]
+
+
+# ---------------------------------------------------------------- Keras classes by descent
+_DESCENT = """
+import keras
+import tensorflow as tf
+from tensorflow.keras import layers
+
+class Block(keras.layers.Layer):
+    pass
+
+class Middle(Block):
+    def get_config(self):
+        return {}
+
+class Gate(Middle):  # a layer two classes down
+    def call(self, x):
+        return x
+
+class Norm(layers.BatchNormalization):  # Keras's own layer
+    def call(self, x, training=None):
+        return x
+
+class Spec(layers.InputSpec):  # not a layer
+    def call(self, x):
+        return x
+
+class Deep(keras.layers.experimental.SyncBatchNormalization):  # not directly under layers
+    def call(self, x):
+        return x
+
+class Plain:
+    def call(self, x):
+        return x
+
+class Sub(Plain):  # a plain Python class
+    def call(self, x):
+        return x
+
+class Loop(Loop2):  # undefined base: nothing known
+    def call(self, x):
+        return x
+
+class BaseLoss(tf.keras.losses.Loss):
+    pass
+
+class Focal(BaseLoss):  # a Keras loss through the module's own base
+    def call(self, y_true, y_pred):
+        return y_pred
+"""
+
+
+def test_keras_classes_by_descent() -> None:
+    found = discover(_DESCENT)
+    assert ctx(found, "Gate.call").kind is ContextKind.KERAS_CALL
+    assert ctx(found, "Norm.call").kind is ContextKind.KERAS_CALL
+    assert ctx(found, "Focal.call").kind is ContextKind.KERAS_LOSS
+    for name in ("Spec.call", "Deep.call", "Plain.call", "Sub.call", "Loop.call"):
+        assert not isinstance(found.get(name), CompiledContext), name
+
+
+def test_a_cycle_of_bases_ends() -> None:
+    found = discover(
+        """
+        import keras
+
+        class A(B):
+            def call(self, x):
+                return x
+
+        class B(A):
+            def call(self, x):
+                return x
+        """
+    )
+    assert not isinstance(found.get("A.call"), CompiledContext)
+
+
+@pytest.mark.parametrize(
+    "base_header, base",
+    [
+        ("class Block(keras.layers.Layer):\n    pass", "Block"),
+        (
+            "class Block(keras.layers.Layer):\n    pass\n\n\nclass Middle(Block):\n    pass",
+            "Middle",
+        ),
+        ("", "keras.layers.Dense"),
+        ("", "keras.layers.LSTMCell"),
+    ],
+)
+def test_layers_by_descent_are_checked_with_the_screen_and_slicer(
+    base_header: str, base: str
+) -> None:
+    source = (
+        "import keras\nimport tensorflow as tf\n\n\n"
+        + base_header
+        + f"\n\n\ndef helper(t):\n    return t\n\n\nclass Gate({base}):\n"
+        + "    def call(self, x):\n"
+        + "        if tf.reduce_sum(x) > 0:\n"
+        + "            x = x * 2.0\n"
+        + "        return x\n"
+    )
+    with_prefilter = lint_source(source, "layers.py", Config())
+    without = lint_source(source, "layers.py", Config(), prefilter=False)
+    assert [(f.code, f.line) for f in with_prefilter.findings] == [
+        (f.code, f.line) for f in without.findings
+    ]
+    assert [f.code for f in with_prefilter.findings] == ["TFG510"]

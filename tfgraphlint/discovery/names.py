@@ -95,6 +95,30 @@ KERAS_LAYER_CLASSES = frozenset(
         "tf_keras.layers.Layer",
     }
 )
+# Keras's own layers (`Dense`, `BatchNormalization`, `AbstractRNNCell`, `Wrapper`, ...) are
+# layers too: a subclass that overrides `call` is traced as any layer is. `InputSpec` is the
+# one class directly under `keras.layers` that is not a layer.
+_KERAS_LAYER_MODULES = tuple(
+    f"{keras}.layers." for keras in (*under_tf("keras"), "keras", "tf_keras")
+)
+_NOT_LAYERS = frozenset({"InputSpec"})
+
+
+def is_keras_layer_class(qualname: str) -> bool:
+    """Whether `qualname` is a Keras layer class: `Layer` itself (`KERAS_LAYER_CLASSES`) or a
+    class directly under `keras.layers` (`tf.keras.layers.Dense`), not a deeper module's."""
+    if qualname in KERAS_LAYER_CLASSES:
+        return True
+    if not qualname.startswith(_KERAS_LAYER_MODULES):
+        return False
+    name = qualname.rsplit(".", 1)[1]
+    return (
+        name[:1].isupper()
+        and name not in _NOT_LAYERS
+        and any(qualname == prefix + name for prefix in _KERAS_LAYER_MODULES)
+    )
+
+
 KERAS_STEP_METHODS = frozenset({"train_step", "test_step", "predict_step"})
 # Keras loss and metric base classes whose methods `fit`/`evaluate` trace (Keras 3 without
 # AutoGraph: checked on TF 2.21 / Keras 3 by tests/dynamic/test_keras_contexts.py).

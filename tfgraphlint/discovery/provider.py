@@ -464,6 +464,7 @@ class _Discovery:
         self._called_param_seen: set[tuple[FuncNode, str]] = set()
         self._called_params_followed = 0
         self._calls_by_target: dict[FuncNode, list[tuple[cst.Call, _FuncInfo | None]]] | None = None
+        self._bases_memo: dict[cst.ClassDef, set[str]] = {}
 
     # ---------------------------------------------------------------- name helpers
     def _is_compile_decorator(self, expr: cst.BaseExpression) -> bool:
@@ -1108,6 +1109,33 @@ class _Discovery:
             found |= {cls for cls in instances if cls is not None}
         return found - spoiled
 
+    def _module_class(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
+        """The class of this module that the name `expr` is bound to, when that is its only
+        binding in its scope (`class Block(Base)`, `Base` a class above)."""
+        if not isinstance(expr, cst.Name):
+            return None
+        scope = self.p.get_metadata(FastScopeProvider, expr, None)
+        if scope is None or expr.value not in scope:
+            return None
+        nodes = [getattr(binding, "node", None) for binding in scope[expr.value]]
+        if len(nodes) != 1 or not isinstance(nodes[0], cst.ClassDef):
+            return None
+        return nodes[0]
+
+    def _class_bases(self, cls: cst.ClassDef) -> set[str]:
+        """The qualified names of `cls`'s bases and, through the module's own classes it
+        derives from, of theirs (`class Block(Base)`, `class Base(keras.layers.Layer)`)."""
+        found = self._bases_memo.get(cls)
+        if found is not None:
+            return found
+        found = self._bases_memo[cls] = set()  # a cycle (`A(B)`, `B(A)`) stops here
+        for base in cls.bases:
+            found |= self.p.qualnames(base.value)
+            parent = self._module_class(base.value)
+            if parent is not None:
+                found |= self._class_bases(parent)
+        return found
+
     def _mark_keras(self) -> None:
         eager_classes, direct, direct_by_class = self._eager_keras()
         updated_directly = self._metrics_updated_directly()
@@ -1115,9 +1143,9 @@ class _Discovery:
         for cls, methods in self.c.methods.items():
             if eager_classes is None or cls in eager_classes:
                 continue  # compiled with `run_eagerly=True`: `fit` does not trace
-            bases = {q for base in cls.bases for q in self.p.qualnames(base.value)}
+            bases = self._class_bases(cls)
             is_model = bool(bases & names.KERAS_MODEL_CLASSES)
-            is_layer = is_model or bool(bases & names.KERAS_LAYER_CLASSES)
+            is_layer = is_model or any(names.is_keras_layer_class(q) for q in bases)
             is_loss = bool(bases & names.KERAS_LOSS_CLASSES)
             is_metric = bool(bases & names.KERAS_METRIC_CLASSES)
             if (is_loss or is_metric) and eager_classes:

@@ -204,7 +204,6 @@ def _imports_function_across_lines(text: str) -> bool:
 
 # ---------------------------------------------------------------- 3. the ast gate
 _TF_DATA_PREFIXES = tuple(f"{root}.data." for root in names.TF_ROOTS)
-_KERAS_CLASSES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -341,6 +340,7 @@ def may_have_compiled_context(
         return True  # `from tensorflow import function`
     keras_methods = names.KERAS_STEP_METHODS | ({"call"} if keras_call is not False else set())
     loss_methods = names.KERAS_LOSS_METHODS | names.KERAS_METRIC_METHODS
+    class_bases: dict[str, set[str]] | None = None
     for node in statements:
         if not isinstance(node, ast.ClassDef) or not node.bases:
             continue
@@ -349,8 +349,10 @@ def may_have_compiled_context(
         }
         if not defined & (keras_methods | loss_methods):
             continue
-        bases = set().union(*(_qualnames(b, table) for b in node.bases))
-        if defined & keras_methods and bases & _KERAS_CLASSES:
+        if class_bases is None:
+            class_bases = _class_bases(statements, table)
+        bases = class_bases[node.name]
+        if defined & keras_methods and any(_is_keras_class(q) for q in bases):
             return True
         if defined & loss_methods and bases & _LOSS_CLASSES:
             return True
@@ -379,14 +381,49 @@ def defines_loss_call(tree: ast.Module, aliases: Mapping[str, str] | None = None
     if aliases:
         for local, qualnames in table.items():
             table[local] = {rewrite(q, aliases) for q in qualnames}
+    class_bases: dict[str, set[str]] | None = None
     for node in statements:
         if isinstance(node, ast.ClassDef) and any(
             isinstance(s, _DEFS) and s.name in names.KERAS_LOSS_METHODS for s in node.body
         ):
-            bases = set().union(*(_qualnames(b, table) for b in node.bases))
-            if bases & _LOSS_CLASSES:
+            if class_bases is None:
+                class_bases = _class_bases(statements, table)
+            if class_bases[node.name] & _LOSS_CLASSES:
                 return True
     return False
+
+
+def _is_keras_class(qualname: str) -> bool:
+    return qualname in names.KERAS_MODEL_CLASSES or names.is_keras_layer_class(qualname)
+
+
+def _class_bases(statements: list[ast.stmt], table: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Per class name of the module, the qualified names its bases may denote, with those of
+    the module's own classes it derives from (`class Block(Base)`): discovery's
+    `_class_bases`, by spelling (classes of the same name count together: a screen may
+    only over-approximate)."""
+    direct: dict[str, set[str]] = {}
+    parents: dict[str, set[str]] = {}
+    for node in statements:
+        if isinstance(node, ast.ClassDef):
+            direct.setdefault(node.name, set()).update(
+                q for b in node.bases for q in _qualnames(b, table)
+            )
+            parents.setdefault(node.name, set()).update(
+                b.id for b in node.bases if isinstance(b, ast.Name)
+            )
+    found: dict[str, set[str]] = {}
+    for name in direct:
+        seen, todo, bases = {name}, [name], set()
+        while todo:
+            current = todo.pop()
+            bases |= direct.get(current, set())
+            for parent in parents.get(current, ()):
+                if parent in direct and parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        found[name] = bases
+    return found
 
 
 def screened(

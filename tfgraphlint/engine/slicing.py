@@ -303,6 +303,7 @@ def slice_source(
                 keep[i] = True
     if keras_calls:
         _keep_uses_of_scripted_models(units, idents, keep)
+    _keep_base_classes(units, keep)
     blank: list[tuple[int, int]] = []
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
@@ -415,6 +416,22 @@ def _keep_uses_of_scripted_models(
             keep[i] = True
             if unit.cls is not None:
                 keep[unit.cls.index] = True
+
+
+def _keep_base_classes(units: list[_Unit], keep: list[bool]) -> None:
+    """Keep the module's classes that a kept class derives from (`class Block(Base)`), as
+    deep as they go: discovery reads their bases (`Base(keras.layers.Layer)` makes `Block` a
+    layer). Their methods are not kept for that."""
+    classes = {u.stmt.name: u for u in units if u.cls is None and isinstance(u.stmt, ast.ClassDef)}
+    todo = [u for u in classes.values() if keep[u.index]]
+    while todo:
+        unit = todo.pop()
+        assert isinstance(unit.stmt, ast.ClassDef)
+        for base in unit.stmt.bases:
+            parent = classes.get(base.id) if isinstance(base, ast.Name) else None
+            if parent is not None and not keep[parent.index]:
+                keep[parent.index] = True
+                todo.append(parent)
 
 
 def _kept_at_first(direct: list[bool], units: list[_Unit]) -> list[bool]:

@@ -28,7 +28,6 @@ _KERAS_KINDS = (
 )
 # Kinds whose first use creates variables: a retrace that builds them raises `ValueError`.
 _MAKES_VARIABLES = frozenset({"Keras model", "Keras layer", "Keras optimizer", "Keras metric"})
-_BASES = names.KERAS_MODEL_CLASSES | names.KERAS_LAYER_CLASSES
 _DATACLASS = frozenset({"dataclasses.dataclass"})
 
 
@@ -342,7 +341,7 @@ class NewObjectPerCall(Rule):
             qualnames = self.qualnames(base.value)
             if qualnames & names.KERAS_MODEL_CLASSES:
                 kind = "Keras model"
-            elif qualnames & _BASES:
+            elif any(names.is_keras_layer_class(q) for q in qualnames):
                 kind = "Keras layer"
             elif qualnames == {"builtins.object"}:
                 continue

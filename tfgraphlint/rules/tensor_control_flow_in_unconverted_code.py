@@ -279,6 +279,21 @@ class TensorControlFlowInUnconvertedCode(Rule):
             print(halve.count_params())
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+
+            class Step:  # a plain Python class: nothing traces its `call`
+                def call(self, x):
+                    return x
+
+            class Clip(Step):
+                def call(self, x):
+                    if tf.reduce_max(x) > 1.0:  # eager: a Python bool
+                        x = x / tf.reduce_max(x)
+                    return x
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -441,6 +456,41 @@ class TensorControlFlowInUnconvertedCode(Rule):
                 @tf.function(input_signature=[tf.TensorSpec([None])])
                 def __call__(self, x):
                     return x * self.__scale if tf.reduce_all(x > 0) else x  # error: TFG510
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class Block(keras.layers.Layer):  # the module's own base class
+                def get_config(self):
+                    return {"name": self.name}
+
+            class Gate(Block):  # a layer through `Block`
+                def call(self, x):
+                    if tf.reduce_sum(x) > 0:  # error: TFG510
+                        x = x * 2.0
+                    return x
+
+            model = keras.Sequential([keras.Input((3,)), Gate(), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            """
+        ),
+        Invalid(
+            """
+            import keras
+            import tensorflow as tf
+
+            class ClippedDense(keras.layers.Dense):  # Keras's own layers are layers too
+                def call(self, x):
+                    y = super().call(x)
+                    if tf.reduce_max(y) > 1.0:  # error: TFG510
+                        y = y / tf.reduce_max(y)
+                    return y
+
+            model = keras.Sequential([keras.Input((3,)), ClippedDense(1)])
+            model.compile(optimizer="sgd", loss="mse")
             """
         ),
     )
