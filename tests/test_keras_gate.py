@@ -199,6 +199,28 @@ SITES = [
         """,
         None,
     ),
+    # a cycle between two names (`inputs = y`, `y = inputs if ...`): the inference skips the
+    # binding that closes it, or not, depending on which name it reached first
+    (
+        """
+        def call(self, inputs, training=False):
+            for v in y:
+                y = inputs if training else y
+            if -inputs:
+                y = 2
+            inputs = y
+        """,
+        "TFG510",
+    ),
+    # a presumed parameter read before its rebinding to a Python value
+    (
+        """
+        def call(self, inputs: tf.Tensor):
+            inputs = len(inputs)
+            return inputs
+        """,
+        "TFG405",
+    ),
     # a loop variable over a tensor
     (
         """

@@ -81,6 +81,7 @@ class _Scope:
         "opaque",
         "params",
         "progress",
+        "cycled",
     )
 
     def __init__(
@@ -94,6 +95,7 @@ class _Scope:
         self.bindings: dict[str, list[tuple[str, ast.expr | None]]] = {}
         self.opaque: set[str] = set()
         self.progress: set[str] = set()  # names being inferred (a cycle: `i = i + 1`)
+        self.cycled = False  # whether the binding being inferred met a name in `progress`
         for sub in self.nodes:
             if isinstance(sub, ast.Assign):
                 for target in sub.targets:
@@ -450,22 +452,41 @@ class KerasGate:
 
     def _name_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
         """As `FunctionFacts.name_kind`: a tensor only when every source of the name may
-        be one (the parameter, unless rebound first, and each binding); a binding that
-        reads the name itself (`i = i + 1`) does not decide."""
-        if name in scope.opaque or name in scope.progress:
+        be one (the parameter, unless rebound first, and each binding); a binding whose
+        inference reads a name being inferred, itself (`i = i + 1`) or another (`x = y`,
+        `y = x + 1`), does not decide."""
+        if name in scope.progress:
+            scope.cycled = True
+            return True
+        if name in scope.opaque:
             return True
         bindings = scope.bindings.get(name, ())
         if name in scope.params:
-            if not self._param_may_be_tensor(name, scope, presume) and name not in scope.shadowed:
+            if self._param_may_be_tensor(name, scope, presume):
+                # Read before a rebinding (`x = len(x)`), it is the parameter itself, which
+                # the inference takes for a tensor there, whatever the bindings say.
+                return True
+            if name not in scope.shadowed:
                 return False  # a parameter the inference does not take for a tensor
         elif not bindings:
             return scope.nested  # a free name: an enclosing function's, or the module's
         scope.progress.add(name)
+        entry, met, vetoed = scope.cycled, False, False
         try:
-            return all(
-                self._binding_may_be_tensor(how, value, scope, presume) for how, value in bindings
-            )
+            for how, value in bindings:
+                scope.cycled = False
+                may_be = self._binding_may_be_tensor(how, value, scope, presume)
+                met = met or scope.cycled
+                # A binding whose inference met a cycle at any depth (`inputs = y`, `y = 2`,
+                # `y = inputs if c else y`) decides nothing: the inference skips it or not
+                # depending on which name of the cycle it reached first, and caches what it
+                # found. So the bindings after a veto are still read for a cycle.
+                vetoed = vetoed or (not may_be and not scope.cycled)
+                if vetoed and met:
+                    break
+            return not vetoed
         finally:
+            scope.cycled = entry or met
             scope.progress.discard(name)
 
     def _binding_may_be_tensor(
