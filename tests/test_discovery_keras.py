@@ -609,6 +609,10 @@ class Deep(keras.layers.experimental.SyncBatchNormalization):  # not directly un
     def call(self, x):
         return x
 
+class Top(tf.keras.Layer):  # `tf.keras.Layer` is `keras.Layer` (TF 2.16 and later)
+    def call(self, x):
+        return x
+
 class Plain:
     def call(self, x):
         return x
@@ -634,6 +638,7 @@ def test_keras_classes_by_descent() -> None:
     found = discover(_DESCENT)
     assert ctx(found, "Gate.call").kind is ContextKind.KERAS_CALL
     assert ctx(found, "Norm.call").kind is ContextKind.KERAS_CALL
+    assert ctx(found, "Top.call").kind is ContextKind.KERAS_CALL
     assert ctx(found, "Focal.call").kind is ContextKind.KERAS_LOSS
     for name in ("Spec.call", "Deep.call", "Plain.call", "Sub.call", "Loop.call"):
         assert not isinstance(found.get(name), CompiledContext), name

@@ -89,7 +89,7 @@ KERAS_MODEL_CLASSES = frozenset(
 )
 KERAS_LAYER_CLASSES = frozenset(
     {
-        *under_tf("keras.layers.Layer", "Module"),
+        *under_tf("keras.layers.Layer", "keras.Layer", "Module"),
         "keras.layers.Layer",
         "keras.Layer",
         "tf_keras.layers.Layer",
@@ -97,11 +97,12 @@ KERAS_LAYER_CLASSES = frozenset(
 )
 # Keras's own layers (`Dense`, `BatchNormalization`, `AbstractRNNCell`, `Wrapper`, ...) are
 # layers too: a subclass that overrides `call` is traced as any layer is. `InputSpec` is the
-# one class directly under `keras.layers` that is not a layer.
+# one class directly under `keras.layers` that is not a layer, `Input` the one function
+# spelled like a class (both checked on TF 2.21).
 _KERAS_LAYER_MODULES = tuple(
     f"{keras}.layers." for keras in (*under_tf("keras"), "keras", "tf_keras")
 )
-_NOT_LAYERS = frozenset({"InputSpec"})
+_NOT_LAYERS = frozenset({"InputSpec", "Input"})
 
 
 def is_keras_layer_class(qualname: str) -> bool:
@@ -124,7 +125,7 @@ KERAS_STEP_METHODS = frozenset({"train_step", "test_step", "predict_step"})
 # AutoGraph: checked on TF 2.21 / Keras 3 by tests/dynamic/test_keras_contexts.py).
 KERAS_LOSS_CLASSES = frozenset(
     {
-        *under_tf("keras.losses.Loss"),
+        *under_tf("keras.losses.Loss", "keras.Loss"),
         "keras.losses.Loss",
         "keras.Loss",
         "tf_keras.losses.Loss",
@@ -133,7 +134,9 @@ KERAS_LOSS_CLASSES = frozenset(
 )
 KERAS_METRIC_CLASSES = frozenset(
     {
-        *under_tf("keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.Sum"),
+        *under_tf(
+            "keras.metrics.Metric", "keras.Metric", "keras.metrics.Mean", "keras.metrics.Sum"
+        ),
         "keras.metrics.Metric",
         "keras.Metric",
         "keras.metrics.Mean",
