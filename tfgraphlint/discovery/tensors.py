@@ -238,8 +238,22 @@ def tf_call_kind(qualname: str) -> Kind | None:
 _KERAS_OPS_PYTHON = frozenset({"shape", "ndim", "convert_to_numpy", "dtype", "is_tensor"})
 
 
+# `keras.ops` functions that return a Python list of tensors, as `tf.split` does (checked on
+# Keras 3.15: `split`, `array_split`, `unstack`, `meshgrid`): `len(ops.split(x, 2))` is an int.
+_KERAS_OPS_LISTS = frozenset({"split", "array_split", "unstack", "meshgrid"})
+
+
 def _keras_ops_kind(qualname: str) -> Kind:
-    return Kind.PYTHON if qualname.rsplit(".", 1)[-1] in _KERAS_OPS_PYTHON else Kind.TENSOR
+    last = qualname.rsplit(".", 1)[-1]
+    return Kind.PYTHON if last in _KERAS_OPS_PYTHON or last in _KERAS_OPS_LISTS else Kind.TENSOR
+
+
+def _keras_ops_list(qualname: str) -> bool:
+    """`keras.ops.split` and the like (also under `tf.`): a list whose items are tensors."""
+    rest = names.strip_tf_root(qualname) or qualname
+    if rest.startswith("keras.src.ops."):
+        rest = "keras.ops." + rest.rsplit(".", 1)[-1]
+    return rest.startswith("keras.ops.") and rest.rsplit(".", 1)[-1] in _KERAS_OPS_LISTS
 
 
 QualNames = Callable[[cst.CSTNode], set[str]]
@@ -473,7 +487,9 @@ class FunctionFacts:
         name only ever bound to one."""
         if isinstance(expr, cst.Call):
             tf_names = (names.strip_tf_root(q) for q in self.qualnames(expr.func))
-            return any(n is not None and n.split(".")[-1] in _TENSOR_LIST_OPS for n in tf_names)
+            return any(
+                n is not None and n.split(".")[-1] in _TENSOR_LIST_OPS for n in tf_names
+            ) or any(_keras_ops_list(q) for q in self.qualnames(expr.func))
         if isinstance(expr, cst.Name) and depth < 4 and not self.is_param(expr.value):
             values = self._bindings.get(expr.value, [])
             return bool(values) and all(

@@ -133,6 +133,19 @@ class PythonOnlyApiOnTensor(Rule):
                 return tf.sparse.to_dense(decoded[0]), len(decoded)
             """
         ),
+        Valid(
+            """
+            import tensorflow as tf
+            from keras import ops
+
+            @tf.function(autograph=False)
+            def swap_halves(x):
+                parts = ops.split(x, [1], axis=-1)  # a Python list of two tensors
+                if len(parts) == 2:  # a Python int, even unconverted
+                    x = ops.concatenate([parts[1], parts[0]], axis=-1)
+                return x
+            """
+        ),
     )
     INVALID = (
         Invalid(
