@@ -613,6 +613,25 @@ class Top(tf.keras.Layer):  # `tf.keras.Layer` is `keras.Layer` (TF 2.16 and lat
     def call(self, x):
         return x
 
+class Direct(keras.layers.Layer):  # its own `__call__`: Keras's does not run `call`
+    def __call__(self, *args):
+        return self.call(*args)
+
+    def call(self, x):
+        return x
+
+class Below(Direct):
+    def call(self, x):
+        return x
+
+class Hooked(keras.layers.Layer):  # a `__call__` that runs Keras's own: traced
+    def __call__(self, *args, **kwargs):
+        outputs = super().__call__(*args, **kwargs)
+        return outputs
+
+    def call(self, x):
+        return x
+
 class Plain:
     def call(self, x):
         return x
@@ -639,8 +658,17 @@ def test_keras_classes_by_descent() -> None:
     assert ctx(found, "Gate.call").kind is ContextKind.KERAS_CALL
     assert ctx(found, "Norm.call").kind is ContextKind.KERAS_CALL
     assert ctx(found, "Top.call").kind is ContextKind.KERAS_CALL
+    assert ctx(found, "Hooked.call").kind is ContextKind.KERAS_CALL
     assert ctx(found, "Focal.call").kind is ContextKind.KERAS_LOSS
-    for name in ("Spec.call", "Deep.call", "Plain.call", "Sub.call", "Loop.call"):
+    for name in (
+        "Spec.call",
+        "Deep.call",
+        "Plain.call",
+        "Sub.call",
+        "Loop.call",
+        "Direct.call",
+        "Below.call",
+    ):
         assert not isinstance(found.get(name), CompiledContext), name
 
 

@@ -437,6 +437,23 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         return names.any_in(self.qualnames(expr), names.TF_FUNCTION)
 
 
+class _DunderCallFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "__call__":
+            self.found = True
+
+
+def _delegates_dunder_call(func: cst.FunctionDef) -> bool:
+    """Whether a `__call__` override reads some `.__call__` (`super().__call__(...)`): then
+    Keras's own still runs, and traces `call`."""
+    finder = _DunderCallFinder()
+    walk(func.body, finder)
+    return finder.found
+
+
 class _Discovery:
     def __init__(
         self,
@@ -1136,6 +1153,31 @@ class _Discovery:
                 found |= self._class_bases(parent)
         return found
 
+    def _replaces_dunder_call(
+        self, cls: cst.ClassDef, seen: frozenset[cst.ClassDef] = frozenset()
+    ) -> bool:
+        """Whether `cls`, or a class of the module it derives from, defines `__call__`: then
+        calling an instance does not go through Keras's `Layer.__call__` (or `Loss.__call__`),
+        which is what traces `call` (kerasformers' preprocessing layers call `call` directly on
+        Python inputs)."""
+        if any(
+            isinstance(stmt, cst.FunctionDef)
+            and stmt.name.value == "__call__"
+            and not _delegates_dunder_call(stmt)
+            for stmt in cls.body.body
+        ):
+            return True
+        for base in cls.bases:
+            parent = self._module_class(base.value)
+            if (
+                parent is not None
+                and parent not in seen
+                and parent is not cls
+                and self._replaces_dunder_call(parent, seen | {cls})
+            ):
+                return True
+        return False
+
     def _mark_keras(self) -> None:
         eager_classes, direct, direct_by_class = self._eager_keras()
         updated_directly = self._metrics_updated_directly()
@@ -1175,9 +1217,14 @@ class _Discovery:
                     is_layer
                     and name == "call"
                     and (self.opts.keras_call or (self.opts.keras_call is None and not tf1))
+                    and not self._replaces_dunder_call(cls)
                 ):
                     kind = ContextKind.KERAS_CALL
-                elif is_loss and name in names.KERAS_LOSS_METHODS:
+                elif (
+                    is_loss
+                    and name in names.KERAS_LOSS_METHODS
+                    and not self._replaces_dunder_call(cls)
+                ):
                     kind = ContextKind.KERAS_LOSS
                 elif is_metric and name in names.KERAS_METRIC_METHODS:
                     if cls in updated_directly:

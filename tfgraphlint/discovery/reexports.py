@@ -7,10 +7,16 @@ each `from X import name` of a file refers to (on disk, relative to the file's p
 reads which of its top-level names are TensorFlow or Keras modules, and returns a map from the
 qualified name libCST gives (`mypkg.tf`) to the module it is (`tensorflow`).
 `rewrite` applies it to a qualified name. Works with `follow-imports` off: only the imported
-module's own top-level imports and assignments are read.
+module's own top-level imports, assignments and class statements are read.
 
-Cheap: each module file is read and parsed once per process (a cache per path, size and
-modification time), each
+The same lookup finds the project's own Keras classes: for `from .base import BaseLayer`,
+where a class of the file derives from `BaseLayer` and `base.py` has `class
+BaseLayer(tf.keras.layers.Layer)` (or derives it from another such class, defined there or
+imported), `.base.BaseLayer` maps to `tensorflow.keras.layers.Layer`, and discovery takes
+the file's subclasses for Keras layers (models, losses, metrics alike).
+
+Cheap: each module file is read and parsed once per process (a cache per path, checked
+against the size and modification time of the file and of those it was read from), each
 directory's package root is found once, and only `from ... import` statements naming `tf`,
 `keras` or `tensorflow`-like names in their alias are looked up. Safe: an unreadable or
 unparsable file counts as re-exporting nothing.
@@ -25,6 +31,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import dotted_name
 
 # Modules whose re-export is followed: what discovery's names are rooted in.
@@ -39,9 +46,21 @@ _WANTED = re.compile(r"^(?:tf|tf2|keras|K|tensorflow|tfk|tf_keras)$")
 _FROM_IMPORT = re.compile(r"from[ \t]+[.\w]+[ \t]+import\b")
 _OPEN_PAREN = re.compile(r"[ \t]*\(")
 _WANTED_WORD = re.compile(r"\b(?:tf|keras)\b")
+# The bases of a `class` statement (`class Gate(BaseLayer):`), from the literal `class`: a
+# name imported from the project may be a Keras class (`from .base import BaseLayer`).
+_CLASS_HEAD = re.compile(r"class[ \t]+\w+[ \t]*\(")
+# Only a file that defines a method Keras traces has a class worth it.
+_KERAS_METHOD = re.compile(
+    r"def[ \t]+(?:" + "|".join(sorted(names.KERAS_TRACED_METHODS)) + r")[ \t]*\("
+)
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _MAX_DEPTH = 3
 
-_module_cache: dict[tuple[str, int, int], dict[str, str]] = {}
+# A module file -> the stamps (path, modification time, size) of it and of every module file
+# its exports were read from (`from .base import BaseLayer`, `from .utils import tf`), and its
+# exports: an edit of any of them reads the file again.
+_Stamp = tuple[str, int, int]
+_module_cache: dict[str, tuple[tuple[_Stamp, ...], dict[str, str]]] = {}
 _root_cache: dict[str, str] = {}
 # (package root, module) -> its file, for absolute imports found: the files of one package
 # import the same modules (like `_root_cache`, for the life of the process).
@@ -52,6 +71,31 @@ _statement_cache: dict[str, ast.ImportFrom | None] = {}
 
 def _is_target(module: str) -> bool:
     return any(module == r or module.startswith(r + ".") for r in _TARGET_ROOTS)
+
+
+def _is_keras_class(qualname: str) -> bool:
+    """A Keras class whose subclasses discovery checks: a layer, a model, a loss, a metric."""
+    return (
+        names.is_keras_layer_class(qualname)
+        or qualname in names.KERAS_MODEL_CLASSES
+        or qualname in names.KERAS_LOSS_CLASSES
+        or qualname in names.KERAS_METRIC_CLASSES
+    )
+
+
+def _replaces_dunder_call(stmt: ast.stmt) -> bool:
+    """A `__call__` that does not call Keras's own (`super().__call__(...)`): discovery's
+    `_replaces_dunder_call`."""
+    return (
+        isinstance(stmt, ast.FunctionDef)
+        and stmt.name == "__call__"
+        and not any(isinstance(n, ast.Attribute) and n.attr == "__call__" for n in ast.walk(stmt))
+    )
+
+
+def _may_name_class(name: str) -> bool:
+    """An imported name worth a lookup as a class (`BaseLayer`): capitalised, as classes are."""
+    return name[:1].isupper()
 
 
 def _package_root(directory: str) -> str:
@@ -156,17 +200,25 @@ def _dotted(expr: ast.expr) -> list[str] | None:
     return None if name is None else name.split(".")
 
 
-def _exports(file: str, depth: int) -> dict[str, str]:
-    """Top-level names of a module file that are TensorFlow or Keras modules: name -> module."""
+def _stamp(file: str) -> _Stamp | None:
     try:
         stat = os.stat(file)
     except OSError:
-        return {}
-    key = (file, stat.st_mtime_ns, stat.st_size)  # an edited file is read again
-    cached = _module_cache.get(key)
-    if cached is not None:
+        return None
+    return (file, stat.st_mtime_ns, stat.st_size)
+
+
+def _exports(file: str, depth: int) -> tuple[tuple[_Stamp, ...], dict[str, str]]:
+    """Top-level names of a module file that are TensorFlow or Keras modules, or Keras
+    classes (name -> qualified name), with the stamps of the files they were read from."""
+    stamp = _stamp(file)
+    if stamp is None:
+        return (), {}
+    cached = _module_cache.get(file)
+    if cached is not None and all(_stamp(s[0]) == s for s in cached[0]):
         return cached
-    _module_cache[key] = {}  # a cycle of re-exports ends here
+    stamps: list[_Stamp] = [stamp]
+    _module_cache[file] = ((stamp,), {})  # a cycle of re-exports ends here
     try:
         with open(file, "rb") as handle:
             data = handle.read(2_000_000)
@@ -174,7 +226,7 @@ def _exports(file: str, depth: int) -> dict[str, str]:
             warnings.simplefilter("ignore")
             tree = ast.parse(data)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
+        return (stamp,), {}
     found: dict[str, str] = {}
     for stmt in top_statements(tree.body):
         if isinstance(stmt, ast.Import):
@@ -189,27 +241,49 @@ def _exports(file: str, depth: int) -> dict[str, str]:
                 local = alias.asname or alias.name
                 if stmt.module and not stmt.level and _is_target(stmt.module):
                     found[local] = f"{stmt.module}.{alias.name}"
-                elif depth < _MAX_DEPTH and _WANTED.match(local):
-                    target = _lookup(file, stmt.module or "", stmt.level, alias.name, depth + 1)
+                elif depth < _MAX_DEPTH and (_WANTED.match(local) or _may_name_class(local)):
+                    read, target = _lookup(
+                        file, stmt.module or "", stmt.level, alias.name, depth + 1
+                    )
+                    stamps.extend(read)
                     if target is not None:
                         found[local] = target
+        elif isinstance(stmt, ast.ClassDef):
+            # A Keras class of the project (`class BaseLayer(tf.keras.layers.Layer)`, or
+            # through one imported or defined above): its name stands for the Keras class
+            # it derives from, so that its subclasses elsewhere are Keras classes too.
+            found.pop(stmt.name, None)
+            if any(_replaces_dunder_call(d) for d in stmt.body):
+                continue  # its instances are not called through Keras's `__call__`
+            for base in stmt.bases:
+                chain = _dotted(base)
+                if chain and chain[0] in found:
+                    qualname = ".".join([found[chain[0]], *chain[1:]])
+                    if _is_keras_class(qualname):
+                        found[stmt.name] = qualname
+                        break
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target_node = stmt.targets[0]
             chain = _dotted(stmt.value)
             if isinstance(target_node, ast.Name) and chain and chain[0] in found:
                 found[target_node.id] = ".".join([found[chain[0]], *chain[1:]])
-    result = {k: v for k, v in found.items() if _is_target(v)}
-    _module_cache[key] = result
+    result = tuple(dict.fromkeys(stamps)), {k: v for k, v in found.items() if _is_target(v)}
+    _module_cache[file] = result
     return result
 
 
-def _lookup(path: str, module: str, level: int, name: str, depth: int) -> str | None:
+def _lookup(
+    path: str, module: str, level: int, name: str, depth: int
+) -> tuple[tuple[_Stamp, ...], str | None]:
+    """What `name` imported from `module` is (None: nothing followed), and the stamps of the
+    files read to know it."""
     if not level and (not module or _is_target(module)):
-        return None
+        return (), None
     file = _find_module(path, module, level)
     if file is None:
-        return None
-    return _exports(file, depth).get(name)
+        return (), None
+    stamps, exports = _exports(file, depth)
+    return stamps, exports.get(name)
 
 
 def reexported_modules(path: str, tree: ast.AST) -> dict[str, str]:
@@ -225,10 +299,11 @@ def _reexported_by(path: str, imports: Iterable[ast.ImportFrom]) -> dict[str, st
     found: dict[str, str] = {}
     for node in imports:
         for alias in node.names:
-            if not _WANTED.match(alias.asname or alias.name):
+            local = alias.asname or alias.name
+            if not (_WANTED.match(local) or _may_name_class(local)):
                 continue
             try:
-                target = _lookup(path, node.module or "", node.level, alias.name, 1)
+                target = _lookup(path, node.module or "", node.level, alias.name, 1)[1]
             except (OSError, ValueError):
                 target = None
             if target is not None:
@@ -241,21 +316,39 @@ def _screen(text: str) -> Iterator[str]:
     """The `from ... import` statements (their text) that may import `tf` or `keras` from
     some package: what the screen matches, up to the end of its line or, for a parenthesised
     import, to its `)`."""
+    bases: frozenset[str] | None = None
     for match in _FROM_IMPORT.finditer(text):
         start, end = match.span()
         line_start = text.rfind("\n", 0, start) + 1
         if text[line_start:start].strip(" \t"):
             continue  # not at the start of a line (`x = 1; from a import tf` is not either)
-        line_end = text.find("\n", end)
-        line_end = len(text) if line_end < 0 else line_end
         if _OPEN_PAREN.match(text, end):
             close = text.find(")", end)
-            stop = len(text) if close < 0 else close
-            if _WANTED_WORD.search(text, end, stop):
-                yield text[start : stop + 1].strip()
+            stop = len(text) if close < 0 else close + 1
+        else:
+            stop = text.find("\n", end)
+            stop = len(text) if stop < 0 else stop
+        if not _WANTED_WORD.search(text, end, stop):
+            # Or a name some `class` statement of the file derives from (`BaseLayer`).
+            if bases is None:
+                bases = _class_base_words(text)
+            if not bases or bases.isdisjoint(_IDENTIFIER.findall(text, end, stop)):
                 continue
-        if _WANTED_WORD.search(text, end, line_end):
-            yield text[start:line_end].strip()
+        yield text[start:stop].strip()
+
+
+def _class_base_words(text: str) -> frozenset[str]:
+    """The capitalised identifiers in the base lists of the file's `class` statements (to
+    the first `)`; any `class` word followed by a name and `(` counts: a screen), when the
+    file defines a method Keras traces (`def call(`, `def train_step(`...)."""
+    found: set[str] = set()
+    if not _KERAS_METHOD.search(text):
+        return frozenset()
+    for match in _CLASS_HEAD.finditer(text):
+        close = text.find(")", match.end())
+        stop = len(text) if close < 0 else close
+        found.update(w for w in _IDENTIFIER.findall(text, match.end(), stop) if _may_name_class(w))
+    return frozenset(found)
 
 
 def _screened_imports(text: str) -> list[ast.ImportFrom] | None:
