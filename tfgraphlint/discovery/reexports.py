@@ -18,7 +18,9 @@ the file's subclasses for Keras layers (models, losses, metrics alike).
 Cheap: each module file is read and parsed once per process (a cache per path, checked
 against the size and modification time of the file and of those it was read from), each
 directory's package root is found once, and only `from ... import` statements naming `tf`,
-`keras` or `tensorflow`-like names in their alias are looked up. Safe: an unreadable or
+`keras` or `tensorflow`-like names in their alias are looked up, and, in a file that defines
+a method Keras traces (`def call(`...), those naming a capitalised name a `class` statement
+of the file derives from. Safe: an unreadable or
 unparsable file counts as re-exporting nothing.
 """
 
