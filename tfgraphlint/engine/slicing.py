@@ -421,12 +421,16 @@ def _keep_uses_of_scripted_models(
 def _keep_base_classes(units: list[_Unit], keep: list[bool]) -> None:
     """Keep the module's classes that a kept class derives from (`class Block(Base)`), as
     deep as they go: discovery reads their bases (`Base(keras.layers.Layer)` makes `Block` a
-    layer). Their methods are not kept for that."""
+    layer), and the `__call__` of each of these classes (one that does not run Keras's
+    means Keras does not trace `call`). Their other methods are not kept for that."""
     classes = {u.stmt.name: u for u in units if u.cls is None and isinstance(u.stmt, ast.ClassDef)}
     todo = [u for u in classes.values() if keep[u.index]]
     while todo:
         unit = todo.pop()
         assert isinstance(unit.stmt, ast.ClassDef)
+        for method in unit.methods:
+            if method.name == "__call__":
+                keep[method.index] = True
         for base in unit.stmt.bases:
             parent = classes.get(base.id) if isinstance(base, ast.Name) else None
             if parent is not None and not keep[parent.index]:
