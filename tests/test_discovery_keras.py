@@ -727,3 +727,19 @@ def test_layers_by_descent_are_checked_with_the_screen_and_slicer(
     ]
     expected = [] if "__call__" in base_header else ["TFG510"]
     assert [f.code for f in with_prefilter.findings] == expected
+
+
+@pytest.mark.slow
+def test_a_long_chain_of_bases_is_analysed_without_recursion() -> None:
+    """1,100 classes, each deriving from the one above (deeper than Python's default
+    recursion limit): the screen, the slicer and discovery walk bases without recursing."""
+    classes = ["class C0(keras.layers.Layer):\n    pass"] + [
+        f"class C{i}(C{i - 1}):\n    def call(self, x):\n        if x > 0:\n"
+        "            return -x\n        return x"
+        for i in range(1, 1100)
+    ]
+    source = "import keras\n\n\n" + "\n\n\n".join(classes) + "\n"
+    result = lint_source(source, "chain.py", Config())
+    assert not result.errors, result.errors
+    assert len(result.findings) == 1099
+    assert {f.code for f in result.findings} == {"TFG510"}

@@ -482,6 +482,7 @@ class _Discovery:
         self._called_params_followed = 0
         self._calls_by_target: dict[FuncNode, list[tuple[cst.Call, _FuncInfo | None]]] | None = None
         self._bases_memo: dict[cst.ClassDef, set[str]] = {}
+        self._dunder_memo: dict[cst.ClassDef, bool] = {}
 
     # ---------------------------------------------------------------- name helpers
     def _is_compile_decorator(self, expr: cst.BaseExpression) -> bool:
@@ -1139,44 +1140,56 @@ class _Discovery:
             return None
         return nodes[0]
 
+    def _module_parents(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
+        return [p for base in cls.bases if (p := self._module_class(base.value)) is not None]
+
+    def _ancestry(
+        self, cls: cst.ClassDef, memo: Mapping[cst.ClassDef, object]
+    ) -> list[cst.ClassDef]:
+        """`cls` and the module's classes it derives from that `memo` lacks, parents first,
+        each once (depth first without recursion: a chain of thousands of classes is
+        linear; a cycle of bases is cut where it closes)."""
+        order: list[cst.ClassDef] = []
+        seen: set[cst.ClassDef] = set()
+        stack: list[tuple[cst.ClassDef, bool]] = [(cls, False)]
+        while stack:
+            node, finished = stack.pop()
+            if finished:
+                order.append(node)
+            elif node not in memo and node not in seen:
+                seen.add(node)
+                stack.append((node, True))
+                stack.extend(
+                    (parent, False)
+                    for parent in self._module_parents(node)
+                    if parent not in memo and parent not in seen
+                )
+        return order
+
     def _class_bases(self, cls: cst.ClassDef) -> set[str]:
         """The qualified names of `cls`'s bases and, through the module's own classes it
         derives from, of theirs (`class Block(Base)`, `class Base(keras.layers.Layer)`)."""
-        found = self._bases_memo.get(cls)
-        if found is not None:
-            return found
-        found = self._bases_memo[cls] = set()  # a cycle (`A(B)`, `B(A)`) stops here
-        for base in cls.bases:
-            found |= self.p.qualnames(base.value)
-            parent = self._module_class(base.value)
-            if parent is not None:
-                found |= self._class_bases(parent)
-        return found
+        for node in self._ancestry(cls, self._bases_memo):
+            found = {q for base in node.bases for q in self.p.qualnames(base.value)}
+            for parent in self._module_parents(node):
+                found |= self._bases_memo.get(parent, set())
+            self._bases_memo[node] = found
+        return self._bases_memo[cls]
 
-    def _replaces_dunder_call(
-        self, cls: cst.ClassDef, seen: frozenset[cst.ClassDef] = frozenset()
-    ) -> bool:
+    def _replaces_dunder_call(self, cls: cst.ClassDef) -> bool:
         """Whether `cls`, or a class of the module it derives from, defines `__call__`: then
         calling an instance does not go through Keras's `Layer.__call__` (or `Loss.__call__`),
         which is what traces `call` (kerasformers' preprocessing layers call `call` directly on
         Python inputs)."""
-        if any(
-            isinstance(stmt, cst.FunctionDef)
-            and stmt.name.value == "__call__"
-            and not _delegates_dunder_call(stmt)
-            for stmt in cls.body.body
-        ):
-            return True
-        for base in cls.bases:
-            parent = self._module_class(base.value)
-            if (
-                parent is not None
-                and parent not in seen
-                and parent is not cls
-                and self._replaces_dunder_call(parent, seen | {cls})
-            ):
-                return True
-        return False
+        memo = self._dunder_memo
+        for node in self._ancestry(cls, memo):
+            memo[node] = any(
+                isinstance(stmt, cst.FunctionDef)
+                and stmt.name.value == "__call__"
+                and not _delegates_dunder_call(stmt)
+                for stmt in node.body.body
+            ) or any(memo.get(parent, False) for parent in self._module_parents(node))
+        return memo[cls]
 
     def _mark_keras(self) -> None:
         eager_classes, direct, direct_by_class = self._eager_keras()

@@ -412,17 +412,28 @@ def _class_bases(statements: list[ast.stmt], table: dict[str, set[str]]) -> dict
             parents.setdefault(node.name, set()).update(
                 b.id for b in node.bases if isinstance(b, ast.Name)
             )
+    # Depth first, each class once, its parents before it (a chain of thousands of classes
+    # is linear); in a cycle of bases, a class on the path lends its own bases only.
     found: dict[str, set[str]] = {}
-    for name in direct:
-        seen, todo, bases = {name}, [name], set()
-        while todo:
-            current = todo.pop()
-            bases |= direct.get(current, set())
-            for parent in parents.get(current, ()):
-                if parent in direct and parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        found[name] = bases
+    for root in direct:
+        stack: list[tuple[str, bool]] = [(root, False)]
+        on_path: set[str] = set()
+        while stack:
+            name, finished = stack.pop()
+            if finished:
+                bases = set(direct[name])
+                for parent in parents[name]:
+                    bases |= found.get(parent) or direct.get(parent, set())
+                found[name] = bases
+                on_path.discard(name)
+            elif name not in found and name not in on_path:
+                on_path.add(name)
+                stack.append((name, True))
+                stack.extend(
+                    (parent, False)
+                    for parent in parents[name]
+                    if parent in direct and parent not in found and parent not in on_path
+                )
     return found
 
 
