@@ -150,6 +150,18 @@ KERAS_LOSS_METHODS = frozenset({"call"})
 KERAS_METRIC_METHODS = frozenset({"update_state", "result"})
 # Every method of a Keras class that Keras may trace (`call` of a layer or a loss included).
 KERAS_TRACED_METHODS = KERAS_STEP_METHODS | KERAS_LOSS_METHODS | KERAS_METRIC_METHODS
+
+
+def is_keras_class(qualname: str) -> bool:
+    """A Keras class whose subclasses discovery checks: a layer, a model, a loss, a metric."""
+    return (
+        is_keras_layer_class(qualname)
+        or qualname in KERAS_MODEL_CLASSES
+        or qualname in KERAS_LOSS_CLASSES
+        or qualname in KERAS_METRIC_CLASSES
+    )
+
+
 # Keras loss and metric arguments (`loss(y_true, y_pred)`, `update_state(y_true, y_pred)`).
 LOSS_PARAMS = frozenset({"y_true", "y_pred"})
 # Flags by name: Python values by convention (Keras passes `training` as a Python bool).

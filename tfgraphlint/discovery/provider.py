@@ -34,6 +34,7 @@ from libcst.metadata import (
 
 from tfgraphlint._types import ExternalCall
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.graphs import parents_first
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
 from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.positions import LazyPositionProvider, function_lines
@@ -1143,33 +1144,10 @@ class _Discovery:
     def _module_parents(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
         return [p for base in cls.bases if (p := self._module_class(base.value)) is not None]
 
-    def _ancestry(
-        self, cls: cst.ClassDef, memo: Mapping[cst.ClassDef, object]
-    ) -> list[cst.ClassDef]:
-        """`cls` and the module's classes it derives from that `memo` lacks, parents first,
-        each once (depth first without recursion: a chain of thousands of classes is
-        linear; a cycle of bases is cut where it closes)."""
-        order: list[cst.ClassDef] = []
-        seen: set[cst.ClassDef] = set()
-        stack: list[tuple[cst.ClassDef, bool]] = [(cls, False)]
-        while stack:
-            node, finished = stack.pop()
-            if finished:
-                order.append(node)
-            elif node not in memo and node not in seen:
-                seen.add(node)
-                stack.append((node, True))
-                stack.extend(
-                    (parent, False)
-                    for parent in self._module_parents(node)
-                    if parent not in memo and parent not in seen
-                )
-        return order
-
     def _class_bases(self, cls: cst.ClassDef) -> set[str]:
         """The qualified names of `cls`'s bases and, through the module's own classes it
         derives from, of theirs (`class Block(Base)`, `class Base(keras.layers.Layer)`)."""
-        for node in self._ancestry(cls, self._bases_memo):
+        for node in parents_first(cls, self._module_parents, self._bases_memo):
             found = {q for base in node.bases for q in self.p.qualnames(base.value)}
             for parent in self._module_parents(node):
                 found |= self._bases_memo.get(parent, set())
@@ -1182,7 +1160,7 @@ class _Discovery:
         which is what traces `call` (kerasformers' preprocessing layers call `call` directly on
         Python inputs)."""
         memo = self._dunder_memo
-        for node in self._ancestry(cls, memo):
+        for node in parents_first(cls, self._module_parents, memo):
             memo[node] = any(
                 isinstance(stmt, cst.FunctionDef)
                 and stmt.name.value == "__call__"

@@ -75,16 +75,6 @@ def _is_target(module: str) -> bool:
     return any(module == r or module.startswith(r + ".") for r in _TARGET_ROOTS)
 
 
-def _is_keras_class(qualname: str) -> bool:
-    """A Keras class whose subclasses discovery checks: a layer, a model, a loss, a metric."""
-    return (
-        names.is_keras_layer_class(qualname)
-        or qualname in names.KERAS_MODEL_CLASSES
-        or qualname in names.KERAS_LOSS_CLASSES
-        or qualname in names.KERAS_METRIC_CLASSES
-    )
-
-
 def _replaces_dunder_call(stmt: ast.stmt) -> bool:
     """A `__call__` that does not call Keras's own (`super().__call__(...)`): discovery's
     `_replaces_dunder_call`."""
@@ -261,7 +251,7 @@ def _exports(file: str, depth: int) -> tuple[tuple[_Stamp, ...], dict[str, str]]
                 chain = _dotted(base)
                 if chain and chain[0] in found:
                     qualname = ".".join([found[chain[0]], *chain[1:]])
-                    if _is_keras_class(qualname):
+                    if names.is_keras_class(qualname):
                         found[stmt.name] = qualname
                         break
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:

@@ -486,10 +486,11 @@ class FunctionFacts:
         """A Python list whose items are all tensors: `tf.unstack(x)`, `tf.split(...)`, or a
         name only ever bound to one."""
         if isinstance(expr, cst.Call):
-            tf_names = (names.strip_tf_root(q) for q in self.qualnames(expr.func))
+            qns = self.qualnames(expr.func)
+            tf_names = (names.strip_tf_root(q) for q in qns)
             return any(
                 n is not None and n.split(".")[-1] in _TENSOR_LIST_OPS for n in tf_names
-            ) or any(_keras_ops_list(q) for q in self.qualnames(expr.func))
+            ) or any(_keras_ops_list(q) for q in qns)
         if isinstance(expr, cst.Name) and depth < 4 and not self.is_param(expr.value):
             values = self._bindings.get(expr.value, [])
             return bool(values) and all(

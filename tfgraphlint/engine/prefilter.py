@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
+from tfgraphlint.discovery.graphs import parents_first
 from tfgraphlint.discovery.reexports import import_bindings, rewrite
 
 if TYPE_CHECKING:
@@ -352,7 +353,7 @@ def may_have_compiled_context(
         if class_bases is None:
             class_bases = _class_bases(statements, table)
         bases = class_bases[node.name]
-        if defined & keras_methods and any(_is_keras_class(q) for q in bases):
+        if defined & keras_methods and any(_is_layer_or_model(q) for q in bases):
             return True
         if defined & loss_methods and bases & _LOSS_CLASSES:
             return True
@@ -393,7 +394,7 @@ def defines_loss_call(tree: ast.Module, aliases: Mapping[str, str] | None = None
     return False
 
 
-def _is_keras_class(qualname: str) -> bool:
+def _is_layer_or_model(qualname: str) -> bool:
     return qualname in names.KERAS_MODEL_CLASSES or names.is_keras_layer_class(qualname)
 
 
@@ -412,28 +413,19 @@ def _class_bases(statements: list[ast.stmt], table: dict[str, set[str]]) -> dict
             parents.setdefault(node.name, set()).update(
                 b.id for b in node.bases if isinstance(b, ast.Name)
             )
-    # Depth first, each class once, its parents before it (a chain of thousands of classes
-    # is linear); in a cycle of bases, a class on the path lends its own bases only.
+    # Each class once, after its parents (`discovery.graphs.parents_first`); in a cycle of
+    # bases, a class not done yet lends its own bases only.
     found: dict[str, set[str]] = {}
+
+    def local_parents(name: str) -> list[str]:
+        return [parent for parent in parents[name] if parent in direct]
+
     for root in direct:
-        stack: list[tuple[str, bool]] = [(root, False)]
-        on_path: set[str] = set()
-        while stack:
-            name, finished = stack.pop()
-            if finished:
-                bases = set(direct[name])
-                for parent in parents[name]:
-                    bases |= found.get(parent) or direct.get(parent, set())
-                found[name] = bases
-                on_path.discard(name)
-            elif name not in found and name not in on_path:
-                on_path.add(name)
-                stack.append((name, True))
-                stack.extend(
-                    (parent, False)
-                    for parent in parents[name]
-                    if parent in direct and parent not in found and parent not in on_path
-                )
+        for name in parents_first(root, local_parents, found):
+            bases = set(direct[name])
+            for parent in parents[name]:
+                bases |= found.get(parent) or direct.get(parent, set())
+            found[name] = bases
     return found
 
 
