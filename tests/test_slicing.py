@@ -988,3 +988,87 @@ def test_slicing_keeps_argument_makers_to_any_depth(made: str) -> None:
     )
     line = source.splitlines().index("        step(made(), i)") + 1
     assert _same_findings_with_and_without_slicing(source) == [(line, "TFG202"), (line, "TFG205")]
+
+
+def test_slicing_reads_no_statement_in_a_docstring() -> None:
+    # `global`, `tf.function` and `def call(...)` in docstrings are prose: `helper` and
+    # `notes` stay blank, and the module's only compiled code is the layer's `call` (with an
+    # `if` on a tensor: the finding is the same with and without slicing).
+    source = '''
+        """Module docstring: `global` state, `@tf.function` and `def call(self, x)`."""
+        import tensorflow as tf
+
+
+        def helper(x):
+            """Like `tf.function(f)` with a global counter."""
+            return x + 1
+
+
+        def notes():
+            "Write `def call(self, inputs):` and use `global` sparingly."
+            return None
+
+
+        class Gate(tf.keras.layers.Layer):
+            """A layer: in `def call(self, x)`, `global` is never needed."""
+
+            def __init__(self, units):
+                """Set `self.units`; see the tf.function guide."""
+                super().__init__()
+                self.units = units
+
+            def call(self, x):
+                if tf.reduce_sum(x) > 0:
+                    return x
+                return -x
+        '''
+    assert _kept_defs(source) == {"call"}
+    assert _same_findings_with_and_without_slicing(source) == [(25, "TFG510")]
+
+
+def test_slicing_reads_a_string_that_shares_its_line_with_code() -> None:
+    # A string statement after code on its line (`x = 1; "..."`) is not blanked for the
+    # slicer's reading: the statement before it is code.
+    source = """
+        import tensorflow as tf
+
+        counter = 0
+
+        def bump():
+            global counter; "global counter"
+            counter += 1
+
+        @tf.function
+        def step(x):
+            return x + counter
+        """
+    assert "bump" in _kept_defs(source)
+    _same_findings_with_and_without_slicing(source)
+
+
+def test_a_module_of_keras_calls_keeps_no_attribute_binding_method() -> None:
+    # Only Keras `call`s found by default, so only the breakage rules run there, and none of
+    # them reads `self.units` or what `__init__` binds: `__init__` and `build` are blanked.
+    source = """
+        import tensorflow as tf
+
+
+        class Scale(tf.keras.layers.Layer):
+            def __init__(self, units, use_bias=True):
+                super().__init__()
+                self.units = units
+                self.use_bias = use_bias
+
+            def build(self, shape):
+                self.w = self.add_weight(shape=(shape[-1], self.units))
+
+            def call(self, x):
+                y = tf.matmul(x, self.w)
+                if self.use_bias:
+                    y = y + 1.0
+                for row in y:
+                    y = y + row
+                return y
+        """
+    assert _kept_defs(source) == {"call"}
+    assert _same_findings_with_and_without_slicing(source) == [(18, "TFG510")]

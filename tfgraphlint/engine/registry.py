@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Sequence
 
 from tfgraphlint.config import Config, ConfigError
@@ -93,23 +94,42 @@ def selected_rules(config: Config, *, extra_ignore: Sequence[str] = ()) -> list[
     `extend-select` adds to it, and `ignore` wins over both unless a selector is more specific
     (an exact code or name selects a rule that a prefix ignores).
     """
-    if config.select is None:
-        base = {r for r in all_rules() if r.DEFAULT_ENABLED}
+    return list(
+        _selected(
+            all_rules(),  # a test may register a rule
+            config.select,
+            config.extend_select,
+            (*config.ignore, *extra_ignore),
+            config.show_conversions,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _selected(
+    rules: tuple[type[Rule], ...],
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    show_conversions: bool,
+) -> tuple[type[Rule], ...]:
+    """`selected_rules`, once per selection (every file of a run asks for the same one)."""
+    if select is None:
+        base = {r for r in rules if r.DEFAULT_ENABLED}
     else:
-        base = _resolve(config.select, "select")
-    extend = list(config.extend_select)
-    if config.show_conversions:
+        base = _resolve(select, "select")
+    extend = list(extend_select)
+    if show_conversions:
         extend.append("TFG590")
     base |= _resolve(extend, "extend-select")
-    ignored = list(config.ignore) + list(extra_ignore)
     chosen: set[type[Rule]] = set()
     for rule in base:
-        best_select = _specificity(rule, [*(config.select or ()), *extend])
-        best_ignore = _specificity(rule, ignored)
+        best_select = _specificity(rule, [*(select or ()), *extend])
+        best_ignore = _specificity(rule, ignore)
         if best_ignore is None or (best_select is not None and best_select > best_ignore):
             chosen.add(rule)
-    _resolve(ignored, "ignore")  # unknown selectors in ignore are errors too
-    return sorted(chosen, key=lambda r: r.CODE)
+    _resolve(ignore, "ignore")  # unknown selectors in ignore are errors too
+    return tuple(sorted(chosen, key=lambda r: r.CODE))
 
 
 def _specificity(rule: type[Rule], selectors: Iterable[str]) -> int | None:

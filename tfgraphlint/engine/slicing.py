@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
 from tfgraphlint.engine.keras_gate import KerasGate
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import (
@@ -117,6 +117,32 @@ def _spans(tree: ast.Module, lines: Sequence[str]) -> list[_Unit]:
     for index, unit in enumerate(units):
         unit.index = index
     return units
+
+
+def _without_docstrings(tree: ast.Module, lines: list[str]) -> list[str]:
+    """`lines` with the lines of each string statement (a docstring, or a string standing
+    alone in a body) blank, when the string has its lines to itself: nothing before it on its
+    first line, nothing but spaces and a comment after it on its last. The slicer's text
+    tests read these lines; what it renders is the original."""
+    out: list[str] | None = None
+    for stmt in all_statements(tree):
+        value = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
+            continue
+        first, last = value.lineno, value.end_lineno
+        end_col = value.end_col_offset
+        if last is None or end_col is None:
+            continue
+        if lines[first - 1].encode()[: value.col_offset].strip():
+            continue  # `x = 1; "doc"`, `def f(): "doc"`
+        rest = lines[last - 1].encode()[end_col:].strip()
+        if rest and not rest.startswith(b"#"):
+            continue  # `"doc"; x = 1`
+        if out is None:
+            out = list(lines)
+        for ln in range(first - 1, last):
+            out[ln] = "\n"
+    return lines if out is None else out
 
 
 def _start(stmt: ast.stmt, lines: Sequence[str]) -> int:
@@ -230,7 +256,10 @@ def slice_source(
     lines = split_lines(text, keepends=True)
     units = _spans(tree, lines)
     relevant = _relevance(text, config, triggers)
-    segments = [_segment(lines, u) for u in units]
+    # What the statements say, read without their docstrings (a word in a docstring is
+    # no statement: `global` in prose, `def call(...)` in an example).
+    code_lines = _without_docstrings(tree, lines)
+    segments = [_segment(code_lines, u) for u in units]
     direct = [
         bool(relevant.search(s))
         or (u.cls is None and isinstance(u.stmt, _DEFS) and u.name in roots)
@@ -244,29 +273,39 @@ def slice_source(
         for d, u in zip(direct, units, strict=True)
     ]
     idents = [set(_IDENT.findall(s)) for s in segments]
-    body, compiled_names, body_idents = _close_over_names(
-        units, segments, idents, direct, traced, keep, call_sites, state_changes
-    )
-    if (
+    gated = (
         keras_gate
         and config.keras_call is None
         and not roots
-        and _only_keras_calls(text, relevant)
+        and _only_keras_calls("".join(code_lines), relevant)
         and not defines_loss_call(tree, aliases)
-    ):
+    )
+    if gated:
         # Only Keras `call`s found by default: keep those whose traced code may report.
         needed = _keras_calls_that_may_report(
             KerasGate(tree, text), units, segments, idents, direct, traced
         )
         if not any(needed):
             return None
-        if needed != direct:
-            direct = needed
-            keep = _kept_at_first(direct, units)
-            traced = [t and d for t, d in zip(traced, direct, strict=True)]
-            body, compiled_names, body_idents = _close_over_names(
-                units, segments, idents, direct, traced, keep, call_sites, state_changes
-            )
+        direct = needed
+        keep = _kept_at_first(direct, units)
+        traced = [t and d for t, d in zip(traced, direct, strict=True)]
+        # Only the rules of what breaks there run (`runner._can_report`): they read the
+        # traced bodies alone, no call site, no attribute that `__init__` binds, no state
+        # that eager code changes (the call-site rules find no compiled function whose
+        # call sites they read: a Keras `call` found by default is hidden from them).
+        call_sites = state_changes = False
+    body, compiled_names, body_idents = _close_over_names(
+        units,
+        segments,
+        idents,
+        direct,
+        traced,
+        keep,
+        call_sites,
+        state_changes,
+        attribute_binders=not gated,
+    )
     for i, unit in enumerate(units):
         if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
             # A function that changes in place a module-level container a body reads.
@@ -521,6 +560,8 @@ def _close_over_names(
     keep: list[bool],
     call_sites: bool = True,
     state_changes: bool = True,
+    *,
+    attribute_binders: bool = True,
 ) -> tuple[list[bool], set[str], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
@@ -537,8 +578,8 @@ def _close_over_names(
     Kept for context, without propagating: units that name a directly relevant definition
     (call sites of compiled functions, when a rule has the reach `call-sites`), methods that
     bind an attribute a body reads on `self` (`self.history = []` in `__init__`; with a rule
-    of reach `state-changes`, also those that change it in place: `self.history.append(x)`),
-    and the class of a kept method.
+    of reach `state-changes`, also those that change it in place: `self.history.append(x)`;
+    none with `attribute_binders` off), and the class of a kept method.
 
     Returns which units are bodies, the names of compiled functions, and the identifiers the
     bodies name (for the call sites and attribute bindings inside eager functions,
@@ -625,7 +666,7 @@ def _close_over_names(
             keep[i] = True  # a call site of a compiled function
             sites.append(i)
         cls = owner[i]
-        if cls is not None and body[i] and cls in binders:
+        if attribute_binders and cls is not None and body[i] and cls in binders:
             bound_by = binders[cls]
             for attribute in _common(idents[i], bound_by):
                 for j in bound_by[attribute]:
