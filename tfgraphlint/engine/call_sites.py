@@ -43,19 +43,25 @@ def target(rule: Rule, func: cst.BaseExpression) -> Target | None:
     if isinstance(func, cst.Name):
         defs = _definitions(rule, func)
         return defs[0] if len(defs) == 1 else None
-    if (
+    if isinstance(func, cst.Attribute) and could_name_target(func):  # `self.method(...)`
+        return _method(rule, func, func.attr.value)
+    return None
+
+
+def could_name_target(func: cst.BaseExpression) -> bool:
+    """Whether `target` may find something for a call of `func`: a name or `self.name`
+    (most calls are neither, and are skipped before any metadata is read)."""
+    return isinstance(func, cst.Name) or (
         isinstance(func, cst.Attribute)
         and isinstance(func.value, cst.Name)
         and func.value.value == "self"
-    ):
-        return _method(rule, func, func.attr.value)
-    return None
+    )
 
 
 def eager_target(rule: Rule, call: cst.Call) -> Target | None:
     """The compiled function of the module that an eager `call` reaches and that takes
     Python values as they are (no `input_signature`), or None."""
-    if rule.compiled_context(call) is not None:
+    if not could_name_target(call.func) or rule.compiled_context(call) is not None:
         return None
     found = target(rule, call.func)
     if found is None or found.ctx.has_input_signature:

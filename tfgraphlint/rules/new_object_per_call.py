@@ -233,6 +233,8 @@ class NewObjectPerCall(Rule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
+        if not call_sites.could_name_target(node.func):
+            return  # no compiled function of the module is called
         loops = call_sites.enclosing_loops(self, node)
         if not loops or self._callee_made_in(node.func, loops):
             return

@@ -177,11 +177,11 @@ class PythonClockInTfFunction(Rule):
         if ctx is None:
             return
         qns = imported_qualnames(self, node.func)
-        call = f"`{self.code(node)}`"
         if _SLEEP in qns:
             self.report(
                 node,
-                f"{call} in {ctx.describe()} sleeps once, while tracing, not on every call",
+                f"`{self.code(node)}` in {ctx.describe()} sleeps once, while tracing, not on "
+                "every call",
                 context=ctx,
             )
             return
@@ -193,8 +193,8 @@ class PythonClockInTfFunction(Rule):
                     return
                 self.report(
                     node,
-                    f"{call} in {ctx.describe()} reads the clock once, at trace time (a constant "
-                    "in the graph)",
+                    f"`{self.code(node)}` in {ctx.describe()} reads the clock once, at trace "
+                    "time (a constant in the graph)",
                     context=ctx,
                 )
                 return
