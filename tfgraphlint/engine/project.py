@@ -386,14 +386,17 @@ def _run(
                     results[path] = hit
                     continue
         todo.append(job)
-    if workers > 1 and len(todo) > 8:
-        from tfgraphlint.engine.runner import die_with_parent
+    from tfgraphlint.engine.collector import batch_gc
 
-        pool = ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+    if workers > 1 and len(todo) > 8:
+        from tfgraphlint.engine.runner import start_worker
+
+        pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(os.getpid(),))
         with pool:
             fresh = list(pool.map(relint_file, todo, chunksize=4))
     else:
-        fresh = [relint_file(job) for job in todo]
+        with batch_gc():
+            fresh = [relint_file(job) for job in todo]
     for job, (result, linted, reexports) in zip(todo, fresh, strict=True):
         results[result.path] = result
         if cache is not None and linted is not None:  # the digest of what was linted

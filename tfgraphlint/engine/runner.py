@@ -37,6 +37,7 @@ from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
+from tfgraphlint.engine.collector import tune_for_batch
 from tfgraphlint.engine.lines import lone_cr_to_lf, split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
@@ -521,6 +522,13 @@ def _undo_form_feed_shifts(text: str, module: cst.Module, findings: list[Finding
             fix = dataclasses.replace(fix, edits=tuple(moved(e) for e in fix.edits))
         out.append(dataclasses.replace(moved(finding), fix=fix))
     return out
+
+
+def start_worker(parent: int) -> None:
+    """Process-pool initializer of `check`'s workers: `die_with_parent`, and the collector
+    tuned for the worker's life (`engine.collector`)."""
+    die_with_parent(parent)
+    tune_for_batch()
 
 
 def die_with_parent(parent: int) -> None:

@@ -258,16 +258,19 @@ def _validate_selection(config: Config) -> None:
 
 
 def _lint_file(
-    job: tuple[str, Config, bool],
+    job: tuple[str, Config, bool, bool],
 ) -> tuple[LintResult, str | None, ReexportKey | None]:
-    """The file's result, the digest of the bytes linted (for the cache; None if unread), and
-    their `reexports_key` (for the cache)."""
-    path, config, noqa = job
+    """The file's result, the digest of the bytes linted, and their `reexports_key`: both for
+    the cache, None when the file cannot be read or the job says there is no cache (the key
+    reads the package folders for `tf` re-exports: work for nothing under `--no-cache`)."""
+    path, config, noqa, cached = job
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
         return LintResult(path, errors=[error]), None, None
+    if not cached:
+        return _lint_bytes(data, path, config, noqa), None, None
     sha, reexports = content_digest(data), reexports_key(path, data)
     return _lint_bytes(data, path, config, noqa), sha, reexports
 
@@ -302,7 +305,7 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
                 if hit is not None:
                     cached[path] = hit
                     digests[path] = digest
-    jobs = [(path, config, noqa) for path in files if path not in cached]
+    jobs = [(path, config, noqa, cache is not None) for path in files if path not in cached]
     workers = args.jobs or os.cpu_count() or 1
     fresh = map_jobs(_lint_file, jobs, workers)
     by_path = {r.path: r for r, _, _ in fresh}
@@ -351,13 +354,16 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[str], list[Lint
 
 def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int) -> list[R]:
     """`fn` over `jobs`, in order: in a process pool when there is enough work for one."""
-    if workers > 1 and len(jobs) > 8:
-        from tfgraphlint.engine.runner import die_with_parent
+    from tfgraphlint.engine.collector import batch_gc
 
-        pool = ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+    if workers > 1 and len(jobs) > 8:
+        from tfgraphlint.engine.runner import start_worker
+
+        pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(os.getpid(),))
         with pool:
             return list(pool.map(fn, jobs, chunksize=8))
-    return [fn(job) for job in jobs]
+    with batch_gc():
+        return [fn(job) for job in jobs]
 
 
 def _open_cache(config: Config, noqa: bool) -> ResultCache:

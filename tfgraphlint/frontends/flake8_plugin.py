@@ -242,9 +242,12 @@ class Flake8Plugin:
         needs = RuleNeeds(EVERY_RULE_TRIGGERS, call_sites=True, state_changes=True)
         if slice_source(text, self.config, aliases=aliases, needs=needs) is None:
             return
-        from tfgraphlint.engine.runner import analyse
+        from tfgraphlint.engine.collector import batch_gc
 
-        result = analyse(source, self.filename, self.config, noqa=False).result
+        with batch_gc():  # the engine's import (libCST) and the analysis make many objects
+            from tfgraphlint.engine.runner import analyse
+
+            result = analyse(source, self.filename, self.config, noqa=False).result
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)
         for e in result.errors:
