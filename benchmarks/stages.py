@@ -7,7 +7,7 @@ Usage::
 Runs `lint_source` on every `.py` file (all rules, as the `tfg-cold` row, one process, no
 cache) with `time.process_time()` around each stage function of `engine.runner` and the
 slicer's screen, and prints the total, the findings, and the seconds and calls of each stage.
-The stages nest: `slice_source` includes `screened`, which includes the screen's `ast.parse`.
+The stages nest: `slice_module` includes `screened`, which includes the screen's `ast.parse`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def main() -> None:
         sys.exit(f"no .py files under {root} (build the corpus: python benchmarks/corpus.py)")
     for stage in (
         "_decode_stage",
-        "slice_source",
+        "slice_module",
         "_precheck_stage",
         "_parse_stage",
         "_discover_stage",
@@ -60,7 +60,7 @@ def main() -> None:
     ):
         timed(runner, stage)
     timed(slicing, "screened")
-    timed(ast, "parse", "ast.parse (screen and precheck)")
+    timed(ast, "parse", "ast.parse (screen; precheck without a tree)")
     config = Config(select=("ALL",))
     start = time.process_time()
     findings = sum(len(runner.lint_source(p.read_bytes(), str(p), config).findings) for p in files)

@@ -112,10 +112,10 @@ def test_the_gate_loses_no_finding(seed: int, monkeypatch: pytest.MonkeyPatch) -
         pytest.skip("not valid Python (a generated `return` or `:=` where it cannot be)")
     gated = _findings(source)
     no_prefilter = _findings(source, prefilter=False)
-    plain = slicing.slice_source
+    plain = slicing.slice_module
     monkeypatch.setattr(
         runner,
-        "slice_source",
+        "slice_module",
         lambda *args, **kwargs: plain(*args, **{**kwargs, "keras_gate": False}),
     )
     assert gated == _findings(source) == no_prefilter, source

@@ -4,6 +4,7 @@ gives back exactly what a cold run found."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -1072,3 +1073,115 @@ def test_a_module_of_keras_calls_keeps_no_attribute_binding_method() -> None:
         """
     assert _kept_defs(source) == {"call"}
     assert _same_findings_with_and_without_slicing(source) == [(18, "TFG510")]
+
+
+def _positions(tree: ast.AST) -> list[tuple[str, int | None, int | None]]:
+    return [
+        (type(n).__name__, getattr(n, "lineno", None), getattr(n, "col_offset", None))
+        for n in ast.walk(tree)
+    ]
+
+
+def _assert_tree_of_the_sliced_text(source: str) -> str:
+    """The slicer's tree is what `ast.parse` makes of its text: the same nodes, lines and
+    columns (the engine uses it instead of parsing the sliced text again)."""
+    from tfgraphlint.engine.slicing import slice_module
+
+    sliced = slice_module(textwrap.dedent(source), Config(select=("ALL",)))
+    assert sliced is not None and sliced.tree is not None
+    parsed = ast.parse(sliced.text)
+    assert ast.dump(sliced.tree) == ast.dump(parsed)
+    assert _positions(sliced.tree) == _positions(parsed)
+    return sliced.text
+
+
+LEFT_OUT = """
+    import tensorflow as tf
+
+    def unrelated(n):
+        return n
+
+    class Tools:
+        @staticmethod
+        def first(n):
+            return n
+
+        def second(self):
+            return 2
+
+    class Model(tf.Module):
+        scale = 2.0
+
+        def helper(self):
+            return 1
+
+        @tf.function
+        def step(self, x):
+            print(x)
+            return x * self.scale
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "left_out"),
+    [
+        # statements, a class, and a method of a kept class left out
+        (LEFT_OUT, ["def unrelated", "class Tools", "def helper"]),
+        # statements of an eager method left out (the method and its class kept)
+        (EAGER_TEST, ["self.assertLen(data, 3)", 'data = load_fixture("big.csv")']),
+    ],
+)
+def test_the_slicers_tree_is_that_of_its_text(source: str, left_out: list[str]) -> None:
+    text = _assert_tree_of_the_sliced_text(source)
+    for gone in left_out:
+        assert gone in source and gone not in text
+    assert _same_findings_with_and_without_slicing(source)
+
+
+def test_the_slicers_tree_holds_the_pass_written_for_a_class_without_methods() -> None:
+    source = """
+        import tensorflow as tf
+
+        class Tools(tf.Module):
+            def first(self, n):
+                return n
+
+            def second(self):
+                return 2
+
+        @tf.function
+        def step(x):
+            print(x)
+            return Tools
+    """
+    text = _assert_tree_of_the_sliced_text(source)
+    assert "class Tools(tf.Module):\n    pass\n" in text
+
+
+def test_the_slicers_tree_is_left_to_the_parser_when_a_line_is_shared() -> None:
+    # `a = 1; b = 2` at module level, one kept and one blanked: the slicer blanks the
+    # line; its tree would hold the kept one, so it gives none and the engine parses.
+    from tfgraphlint.engine import slicing
+
+    lines = ["import os; import sys\n", "x = 1\n"]
+    tree = ast.parse("".join(lines))
+    units = slicing._spans(tree, lines)
+    assert slicing._sliced_tree(tree, units, [True, False, True], {}, lines) is None
+    assert slicing._sliced_tree(tree, units, [True, True, False], {}, lines) is not None
+
+
+def test_lint_source_does_not_parse_the_sliced_text_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tfgraphlint.engine.runner as runner
+
+    parsed: list[str] = []
+    real = ast.parse
+
+    def counting(text: str, *args: object, **kwargs: object) -> ast.AST:
+        parsed.append(text)
+        return real(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    source = textwrap.dedent(LEFT_OUT)
+    monkeypatch.setattr(runner.ast, "parse", counting)
+    result = lint_source(source, "m.py", Config(select=("ALL",)))
+    assert [f.code for f in result.findings] == ["TFG101"]
+    assert parsed == [source]  # the screen's parse of the whole text, and no other

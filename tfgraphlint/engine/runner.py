@@ -42,7 +42,7 @@ from tfgraphlint.engine.lines import lone_cr_to_lf, split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
 from tfgraphlint.engine.rule import BODY_REACHES, UNCONVERTED_BREAKAGE_RULES, FileState, Rule
-from tfgraphlint.engine.slicing import slice_source
+from tfgraphlint.engine.slicing import slice_module
 
 _Positioned = TypeVar("_Positioned", Finding, Edit)
 
@@ -107,16 +107,20 @@ class Precheck(NamedTuple):
     tree: ast.Module | None
 
 
-def python_precheck(path: str, text: str) -> Precheck:
+def python_precheck(path: str, text: str, known: ast.Module | None = None) -> Precheck:
     """Check the source with CPython's parser first: it is written in C, linear, and about ten
     times faster than libcst's, so it screens out what libcst cannot analyse before libcst
     spends seconds on it. A conclusive error ends the file; a non-conclusive one is CPython's
     syntax error, reported only if libcst fails too. The tree, when there is one, tells
-    `discovery.positions` where each top-level statement starts."""
+    `discovery.positions` where each top-level statement starts. `known` is that tree when
+    the caller has it (the slicer's, from its parse of the whole text): no parse then."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            tree = ast.parse(text)
+        if known is not None:
+            tree = known
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # invalid escape sequences and the like
+                tree = ast.parse(text)
     except (RecursionError, MemoryError):
         error = FileError(path, "too deeply nested to parse (Python's parser gives up too)")
         return Precheck(error, True, None)
@@ -227,17 +231,17 @@ def analyse(
     chosen = _rules_stage(path, config, rules)
     if not chosen and not keep_discovery:
         return analysis
-    analysed = text
+    analysed, known = text, None
     if prefilter:
-        sliced = slice_source(
+        sliced = slice_module(
             text, config, frozenset(roots), chosen, aliases, keras_gate=not keep_discovery
         )
         if sliced is None:
             return analysis  # nothing can be compiled (a syntax error here hides no finding)
-        analysed = sliced
+        analysed, known = sliced
     if noqa and not keep_discovery and noqa_mod.file_is_skipped(text):
         return analysis  # only where there is something to skip
-    tree = _precheck_stage(path, text, analysed, result)
+    tree = _precheck_stage(path, text, analysed, result, known)
     if result.errors:
         return analysis
     module = _parse_stage(path, analysed, tree, result)
@@ -318,10 +322,13 @@ class _Tree(NamedTuple):
     error: FileError | None
 
 
-def _precheck_stage(path: str, text: str, analysed: str, result: LintResult) -> _Tree:
-    """Precheck: CPython's parser on the analysed text, its compiler on the whole text. A
-    conclusive error goes into `result` (and ends the file)."""
-    python_error, conclusive, tree = python_precheck(path, analysed)
+def _precheck_stage(
+    path: str, text: str, analysed: str, result: LintResult, known: ast.Module | None = None
+) -> _Tree:
+    """Precheck: CPython's parser on the analysed text (`known`: its tree, which the slicer
+    gives), its compiler on the whole text. A conclusive error goes into `result` (and ends
+    the file)."""
+    python_error, conclusive, tree = python_precheck(path, analysed, known)
     if python_error is not None and conclusive:
         result.errors.append(python_error)
     elif python_error is None:

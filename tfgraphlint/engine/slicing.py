@@ -24,6 +24,7 @@ on real code that findings are identical with and without it.
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -224,6 +225,14 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
     return re.compile("|".join(parts), re.MULTILINE)
 
 
+class Sliced(NamedTuple):
+    """What `slice_module` keeps of a file: the text for libCST, and what `ast.parse` makes of
+    it, taken from the screen's tree of the whole text (`_sliced_tree`; None: parse `text`)."""
+
+    text: str
+    tree: ast.Module | None
+
+
 def slice_source(
     text: str,
     config: Config,
@@ -234,7 +243,23 @@ def slice_source(
     keras_gate: bool = True,
     needs: RuleNeeds | None = None,
 ) -> str | None:
-    """The source libCST needs to see, with irrelevant statements and methods blanked; None
+    """`slice_module`'s text alone."""
+    sliced = slice_module(text, config, roots, rules, aliases, keras_gate=keras_gate, needs=needs)
+    return None if sliced is None else sliced.text
+
+
+def slice_module(
+    text: str,
+    config: Config,
+    roots: frozenset[str] = frozenset(),
+    rules: Sequence[type[Rule]] | None = None,
+    aliases: Mapping[str, str] | None = None,
+    *,
+    keras_gate: bool = True,
+    needs: RuleNeeds | None = None,
+) -> Sliced | None:
+    """The source libCST needs to see, with irrelevant statements and methods blanked, and its
+    `ast` when it can be had without parsing again (`Sliced`); None
     when nothing in the file can be compiled, whether or not it parses (a syntax error there
     cannot hide a finding: the text screen needs no parse). The original text comes back when
     `ast` cannot parse a candidate (libCST then reports the syntax error). `roots` names
@@ -252,7 +277,7 @@ def slice_source(
     if not passes:
         return None
     if tree is None:
-        return text
+        return Sliced(text, None)
     lines = split_lines(text, keepends=True)
     units = _spans(tree, lines)
     relevant = _relevance(text, config, triggers)
@@ -344,12 +369,16 @@ def slice_source(
         _keep_uses_of_scripted_models(units, idents, keep)
     _keep_base_classes(units, keep)
     blank: list[tuple[int, int]] = []
+    cut: dict[ast.stmt, list[tuple[int, int]]] = {}  # the functions blank holds statements of
     for i, unit in enumerate(units):
         if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
-            blank += _eager_statements_to_blank(
+            ranges = _eager_statements_to_blank(
                 unit.stmt, lines, relevant, compiled_names, body_idents
             )
-    return _render(lines, units, keep, blank)
+            blank += ranges
+            if ranges:
+                cut[unit.stmt] = ranges
+    return Sliced(_render(lines, units, keep, blank), _sliced_tree(tree, units, keep, cut, lines))
 
 
 _DEF_CALL = re.compile(r"def\s+call")
@@ -963,3 +992,88 @@ def _render(
             indent = len(lines[first.start - 1]) - len(lines[first.start - 1].lstrip())
             out[first.start - 1] = " " * indent + "pass\n"
     return "".join(out)
+
+
+def _lines_of(stmt: ast.stmt, lines: Sequence[str]) -> range:
+    return range(_start(stmt, lines), (stmt.end_lineno or stmt.lineno) + 1)
+
+
+def _sliced_tree(
+    tree: ast.Module,
+    units: list[_Unit],
+    keep: list[bool],
+    cut: Mapping[ast.stmt, list[tuple[int, int]]],
+    lines: list[str],
+) -> ast.Module | None:
+    """What `ast.parse` makes of `_render`'s text, from the screen's tree of the whole text
+    (the engine's precheck parsed the rendered text again): the statements `_render` blanks
+    (units not kept, and the statements of `cut`'s functions in the line ranges given) are
+    left out, and a class whose methods are all blanked holds the `pass` written there.
+    Lines and columns are the same (blanking keeps them); the end of a class or function
+    whose last statements are left out is not updated (nothing reads ends from this tree).
+    None when a blanked line holds part of a statement left in (`a = 1; b = 2` with one
+    kept): the engine parses the text then."""
+    blanked: set[int] = set()
+    # What is left in where something beside it is left out, with the lines its left-out
+    # statements held: none of its other lines may be blanked.
+    left: list[tuple[ast.stmt, set[int]]] = []
+
+    def without_cut(func: ast.stmt) -> tuple[ast.stmt, set[int]]:
+        ranges = set(cut[func])
+        body: list[ast.stmt] = []
+        gone: set[int] = set()
+        for stmt in func.body:  # type: ignore[attr-defined]
+            if (_start(stmt, lines), stmt.end_lineno or stmt.lineno) in ranges:
+                gone.update(_lines_of(stmt, lines))
+            else:
+                body.append(stmt)
+                left.append((stmt, set()))
+        new = copy.copy(func)
+        new.body = body  # type: ignore[attr-defined]
+        blanked.update(gone)
+        return new, gone
+
+    module_body: list[ast.stmt] = []
+    for unit in units:
+        if unit.cls is not None:
+            continue  # with its class
+        stmt = unit.stmt
+        if not keep[unit.index]:
+            blanked.update(_lines_of(stmt, lines))
+            continue
+        gone: set[int] = set()
+        if stmt in cut:
+            stmt, gone = without_cut(stmt)
+        elif isinstance(stmt, ast.ClassDef) and unit.methods:
+            blanked_methods = {m.stmt for m in unit.methods if not keep[m.index]}
+            body: list[ast.stmt] = []
+            for member in stmt.body:
+                if member in blanked_methods:
+                    gone.update(_lines_of(member, lines))
+                    continue
+                if member in cut:
+                    member, inner = without_cut(member)
+                    left.append((member, inner))
+                    gone |= inner
+                else:
+                    left.append((member, set()))
+                body.append(member)
+            blanked.update(gone)
+            if not body:  # `_render` writes `pass` on the first method's first line
+                first = unit.methods[0].start
+                indent = len(lines[first - 1]) - len(lines[first - 1].lstrip())
+                body = [
+                    ast.Pass(
+                        lineno=first, col_offset=indent, end_lineno=first, end_col_offset=indent + 4
+                    )
+                ]
+                gone.discard(first)
+                blanked.discard(first)
+            stmt = copy.copy(stmt)
+            stmt.body = body
+        module_body.append(stmt)
+        left.append((stmt, gone))
+    for stmt, gone in left:
+        if not blanked.isdisjoint(set(_lines_of(stmt, lines)) - gone):
+            return None
+    return ast.Module(module_body, tree.type_ignores)
