@@ -6,7 +6,7 @@ Usage::
 
 Each module holds N small top-level functions and one ``@tf.function`` that calls the first
 (the shape of issue 12, item 10: 40,000 small definitions took 149 s when the slicer compared
-every definition with every other). Prints, per size, the seconds of ``slice_source`` (best of
+every definition with every other). Prints, per size, the seconds of ``slice_module`` (best of
 ``--rounds``) and the seconds per 1,000 definitions, which stays flat when the work is linear.
 Part of the time is ``ast.parse``, which is linear too.
 """
@@ -17,7 +17,7 @@ import argparse
 import time
 
 from tfgraphlint.config import Config
-from tfgraphlint.engine.slicing import slice_source
+from tfgraphlint.engine.slicing import slice_module
 
 
 def module(n: int) -> str:
@@ -40,7 +40,7 @@ def main() -> None:
         best = float("inf")
         for _ in range(args.rounds):
             start = time.perf_counter()
-            slice_source(text, config)
+            slice_module(text, config)
             best = min(best, time.perf_counter() - start)
         print(f"| {n:,} | {best:.2f} | {best / n * 1000:.3f} |")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,17 @@ from tfgraphlint.config import Config
 from tfgraphlint.engine import slicing
 from tfgraphlint.engine.examples import example_config, iter_examples
 from tfgraphlint.engine.runner import analyse, lint_source
-from tfgraphlint.engine.slicing import slice_source
+from tfgraphlint.engine.slicing import slice_module
 from tfgraphlint.rules import ALL_RULES
 
 ALL = Config(select=("ALL",))
+
+
+def _sliced_text(*args: Any, **kwargs: Any) -> str | None:
+    """The slicer's text (`slicing.slice_module`), None when it drops the file."""
+    sliced = slice_module(*args, **kwargs)
+    return None if sliced is None else sliced.text
+
 
 HEADER = """\
 import tensorflow as tf
@@ -100,8 +108,8 @@ PYTHON_ONLY = [
 @pytest.mark.parametrize("call", PYTHON_ONLY)
 def test_gate_drops_layers_whose_calls_can_report_nothing(call: str) -> None:
     source = _module(call)
-    assert slice_source(source, ALL) is None
-    assert slice_source(source, ALL, keras_gate=False) is not None  # the gate dropped it
+    assert _sliced_text(source, ALL) is None
+    assert _sliced_text(source, ALL, keras_gate=False) is not None  # the gate dropped it
     assert _findings(source, prefilter=False) == []  # and nothing was there to find
 
 
@@ -239,7 +247,7 @@ SITES = [
 @pytest.mark.parametrize(("call", "code"), SITES)
 def test_gate_keeps_layers_whose_calls_may_report(call: str, code: str | None) -> None:
     source = _module(call)
-    assert slice_source(source, ALL) is not None
+    assert _sliced_text(source, ALL) is not None
     found = _findings(source)
     assert found == _findings(source, prefilter=False)
     if code is not None:
@@ -251,7 +259,7 @@ def test_gate_leaves_other_compiled_code_alone() -> None:
     apply: the gate stays off."""
     python_only = _module(PYTHON_ONLY[0])
     with_function = python_only + "\n\n@tf.function\ndef step(x):\n    return x\n"
-    assert slice_source(with_function, ALL) is not None
+    assert _sliced_text(with_function, ALL) is not None
     loss = textwrap.dedent(
         """\
         import tensorflow as tf
@@ -263,10 +271,10 @@ def test_gate_leaves_other_compiled_code_alone() -> None:
                 return tf.reduce_mean(tf.maximum(0.0, 1.0 - y_true * y_pred))
         """
     )
-    assert slice_source(loss, ALL) is not None
+    assert _sliced_text(loss, ALL) is not None
     assert [c for _, c in _findings(loss)] == ["TFG101"]
     explicit = dataclasses.replace(ALL, keras_call=True)
-    assert slice_source(python_only, explicit) is not None
+    assert _sliced_text(python_only, explicit) is not None
 
 
 def test_trace_still_sees_the_calls_the_gate_drops() -> None:
@@ -288,7 +296,7 @@ def test_gate_reads_builtins_and_imports_as_libcst_does() -> None:
             return -inputs
         """
     ).replace("from tensorflow import keras", "from tensorflow import cast as int, keras")
-    assert slice_source(imported, ALL) is not None
+    assert _sliced_text(imported, ALL) is not None
     assert "TFG510" in {c for _, c in _findings(imported)}
     assert _findings(imported) == _findings(imported, prefilter=False)
     local = _module(
@@ -302,7 +310,7 @@ def test_gate_reads_builtins_and_imports_as_libcst_does() -> None:
             return tf.reduce_sum(x)
         """
     )
-    assert slice_source(local, ALL) is None
+    assert _sliced_text(local, ALL) is None
     assert _findings(local, prefilter=False) == []
 
 
@@ -316,7 +324,7 @@ def test_no_rule_example_loses_a_finding_to_the_gate() -> None:
     for _rule, _kind, _index, example in EXAMPLES:
         config = dataclasses.replace(example_config(example), select=("ALL",))
         source = example.source
-        if slice_source(source, config) is None and slice_source(source, config, keras_gate=False):
+        if _sliced_text(source, config) is None and _sliced_text(source, config, keras_gate=False):
             dropped += 1
             assert _findings(source, config, prefilter=False) == [], source
     assert dropped > 0  # some examples are layers that can report nothing
@@ -348,7 +356,7 @@ def test_gate_blanks_the_calls_that_can_report_nothing_beside_one_that_can() -> 
                 return _peak(inputs)
         """
     )
-    sliced = slice_source(source, ALL)
+    sliced = _sliced_text(source, ALL)
     assert sliced is not None
     kept = {line.strip() for line in sliced.splitlines() if line.strip()}
     assert "return _peak(inputs)" in kept and "if peak > 1.0:" in kept
@@ -393,10 +401,10 @@ def test_many_calls_are_gated_together(monkeypatch: pytest.MonkeyPatch) -> None:
         return close(*args, **kwargs)
 
     monkeypatch.setattr(slicing, "_close_over_names", counted)
-    assert slice_source(quiet, ALL) is None
+    assert _sliced_text(quiet, ALL) is None
     assert closures <= 2
     closures = 0
-    sliced = slice_source(loud, ALL)
+    sliced = _sliced_text(loud, ALL)
     assert sliced is not None and "return tf.nn.dropout(inputs, 0.1)" in sliced  # all kept
     assert closures <= 2
     monkeypatch.setattr(slicing, "_close_over_names", close)

@@ -13,6 +13,7 @@ import textwrap
 import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -22,9 +23,16 @@ from tfgraphlint.config import Config
 from tfgraphlint.engine.registry import find_rule
 from tfgraphlint.engine.rule import Rule
 from tfgraphlint.engine.runner import lint_source
+from tfgraphlint.engine.slicing import slice_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_STEP = 40  # every 40th corpus file: about 120 files, 30 k lines
+
+
+def _sliced_text(*args: Any, **kwargs: Any) -> str | None:
+    """The slicer's text (`slicing.slice_module`), None when it drops the file."""
+    sliced = slice_module(*args, **kwargs)
+    return None if sliced is None else sliced.text
 
 
 def _corpus() -> Path:
@@ -69,10 +77,8 @@ def test_prefilter_and_slicing_lose_no_finding_on_real_code() -> None:
 
 
 def test_slicing_keeps_lines_and_columns(tmp_path: Path) -> None:
-    from tfgraphlint.engine.slicing import slice_source
-
     source = (ROOT / "fixtures" / "side_effects.py").read_text(encoding="utf-8")
-    sliced = slice_source(source, Config())
+    sliced = _sliced_text(source, Config())
     assert sliced is not None
     assert sliced.count("\n") == source.count("\n")
     for kept, original in zip(sliced.splitlines(), source.splitlines(), strict=True):
@@ -80,10 +86,8 @@ def test_slicing_keeps_lines_and_columns(tmp_path: Path) -> None:
 
 
 def test_slicing_skips_files_without_compiled_code() -> None:
-    from tfgraphlint.engine.slicing import slice_source
-
-    assert slice_source("import tensorflow as tf\nx = tf.constant(1)\n", Config()) is None
-    assert slice_source("def f():\n    print(1)\n", Config()) is None
+    assert _sliced_text("import tensorflow as tf\nx = tf.constant(1)\n", Config()) is None
+    assert _sliced_text("def f():\n    print(1)\n", Config()) is None
 
 
 def test_cache_gives_back_the_cold_results(
@@ -111,9 +115,8 @@ def test_cache_gives_back_the_cold_results(
 
 def _kept_defs(source: str) -> set[str]:
     """Names of the `def`s whose line survives slicing."""
-    from tfgraphlint.engine.slicing import slice_source
 
-    sliced = slice_source(textwrap.dedent(source), Config())
+    sliced = _sliced_text(textwrap.dedent(source), Config())
     assert sliced is not None
     return {
         line.split("def ", 1)[1].split("(")[0]
@@ -307,9 +310,8 @@ def test_slicing_blanks_what_an_eager_function_does_not_hand_to_tracing() -> Non
     """In an eager function kept for a nested `@tf.function`, statements that neither bind
     what the kept ones read nor call what they bind are blanked; the findings are those of
     the whole file (TFG101 print, TFG105 `scale` rebound after the trace, TFG202 `i`)."""
-    from tfgraphlint.engine.slicing import slice_source
 
-    sliced = slice_source(textwrap.dedent(EAGER_TEST), Config())
+    sliced = _sliced_text(textwrap.dedent(EAGER_TEST), Config())
     assert sliced is not None
     kept = [line.strip() for line in sliced.splitlines() if line.strip()]
     assert "self.assertLen(data, 3)" not in kept
@@ -440,7 +442,7 @@ def _slicer_steps(source: str) -> tuple[int, str | None]:
     previous = sys.gettrace()
     sys.settrace(enter)  # type: ignore[arg-type]
     try:
-        sliced = slicing.slice_source(source, Config())
+        sliced = _sliced_text(source, Config())
     finally:
         sys.settrace(previous)
     return steps, sliced
@@ -524,7 +526,6 @@ def test_a_new_module_level_rule_finds_the_same_with_and_without_the_prefilter()
 def test_the_slicer_keeps_only_what_the_selected_rules_declare() -> None:
     """Call sites of compiled functions are kept for a `call-sites` rule, not for a rule that
     reads compiled bodies only."""
-    from tfgraphlint.engine.slicing import slice_source
 
     source = textwrap.dedent(
         """\
@@ -545,8 +546,8 @@ def test_the_slicer_keeps_only_what_the_selected_rules_declare() -> None:
     printing = find_rule("TFG101")
     assert scalar is not None and printing is not None
     assert scalar.REACH == "call-sites" and printing.REACH == "compiled-bodies"
-    assert "step(i)" in (slice_source(source, Config(), rules=[scalar]) or "")
-    assert "step(i)" not in (slice_source(source, Config(), rules=[printing]) or "")
+    assert "step(i)" in (_sliced_text(source, Config(), rules=[scalar]) or "")
+    assert "step(i)" not in (_sliced_text(source, Config(), rules=[printing]) or "")
     config = Config(select=("TFG202",))
     assert [f.code for f in lint_source(source, "train.py", config).findings] == ["TFG202"]
 
@@ -555,7 +556,6 @@ def test_only_a_state_changes_rule_keeps_the_eager_code_that_changes_state() -> 
     """TFG110 (reach `state-changes`) needs the eager method that appends to `self.memory`
     and the module-level function that changes `CONFIG` in place: they are kept when it is
     selected, and blanked for a rule that reads compiled bodies only."""
-    from tfgraphlint.engine.slicing import slice_source
 
     source = textwrap.dedent(
         """\
@@ -584,9 +584,9 @@ def test_only_a_state_changes_rule_keeps_the_eager_code_that_changes_state() -> 
     printing = find_rule("TFG101")
     assert frozen is not None and printing is not None
     assert frozen.REACH == "state-changes"
-    kept = slice_source(source, Config(), rules=[frozen]) or ""
+    kept = _sliced_text(source, Config(), rules=[frozen]) or ""
     assert "self.memory.append(item)" in kept and 'CONFIG["scale"] = value' in kept
-    kept = slice_source(source, Config(), rules=[printing]) or ""
+    kept = _sliced_text(source, Config(), rules=[printing]) or ""
     assert "self.memory.append(item)" not in kept and 'CONFIG["scale"] = value' not in kept
     found = lint_source(source, "replay.py", Config(select=("TFG110",))).findings
     assert [(f.line, f.code) for f in found] == [(19, "TFG110"), (19, "TFG110")]
@@ -1085,8 +1085,6 @@ def _positions(tree: ast.AST) -> list[tuple[str, int | None, int | None]]:
 def _assert_tree_of_the_sliced_text(source: str) -> str:
     """The slicer's tree is what `ast.parse` makes of its text: the same nodes, lines and
     columns (the engine uses it instead of parsing the sliced text again)."""
-    from tfgraphlint.engine.slicing import slice_module
-
     sliced = slice_module(textwrap.dedent(source), Config(select=("ALL",)))
     assert sliced is not None and sliced.tree is not None
     parsed = ast.parse(sliced.text)

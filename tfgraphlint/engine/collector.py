@@ -15,7 +15,7 @@ from collections.abc import Iterator
 # A young collection every 200,000 allocations instead of 700, the older generations after 30
 # of those each (mypy's settings). The cycles a file leaves behind (scopes and their
 # assignments, metadata maps) are still collected: one process over the whole corpus peaks at
-# 138 MB (115 MB with CPython's settings), for about 1 % less CPU in `check` and 30 ms less
+# 138 MB (115 MB with CPython's settings), for about 1 % less CPU in `check` and 25 ms less
 # in the flake8 plugin on the training file (`benchmarks/README.md`).
 BATCH_THRESHOLDS = (200_000, 30, 30)
 

@@ -3,7 +3,7 @@
 libCST parses many times slower than CPython's `ast`, and its scope and qualified-name
 metadata cost more again (`benchmarks/README.md` has the figures). `engine.prefilter`
 screens out the files that cannot hold compiled code (a text screen, then an `ast` one); for
-the others, `slice_source` keeps what discovery and the selected rules need and blanks the
+the others, `slice_module` keeps what discovery and the selected rules need and blanks the
 rest:
 
 CPython's `ast` finds the module's top-level statements; a statement is kept when its text
@@ -231,21 +231,6 @@ class Sliced(NamedTuple):
 
     text: str
     tree: ast.Module | None
-
-
-def slice_source(
-    text: str,
-    config: Config,
-    roots: frozenset[str] = frozenset(),
-    rules: Sequence[type[Rule]] | None = None,
-    aliases: Mapping[str, str] | None = None,
-    *,
-    keras_gate: bool = True,
-    needs: RuleNeeds | None = None,
-) -> str | None:
-    """`slice_module`'s text alone."""
-    sliced = slice_module(text, config, roots, rules, aliases, keras_gate=keras_gate, needs=needs)
-    return None if sliced is None else sliced.text
 
 
 def slice_module(

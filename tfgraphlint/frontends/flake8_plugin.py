@@ -225,7 +225,7 @@ class Flake8Plugin:
         # Most files that name TensorFlow hold no compiled code (models, pipelines without
         # `tf.function`), or only Keras `call`s in which nothing can fail (most layers). The
         # engine's screen (`engine.prefilter.screen`: text and `ast`), then its slicer
-        # (`engine.slicing.slice_source`, with every rule's needs spelled out) tell without
+        # (`engine.slicing.slice_module`, with every rule's needs spelled out) tell without
         # libCST, whose import alone costs more than the rest of such a run; the engine then
         # finds nothing either. A file that passes is sliced again inside `analyse`, for the
         # rules flake8 selects (a few ms).
@@ -237,10 +237,10 @@ class Flake8Plugin:
         aliases = reexports_in_text(self.filename, text)
         if not screen(text, self.config, aliases):
             return
-        from tfgraphlint.engine.slicing import RuleNeeds, slice_source
+        from tfgraphlint.engine.slicing import RuleNeeds, slice_module
 
         needs = RuleNeeds(EVERY_RULE_TRIGGERS, call_sites=True, state_changes=True)
-        if slice_source(text, self.config, aliases=aliases, needs=needs) is None:
+        if slice_module(text, self.config, aliases=aliases, needs=needs) is None:
             return
         from tfgraphlint.engine.collector import batch_gc
 
