@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from tfgraphlint.engine.collector import BATCH_THRESHOLDS, batch_gc
-from tfgraphlint.frontends.cli import map_jobs
+from tfgraphlint.engine.runner import map_jobs
 
 
 def _thresholds_during(_: int) -> tuple[int, int, int]:
@@ -46,7 +46,7 @@ def test_pool_workers_run_tuned(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import gc
-        from tfgraphlint.frontends.cli import map_jobs
+        from tfgraphlint.engine.runner import map_jobs
 
         def during(_):
             return gc.get_threshold()

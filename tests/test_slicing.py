@@ -1164,8 +1164,13 @@ def test_the_slicers_tree_is_left_to_the_parser_when_a_line_is_shared() -> None:
     lines = ["import os; import sys\n", "x = 1\n"]
     tree = ast.parse("".join(lines))
     units = slicing._spans(tree, lines)
-    assert slicing._sliced_tree(tree, units, [True, False, True], {}, lines) is None
-    assert slicing._sliced_tree(tree, units, [True, True, False], {}, lines) is not None
+
+    def sliced(keep: list[bool]) -> ast.Module | None:
+        out = slicing._render(lines, units, keep, [])
+        return slicing._sliced_tree(tree, units, keep, {}, lines, out)
+
+    assert sliced([True, False, True]) is None
+    assert sliced([True, True, False]) is not None
 
 
 def test_lint_source_does_not_parse_the_sliced_text_again(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,6 @@ import functools
 import os
 import warnings
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -386,17 +385,9 @@ def _run(
                     results[path] = hit
                     continue
         todo.append(job)
-    from tfgraphlint.engine.collector import batch_gc
+    from tfgraphlint.engine.runner import map_jobs
 
-    if workers > 1 and len(todo) > 8:
-        from tfgraphlint.engine.runner import start_worker
-
-        pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(os.getpid(),))
-        with pool:
-            fresh = list(pool.map(relint_file, todo, chunksize=4))
-    else:
-        with batch_gc():
-            fresh = [relint_file(job) for job in todo]
+    fresh = map_jobs(relint_file, todo, workers, chunksize=4)
     for job, (result, linted, reexports) in zip(todo, fresh, strict=True):
         results[result.path] = result
         if cache is not None and linted is not None:  # the digest of what was linted

@@ -15,7 +15,8 @@ import threading
 import time
 import tokenize
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import NamedTuple, TypeVar
@@ -37,7 +38,7 @@ from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
-from tfgraphlint.engine.collector import tune_for_batch
+from tfgraphlint.engine.collector import batch_gc, tune_for_batch
 from tfgraphlint.engine.lines import lone_cr_to_lf, split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
@@ -45,6 +46,8 @@ from tfgraphlint.engine.rule import BODY_REACHES, UNCONVERTED_BREAKAGE_RULES, Fi
 from tfgraphlint.engine.slicing import slice_module
 
 _Positioned = TypeVar("_Positioned", Finding, Edit)
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 def decode_source(data: bytes) -> str:
@@ -529,6 +532,18 @@ def _undo_form_feed_shifts(text: str, module: cst.Module, findings: list[Finding
             fix = dataclasses.replace(fix, edits=tuple(moved(e) for e in fix.edits))
         out.append(dataclasses.replace(moved(finding), fix=fix))
     return out
+
+
+def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int, chunksize: int = 8) -> list[R]:
+    """`fn` over `jobs`, in order: in a process pool of `workers` when there is enough work
+    for one (`start_worker` starts each), else here (under `batch_gc`). `check`, `--fix` and
+    the follow-imports pass run their files through it."""
+    if workers > 1 and len(jobs) > 8:
+        pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(os.getpid(),))
+        with pool:
+            return list(pool.map(fn, jobs, chunksize=chunksize))
+    with batch_gc():
+        return [fn(job) for job in jobs]
 
 
 def start_worker(parent: int) -> None:

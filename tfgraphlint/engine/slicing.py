@@ -363,7 +363,8 @@ def slice_module(
             blank += ranges
             if ranges:
                 cut[unit.stmt] = ranges
-    return Sliced(_render(lines, units, keep, blank), _sliced_tree(tree, units, keep, cut, lines))
+    out = _render(lines, units, keep, blank)
+    return Sliced("".join(out), _sliced_tree(tree, units, keep, cut, lines, out))
 
 
 _DEF_CALL = re.compile(r"def\s+call")
@@ -955,7 +956,9 @@ def _eager_statements_to_blank(
 
 def _render(
     lines: list[str], units: list[_Unit], keep: list[bool], blank: list[tuple[int, int]]
-) -> str:
+) -> list[str]:
+    """`lines` with the units not kept and the `blank` ranges blanked (and `pass` in a class
+    whose methods are all blanked)."""
     out = list(lines)
     for start, end in blank:
         for ln in range(start - 1, end):
@@ -976,7 +979,7 @@ def _render(
             first = units[methods[0]]
             indent = len(lines[first.start - 1]) - len(lines[first.start - 1].lstrip())
             out[first.start - 1] = " " * indent + "pass\n"
-    return "".join(out)
+    return out
 
 
 def _lines_of(stmt: ast.stmt, lines: Sequence[str]) -> range:
@@ -989,19 +992,21 @@ def _sliced_tree(
     keep: list[bool],
     cut: Mapping[ast.stmt, list[tuple[int, int]]],
     lines: list[str],
+    out: list[str],
 ) -> ast.Module | None:
-    """What `ast.parse` makes of `_render`'s text, from the screen's tree of the whole text
-    (the engine's precheck parsed the rendered text again): the statements `_render` blanks
-    (units not kept, and the statements of `cut`'s functions in the line ranges given) are
-    left out, and a class whose methods are all blanked holds the `pass` written there.
-    Lines and columns are the same (blanking keeps them); the end of a class or function
-    whose last statements are left out is not updated (nothing reads ends from this tree).
-    None when a blanked line holds part of a statement left in (`a = 1; b = 2` with one
-    kept): the engine parses the text then."""
-    blanked: set[int] = set()
+    """What `ast.parse` makes of `_render`'s lines `out`, from the screen's tree of the whole
+    text (the engine's precheck parsed the rendered text again): the units not kept and the
+    statements of `cut`'s functions in the line ranges given are left out, and a class whose
+    methods are all left out holds the `pass` `_render` writes. Lines and columns are the
+    same (blanking keeps them); the end of a class or function whose last statements are left
+    out is not updated (nothing reads ends from this tree). Checked against `out`: every line
+    of a statement left out is blank there (or that `pass`), every other line of a statement
+    left in is unchanged; else None (`a = 1; b = 2` with one kept), and the engine parses."""
+    dropped: list[ast.stmt] = []
     # What is left in where something beside it is left out, with the lines its left-out
-    # statements held: none of its other lines may be blanked.
+    # statements held (and the `pass` line of a class).
     left: list[tuple[ast.stmt, set[int]]] = []
+    passes: set[int] = set()
 
     def without_cut(func: ast.stmt) -> tuple[ast.stmt, set[int]]:
         ranges = set(cut[func])
@@ -1009,13 +1014,13 @@ def _sliced_tree(
         gone: set[int] = set()
         for stmt in func.body:  # type: ignore[attr-defined]
             if (_start(stmt, lines), stmt.end_lineno or stmt.lineno) in ranges:
+                dropped.append(stmt)
                 gone.update(_lines_of(stmt, lines))
             else:
                 body.append(stmt)
                 left.append((stmt, set()))
         new = copy.copy(func)
         new.body = body  # type: ignore[attr-defined]
-        blanked.update(gone)
         return new, gone
 
     module_body: list[ast.stmt] = []
@@ -1024,16 +1029,17 @@ def _sliced_tree(
             continue  # with its class
         stmt = unit.stmt
         if not keep[unit.index]:
-            blanked.update(_lines_of(stmt, lines))
+            dropped.append(stmt)
             continue
         gone: set[int] = set()
         if stmt in cut:
             stmt, gone = without_cut(stmt)
         elif isinstance(stmt, ast.ClassDef) and unit.methods:
-            blanked_methods = {m.stmt for m in unit.methods if not keep[m.index]}
+            left_out = {m.stmt for m in unit.methods if not keep[m.index]}
             body: list[ast.stmt] = []
             for member in stmt.body:
-                if member in blanked_methods:
+                if member in left_out:
+                    dropped.append(member)
                     gone.update(_lines_of(member, lines))
                     continue
                 if member in cut:
@@ -1043,8 +1049,7 @@ def _sliced_tree(
                 else:
                     left.append((member, set()))
                 body.append(member)
-            blanked.update(gone)
-            if not body:  # `_render` writes `pass` on the first method's first line
+            if not body:
                 first = unit.methods[0].start
                 indent = len(lines[first - 1]) - len(lines[first - 1].lstrip())
                 body = [
@@ -1052,13 +1057,19 @@ def _sliced_tree(
                         lineno=first, col_offset=indent, end_lineno=first, end_col_offset=indent + 4
                     )
                 ]
-                gone.discard(first)
-                blanked.discard(first)
+                passes.add(first)
             stmt = copy.copy(stmt)
             stmt.body = body
         module_body.append(stmt)
         left.append((stmt, gone))
+    if any(out[line - 1].strip() != "pass" for line in passes):
+        return None
+    for stmt in dropped:
+        if any(out[line - 1] != "\n" and line not in passes for line in _lines_of(stmt, lines)):
+            return None
     for stmt, gone in left:
-        if not blanked.isdisjoint(set(_lines_of(stmt, lines)) - gone):
+        if any(
+            out[line - 1] != lines[line - 1] for line in _lines_of(stmt, lines) if line not in gone
+        ):
             return None
     return ast.Module(module_body, tree.type_ignores)

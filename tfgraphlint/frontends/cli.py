@@ -8,9 +8,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 from tfgraphlint import __version__
 from tfgraphlint._types import FileError, Finding, LintResult, Severity
@@ -22,9 +20,6 @@ from tfgraphlint.engine.cache import (
     content_digest,
     reexports_key,
 )
-
-J = TypeVar("J")
-R = TypeVar("R")
 
 # As ruff's: 0 clean; 1 findings, a file that does not parse or cannot be read included (they
 # are the user's to fix, like a finding); 2 a usage or configuration error, or the tool failed
@@ -269,10 +264,10 @@ def _lint_file(
     except OSError as exc:
         error = FileError(path, f"cannot read: {exc.strerror}", kind="io")
         return LintResult(path, errors=[error]), None, None
+    result = _lint_bytes(data, path, config, noqa)
     if not cached:
-        return _lint_bytes(data, path, config, noqa), None, None
-    sha, reexports = content_digest(data), reexports_key(path, data)
-    return _lint_bytes(data, path, config, noqa), sha, reexports
+        return result, None, None
+    return result, content_digest(data), reexports_key(path, data)
 
 
 def _lint_bytes(data: bytes, path: str, config: Config, noqa: bool) -> LintResult:
@@ -306,6 +301,8 @@ def _lint_all(args: argparse.Namespace, config: Config) -> list[LintResult]:
                     cached[path] = hit
                     digests[path] = digest
     jobs = [(path, config, noqa, cache is not None) for path in files if path not in cached]
+    from tfgraphlint.engine.runner import map_jobs
+
     workers = args.jobs or os.cpu_count() or 1
     fresh = map_jobs(_lint_file, jobs, workers)
     by_path = {r.path: r for r, _, _ in fresh}
@@ -350,20 +347,6 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[str], list[Lint
 
     files = list(iter_python_paths([p for p in paths if p != "-"], config, on_error))
     return files, skipped
-
-
-def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int) -> list[R]:
-    """`fn` over `jobs`, in order: in a process pool when there is enough work for one."""
-    from tfgraphlint.engine.collector import batch_gc
-
-    if workers > 1 and len(jobs) > 8:
-        from tfgraphlint.engine.runner import start_worker
-
-        pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(os.getpid(),))
-        with pool:
-            return list(pool.map(fn, jobs, chunksize=8))
-    with batch_gc():
-        return [fn(job) for job in jobs]
 
 
 def _open_cache(config: Config, noqa: bool) -> ResultCache:

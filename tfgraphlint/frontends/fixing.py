@@ -179,7 +179,8 @@ def fix_all(
     """Fix every file (and stdin). Returns the results, each file's outcome, and the fixed
     stdin source (None without `-`)."""
     from tfgraphlint.engine.fixes import applicable
-    from tfgraphlint.frontends.cli import _open_cache, discover, map_jobs, project_files
+    from tfgraphlint.engine.runner import map_jobs
+    from tfgraphlint.frontends.cli import _open_cache, discover, project_files
 
     noqa, unsafe, write = not args.disable_noqa, args.unsafe_fixes, not args.diff
     outcomes: list[FileFix] = []
