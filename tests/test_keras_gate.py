@@ -27,6 +27,8 @@ def _sliced_text(*args: Any, **kwargs: Any) -> str | None:
 
 
 HEADER = """\
+from typing import Optional
+
 import tensorflow as tf
 from tensorflow import keras
 
@@ -101,6 +103,41 @@ PYTHON_ONLY = [
         if training and factor > 1:
             return x * factor
         return x
+    """,
+    # a parameter annotated with a Python type, or with any type but a tensor's, is never
+    # presumed a tensor; nor is a first argument with a default
+    """
+    def call(self, inputs, training: bool = None, scale: Optional[tf.Tensor] = None):
+        if training:
+            inputs = tf.nn.dropout(inputs, 0.1)
+        if scale:
+            inputs = inputs * 2.0
+        return inputs
+
+    def _head(self, x: "list[int]", y_pred: int):
+        if x or y_pred:
+            return 1
+        return 0
+    """,
+    # the results of other packages' functions (NumPy, `math`, a library's own) are no
+    # tensors for the inference
+    """
+    def call(self, inputs):
+        scale = tf.constant(int(math.sqrt(self.units)))
+        if np.sqrt(self.units) > 2 and helpers.enabled(self.units):
+            return inputs * scale
+        return inputs
+    # module:
+    import math
+
+    import numpy as np
+    from mylib import helpers
+    """,
+    """
+    def call(self, inputs=None):
+        if inputs > 0:
+            return self.dense(inputs)
+        return None
     """,
 ]
 
@@ -228,6 +265,48 @@ SITES = [
             return inputs
         """,
         "TFG405",
+    ),
+    # a parameter annotated as a tensor (an import's alias, a subscript, a string)
+    (
+        """
+        def call(self, inputs, mask: tf.Tensor = None):
+            if mask:
+                return inputs
+            return -inputs
+        """,
+        "TFG510",
+    ),
+    (
+        """
+        def call(self, inputs, mask: TensorAlias = None):
+            if mask:
+                return inputs
+            return -inputs
+        # module:
+        from tensorflow import Tensor as TensorAlias
+        """,
+        "TFG510",
+    ),
+    (
+        """
+        def call(self, inputs, mask: "tf.Tensor" = None):
+            if mask:
+                return inputs
+            return -inputs
+        """,
+        None,
+    ),
+    # the functions of Keras 3's `ops` give tensors
+    (
+        """
+        def call(self, inputs):
+            if ops.sum(inputs) > 0:
+                return inputs
+            return -inputs
+        # module:
+        from keras import ops
+        """,
+        "TFG510",
     ),
     # a loop variable over a tensor
     (

@@ -13,11 +13,14 @@ it before libCST parses it (most layer modules of a model library: `if training:
 
 `may_be_tensor` over-approximates `FunctionFacts.kind(...) is Kind.TENSOR` on CPython's `ast`
 (no libCST here): the inference never makes a tensor of a literal, a container, an attribute
-(`self.w`, `x.shape`), an `is`/`in` comparison, or a call of `len`, `isinstance` and the
-other Python builtins it knows; a name is a tensor only through a binding in the function, a
-parameter it presumes a tensor (the first argument of a `call`, `y_true`/`y_pred`, an
-annotated one) or an enclosing function's binding. Everything else counts as a possible
-tensor. `tests/test_keras_gate.py` checks each rule's examples and real code against the
+(`self.w`, `x.shape`), an `is`/`in` comparison, a call of `len`, `isinstance` and the
+other Python builtins it knows, or a call of another package than TensorFlow and Keras (NumPy,
+`math`, the library's own) or of an API function its table gives no tensor
+(`discovery.api_kinds`: `tf.nest.flatten`, `K.ndim`); a name is a tensor only through a
+binding in the function, a parameter it presumes a tensor (the first argument of a `call`
+without a default, `y_true`/`y_pred`; never one annotated with another type than a tensor's)
+or annotated `tf.Tensor`, or an enclosing function's binding. Everything else counts as a
+possible tensor. `tests/test_keras_gate.py` checks each rule's examples and real code against the
 libCST analysis with the gate off.
 """
 
@@ -29,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from tfgraphlint.discovery import names
+from tfgraphlint.discovery.api_kinds import Kind, tf_call_kind
 from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -51,6 +55,10 @@ _DICT_VIEWS = frozenset({"keys", "values", "items"})
 # `.numpy()`/`.item()` (eager-only-call reports them on any receiver it cannot prove Python).
 _EAGER_METHODS = frozenset({"numpy", "item"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
+_TENSOR_TYPES = frozenset({"Tensor", "TensorLike"})  # the last names of the tensor annotations
+# The packages whose functions the inference and the breakage rules know (`tensorflow.*`,
+# `keras.ops.*`; `keras.backend.eval` and `tf_keras.backend.eval` for eager-only-call).
+_API_PACKAGES = frozenset({"tensorflow", "keras", "tf_keras"})
 _ONE_TENSOR_LAST = frozenset(op.rsplit(".", 1)[-1] for op in names.ONE_TENSOR_OPS)
 # Calls that need a concrete value (python-only-api-on-tensor: `bool`, `iter`, `len`, `int`,
 # `float`, `tf.constant`; eager-only-call: `K.eval`, `K.get_value`, `convert_to_numpy`), the
@@ -89,6 +97,7 @@ class _Scope:
         node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
         nested: bool,
         builtin_of: Callable[[ast.expr], str | None],
+        tensor_type: Callable[[ast.expr], bool],
     ):
         self.nested = nested  # inside another function: free names are the outer one's
         self.nodes = list(_own_nodes(node))
@@ -144,18 +153,29 @@ class _Scope:
                 self.params.add(star.arg)
                 self.opaque.add(star.arg)  # `*args`: a tuple, but of what is unknown
         # Without presumption (`FunctionFacts.kind`), a parameter is a tensor only through
-        # its annotation; an `input_signature` belongs to a tf.function, never here.
-        self.annotated = {a.arg for a in every if a.annotation is not None}
+        # a tensor annotation (`tf.Tensor`, `TensorLike`: `_param_kind`); an
+        # `input_signature` belongs to a tf.function, never here.
+        self.annotated = {
+            a.arg for a in every if a.annotation is not None and tensor_type(a.annotation)
+        }
+        # A parameter with another annotation (`training: bool`, `Optional[tf.Tensor]`) is
+        # never presumed (`discovery.tensors._annotated`).
+        typed = {a.arg for a in every if a.annotation is not None} - self.annotated
         # Presumed tensors (`presumed_tensor_params`, for the rules on control flow and
         # comprehensions): more than it presumes, less what it surely takes back.
         receiver = bool(positional) and positional[0].arg in ("self", "cls")
         first = positional[1 if receiver else 0 : 2 if receiver else 1]
+        # Only a first argument without a default is presumed (a Keras `call`'s, or a root
+        # body's: every branch of `presumed_tensor_params` but `y_true`/`y_pred` asks it).
+        defaulted = positional[len(positional) - len(args.defaults) :] if args.defaults else []
+        with_default = {a.arg for a in defaulted}
         # The first argument of a Keras `call` (`inputs`; of any function here: a helper
         # the `call` runs may get the `call`'s context kind), and `y_true`/`y_pred`. In a
         # module whose only compiled code is Keras `call`s, no other function is a root
         # context, whose parameters without a default would be presumed too.
-        self._candidates = {a.arg for a in first} | self.annotated
-        self._candidates |= {a.arg for a in every if a.arg in names.LOSS_PARAMS}
+        self._candidates = {a.arg for a in first} - with_default - typed
+        self._candidates |= self.annotated
+        self._candidates |= {a.arg for a in every if a.arg in names.LOSS_PARAMS} - typed
         self._node = node
         self._builtin_of = builtin_of
         self._presumed: set[str] | None = None  # computed when first asked
@@ -332,22 +352,39 @@ def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> l
 class KerasGate:
     """The gate for one module (`tree`, parsed by the screen)."""
 
-    def __init__(self, tree: ast.Module, text: str) -> None:
+    def __init__(self, tree: ast.Module, text: str, reexports: bool = False) -> None:
         self.tree = tree
         self.text = text
         self.imported: dict[str, str] = {}  # local name -> the name it imports
+        # The local names an import binds to TensorFlow or Keras (every imported name when the
+        # project re-exports TensorFlow: `reexports`, `from mypkg import tf`).
+        self.api: set[str] = set()
+        self.qualified: dict[str, set[str]] = {}  # what each of them imports (`a.b` for `c`)
         self.star = False  # `from x import *`: any name may be imported
         for node in all_statements(tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
+                if isinstance(node, ast.ImportFrom):
+                    package = "" if node.level else (node.module or "").split(".")[0]
                 for alias in node.names:
                     if alias.name == "*":
                         self.star = True
                         continue
+                    if isinstance(node, ast.Import):
+                        package = alias.name.split(".")[0]
                     if alias.asname or isinstance(node, ast.ImportFrom):
                         local, named = alias.asname or alias.name, alias.name.rsplit(".", 1)[-1]
                     else:  # `import a.b` binds `a`, the package
                         local = named = alias.name.split(".")[0]
                     self.imported[local] = named
+                    if reexports or package in _API_PACKAGES:
+                        self.api.add(local)
+                    if package in _API_PACKAGES:
+                        if isinstance(node, ast.ImportFrom):
+                            full = f"{node.module}.{alias.name}"
+                        else:  # `import a.b as c` binds `a.b`; `import a.b` binds `a`
+                            full = alias.name if alias.asname else package
+                        self.qualified.setdefault(local, set()).add(full)
+        self.reexports = reexports
         self._bound: set[str] | None = None  # every name bound anywhere: when first needed
         self._builtins: dict[str, bool] = {}
 
@@ -385,14 +422,29 @@ class KerasGate:
         return name if known else None
 
     def _may_be_api(self, func: ast.expr) -> bool:
-        """Whether a call's function may have a qualified name outside the module (a TF or
-        Keras function): a name or attribute chain on a name that an import binds (any
-        name, after a star import); not `self.f`, a local function, a parameter."""
+        """Whether a call's function may have a TF or Keras qualified name: a name or
+        attribute chain on a name that an import of `tensorflow`, `keras` or `tf_keras`
+        binds (any name, after a star import); not `np.f`, `math.f` or another package's
+        (the inference gives their results no tensor kind: `tensors.tf_call_kind`), not
+        `self.f`, a local function, a parameter."""
         while isinstance(func, ast.Attribute):
             func = func.value
         if not isinstance(func, ast.Name):
             return False  # `f(x).g`: the receiver decides (`_call_may_be_tensor`)
-        return self.star or func.id in self.imported
+        return self.star or func.id in self.api
+
+    def _tensor_type(self, annotation: ast.expr) -> bool:
+        """Whether a parameter's annotation may be a tensor type for the inference (its
+        qualified name `Tensor` or `types.experimental.TensorLike`, TensorFlow's root
+        stripped): a name or attribute whose last name is one of them (through an import's
+        alias), subscripted or not, or a string that names one."""
+        if isinstance(annotation, ast.Subscript):
+            return self._tensor_type(annotation.value)
+        if isinstance(annotation, ast.Constant):
+            return isinstance(annotation.value, str) and "Tensor" in annotation.value
+        if isinstance(annotation, ast.Name | ast.Attribute):
+            return self._last_name(annotation) in _TENSOR_TYPES
+        return False
 
     def _last_name(self, func: ast.expr) -> str | None:
         if isinstance(func, ast.Attribute):
@@ -438,7 +490,7 @@ class KerasGate:
             return self._any_tensor(_call_arguments(call), scope, presume)
         func = call.func
         if self._may_be_api(func):
-            return True
+            return self._api_call_may_be_tensor(func)
         if isinstance(func, ast.Attribute):
             if func.attr in names.SHAPE_METHODS:
                 return False
@@ -446,6 +498,23 @@ class KerasGate:
                 return True
             return self.may_be_tensor(func.value, scope, presume)
         return not isinstance(func, ast.Name)  # a local function's result: unknown
+
+    def _api_call_may_be_tensor(self, func: ast.expr) -> bool:
+        """A call of a TF or Keras function: what `FunctionFacts._call_kind` makes of its
+        qualified names (`api_kinds.tf_call_kind`: `tf.nest.flatten`, `tf.keras.layers.Dense`,
+        `K.ndim` give no tensor). True when a name is not one the table knows, or may be
+        another (a star import, a re-exported `tf`)."""
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name) or self.star or self.reexports:
+            return True
+        rest = "".join(f".{part}" for part in reversed(parts))
+        for full in self.qualified.get(func.id, ()):
+            if tf_call_kind(full + rest) in (Kind.TENSOR, None):
+                return True
+        return False
 
     def _param_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
         return name in (scope.presumed if presume else scope.annotated)
@@ -601,7 +670,7 @@ class KerasGate:
         statements the slicer may trace), nested ones included."""
         for root in roots:
             for node, nested in _functions(root):
-                if self.has_site(_Scope(node, nested, self._builtin)):
+                if self.has_site(_Scope(node, nested, self._builtin, self._tensor_type)):
                     return True
         return False
 

@@ -293,7 +293,7 @@ def slice_module(
     if gated:
         # Only Keras `call`s found by default: keep those whose traced code may report.
         needed = _keras_calls_that_may_report(
-            KerasGate(tree, text), units, segments, idents, direct, traced
+            KerasGate(tree, text, bool(aliases)), units, segments, idents, direct, traced
         )
         if not any(needed):
             return None
