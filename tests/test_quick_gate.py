@@ -135,6 +135,59 @@ def test_gate_against_libcst_discovery(name: str) -> None:
     assert gate or not libcst_finds  # the gate may never hide what discovery finds
 
 
+_DATASET = "import functools\nimport tensorflow as tf\nfrom mylib import parse_record\n"
+# (source, what the gate answers without follow-imports, what libCST discovery finds)
+DATASET_CALLBACKS: dict[str, tuple[str, bool] | tuple[str, bool, bool]] = {
+    "imported callback": ("ds = tf.data.Dataset.range(3).map(parse_record)\n", False),
+    "what a factory returns": (
+        "def make(n):\n    def parse(x):\n        return x * n\n    return parse\n"
+        "ds = tf.data.Dataset.range(3).map(make(2))\n",
+        False,
+    ),
+    "a builtin": ("ds = tf.data.Dataset.range(3).filter(bool)\n", False),
+    "local def": ("def parse(x):\n    return x\nds = tf.data.Dataset.range(3).map(parse)\n", True),
+    "lambda": ("ds = tf.data.Dataset.range(3).map(lambda x: x + 1)\n", True),
+    "keyword": (
+        "def parse(x):\n    return x\nds = tf.data.Dataset.range(3).map(map_func=parse)\n",
+        True,
+    ),
+    "partial of a local def": (
+        "def parse(x, k):\n    return x * k\n"
+        "ds = tf.data.Dataset.range(3).map(functools.partial(parse, k=2))\n",
+        True,
+    ),
+    "method": (
+        "class Pipeline:\n    def parse(self, x):\n        return x\n"
+        "    def build(self):\n        return tf.data.Dataset.range(3).map(self.parse)\n",
+        True,
+    ),
+    "reduce's second argument": (
+        "def add(a, b):\n    return a + b\ntotal = tf.data.Dataset.range(3).reduce(0, add)\n",
+        True,
+    ),
+    "starred arguments": (
+        "def parse(x):\n    return x\nargs = [parse]\nds = tf.data.Dataset.range(3).map(*args)\n",
+        True,
+        False,  # the gate cannot tell what `*args` holds
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(DATASET_CALLBACKS))
+def test_dataset_calls_count_only_with_a_local_callback(name: str) -> None:
+    """Without follow-imports, a module whose dataset calls hand over no callback of its own
+    (an imported function, what a factory returns) has nothing compiled; with it, every
+    dataset call keeps the module (its imported callbacks are read from it)."""
+    body, gate, *found = DATASET_CALLBACKS[name]
+    libcst_finds = found[0] if found else gate
+    source = _DATASET + body
+    tree = ast.parse(source)
+    assert may_have_compiled_context(source, tree, exports=False) is gate
+    assert may_have_compiled_context(source, tree) is True
+    assert _libcst_finds(source, keras_call=None) is libcst_finds
+    assert gate or not libcst_finds  # the gate may never hide what discovery finds
+
+
 def test_keras_call_unless_the_option_is_false() -> None:
     source = (
         "import tensorflow as tf\nclass L(tf.keras.layers.Layer):\n"

@@ -252,25 +252,75 @@ def _may_name_tf_function(text: str, table: dict[str, set[str]]) -> bool:
     return False
 
 
-def _walk_finds_root(tree: ast.Module, table: dict[str, set[str]]) -> bool:
+def _walk_finds_root(
+    tree: ast.Module, table: dict[str, set[str]], defined: set[str] | None = None
+) -> bool:
     """The exact test, on every name and attribute of the tree: a chain resolving to
     `tf.function`, or a `Dataset.map`-style call in a module naming something under
-    `tf.data.`."""
-    dataset_call = names_tf_data = False
+    `tf.data.`. With `defined` (the names of the module's `def`s), only a call that may hand
+    over a callback of this module counts (`_may_pass_local_callable`)."""
+    # Every spelling of `tf.function` ends in `.function`: only a chain whose last attribute
+    # is `function`, or a name imported as one, can resolve to it.
+    function_names = {name for name, qns in table.items() if qns & names.TF_FUNCTION}
+    dataset_call = False
     for node in ast_nodes(tree):
-        if isinstance(node, ast.Attribute | ast.Name):
-            qns = _qualnames(node, table)
-            if qns & names.TF_FUNCTION:
+        if isinstance(node, ast.Attribute):
+            if node.attr == "function" and _qualnames(node, table) & names.TF_FUNCTION:
                 return True
-            if not names_tf_data and any(q.startswith(_TF_DATA_PREFIXES) for q in qns):
-                names_tf_data = True
-        elif isinstance(node, ast.Call):
+        elif isinstance(node, ast.Name):
+            if node.id in function_names:
+                return True
+        elif isinstance(node, ast.Call) and not dataset_call:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in names.DATASET_CALLBACK_METHODS:
-                dataset_call = True
-        if dataset_call and names_tf_data:
+                dataset_call = defined is None or _may_pass_local_callable(node, defined)
+    # A dataset call counts in a module naming something under `tf.data.`.
+    return dataset_call and any(
+        q.startswith(_TF_DATA_PREFIXES)
+        for node in ast_nodes(tree)
+        if isinstance(node, ast.Attribute | ast.Name)
+        for q in _qualnames(node, table)
+    )
+
+
+def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
+    """Whether a `Dataset.map`-style call may hand over a callback that discovery resolves in
+    this module (`CompiledContextProvider._resolve`, on what `_callables_in` takes from the
+    callback's positions and keywords): a lambda, a name spelled like one of the module's
+    `def`s (at any depth), an attribute spelled so (`self.parse`), any call with such an
+    argument (`functools.partial(parse, k=1)`); lists, tuples, sets and dict values opened.
+    A starred argument or `**kwargs` may be anything. An imported callback, or what a call
+    returns (`ds.map(make_parser(size))`), discovery does not resolve: it is compiled only
+    in the module that defines it, which follow-imports reads from this module's calls."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
+        return True
+    assert isinstance(call.func, ast.Attribute)
+    positions, keywords = names.DATASET_CALLBACK_METHODS[call.func.attr]
+
+    def may_name(expr: ast.expr) -> bool:
+        if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+            return any(may_name(e) for e in expr.elts)
+        if isinstance(expr, ast.Dict):
+            return any(may_name(v) for v in expr.values)
+        if isinstance(expr, ast.Starred):
+            return may_name(expr.value)
+        if isinstance(expr, ast.Lambda):
             return True
-    return False
+        if isinstance(expr, ast.Name):
+            return expr.id in defined
+        if isinstance(expr, ast.Attribute):
+            return expr.attr in defined
+        if isinstance(expr, ast.Call):
+            return any(may_name(a) for a in expr.args) or any(
+                may_name(k.value) for k in expr.keywords
+            )
+        return False
+
+    return any(may_name(call.args[p]) for p in positions if p < len(call.args)) or any(
+        k.arg in keywords and may_name(k.value) for k in call.keywords
+    )
 
 
 _COMPILE_KEYWORDS = frozenset({*names.KERAS_COMPILE_LOSS[1], *names.KERAS_COMPILE_METRICS[1]})
@@ -320,9 +370,13 @@ def may_have_compiled_context(
     keras_call: bool | None = None,
     extra_function_decorators: tuple[str, ...] = (),
     aliases: Mapping[str, str] | None = None,
+    exports: bool = True,
 ) -> bool:
     """False only when libCST discovery certainly finds no compiled context and no reference to
-    `tf.function` in this module (`tree` is `ast.parse(text)`).
+    `tf.function` in this module (`tree` is `ast.parse(text)`). Without `exports` (option
+    `follow-imports` off), a `Dataset.map`-style call counts only when it may hand over a
+    callback of this module; with it, every one counts (follow-imports reads from this
+    module the imported functions handed to a dataset, and compiles them in their own).
 
     Cheap tests first (statements only, then the text); the walk over every expression runs
     only on the files the text cannot clear."""
@@ -368,7 +422,8 @@ def may_have_compiled_context(
     maybe_dataset = tf_rooted and bool(_DATASET_CALL.search(text) and _DATA_WORD_EXACT.search(text))
     if not maybe_dataset and not _may_name_tf_function(text, table):
         return False
-    return _walk_finds_root(tree, table)
+    local_defs = None if exports else {s.name for s in statements if isinstance(s, _DEFS)}
+    return _walk_finds_root(tree, table, local_defs)
 
 
 def defines_loss_call(tree: ast.Module, aliases: Mapping[str, str] | None = None) -> bool:
@@ -457,6 +512,7 @@ def screened(
         keras_call=config.keras_call,
         extra_function_decorators=config.extra_function_decorators,
         aliases=aliases,
+        exports=config.follow_imports,
     ):
         return False, tree
     return True, tree
