@@ -69,8 +69,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def checkout_listing(root: Path, skip: tuple[str, ...] = ()) -> _Listing:
-    """Every file and folder under `root` but `.git` and `skip` (relative paths), with its
-    size and modification time (0, 0 for a folder)."""
+    """Every file and folder under `root` but `.git` and `skip` (relative paths of folders
+    and files), with its size and modification time (0, 0 for a folder)."""
     found: _Listing = {}
     for folder, dirs, files in os.walk(root):
         rel = os.path.relpath(folder, root)
@@ -80,6 +80,8 @@ def checkout_listing(root: Path, skip: tuple[str, ...] = ()) -> _Listing:
         for name in dirs:
             found[os.path.normpath(os.path.join(rel, name)) + "/"] = (0, 0)
         for name in files:
+            if os.path.normpath(os.path.join(rel, name)) in skip:
+                continue
             try:
                 st = os.lstat(os.path.join(folder, name))
             except OSError:  # gone meanwhile: it shows up as gone
@@ -99,7 +101,9 @@ def listing_changes(before: _Listing, after: _Listing) -> list[str]:
 
 
 def _skipped(config: pytest.Config) -> tuple[str, ...]:
-    return (os.path.normpath(CORPUS_DIR),) if corpus_tier_on(config) else ()
+    # The corpus tier fills the corpus folder, and locks it with a file beside it.
+    corpus = os.path.normpath(CORPUS_DIR)
+    return (corpus, corpus + ".lock") if corpus_tier_on(config) else ()
 
 
 def _is_worker(config: pytest.Config) -> bool:

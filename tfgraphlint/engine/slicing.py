@@ -283,6 +283,7 @@ def slice_module(
         for d, u in zip(direct, units, strict=True)
     ]
     idents = [set(_IDENT.findall(s)) for s in segments]
+    memo: dict[bool, _Graph] = {}  # what `_close_over_names` reads of the module
     gated = (
         keras_gate
         and config.keras_call is None
@@ -293,7 +294,7 @@ def slice_module(
     if gated:
         # Only Keras `call`s found by default: keep those whose traced code may report.
         needed = _keras_calls_that_may_report(
-            KerasGate(tree, text, bool(aliases)), units, segments, idents, direct, traced
+            KerasGate(tree, text, bool(aliases)), units, segments, idents, direct, traced, memo
         )
         if not any(needed):
             return None
@@ -315,6 +316,7 @@ def slice_module(
         call_sites,
         state_changes,
         attribute_binders=not gated,
+        memo=memo,
     )
     for i, unit in enumerate(units):
         if state_changes and not keep[i] and unit.cls is None and isinstance(unit.stmt, _DEFS):
@@ -385,11 +387,12 @@ def _keras_calls_that_may_report(
     idents: list[set[str]],
     direct: list[bool],
     traced: list[bool],
+    memo: dict[bool, _Graph],
 ) -> list[bool]:
     """Of the directly relevant units of a module whose only compiled code is Keras `call`s
     found by default (each of them one), those whose traced code (the unit, and what the
     slicer takes as traced from it alone) holds a node a breakage rule may report at
-    (`engine.keras_gate`)."""
+    (`engine.keras_gate`). `memo`: `_close_over_names`'s."""
     sites: dict[int, bool] = {}
 
     def has_site(i: int) -> bool:
@@ -401,7 +404,9 @@ def _keras_calls_that_may_report(
         # One closure per `call` is linear in the module each: with many `call`s, only the
         # whole module is dropped or kept (what every `call` traces, from all of them).
         keep = _kept_at_first(direct, units)
-        body, _, _ = _close_over_names(units, segments, idents, direct, traced, keep, False, False)
+        body, _, _ = _close_over_names(
+            units, segments, idents, direct, traced, keep, False, False, memo=memo
+        )
         return (
             list(direct)
             if any(has_site(j) for j, b in enumerate(body) if b)
@@ -416,7 +421,15 @@ def _keras_calls_that_may_report(
         # What it traces (the bodies) does not depend on the rules' reach (what is kept
         # for context does).
         body, _, _ = _close_over_names(
-            units, segments, idents, alone, [a and traced[i] for a in alone], keep, False, False
+            units,
+            segments,
+            idents,
+            alone,
+            [a and traced[i] for a in alone],
+            keep,
+            False,
+            False,
+            memo=memo,
         )
         needed[i] = any(has_site(j) for j, b in enumerate(body) if b)
     return needed
@@ -566,6 +579,53 @@ def _contained_idents(unit: _Unit) -> set[str]:
     return found
 
 
+class _Graph:
+    """What `_close_over_names` reads of a module, whatever is relevant: each unit's class,
+    the top-level and member definitions by name, the methods that bind each `self`
+    attribute (or change it in place, with `state_changes`), and the definitions each unit
+    names."""
+
+    def __init__(
+        self, units: list[_Unit], segments: list[str], idents: list[set[str]], state_changes: bool
+    ) -> None:
+        binds = [set(_SELF_BINDING.findall(s)) for s in segments]
+        if state_changes:  # methods that change a `self` attribute in place (`Rule.REACH`)
+            binds = [
+                b | set(_SELF_MUTATION.findall(s)) for b, s in zip(binds, segments, strict=True)
+            ]
+        self.units = units
+        self.idents = idents
+        self.owner = [u.cls.index if u.cls is not None else None for u in units]
+        self.top: dict[str, int] = {}
+        self.members: dict[int, dict[str, int]] = {}  # class unit -> method name -> unit
+        self.binders: dict[int, dict[str, list[int]]] = {}  # class unit -> `self.x` -> methods
+        for i, u in enumerate(units):
+            if u.name is None:
+                continue
+            if u.cls is None:
+                self.top[u.name] = i
+            else:
+                self.members.setdefault(u.cls.index, {})[u.name] = i
+        for class_index, methods in self.members.items():
+            for j in methods.values():
+                for attribute in binds[j]:
+                    self.binders.setdefault(class_index, {}).setdefault(attribute, []).append(j)
+        self.named = [self.names_of(i) for i in range(len(units))]
+
+    def names_of(self, i: int, used: set[str] | None = None) -> list[int]:
+        """The definitions unit `i` names (or `used` names, from unit `i`): top-level ones,
+        and members of its class."""
+        used = self.idents[i] if used is None else used
+        top = self.top
+        found = [top[n] for n in _common(used, top)]
+        owner = self.owner[i]
+        cls = owner if owner is not None else (i if self.units[i].name in top else None)
+        if cls is not None:
+            methods = self.members.get(cls, {})
+            found += [methods[n] for n in _common(used, methods)]
+        return found
+
+
 def _close_over_names(
     units: list[_Unit],
     segments: list[str],
@@ -577,6 +637,7 @@ def _close_over_names(
     state_changes: bool = True,
     *,
     attribute_binders: bool = True,
+    memo: dict[bool, _Graph] | None = None,
 ) -> tuple[list[bool], set[str], set[str]]:
     """Extend `keep` to a fixpoint, in two tiers.
 
@@ -598,41 +659,24 @@ def _close_over_names(
 
     Returns which units are bodies, the names of compiled functions, and the identifiers the
     bodies name (for the call sites and attribute bindings inside eager functions,
-    `_eager_statements_to_blank`)."""
+    `_eager_statements_to_blank`). `memo` keeps what depends on the module alone (`_Graph`)
+    for the next call on the same units (the Keras gate closes over each `call` apart)."""
     # Every step below is linear in the size of the module: each unit looks up the names it
     # uses in dictionaries, never scans the other units (quadratic when it did;
     # `tests/test_slicing.py` counts the work).
-    binds = [set(_SELF_BINDING.findall(s)) for s in segments]
-    if state_changes:  # methods that change a `self` attribute in place (`Rule.REACH`)
-        binds = [b | set(_SELF_MUTATION.findall(s)) for b, s in zip(binds, segments, strict=True)]
-    owner = [u.cls.index if u.cls is not None else None for u in units]
-    top: dict[str, int] = {}
-    members: dict[int, dict[str, int]] = {}  # class unit -> method name -> method unit
-    binders: dict[int, dict[str, list[int]]] = {}  # class unit -> `self.x` bound -> methods
-    for i, u in enumerate(units):
-        if u.name is None:
-            continue
-        if u.cls is None:
-            top[u.name] = i
-        else:
-            members.setdefault(u.cls.index, {})[u.name] = i
-    for class_index, methods in members.items():
-        for j in methods.values():
-            for attribute in binds[j]:
-                binders.setdefault(class_index, {}).setdefault(attribute, []).append(j)
-
-    def names_of(i: int, used: set[str] | None = None) -> list[int]:
-        """The definitions unit `i` names (or `used` names, from unit `i`): top-level ones,
-        and members of its class."""
-        used = idents[i] if used is None else used
-        found = [top[n] for n in _common(used, top)]
-        cls = owner[i] if owner[i] is not None else (i if units[i].name in top else None)
-        if cls is not None:
-            methods = members.get(cls, {})
-            found += [methods[n] for n in _common(used, methods)]
-        return found
-
-    named = [names_of(i) for i in range(len(units))]
+    graph = memo.get(state_changes) if memo is not None else None
+    if graph is None:
+        graph = _Graph(units, segments, idents, state_changes)
+        if memo is not None:
+            memo[state_changes] = graph
+    owner, top, members, binders, named = (
+        graph.owner,
+        graph.top,
+        graph.members,
+        graph.binders,
+        graph.named,
+    )
+    names_of = graph.names_of
     handed = {  # what the eager relevant units hand to tracing
         j
         for i, unit in enumerate(units)
