@@ -3,11 +3,17 @@
 Usage::
 
     python benchmarks/stages.py [CORPUS]   # default: benchmarks/.corpus (run.py builds it)
+    python benchmarks/stages.py --by-kind [CORPUS]
 
 Runs `lint_source` on every `.py` file (all rules, as the `tfg-cold` row, one process, no
 cache) with `time.process_time()` around each stage function of `engine.runner` and the
 slicer's screen, and prints the total, the findings, and the seconds and calls of each stage.
 The stages nest: `slice_module` includes `screened`, which includes the screen's `ast.parse`.
+
+With `--by-kind`, it times `analyse` per file instead and adds the seconds up by what the
+engine made of the file: dropped unread (it names no TF package), dropped by the screen
+(its text, its `ast`) or the slicer, kept but nothing compiled found, only Keras `call`s
+found by default, or other compiled code (with and without findings).
 """
 
 from __future__ import annotations
@@ -44,11 +50,60 @@ def timed(owner: Any, name: str, label: str | None = None) -> None:
     setattr(owner, name, wrapper)
 
 
+def by_kind(files: list[Path]) -> None:
+    """Seconds of `analyse` per kind of file (module docstring)."""
+    sliced: list[object] = []
+    inner = runner.slice_module
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = inner(*args, **kwargs)
+        sliced.append(found)
+        return found
+
+    runner.slice_module = spy  # type: ignore[assignment]
+    config = Config(select=("ALL",))
+    files_of: collections.Counter[str] = collections.Counter()
+    found_in: collections.Counter[str] = collections.Counter()
+    start = time.process_time()
+    for path in files:
+        sliced.clear()
+        began = time.process_time()
+        analysis = runner.analyse(path.read_bytes(), str(path), config)
+        seconds = time.process_time() - began
+        discovery = analysis.discovery
+        if not sliced:
+            kind = "dropped unread (names no TF package)"
+        elif sliced[0] is None:
+            kind = "dropped by the screen or the slicer"
+        elif discovery is None:
+            kind = "kept, not parsed or analysed (an error)"
+        elif not discovery.contexts and not discovery.references_tf_function:
+            kind = "kept, nothing compiled found"
+        elif discovery.only_default_keras_calls:
+            kind = "only Keras `call`s found by default"
+        else:
+            kind = "other compiled code"
+        if analysis.result.findings:
+            kind += ", with findings"
+        SECONDS[kind] += seconds
+        files_of[kind] += 1
+        found_in[kind] += len(analysis.result.findings)
+    print(f"{len(files)} files, {time.process_time() - start:.2f} s CPU")
+    for key, seconds in SECONDS.most_common():
+        print(f"{key:45s} {seconds:7.2f} s  {files_of[key]:5d} files  {found_in[key]:4d} findings")
+
+
 def main() -> None:
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / ".corpus"
+    args = sys.argv[1:]
+    kinds = "--by-kind" in args
+    args = [a for a in args if a != "--by-kind"]
+    root = Path(args[0]) if args else HERE / ".corpus"
     files = sorted(root.rglob("*.py"))
     if not files:
         sys.exit(f"no .py files under {root} (build the corpus: python benchmarks/corpus.py)")
+    if kinds:
+        by_kind(files)
+        return
     for stage in (
         "_decode_stage",
         "slice_module",
