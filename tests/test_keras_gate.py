@@ -114,6 +114,11 @@ PYTHON_ONLY = [
             inputs = inputs * 2.0
         return inputs
 
+    def _masked(self, x, mask: tf.Tensor | None = None):
+        if mask:
+            return x * 2.0
+        return x
+
     def _head(self, x: "list[int]", y_pred: int):
         if x or y_pred:
             return 1

@@ -145,10 +145,28 @@ DATASET_CALLBACKS: dict[str, tuple[str, bool] | tuple[str, bool, bool]] = {
         False,
     ),
     "a builtin": ("ds = tf.data.Dataset.range(3).filter(bool)\n", False),
+    # discovery resolves a name to a `def` only, not through an assignment
+    "a lambda bound to a name": (
+        "parse = lambda x: x + 1\nds = tf.data.Dataset.range(3).map(parse)\n",
+        False,
+    ),
+    "a def's alias": (
+        "def f(x):\n    return x\nparse = f\nds = tf.data.Dataset.range(3).map(parse)\n",
+        False,
+    ),
+    "an instance": (
+        "class P:\n    def __call__(self, x):\n        return x\n"
+        "ds = tf.data.Dataset.range(3).map(P())\n",
+        False,
+    ),
     "local def": ("def parse(x):\n    return x\nds = tf.data.Dataset.range(3).map(parse)\n", True),
     "lambda": ("ds = tf.data.Dataset.range(3).map(lambda x: x + 1)\n", True),
     "keyword": (
         "def parse(x):\n    return x\nds = tf.data.Dataset.range(3).map(map_func=parse)\n",
+        True,
+    ),
+    "tf.function of a local def": (
+        "def parse(x):\n    return x\nds = tf.data.Dataset.range(3).map(tf.function(parse))\n",
         True,
     ),
     "partial of a local def": (
