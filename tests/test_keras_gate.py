@@ -124,6 +124,15 @@ PYTHON_ONLY = [
             return 1
         return 0
     """,
+    # `*args` and `**kwargs` are parameters like the others: never presumed tensors
+    """
+    def call(self, x, *args, **kwargs):
+        training = kwargs["training"]
+        y = self.dense(x, *args, **kwargs)
+        if training and args[0]:
+            y = tf.nn.dropout(y, 0.1)
+        return x + y
+    """,
     # the results of other packages' functions (NumPy, `math`, a library's own) are no
     # tensors for the inference
     """
@@ -296,6 +305,16 @@ SITES = [
         """
         def call(self, inputs, mask: "tf.Tensor" = None):
             if mask:
+                return inputs
+            return -inputs
+        """,
+        None,
+    ),
+    # a starred parameter annotated as a tensor
+    (
+        """
+        def call(self, inputs, *masks: tf.Tensor):
+            if masks[0]:
                 return inputs
             return -inputs
         """,

@@ -148,10 +148,11 @@ class _Scope:
         positional = [*args.posonlyargs, *args.args]
         every = [*positional, *args.kwonlyargs]
         self.params = {a.arg for a in every}
-        for star in (args.vararg, args.kwarg):
-            if star is not None:
-                self.params.add(star.arg)
-                self.opaque.add(star.arg)  # `*args`: a tuple, but of what is unknown
+        # `*args` and `**kwargs` are parameters like the others for the inference (never
+        # presumed: a tensor only through a tensor annotation, or a binding in the body).
+        stars = [star for star in (args.vararg, args.kwarg) if star is not None]
+        self.params |= {star.arg for star in stars}
+        every += stars
         # Without presumption (`FunctionFacts.kind`), a parameter is a tensor only through
         # a tensor annotation (`tf.Tensor`, `TensorLike`: `_param_kind`); an
         # `input_signature` belongs to a tf.function, never here.
