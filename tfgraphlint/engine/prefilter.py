@@ -285,42 +285,45 @@ def _walk_finds_root(
 
 def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
     """Whether a `Dataset.map`-style call may hand over a callback that discovery resolves in
-    this module (`CompiledContextProvider._resolve`, on what `_callables_in` takes from the
-    callback's positions and keywords): a lambda, a name spelled like one of the module's
-    `def`s (at any depth), an attribute spelled so (`self.parse`), any call with such an
-    argument (`functools.partial(parse, k=1)`); lists, tuples, sets and dict values opened.
-    A starred argument or `**kwargs` may be anything. An imported callback, or what a call
-    returns (`ds.map(make_parser(size))`), discovery does not resolve: it is compiled only
-    in the module that defines it, which follow-imports reads from this module's calls."""
+    this module (`_may_name_local`, on what `_callables_in` takes from the callback's
+    positions and keywords; `defined`: the module's `def`s, at any depth). A starred argument
+    or `**kwargs` may be anything. An imported callback, or what a call returns
+    (`ds.map(make_parser(size))`), discovery does not resolve: it is compiled only in the
+    module that defines it, which follow-imports reads from this module's calls."""
     if any(isinstance(a, ast.Starred) for a in call.args) or any(
         k.arg is None for k in call.keywords
     ):
         return True
     assert isinstance(call.func, ast.Attribute)
     positions, keywords = names.DATASET_CALLBACK_METHODS[call.func.attr]
+    return any(
+        _may_name_local(call.args[p], defined) for p in positions if p < len(call.args)
+    ) or any(k.arg in keywords and _may_name_local(k.value, defined) for k in call.keywords)
 
-    def may_name(expr: ast.expr) -> bool:
-        if isinstance(expr, ast.List | ast.Tuple | ast.Set):
-            return any(may_name(e) for e in expr.elts)
-        if isinstance(expr, ast.Dict):
-            return any(may_name(v) for v in expr.values)
-        if isinstance(expr, ast.Starred):
-            return may_name(expr.value)
-        if isinstance(expr, ast.Lambda):
-            return True
-        if isinstance(expr, ast.Name):
-            return expr.id in defined
-        if isinstance(expr, ast.Attribute):
-            return expr.attr in defined
-        if isinstance(expr, ast.Call):
-            return any(may_name(a) for a in expr.args) or any(
-                may_name(k.value) for k in expr.keywords
-            )
-        return False
 
-    return any(may_name(call.args[p]) for p in positions if p < len(call.args)) or any(
-        k.arg in keywords and may_name(k.value) for k in call.keywords
-    )
+def _may_name_local(expr: ast.expr, defined: set[str]) -> bool:
+    """Whether an argument may hand over a function that discovery resolves in this module
+    (`CompiledContextProvider._resolve`): a lambda, a name spelled like one of `defined` (the
+    module's `def`s), an attribute spelled so (`self.parse`), any call with such an argument
+    (`functools.partial(parse, k=1)`, `tf.autograph.to_graph(parse)`); lists, tuples, sets,
+    dict values and starred items opened."""
+    if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+        return any(_may_name_local(e, defined) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return any(_may_name_local(v, defined) for v in expr.values)
+    if isinstance(expr, ast.Starred):
+        return _may_name_local(expr.value, defined)
+    if isinstance(expr, ast.Lambda):
+        return True
+    if isinstance(expr, ast.Name):
+        return expr.id in defined
+    if isinstance(expr, ast.Attribute):
+        return expr.attr in defined
+    if isinstance(expr, ast.Call):
+        return any(_may_name_local(a, defined) for a in expr.args) or any(
+            _may_name_local(k.value, defined) for k in expr.keywords
+        )
+    return False
 
 
 _COMPILE_KEYWORDS = frozenset({*names.KERAS_COMPILE_LOSS[1], *names.KERAS_COMPILE_METRICS[1]})
@@ -330,33 +333,21 @@ def _compiles_local_function(tree: ast.Module, statements: list[ast.stmt]) -> bo
     """A `x.compile(...)` call whose loss or metrics may name a function of this module: what
     discovery resolves there (a lambda, a `def`'s name, `self.method`, `functools.partial(f)`)
     is looked for in every positional argument and in `loss=`/`metrics=`/`weighted_metrics=`,
-    with lists, tuples, sets and dict values opened. Over-approximates: any name or attribute
-    spelled like a `def` of the file, and the first argument of any call, count."""
+    with lists, tuples, sets and dict values opened (`_may_name_local`). Over-approximates:
+    any name or attribute spelled like a `def` of the file, and any argument of a call,
+    count."""
     defined = {s.name for s in statements if isinstance(s, _DEFS)}
-
-    def may_name(expr: ast.expr) -> bool:
-        if isinstance(expr, ast.List | ast.Tuple | ast.Set):
-            return any(may_name(e) for e in expr.elts)
-        if isinstance(expr, ast.Dict):
-            return any(may_name(v) for v in expr.values)
-        if isinstance(expr, ast.Lambda):
-            return True
-        if isinstance(expr, ast.Name):
-            return expr.id in defined
-        if isinstance(expr, ast.Attribute):
-            return expr.attr in defined
-        if isinstance(expr, ast.Call):
-            return bool(expr.args) and may_name(expr.args[0])
-        return False
-
     for node in ast_nodes(tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "compile"
             and (
-                any(may_name(a) for a in node.args)
-                or any(k.arg in _COMPILE_KEYWORDS and may_name(k.value) for k in node.keywords)
+                any(_may_name_local(a, defined) for a in node.args)
+                or any(
+                    k.arg in _COMPILE_KEYWORDS and _may_name_local(k.value, defined)
+                    for k in node.keywords
+                )
             )
         ):
             return True
