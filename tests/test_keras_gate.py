@@ -124,6 +124,17 @@ PYTHON_ONLY = [
             return 1
         return 0
     """,
+    # a helper's parameters are not presumed tensors (only a Keras `call`'s first one is),
+    # whatever the `call` passes
+    """
+    def call(self, inputs):
+        return self._gate(tf.reduce_max(inputs), inputs)
+
+    def _gate(self, peak, x):
+        if peak > 1.0:
+            return x / peak
+        return x
+    """,
     # `*args` and `**kwargs` are parameters like the others: never presumed tensors
     """
     def call(self, x, *args, **kwargs):
@@ -237,14 +248,15 @@ SITES = [
     (
         """
         def call(self, inputs):
-            return self._gate(tf.reduce_max(inputs), inputs)
+            return self._gate(inputs)
 
-        def _gate(self, peak, x):
+        def _gate(self, x):
+            peak = tf.reduce_max(x)
             if peak > 1.0:
                 return x / peak
             return x
         """,
-        None,
+        "TFG510",
     ),
     (
         """

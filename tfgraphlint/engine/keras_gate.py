@@ -36,6 +36,7 @@ from tfgraphlint.discovery.api_kinds import Kind, tf_call_kind
 from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _PYTHON_VALUES = (
     ast.Constant,
     ast.JoinedStr,
@@ -98,6 +99,7 @@ class _Scope:
         nested: bool,
         builtin_of: Callable[[ast.expr], str | None],
         tensor_type: Callable[[ast.expr], bool],
+        call_method: bool = True,
     ):
         self.nested = nested  # inside another function: free names are the outer one's
         self.nodes = list(_own_nodes(node))
@@ -170,11 +172,13 @@ class _Scope:
         # body's: every branch of `presumed_tensor_params` but `y_true`/`y_pred` asks it).
         defaulted = positional[len(positional) - len(args.defaults) :] if args.defaults else []
         with_default = {a.arg for a in defaulted}
-        # The first argument of a Keras `call` (`inputs`; of any function here: a helper
-        # the `call` runs may get the `call`'s context kind), and `y_true`/`y_pred`. In a
-        # module whose only compiled code is Keras `call`s, no other function is a root
-        # context, whose parameters without a default would be presumed too.
-        self._candidates = {a.arg for a in first} - with_default - typed
+        # The first argument of a Keras `call` (`inputs`: `call_method`, a method named
+        # `call`), and `y_true`/`y_pred`. In a module whose only compiled code is Keras
+        # `call`s, no other function is a root context (whose parameters without a default
+        # would be presumed too): a helper the `call` runs, a function nested in it or handed
+        # to `tf.map_fn` get derived contexts, which presume `y_true`/`y_pred` only.
+        self._candidates = ({a.arg for a in first} if call_method else set()) - with_default
+        self._candidates -= typed
         self._candidates |= self.annotated
         self._candidates |= {a.arg for a in every if a.arg in names.LOSS_PARAMS} - typed
         self._node = node
@@ -362,7 +366,12 @@ class KerasGate:
         self.api: set[str] = set()
         self.qualified: dict[str, set[str]] = {}  # what each of them imports (`a.b` for `c`)
         self.star = False  # `from x import *`: any name may be imported
+        self._call_methods: set[int] = set()  # the `def call`s of class bodies (by id)
         for node in all_statements(tree):
+            if isinstance(node, ast.ClassDef):
+                self._call_methods.update(
+                    id(s) for s in node.body if isinstance(s, _DEFS) and s.name == "call"
+                )
             if isinstance(node, ast.Import | ast.ImportFrom):
                 if isinstance(node, ast.ImportFrom):
                     package = "" if node.level else (node.module or "").split(".")[0]
@@ -671,7 +680,9 @@ class KerasGate:
         statements the slicer may trace), nested ones included."""
         for root in roots:
             for node, nested in _functions(root):
-                if self.has_site(_Scope(node, nested, self._builtin, self._tensor_type)):
+                method = id(node) in self._call_methods
+                scope = _Scope(node, nested, self._builtin, self._tensor_type, method)
+                if self.has_site(scope):
                     return True
         return False
 
