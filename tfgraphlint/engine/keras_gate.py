@@ -361,10 +361,11 @@ class KerasGate:
         self.tree = tree
         self.text = text
         self.imported: dict[str, str] = {}  # local name -> the name it imports
-        # The local names an import binds to TensorFlow or Keras (every imported name when the
-        # project re-exports TensorFlow: `reexports`, `from mypkg import tf`).
-        self.api: set[str] = set()
-        self.qualified: dict[str, set[str]] = {}  # what each of them imports (`a.b` for `c`)
+        # The local names an import binds to TensorFlow or Keras, and what each imports
+        # (`a.b` for `import a.b as c`); with `reexports` (`from mypkg import tf`), every
+        # imported name may be one.
+        self.qualified: dict[str, set[str]] = {}
+        self.reexports = reexports
         self.star = False  # `from x import *`: any name may be imported
         self._call_methods: set[int] = set()  # the `def call`s of class bodies (by id)
         for node in all_statements(tree):
@@ -386,15 +387,12 @@ class KerasGate:
                     else:  # `import a.b` binds `a`, the package
                         local = named = alias.name.split(".")[0]
                     self.imported[local] = named
-                    if reexports or package in _API_PACKAGES:
-                        self.api.add(local)
                     if package in _API_PACKAGES:
                         if isinstance(node, ast.ImportFrom):
                             full = f"{node.module}.{alias.name}"
                         else:  # `import a.b as c` binds `a.b`; `import a.b` binds `a`
                             full = alias.name if alias.asname else package
                         self.qualified.setdefault(local, set()).add(full)
-        self.reexports = reexports
         self._bound: set[str] | None = None  # every name bound anywhere: when first needed
         self._builtins: dict[str, bool] = {}
 
@@ -441,7 +439,9 @@ class KerasGate:
             func = func.value
         if not isinstance(func, ast.Name):
             return False  # `f(x).g`: the receiver decides (`_call_may_be_tensor`)
-        return self.star or func.id in self.api
+        if self.star or func.id in self.qualified:
+            return True
+        return self.reexports and func.id in self.imported
 
     def _tensor_type(self, annotation: ast.expr) -> bool:
         """Whether a parameter's annotation may be a tensor type for the inference (its

@@ -487,9 +487,7 @@ def screened(
     `keep` skips the screens (follow-imports roots) and only parses; `aliases` are the file's
     re-exported TensorFlow names (`discovery.reexports`: `from mypkg import tf` names no
     package in the text)."""
-    if not keep and (
-        not (aliases or may_contain_compiled_code(text, config)) or not is_candidate(text, config)
-    ):
+    if not keep and not screen(text, config, aliases):
         return False, None
     try:
         with warnings.catch_warnings():
@@ -510,6 +508,7 @@ def screened(
 
 
 def screen(text: str, config: Config, aliases: Mapping[str, str] | None = None) -> bool:
-    """False only when the file certainly holds no compiled code: what `engine.slicing` asks
-    before slicing, and what the flake8 plugin asks before importing libCST."""
-    return screened(text, config, aliases=aliases)[0]
+    """The text steps (1 and 2) of `screened`: False only when the text certainly holds no
+    compiled code. What the flake8 plugin asks before importing the slicer, whose own
+    screen then parses the file (once)."""
+    return bool(aliases or may_contain_compiled_code(text, config)) and is_candidate(text, config)

@@ -224,11 +224,11 @@ class Flake8Plugin:
                 return
         # Most files that name TensorFlow hold no compiled code (models, pipelines without
         # `tf.function`), or only Keras `call`s in which nothing can fail (most layers). The
-        # engine's screen (`engine.prefilter.screen`: text and `ast`), then its slicer
-        # (`engine.slicing.slice_module`, with every rule's needs spelled out) tell without
-        # libCST, whose import alone costs more than the rest of such a run; the engine then
-        # finds nothing either. A file that passes is sliced again inside `analyse`, for the
-        # rules flake8 selects (a few ms).
+        # engine's text screen (`engine.prefilter.screen`), then its slicer
+        # (`engine.slicing.slice_module`: the `ast` screen, then the slicing, with every
+        # rule's needs spelled out) tell without libCST, whose import alone costs more than
+        # the rest of such a run; the engine then finds nothing either. A file that passes
+        # is sliced again inside `analyse`, for the rules flake8 selects (a few ms).
         from tfgraphlint.engine.lines import lone_cr_to_lf
         from tfgraphlint.engine.prefilter import screen
 
