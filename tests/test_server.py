@@ -248,3 +248,71 @@ def test_the_code_stamp_is_computed_once_per_process() -> None:
     first = server.code_stamp()
     assert server.code_stamp() == first and len(first) == 16  # noqa: PLR2004
     assert server.code_stamp.cache_info().misses == 1
+
+
+def _children(pid: int) -> set[int]:
+    """The processes `pid` has forked and that still run (Linux's /proc)."""
+    found: set[int] = set()
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def _gone(pids: set[int]) -> bool:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        alive = {p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in _state(p)}
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
+def _spares(pid: int) -> set[int]:
+    """The server's warm spares, once it has forked them (they wait for a request)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = _children(pid)
+        if len(found) >= server.SPARES:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"the server forked no spares within {WAIT} s")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
+@pytest.mark.parametrize("how", ["stop", "SIGKILL"])
+def test_spares_do_not_outlive_the_server(folder: Path, how: str) -> None:
+    """Spares wait for requests; they answer them (`served` counts each once), and they
+    end with the server, whether it stops or is killed outright."""
+    sock = folder / "s.sock"
+    with _serving(sock) as process:
+        first = _wait_for(sock)
+        spares = _spares(process.pid)
+        path = FIXTURES / "side_effects.py"
+        message = {
+            "op": "analyse",
+            "path": str(path),
+            "source": path.read_text(),
+            "config": {"changes": {}, "named": []},
+        }
+        for _ in range(3):  # more requests than spares: each is answered, as in process
+            answer = server.request(message, sock)
+            assert isinstance(answer, dict) and answer["findings"] == _in_process(path)
+        later = _wait_for(sock)
+        assert later["served"] == first["served"] + 4  # noqa: PLR2004 (three and the ping)
+        spares |= _spares(process.pid)  # the ones forked since, to replace those used
+        if how == "stop":
+            assert server.request({"op": "stop"}, sock) == {"stopping": process.pid}
+            assert process.wait(timeout=30) == 0
+        else:
+            process.kill()
+            process.wait()
+        assert _gone(spares), "a spare outlived the server"

@@ -11,7 +11,12 @@ start, or fails, costs nothing but its own attempt.
 Each request is answered by a child forked from the warm server, so requests run in parallel
 (flake8 `-j`), a crash or a hang (killed after `REQUEST_TIMEOUT` seconds) loses one answer,
 which the plugin then computes itself, and nothing a request reads from disk (the package that
-re-exports `tf`) outlives it. The server exits after `--idle-timeout` seconds without a
+re-exports `tf`) outlives it. The children are forked ahead (`SPARES` of them), and each
+analyses a sample module before it waits: a forked child copies every page of the server's
+memory that it writes to, and an analysis writes to most of what it reads (reference counts),
+so that copying happens before the request, not during it. The server hands a connection to a
+warm spare (its file descriptor, over the spare's channel), or forks a child for it when none
+is warm yet. The server exits after `--idle-timeout` seconds without a
 request (default 15 minutes).
 
 The socket lives in a folder only the user can open (`$TFGRAPHLINT_SERVER_DIR`, else
@@ -32,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import hashlib
 import importlib.util
 import json
 import os
@@ -42,6 +46,7 @@ import socket
 import struct
 import sys
 import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -64,24 +69,27 @@ def supported() -> bool:
 def code_stamp() -> str:
     """A stamp of what computes the findings, from file sizes and times (no file is read):
     the interpreter, tfgraphlint's Python files, and libCST's location and version file.
-    Once per process (a flake8 run asks for every file that names TensorFlow)."""
+    Once per process (a flake8 run asks for every file that names TensorFlow). A CRC-32 and
+    an Adler-32 of that description, 64 bits: it names a socket, it guards against no one
+    (`zlib` is loaded in a flake8 process already; `hashlib` would cost 3 ms per run)."""
     package = Path(__file__).resolve().parent.parent
     executable = os.path.realpath(sys.executable)
-    digest = hashlib.sha256(f"{__version__}\0{executable}\0{sys.version}".encode())
+    parts = [f"{__version__}\0{executable}\0{sys.version}"]
     for folder, dirs, files in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             if name.endswith(".py"):
                 with contextlib.suppress(OSError):
                     st = os.stat(os.path.join(folder, name))
-                    digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+                    parts.append(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0")
     spec = importlib.util.find_spec("libcst")
     if spec is not None and spec.origin:
         for name in ("__init__.py", "_version.py"):
             with contextlib.suppress(OSError):
                 st = os.stat(Path(spec.origin).parent / name)
-                digest.update(f"{spec.origin}\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+                parts.append(f"{spec.origin}\0{name}\0{st.st_size}\0{st.st_mtime_ns}")
+    data = "".join(parts).encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 def socket_dir() -> Path | None:
@@ -249,22 +257,147 @@ def _handle(conn: socket.socket, served: int) -> None:
     _send(conn, _answer(message, served))
 
 
+_WARM_TEXT = ""  # what a spare analyses before it takes a request (`_warm_up` sets it)
+SPARES = 2  # warm children waiting for a request (flake8 `-j 2` sends two files at once)
+
+
 def _warm_up() -> None:
     """Import the engine and every rule, and analyse every rule's examples, so that each
-    forked child starts with all of it loaded and every path of the code run once."""
+    forked child starts with all of it loaded and every path of the code run once. Keeps,
+    for the spares, one module made of an invalid example of each rule."""
+    global _WARM_TEXT
+    import ast
+    import textwrap
+
     from tfgraphlint.engine.registry import all_rules
     from tfgraphlint.engine.runner import analyse
     from tfgraphlint.frontends.flake8_plugin import plugin_config
 
     config = plugin_config({}, ())
+    parts: list[str] = []
     for rule in all_rules():
         for example in (*rule.VALID, *rule.INVALID):
             analyse(example.code, "<warm-up>.py", config, noqa=False)
+        for example in rule.INVALID[:1]:
+            code = textwrap.dedent(example.code)
+            with contextlib.suppress(SyntaxError, ValueError):
+                ast.parse(code)
+                if "__future__" not in code:
+                    parts.append(code)
+    _WARM_TEXT = "\n\n".join(parts)
 
 
-def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT) -> int:
+def _warm_spare() -> None:
+    """In a spare: analyse the warm-up module once. A forked child shares the server's
+    memory until it writes to it, and the analysis writes to every object it reads (reference
+    counts): done here, before a request arrives, that copying is off the request's path."""
+    from tfgraphlint.engine.runner import analyse
+    from tfgraphlint.frontends.flake8_plugin import plugin_config
+
+    analyse(_WARM_TEXT, "<warm-up>.py", plugin_config({}, ()), noqa=False)
+    gc.collect()  # the warm-up's own garbage (the server's objects are frozen: not scanned)
+
+
+def _child_setup() -> None:
+    """In a forked child: the default SIGTERM, and no collection (one short request)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.disable()
+
+
+def _die_with_server() -> None:
+    """In a spare (Linux): killed when the server dies (it also exits when the server's end
+    of its channel closes, once it is waiting on it)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PDEATHSIG
+
+
+class _Spare:
+    """A child forked ahead of a request, warmed (`_warm_spare`), waiting on its channel for
+    one connection (passed as a file descriptor, with its request number)."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel  # the server's end
+        self.ready = False  # the spare has said it is warm
+
+    def close(self) -> None:
+        """Dismiss the spare: its channel closes, and it exits."""
+        self.channel.close()
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGTERM)
+
+
+def _fork_spare(closing: list[Any]) -> _Spare | None:
+    """Fork a spare; None when the fork fails. `closing`: what the child closes first (the
+    listener, the lock)."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = os.fork()
+    except OSError:
+        mine.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        code = 0
+        try:
+            mine.close()
+            for item in closing:
+                item.close()
+            _child_setup()
+            _die_with_server()
+            _warm_spare()
+            theirs.sendall(b"r")
+            message, fds, _, _ = socket.recv_fds(theirs, 32, 1)
+            if not fds:
+                return None  # the server dismissed this spare (or died)
+            conn = socket.socket(fileno=fds[0])
+            signal.alarm(REQUEST_TIMEOUT)
+            _handle(conn, int(message))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    return _Spare(pid, mine)
+
+
+def _fork_answer(conn: socket.socket, served: int, closing: list[Any]) -> None:
+    """Answer `conn` in a child forked now (when no spare is warm)."""
+    if os.fork() == 0:
+        code = 0
+        try:
+            for item in closing:
+                item.close()
+            _child_setup()
+            signal.alarm(REQUEST_TIMEOUT)
+            _handle(conn, served)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+
+
+def _hand_over(spare: _Spare, conn: socket.socket, served: int) -> bool:
+    """Pass `conn` to a warm spare; False when the spare is gone."""
+    try:
+        socket.send_fds(spare.channel, [str(served).encode()], [conn.fileno()])
+    except OSError:
+        return False
+    finally:
+        spare.channel.close()
+    return True
+
+
+def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT, spares: int = SPARES) -> int:
     """Serve at `path` until `idle_timeout` seconds pass without a request (or SIGTERM, or
-    a `stop` request). Returns 0, also when another server already holds `path`."""
+    a `stop` request). Returns 0, also when another server already holds `path`.
+
+    Each request is answered by a child: one of `spares` children forked and warmed ahead
+    (`_Spare`), or, when none is warm yet, one forked for it. A spare that dies before it is
+    warm is not replaced (the server then forks per request, as without spares)."""
     lock = _lock(path)  # held for the server's lifetime
     if lock is None:
         return 0  # another server has it
@@ -282,6 +415,7 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT) -> int:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a socket left by a server that died
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    waiting: list[_Spare] = []
     try:
         listener.bind(str(path))
         os.chmod(path, 0o600)
@@ -289,14 +423,32 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT) -> int:
         served = 0
         last = time.monotonic()
         while not stopping:
+            while len(waiting) < spares:
+                spare = _fork_spare([listener, lock])
+                if spare is None:
+                    spares = len(waiting)  # cannot fork: go on with what there is
+                    break
+                waiting.append(spare)
             remaining = idle_timeout - (time.monotonic() - last)
             if remaining <= 0:
                 break
+            warming = [s.channel for s in waiting if not s.ready]
             try:
-                ready, _, _ = select.select([listener], [], [], min(remaining, 1.0))
+                ready, _, _ = select.select([listener, *warming], [], [], min(remaining, 1.0))
             except InterruptedError:
                 continue
-            if not ready:
+            for spare in [s for s in waiting if s.channel in ready]:
+                try:
+                    said = spare.channel.recv(1)
+                except OSError:
+                    said = b""
+                if said == b"r":
+                    spare.ready = True
+                else:  # it died warming up: no more spares (no fork loop on a broken one)
+                    waiting.remove(spare)
+                    spare.close()
+                    spares -= 1
+            if listener not in ready:
                 continue
             try:
                 conn, _ = listener.accept()
@@ -304,20 +456,15 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT) -> int:
                 continue
             served += 1
             last = time.monotonic()
-            if os.fork() == 0:  # the child answers; the server goes on listening
-                code = 0
-                try:
-                    listener.close()
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    signal.alarm(REQUEST_TIMEOUT)
-                    gc.disable()  # one short request: no collection to copy pages for
-                    _handle(conn, served)
-                except BaseException:
-                    code = 1
-                finally:
-                    os._exit(code)
+            warm = next((s for s in waiting if s.ready), None)
+            if warm is not None:
+                waiting.remove(warm)
+            if warm is None or not _hand_over(warm, conn, served):
+                _fork_answer(conn, served, [listener, lock])
             conn.close()
     finally:
+        for spare in waiting:
+            spare.close()
         with contextlib.suppress(OSError):
             if path.exists() and path.is_socket():
                 path.unlink()
