@@ -15,7 +15,7 @@ import libcst as cst
 import pytest
 from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
-from tfgraphlint.discovery.ast_nodes import ast_nodes
+from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
 from tfgraphlint.discovery.walk import TRIVIA, walk, walk_batched
 
 
@@ -170,14 +170,56 @@ def test_visitors_with_attribute_hooks_go_to_libcst() -> None:
 test_walk_matches_libcst_on_generated_source = on_generated_source(_same)
 
 
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+
+
 def test_ast_nodes_finds_what_ast_walk_finds() -> None:
-    """`ast_nodes` (the pre-passes' walk of CPython trees) yields every node `ast.walk` yields,
-    each once, in another order."""
+    """`ast_nodes` (the pre-passes' walk of CPython trees) yields every node `ast.walk` yields
+    but the expression contexts and operators, each once, in another order."""
     codes = [UNUSUAL, *(p.read_text(encoding="utf-8") for p in FIXTURES), *rule_examples()]
+    skipped = 0
     for code in codes:
         tree = ast.parse(code)
         got = [id(node) for node in ast_nodes(tree)]
-        assert sorted(got) == sorted(id(node) for node in ast.walk(tree))
+        walked = list(ast.walk(tree))
+        assert sorted(got) == sorted(id(n) for n in walked if not isinstance(n, _LEAVES))
+        skipped += sum(isinstance(n, _LEAVES) for n in walked)
+    assert skipped > 0  # the comparison covers what is left out
+
+
+def test_all_statements_once_per_tree() -> None:
+    """`all_statements` lists every statement `ast.walk` finds, each once, and computes the
+    list once per tree."""
+    codes = [UNUSUAL, *(p.read_text(encoding="utf-8") for p in FIXTURES), *rule_examples()]
+    for code in codes:
+        tree = ast.parse(code)
+        found = all_statements(tree)
+        expected = [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+        assert sorted(map(id, found)) == sorted(map(id, expected))
+        assert len(found) == len(expected)
+        assert all_statements(tree) is found
+
+
+def test_max_depth_counts_what_it_does_not_walk() -> None:
+    """`runner._max_depth` skips the `ctx` and operator leaves but counts them: the depth and
+    line of a walk over every node `ast.iter_child_nodes` gives."""
+    from tfgraphlint.engine.runner import _max_depth
+
+    def plain(tree: ast.AST) -> tuple[int, int | None]:
+        best, line = 0, None
+        stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > best:
+                best, line = depth, getattr(node, "lineno", line)
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        return best, line
+
+    deep = ["x = " + "+".join(["a"] * 300), "y = a" + ".b" * 150, "not not not -x < y < z"]
+    codes = [UNUSUAL, *deep, *(p.read_text(encoding="utf-8") for p in FIXTURES)]
+    for code in [*codes, *rule_examples()]:
+        tree = ast.parse(code)
+        assert _max_depth(tree) == plain(tree), code[:60]
 
 
 def _subclasses(kind: type) -> list[type]:

@@ -1,6 +1,7 @@
-"""`ast_nodes`: every node of a CPython `ast` tree, for the cheap pre-passes (with
-`dotted_name`, the `a.b.c` of an attribute chain, and `all_statements`, every statement
-without the expressions).
+"""`ast_nodes`: every node of a CPython `ast` tree but its expression contexts and operators
+(`Load()`, `Add()`: a third of all nodes, read as `node.ctx`, `node.op`), for the cheap
+pre-passes (with `dotted_name`, the `a.b.c` of an attribute chain, and `all_statements`, every
+statement without the expressions).
 
 `ast.walk` is breadth first through a deque, with two nested generators per node
 (`iter_child_nodes`, `iter_fields`); this is a plain depth-first stack, with neither. The order
@@ -12,15 +13,27 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+# Fields that hold only `Load`/`Store`/`Del` and operator nodes: a third of all nodes are the
+# `ctx` of a name, an attribute or a subscript, and no caller asks for them (they read
+# `node.ctx` and `node.op` of the node that has them).
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
 
 def ast_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """`tree` and every node under it, depth first (children in reverse field order)."""
+    """`tree` and every node under it, depth first (children in reverse field order), without
+    the expression contexts and operators (`Load()`, `Add()`, `Is()`...)."""
     stack: list[ast.AST] = [tree]
     node_class = ast.AST
+    fields_of = _CHILD_FIELDS
     while stack:
         node = stack.pop()
         yield node
-        for name in node._fields:
+        kind = type(node)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 stack.extend([item for item in value if isinstance(item, node_class)])
@@ -40,17 +53,38 @@ def dotted_name(expr: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+_BLOCKS: dict[type, tuple[tuple[str, ...], bool, bool]] = {}  # body fields, handlers, cases
+
+
+def all_statements(tree: ast.Module) -> list[ast.stmt]:
     """Every statement, at any depth, without visiting expressions (imports and classes are
-    statements; a walk over every node costs much more)."""
+    statements; a walk over every node costs much more). Computed once per tree (the screen,
+    the Keras gate and the slicer each ask): do not change the tree after."""
+    found: list[ast.stmt] | None = tree.__dict__.get("_tfg_statements")
+    if found is not None:
+        return found
+    found = []
     stack: list[ast.stmt] = list(reversed(tree.body))
+    blocks_of = _BLOCKS
     while stack:
         node = stack.pop()
-        yield node
-        blocks: list[list[ast.stmt]] = [
-            getattr(node, attr) for attr in ("body", "orelse", "finalbody") if hasattr(node, attr)
-        ]
-        blocks += [h.body for h in getattr(node, "handlers", ())]
-        blocks += [c.body for c in getattr(node, "cases", ())]
+        found.append(node)
+        kind = type(node)
+        shape = blocks_of.get(kind)
+        if shape is None:
+            fields = kind._fields
+            shape = blocks_of[kind] = (
+                tuple(a for a in ("body", "orelse", "finalbody") if a in fields),
+                "handlers" in fields,
+                "cases" in fields,
+            )
+        names, handlers, cases = shape
+        blocks: list[list[ast.stmt]] = [getattr(node, attr) for attr in names]
+        if handlers:
+            blocks += [h.body for h in node.handlers]  # type: ignore[attr-defined]
+        if cases:
+            blocks += [c.body for c in node.cases]  # type: ignore[attr-defined]
         for block in reversed(blocks):
             stack.extend(reversed(block))
+    tree.__dict__["_tfg_statements"] = found
+    return found

@@ -77,17 +77,34 @@ MAX_NESTING_DEPTH = 200
 _CPYTHON_LIMITS = ("too many nested parentheses", "too many levels of indentation")
 
 
+_CTX_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}  # per class: fields walked, has `ctx`
+
+
 def _max_depth(tree: ast.AST) -> tuple[int, int | None]:
-    """Depth of the deepest node (iteratively: no recursion on deep trees) and its line."""
+    """Depth of the deepest node (iteratively: no recursion on deep trees) and its line.
+
+    A node's `ctx` (`Load()`...) is a leaf one level down, always visited right after the
+    node (the last field, last pushed), and has no line: it is counted without being walked.
+    An operator (`op`, `ops`) is a leaf beside an operand at the same depth, visited after
+    that operand: it never makes a new deepest level, and is not walked either."""
     best, line = 0, None
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     node_class = ast.AST
+    fields_of = _CTX_FIELDS
     while stack:
         node, depth = stack.pop()
         if depth > best:
             best, line = depth, getattr(node, "lineno", line)
+        kind = type(node)
+        found = fields_of.get(kind)
+        if found is None:
+            walked = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
+            found = fields_of[kind] = (walked, "ctx" in kind._fields)
+        fields, has_ctx = found
+        if has_ctx and depth + 1 > best and isinstance(getattr(node, "ctx", None), node_class):
+            best = depth + 1  # the `ctx` leaf: no line of its own, `line` stays
         depth += 1
-        for name in node._fields:  # `ast.iter_child_nodes`, without its generators
+        for name in fields:  # `ast.iter_child_nodes`, without its generators
             value = getattr(node, name, None)
             if type(value) is list:
                 stack.extend([(item, depth) for item in value if isinstance(item, node_class)])
