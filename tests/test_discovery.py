@@ -900,3 +900,42 @@ def test_a_module_that_runs_functions_eagerly(switch: str, eager: bool) -> None:
     found = wrapper.resolve(CompiledContextProvider)[wrapper.module]
     assert isinstance(found, ModuleDiscovery)
     assert found.runs_functions_eagerly is eager
+
+
+NAMED_LAMBDAS = """
+import tensorflow as tf
+
+shout = lambda x: print("map", x) or x  # a module-level name: TFG101
+
+
+def pipeline():
+    ds = tf.data.Dataset.range(3)
+    norm: object = lambda x: print("norm", x) or x  # annotated: TFG101
+    first, second = (lambda x: print("a") or x), (lambda x: print("b") or x)
+    return ds.map(shout).map(norm).map(first).map(second)
+
+
+@tf.function
+def step(x):
+    log = lambda v: print("value", v) or v  # run by tf.py_function on every call: silent
+    return tf.py_function(log, [x], tf.float32)
+
+
+wrapped = lambda x: print("wrapped") or x  # handed to tf.function: TFG101
+compiled = tf.function(wrapped)
+"""
+
+
+@pytest.mark.parametrize("prefilter", [True, False])
+def test_a_name_bound_to_a_lambda_is_that_lambda(prefilter: bool) -> None:
+    """`ds.map(parse)`, `tf.function(parse)` and `tf.py_function(parse, ...)` with `parse =
+    lambda ...` (at module level or in a function, annotated or not) resolve to the lambda,
+    as a `def`'s name does: checked on TF 2.21, the map callback prints once, at its trace,
+    and the `py_function` one on every call. Unpacked targets are not followed (their
+    lambdas stay unresolved: no finding). The screen keeps such a file (`prefilter`)."""
+    from tfgraphlint.engine.runner import lint_source
+
+    result = lint_source(NAMED_LAMBDAS, "named.py", prefilter=prefilter)
+    assert result.errors == []
+    lines = sorted((f.line, f.code) for f in result.findings)
+    assert lines == [(4, "TFG101"), (9, "TFG101"), (20, "TFG101")]

@@ -145,10 +145,15 @@ DATASET_CALLBACKS: dict[str, tuple[str, bool] | tuple[str, bool, bool]] = {
         False,
     ),
     "a builtin": ("ds = tf.data.Dataset.range(3).filter(bool)\n", False),
-    # discovery resolves a name to a `def` only, not through an assignment
+    # discovery resolves a name to a `def`, or to the lambda a plain assignment binds it to
     "a lambda bound to a name": (
         "parse = lambda x: x + 1\nds = tf.data.Dataset.range(3).map(parse)\n",
-        False,
+        True,
+    ),
+    "a lambda bound in a function, annotated": (
+        "def make():\n    parse: object = lambda x: x + 1\n"
+        "    return tf.data.Dataset.range(3).map(parse)\n",
+        True,
     ),
     "a def's alias": (
         "def f(x):\n    return x\nparse = f\nds = tf.data.Dataset.range(3).map(parse)\n",

@@ -509,6 +509,11 @@ class _Discovery:
                 if isinstance(target, cst.FunctionDef) and target in self.c.funcs:
                     found.append(self.c.funcs[target])
                     same_scope = same_scope or getattr(assignment, "scope", None) is scope
+                elif isinstance(target, cst.Name):
+                    bound = self._bound_lambda(target)
+                    if bound is not None:
+                        found.append(bound)
+                        same_scope = same_scope or getattr(assignment, "scope", None) is scope
             return self._used_definitions(expr, found, same_scope)
         if (
             isinstance(expr, cst.Attribute)
@@ -529,6 +534,22 @@ class _Discovery:
         ):
             return self._resolve(expr.args[0].value, where)
         return []
+
+    def _bound_lambda(self, target: cst.Name) -> _FuncInfo | None:
+        """The lambda a plain assignment binds to `target` (`parse = lambda x: ...`, also
+        annotated), for the name's uses: `ds.map(parse)`, `tf.function(parse)`,
+        `tf.py_function(parse, ...)`. Not through unpacking or chained targets."""
+        parent = self.p.get_metadata(ParentProvider, target, None)
+        value: cst.BaseExpression | None = None
+        if isinstance(parent, cst.AssignTarget):
+            assign = self.p.get_metadata(ParentProvider, parent, None)
+            if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+                value = assign.value
+        elif isinstance(parent, cst.AnnAssign) and parent.target is target:
+            value = parent.value
+        if isinstance(value, cst.Lambda):
+            return self.c.funcs.get(value)
+        return None
 
     def _used_definitions(
         self, ref: cst.Name, found: list[_FuncInfo], same_scope: bool

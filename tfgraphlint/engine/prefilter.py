@@ -257,8 +257,9 @@ def _walk_finds_root(
 ) -> bool:
     """The exact test, on every name and attribute of the tree: a chain resolving to
     `tf.function`, or a `Dataset.map`-style call in a module naming something under
-    `tf.data.`. With `defined` (the names of the module's `def`s), only a call that may hand
-    over a callback of this module counts (`_may_pass_local_callable`)."""
+    `tf.data.`. With `defined` (`_local_callables`: `def`s and names bound to lambdas),
+    only a call that may hand over a callback of this module counts
+    (`_may_pass_local_callable`)."""
     # Every spelling of `tf.function` ends in `.function`: only a chain whose last attribute
     # is `function`, or a name imported as one, can resolve to it.
     function_names = {name for name, qns in table.items() if qns & names.TF_FUNCTION}
@@ -286,7 +287,7 @@ def _walk_finds_root(
 def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
     """Whether a `Dataset.map`-style call may hand over a callback that discovery resolves in
     this module (`_may_name_local`, on what `_callables_in` takes from the callback's
-    positions and keywords; `defined`: the module's `def`s, at any depth). A starred argument
+    positions and keywords; `defined`: `_local_callables`). A starred argument
     or `**kwargs` may be anything. An imported callback, or what a call returns
     (`ds.map(make_parser(size))`), discovery does not resolve: it is compiled only in the
     module that defines it, which follow-imports reads from this module's calls."""
@@ -301,12 +302,30 @@ def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
     ) or any(k.arg in keywords and _may_name_local(k.value, defined) for k in call.keywords)
 
 
+def _local_callables(statements: list[ast.stmt]) -> set[str]:
+    """The names discovery may resolve to a function of this module, at any depth: each
+    `def`'s, and each name an assignment binds a lambda to (`parse = lambda x: ...`,
+    `CompiledContextProvider._bound_lambda`)."""
+    found = {s.name for s in statements if isinstance(s, _DEFS)}
+    for s in statements:
+        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda):
+            found.update(t.id for t in s.targets if isinstance(t, ast.Name))
+        elif (
+            isinstance(s, ast.AnnAssign)
+            and isinstance(s.value, ast.Lambda)
+            and isinstance(s.target, ast.Name)
+        ):
+            found.add(s.target.id)
+    return found
+
+
 def _may_name_local(expr: ast.expr, defined: set[str]) -> bool:
     """Whether an argument may hand over a function that discovery resolves in this module
     (`CompiledContextProvider._resolve`): a lambda, a name spelled like one of `defined` (the
-    module's `def`s), an attribute spelled so (`self.parse`), any call with such an argument
-    (`functools.partial(parse, k=1)`, `tf.autograph.to_graph(parse)`); lists, tuples, sets,
-    dict values and starred items opened."""
+    module's `def`s and names bound to lambdas), an attribute spelled so (`self.parse`), any
+    call with such an argument (`functools.partial(parse, k=1)`,
+    `tf.autograph.to_graph(parse)`); lists, tuples, sets, dict values and starred items
+    opened."""
     if isinstance(expr, ast.List | ast.Tuple | ast.Set):
         return any(_may_name_local(e, defined) for e in expr.elts)
     if isinstance(expr, ast.Dict):
@@ -336,7 +355,7 @@ def _compiles_local_function(tree: ast.Module, statements: list[ast.stmt]) -> bo
     with lists, tuples, sets and dict values opened (`_may_name_local`). Over-approximates:
     any name or attribute spelled like a `def` of the file, and any argument of a call,
     count."""
-    defined = {s.name for s in statements if isinstance(s, _DEFS)}
+    defined = _local_callables(statements)
     for node in ast_nodes(tree):
         if (
             isinstance(node, ast.Call)
@@ -413,7 +432,7 @@ def may_have_compiled_context(
     maybe_dataset = tf_rooted and bool(_DATASET_CALL.search(text) and _DATA_WORD_EXACT.search(text))
     if not maybe_dataset and not _may_name_tf_function(text, table):
         return False
-    local_defs = None if exports else {s.name for s in statements if isinstance(s, _DEFS)}
+    local_defs = None if exports else _local_callables(statements)
     return _walk_finds_root(tree, table, local_defs)
 
 
