@@ -304,16 +304,6 @@ def _child_setup() -> None:
     gc.disable()
 
 
-def _die_with_server() -> None:
-    """In a spare (Linux): killed when the server dies (it also exits when the server's end
-    of its channel closes, once it is waiting on it)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PDEATHSIG
-
-
 class _Spare:
     """A child forked ahead of a request, warmed (`_warm_spare`), waiting on its channel for
     one connection (passed as a file descriptor, with its request number)."""
@@ -334,6 +324,7 @@ def _fork_spare(closing: list[Any]) -> _Spare | None:
     """Fork a spare; None when the fork fails. `closing`: what the child closes first (the
     listener, the lock)."""
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    server = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -347,7 +338,11 @@ def _fork_spare(closing: list[Any]) -> _Spare | None:
             for item in closing:
                 item.close()
             _child_setup()
-            _die_with_server()
+            # Killed when the server dies (it also exits when the server's end of its
+            # channel closes, once it waits on it).
+            from tfgraphlint.engine.runner import die_with_parent
+
+            die_with_parent(server)
             _warm_spare()
             theirs.sendall(b"r")
             message, fds, _, _ = socket.recv_fds(theirs, 32, 1)
