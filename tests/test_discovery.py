@@ -923,19 +923,28 @@ def step(x):
 
 wrapped = lambda x: print("wrapped") or x  # handed to tf.function: TFG101
 compiled = tf.function(wrapped)
+
+
+@tf.function
+def doubled(x):
+    return double(x) + (lambda y: y)(x)
+
+
+double = lambda x: [print("d"), x * 2][1]  # called from a tf.function: TFG101
 """
 
 
 @pytest.mark.parametrize("prefilter", [True, False])
 def test_a_name_bound_to_a_lambda_is_that_lambda(prefilter: bool) -> None:
-    """`ds.map(parse)`, `tf.function(parse)` and `tf.py_function(parse, ...)` with `parse =
-    lambda ...` (at module level or in a function, annotated or not) resolve to the lambda,
-    as a `def`'s name does: checked on TF 2.21, the map callback prints once, at its trace,
-    and the `py_function` one on every call. Unpacked targets are not followed (their
-    lambdas stay unresolved: no finding). The screen keeps such a file (`prefilter`)."""
+    """`ds.map(parse)`, `tf.function(parse)`, `tf.py_function(parse, ...)` and a call
+    `parse(x)` in a tf.function, with `parse = lambda ...` (at module level or in a function,
+    annotated or not), resolve to the lambda, as a `def`'s name does: checked on TF 2.21, the
+    map callback and the called helper print once, at their trace, and the `py_function`
+    one on every call. Unpacked targets are not followed (their lambdas stay unresolved: no
+    finding). The screen keeps such a file (`prefilter`)."""
     from tfgraphlint.engine.runner import lint_source
 
     result = lint_source(NAMED_LAMBDAS, "named.py", prefilter=prefilter)
     assert result.errors == []
     lines = sorted((f.line, f.code) for f in result.findings)
-    assert lines == [(4, "TFG101"), (9, "TFG101"), (20, "TFG101")]
+    assert lines == [(4, "TFG101"), (9, "TFG101"), (20, "TFG101"), (29, "TFG101")]

@@ -1634,8 +1634,8 @@ class _Discovery:
         if not helpers:
             self._export(call.func, ContextKind.HELPER, call, info, ctx)
         for helper in helpers:
-            if helper.node in self.result or isinstance(helper.node, cst.Lambda):
-                continue
+            if helper.node in self.result or helper.node is call.func:
+                continue  # marked already, or `(lambda: ...)()`: nested in the caller
             self._mark(
                 helper,
                 self._derived(
