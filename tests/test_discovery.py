@@ -948,3 +948,34 @@ def test_a_name_bound_to_a_lambda_is_that_lambda(prefilter: bool) -> None:
     assert result.errors == []
     lines = sorted((f.line, f.code) for f in result.findings)
     assert lines == [(4, "TFG101"), (9, "TFG101"), (20, "TFG101"), (29, "TFG101")]
+
+
+ALIASES = """
+import tensorflow as tf
+
+
+def decode(x):
+    print("decoding", x)  # traced through the alias below: TFG101
+    return x
+
+
+parse = decode
+first = parse  # an alias of an alias
+ds = tf.data.Dataset.range(3).map(first)
+a = b  # noqa: F821 (a cycle of names resolves to nothing)
+b = a
+other = tf.data.Dataset.range(3).map(a)
+"""
+
+
+@pytest.mark.parametrize("prefilter", [True, False])
+def test_a_name_bound_to_a_function_name_is_that_function(prefilter: bool) -> None:
+    """`parse = decode`, then `ds.map(parse)`: `parse` resolves to `decode`, through any
+    chain of such names (a cycle resolves to nothing, without looping), and the slicer keeps
+    `decode` for it."""
+    from tfgraphlint.engine.runner import lint_source
+
+    result = lint_source(ALIASES, "aliases.py", prefilter=prefilter)
+    assert result.errors == []
+    assert sorted((f.line, f.code) for f in result.findings) == [(6, "TFG101")]
+    assert "`decode` (a `Dataset.map` callback" in result.findings[0].message

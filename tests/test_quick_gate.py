@@ -145,7 +145,8 @@ DATASET_CALLBACKS: dict[str, tuple[str, bool] | tuple[str, bool, bool]] = {
         False,
     ),
     "a builtin": ("ds = tf.data.Dataset.range(3).filter(bool)\n", False),
-    # discovery resolves a name to a `def`, or to the lambda a plain assignment binds it to
+    # discovery resolves a name to a `def`, or to what a plain assignment binds it to: a
+    # lambda, or a name it resolves in turn
     "a lambda bound to a name": (
         "parse = lambda x: x + 1\nds = tf.data.Dataset.range(3).map(parse)\n",
         True,
@@ -157,6 +158,10 @@ DATASET_CALLBACKS: dict[str, tuple[str, bool] | tuple[str, bool, bool]] = {
     ),
     "a def's alias": (
         "def f(x):\n    return x\nparse = f\nds = tf.data.Dataset.range(3).map(parse)\n",
+        True,
+    ),
+    "an alias of something else": (
+        "parse = str.upper\nds = tf.data.Dataset.range(3).map(parse)\n",
         False,
     ),
     "an instance": (

@@ -473,6 +473,7 @@ class _Discovery:
         # many times, and without the memo each level re-resolves every assignment again
         # (k assignments, 6 levels: k**6 calls; 4 M calls on the corpus).
         self._dataset_memo: dict[tuple[cst.BaseExpression, int], bool] = {}
+        self._aliasing: set[cst.Name] = set()  # names being resolved through `a = b`
         # Functions passed to `tf.autograph.to_graph`: AutoGraph converts them whatever the
         # caller's settings.
         self.to_graph: set[FuncNode] = set()
@@ -510,9 +511,9 @@ class _Discovery:
                     found.append(self.c.funcs[target])
                     same_scope = same_scope or getattr(assignment, "scope", None) is scope
                 elif isinstance(target, cst.Name):
-                    bound = self._bound_lambda(target)
-                    if bound is not None:
-                        found.append(bound)
+                    bound = self._bound_functions(target, where)
+                    found += bound
+                    if bound:
                         same_scope = same_scope or getattr(assignment, "scope", None) is scope
             return self._used_definitions(expr, found, same_scope)
         if (
@@ -535,10 +536,12 @@ class _Discovery:
             return self._resolve(expr.args[0].value, where)
         return []
 
-    def _bound_lambda(self, target: cst.Name) -> _FuncInfo | None:
-        """The lambda a plain assignment binds to `target` (`parse = lambda x: ...`, also
-        annotated), for the name's uses: `ds.map(parse)`, `tf.function(parse)`,
-        `tf.py_function(parse, ...)`. Not through unpacking or chained targets."""
+    def _bound_functions(self, target: cst.Name, where: _FuncInfo | None) -> list[_FuncInfo]:
+        """What a plain assignment binds to `target`, when it is a function of this module:
+        a lambda (`parse = lambda x: ...`, also annotated), or what another name refers to
+        (`parse = decode`), for the name's uses: `ds.map(parse)`, `tf.function(parse)`,
+        `tf.py_function(parse, ...)`. Not through unpacking or chained targets; a cycle of
+        names (`a = b`, `b = a`) resolves to nothing."""
         parent = self.p.get_metadata(ParentProvider, target, None)
         value: cst.BaseExpression | None = None
         if isinstance(parent, cst.AssignTarget):
@@ -548,8 +551,15 @@ class _Discovery:
         elif isinstance(parent, cst.AnnAssign) and parent.target is target:
             value = parent.value
         if isinstance(value, cst.Lambda):
-            return self.c.funcs.get(value)
-        return None
+            info = self.c.funcs.get(value)
+            return [info] if info is not None else []
+        if isinstance(value, cst.Name) and value not in self._aliasing:
+            self._aliasing.add(value)
+            try:
+                return self._resolve(value, where)
+            finally:
+                self._aliasing.discard(value)
+        return []
 
     def _used_definitions(
         self, ref: cst.Name, found: list[_FuncInfo], same_scope: bool

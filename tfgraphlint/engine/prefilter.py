@@ -257,7 +257,7 @@ def _walk_finds_root(
 ) -> bool:
     """The exact test, on every name and attribute of the tree: a chain resolving to
     `tf.function`, or a `Dataset.map`-style call in a module naming something under
-    `tf.data.`. With `defined` (`_local_callables`: `def`s and names bound to lambdas),
+    `tf.data.`. With `defined` (`_local_callables`: `def`s, names bound to them or to lambdas),
     only a call that may hand over a callback of this module counts
     (`_may_pass_local_callable`)."""
     # Every spelling of `tf.function` ends in `.function`: only a chain whose last attribute
@@ -304,26 +304,36 @@ def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
 
 def _local_callables(statements: list[ast.stmt]) -> set[str]:
     """The names discovery may resolve to a function of this module, at any depth: each
-    `def`'s, and each name an assignment binds a lambda to (`parse = lambda x: ...`,
-    `CompiledContextProvider._bound_lambda`)."""
+    `def`'s, each name an assignment binds a lambda to (`parse = lambda x: ...`), and each
+    name bound to one of those (`parse = decode`: `CompiledContextProvider._bound_functions`)."""
     found = {s.name for s in statements if isinstance(s, _DEFS)}
+    aliases: list[tuple[str, str]] = []
     for s in statements:
-        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda):
-            found.update(t.id for t in s.targets if isinstance(t, ast.Name))
-        elif (
-            isinstance(s, ast.AnnAssign)
-            and isinstance(s.value, ast.Lambda)
-            and isinstance(s.target, ast.Name)
-        ):
-            found.add(s.target.id)
+        if isinstance(s, ast.Assign):
+            targets = [t.id for t in s.targets if isinstance(t, ast.Name)]
+        elif isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name):
+            targets = [s.target.id]
+        else:
+            continue
+        if isinstance(s.value, ast.Lambda):
+            found.update(targets)
+        elif isinstance(s.value, ast.Name):
+            aliases += [(t, s.value.id) for t in targets]
+    grew = True
+    while grew:  # `a = b`, `b = decode`: to any depth
+        grew = False
+        for name, source in aliases:
+            if source in found and name not in found:
+                found.add(name)
+                grew = True
     return found
 
 
 def _may_name_local(expr: ast.expr, defined: set[str]) -> bool:
     """Whether an argument may hand over a function that discovery resolves in this module
     (`CompiledContextProvider._resolve`): a lambda, a name spelled like one of `defined` (the
-    module's `def`s and names bound to lambdas), an attribute spelled so (`self.parse`), any
-    call with such an argument (`functools.partial(parse, k=1)`,
+    module's `def`s and names bound to them or to lambdas), an attribute spelled so
+    (`self.parse`), any call with such an argument (`functools.partial(parse, k=1)`,
     `tf.autograph.to_graph(parse)`); lists, tuples, sets, dict values and starred items
     opened."""
     if isinstance(expr, ast.List | ast.Tuple | ast.Set):

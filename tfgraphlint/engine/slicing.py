@@ -606,6 +606,13 @@ class _Graph:
                 self.top[u.name] = i
             else:
                 self.members.setdefault(u.cls.index, {})[u.name] = i
+        for i, u in enumerate(units):
+            # `parse = decode` or `parse = lambda x: ...` at top level: discovery resolves
+            # `parse` to that function (`CompiledContextProvider._bound_functions`), so a unit
+            # that names `parse` names this statement, and through it `decode`.
+            if u.cls is None and u.name is None:
+                for alias in _function_alias(u.stmt):
+                    self.top.setdefault(alias, i)
         for class_index, methods in self.members.items():
             for j in methods.values():
                 for attribute in binds[j]:
@@ -624,6 +631,19 @@ class _Graph:
             methods = self.members.get(cls, {})
             found += [methods[n] for n in _common(used, methods)]
         return found
+
+
+def _function_alias(stmt: ast.stmt) -> list[str]:
+    """The name a plain top-level assignment binds to another name or to a lambda."""
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name | ast.Lambda):
+        return [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+    if (
+        isinstance(stmt, ast.AnnAssign)
+        and isinstance(stmt.value, ast.Name | ast.Lambda)
+        and isinstance(stmt.target, ast.Name)
+    ):
+        return [stmt.target.id]
+    return []
 
 
 def _close_over_names(
