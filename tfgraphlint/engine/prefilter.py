@@ -305,7 +305,7 @@ def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
 def _local_callables(statements: list[ast.stmt]) -> set[str]:
     """The names discovery may resolve to a function of this module, at any depth: each
     `def`'s, each name an assignment binds a lambda to (`parse = lambda x: ...`), and each
-    name bound to one of those (`parse = decode`: `CompiledContextProvider._bound_functions`)."""
+    name bound to one of those (`parse = decode`; `discovery.provider`, `_bound_functions`)."""
     found = {s.name for s in statements if isinstance(s, _DEFS)}
     aliases: list[tuple[str, str]] = []
     for s in statements:
@@ -331,7 +331,7 @@ def _local_callables(statements: list[ast.stmt]) -> set[str]:
 
 def _may_name_local(expr: ast.expr, defined: set[str]) -> bool:
     """Whether an argument may hand over a function that discovery resolves in this module
-    (`CompiledContextProvider._resolve`): a lambda, a name spelled like one of `defined` (the
+    (`discovery.provider`, `_resolve`): a lambda, a name spelled like one of `defined` (the
     module's `def`s and names bound to them or to lambdas), an attribute spelled so
     (`self.parse`), any call with such an argument (`functools.partial(parse, k=1)`,
     `tf.autograph.to_graph(parse)`); lists, tuples, sets, dict values and starred items

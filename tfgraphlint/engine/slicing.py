@@ -608,7 +608,7 @@ class _Graph:
                 self.members.setdefault(u.cls.index, {})[u.name] = i
         for i, u in enumerate(units):
             # `parse = decode` or `parse = lambda x: ...` at top level: discovery resolves
-            # `parse` to that function (`CompiledContextProvider._bound_functions`), so a unit
+            # `parse` to that function (`discovery.provider`: `_bound_functions`), so a unit
             # that names `parse` names this statement, and through it `decode`.
             if u.cls is None and u.name is None:
                 for alias in _function_alias(u.stmt):

@@ -308,16 +308,15 @@ class _Spare:
     """A child forked ahead of a request, warmed (`_warm_spare`), waiting on its channel for
     one connection (passed as a file descriptor, with its request number)."""
 
-    def __init__(self, pid: int, channel: socket.socket) -> None:
-        self.pid = pid
+    def __init__(self, channel: socket.socket) -> None:
         self.channel = channel  # the server's end
         self.ready = False  # the spare has said it is warm
 
     def close(self) -> None:
-        """Dismiss the spare: its channel closes, and it exits."""
+        """Dismiss the spare: its channel closes, and it exits (waiting, it reads the end of
+        the channel; warming, it fails to say it is ready). No signal: the kernel reaps the
+        children, so a spare that already died may have left its pid to another process."""
         self.channel.close()
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGTERM)
 
 
 def _fork_spare(closing: list[Any]) -> _Spare | None:
@@ -356,7 +355,7 @@ def _fork_spare(closing: list[Any]) -> _Spare | None:
         finally:
             os._exit(code)
     theirs.close()
-    return _Spare(pid, mine)
+    return _Spare(mine)
 
 
 def _fork_answer(conn: socket.socket, served: int, closing: list[Any]) -> None:
