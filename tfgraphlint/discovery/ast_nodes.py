@@ -13,11 +13,19 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-# Fields that hold only `Load`/`Store`/`Del` and operator nodes: a third of all nodes are the
-# `ctx` of a name, an attribute or a subscript, and no caller asks for them (they read
-# `node.ctx` and `node.op` of the node that has them).
-_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops"})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+class _WalkedFields(dict[type[ast.AST], tuple[str, ...]]):
+    """Per node class, the fields that may hold child nodes, without those that hold only
+    `Load`/`Store`/`Del` and operator nodes: a third of all nodes are the `ctx` of a name, an
+    attribute or a subscript, and no walk here needs them (callers read `node.ctx` and
+    `node.op` of the node that has them). Filled on first use of each class."""
+
+    def __missing__(self, kind: type[ast.AST]) -> tuple[str, ...]:
+        fields = self[kind] = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
+        return fields
+
+
+WALKED_FIELDS = _WalkedFields()
 
 
 def ast_nodes(tree: ast.AST) -> Iterator[ast.AST]:
@@ -25,15 +33,11 @@ def ast_nodes(tree: ast.AST) -> Iterator[ast.AST]:
     the expression contexts and operators (`Load()`, `Add()`, `Is()`...)."""
     stack: list[ast.AST] = [tree]
     node_class = ast.AST
-    fields_of = _CHILD_FIELDS
+    fields_of = WALKED_FIELDS
     while stack:
         node = stack.pop()
         yield node
-        kind = type(node)
-        fields = fields_of.get(kind)
-        if fields is None:
-            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
-        for name in fields:
+        for name in fields_of[type(node)]:
             value = getattr(node, name, None)
             if type(value) is list:
                 stack.extend([item for item in value if isinstance(item, node_class)])

@@ -302,23 +302,36 @@ def _may_pass_local_callable(call: ast.Call, defined: set[str]) -> bool:
     ) or any(k.arg in keywords and _may_name_local(k.value, defined) for k in call.keywords)
 
 
+def function_binding(stmt: ast.stmt) -> tuple[list[str], ast.expr] | None:
+    """The names a plain assignment binds to a lambda or to another name, and that value
+    (`parse = lambda x: ...`, `parse = decode`, annotated or not): names discovery may
+    resolve to a function of the module (`discovery.provider`, `_bound_functions`)."""
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name | ast.Lambda):
+        return [t.id for t in stmt.targets if isinstance(t, ast.Name)], stmt.value
+    if (
+        isinstance(stmt, ast.AnnAssign)
+        and isinstance(stmt.value, ast.Name | ast.Lambda)
+        and isinstance(stmt.target, ast.Name)
+    ):
+        return [stmt.target.id], stmt.value
+    return None
+
+
 def _local_callables(statements: list[ast.stmt]) -> set[str]:
     """The names discovery may resolve to a function of this module, at any depth: each
-    `def`'s, each name an assignment binds a lambda to (`parse = lambda x: ...`), and each
-    name bound to one of those (`parse = decode`; `discovery.provider`, `_bound_functions`)."""
+    `def`'s, each name an assignment binds a lambda to, and each name bound to one of those
+    (`function_binding`)."""
     found = {s.name for s in statements if isinstance(s, _DEFS)}
     aliases: list[tuple[str, str]] = []
     for s in statements:
-        if isinstance(s, ast.Assign):
-            targets = [t.id for t in s.targets if isinstance(t, ast.Name)]
-        elif isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name):
-            targets = [s.target.id]
-        else:
+        binding = function_binding(s)
+        if binding is None:
             continue
-        if isinstance(s.value, ast.Lambda):
+        targets, value = binding
+        if isinstance(value, ast.Lambda):
             found.update(targets)
-        elif isinstance(s.value, ast.Name):
-            aliases += [(t, s.value.id) for t in targets]
+        elif isinstance(value, ast.Name):
+            aliases += [(t, value.id) for t in targets]
     grew = True
     while grew:  # `a = b`, `b = decode`: to any depth
         grew = False
@@ -358,14 +371,13 @@ def _may_name_local(expr: ast.expr, defined: set[str]) -> bool:
 _COMPILE_KEYWORDS = frozenset({*names.KERAS_COMPILE_LOSS[1], *names.KERAS_COMPILE_METRICS[1]})
 
 
-def _compiles_local_function(tree: ast.Module, statements: list[ast.stmt]) -> bool:
+def _compiles_local_function(tree: ast.Module, defined: set[str]) -> bool:
     """A `x.compile(...)` call whose loss or metrics may name a function of this module: what
     discovery resolves there (a lambda, a `def`'s name, `self.method`, `functools.partial(f)`)
     is looked for in every positional argument and in `loss=`/`metrics=`/`weighted_metrics=`,
     with lists, tuples, sets and dict values opened (`_may_name_local`). Over-approximates:
     any name or attribute spelled like a `def` of the file, and any argument of a call,
-    count."""
-    defined = _local_callables(statements)
+    count. `defined`: `_local_callables`."""
     for node in ast_nodes(tree):
         if (
             isinstance(node, ast.Call)
@@ -431,7 +443,11 @@ def may_have_compiled_context(
             return True
         if defined & loss_methods and bases & _LOSS_CLASSES:
             return True
-    if _COMPILE_CALL.search(text) and _compiles_local_function(tree, statements):
+    compiles = bool(_COMPILE_CALL.search(text))
+    # The names of the module's own functions: what a `compile(...)` call, or (without
+    # `exports`) a dataset call, must hand over to count.
+    callables = _local_callables(statements) if compiles or not exports else set()
+    if compiles and _compiles_local_function(tree, callables):
         return True  # `model.compile(loss=f)` with `f` defined here: discovery decides
     tf_rooted = any(
         q == root or q.startswith(root + ".")
@@ -442,8 +458,7 @@ def may_have_compiled_context(
     maybe_dataset = tf_rooted and bool(_DATASET_CALL.search(text) and _DATA_WORD_EXACT.search(text))
     if not maybe_dataset and not _may_name_tf_function(text, table):
         return False
-    local_defs = None if exports else _local_callables(statements)
-    return _walk_finds_root(tree, table, local_defs)
+    return _walk_finds_root(tree, table, None if exports else callables)
 
 
 def defines_loss_call(tree: ast.Module, aliases: Mapping[str, str] | None = None) -> bool:

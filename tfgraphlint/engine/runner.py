@@ -26,6 +26,7 @@ from libcst.metadata import MetadataWrapper
 
 from tfgraphlint._types import KERAS_CLASS, Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
+from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS
 from tfgraphlint.discovery.legacy import uses_tf1_api
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
 from tfgraphlint.discovery.parsing import parse_module
@@ -77,34 +78,26 @@ MAX_NESTING_DEPTH = 200
 _CPYTHON_LIMITS = ("too many nested parentheses", "too many levels of indentation")
 
 
-_CTX_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}  # per class: fields walked, has `ctx`
-
-
 def _max_depth(tree: ast.AST) -> tuple[int, int | None]:
     """Depth of the deepest node (iteratively: no recursion on deep trees) and its line.
 
     A node's `ctx` (`Load()`...) is a leaf one level down, always visited right after the
     node (the last field, last pushed), and has no line: it is counted without being walked.
     An operator (`op`, `ops`) is a leaf beside an operand at the same depth, visited after
-    that operand: it never makes a new deepest level, and is not walked either."""
+    that operand: it never makes a new deepest level, and is not walked either
+    (`WALKED_FIELDS`)."""
     best, line = 0, None
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     node_class = ast.AST
-    fields_of = _CTX_FIELDS
+    fields_of = WALKED_FIELDS
     while stack:
         node, depth = stack.pop()
         if depth > best:
             best, line = depth, getattr(node, "lineno", line)
-        kind = type(node)
-        found = fields_of.get(kind)
-        if found is None:
-            walked = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
-            found = fields_of[kind] = (walked, "ctx" in kind._fields)
-        fields, has_ctx = found
-        if has_ctx and depth + 1 > best and isinstance(getattr(node, "ctx", None), node_class):
+        if depth + 1 > best and isinstance(getattr(node, "ctx", None), node_class):
             best = depth + 1  # the `ctx` leaf: no line of its own, `line` stays
         depth += 1
-        for name in fields:  # `ast.iter_child_nodes`, without its generators
+        for name in fields_of[type(node)]:  # `ast.iter_child_nodes`, without its generators
             value = getattr(node, name, None)
             if type(value) is list:
                 stack.extend([(item, depth) for item in value if isinstance(item, node_class)])

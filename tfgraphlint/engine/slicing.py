@@ -43,6 +43,7 @@ from tfgraphlint.engine.prefilter import (
     STEP_NAMES,
     defines_loss_call,
     extra_names,
+    function_binding,
     names_keras_loss,
     screened,
     word,
@@ -599,20 +600,20 @@ class _Graph:
         self.top: dict[str, int] = {}
         self.members: dict[int, dict[str, int]] = {}  # class unit -> method name -> unit
         self.binders: dict[int, dict[str, list[int]]] = {}  # class unit -> `self.x` -> methods
+        aliases: list[tuple[str, int]] = []
         for i, u in enumerate(units):
-            if u.name is None:
-                continue
-            if u.cls is None:
+            if u.cls is not None:
+                if u.name is not None:
+                    self.members.setdefault(u.cls.index, {})[u.name] = i
+            elif u.name is not None:
                 self.top[u.name] = i
-            else:
-                self.members.setdefault(u.cls.index, {})[u.name] = i
-        for i, u in enumerate(units):
-            # `parse = decode` or `parse = lambda x: ...` at top level: discovery resolves
-            # `parse` to that function (`discovery.provider`: `_bound_functions`), so a unit
-            # that names `parse` names this statement, and through it `decode`.
-            if u.cls is None and u.name is None:
-                for alias in _function_alias(u.stmt):
-                    self.top.setdefault(alias, i)
+            elif (binding := function_binding(u.stmt)) is not None:
+                # `parse = decode` or `parse = lambda x: ...` at top level: discovery
+                # resolves `parse` to that function, so a unit that names `parse` names this
+                # statement, and through it `decode` (a definition of the name comes first).
+                aliases += [(alias, i) for alias in binding[0]]
+        for alias, i in aliases:
+            self.top.setdefault(alias, i)
         for class_index, methods in self.members.items():
             for j in methods.values():
                 for attribute in binds[j]:
@@ -631,19 +632,6 @@ class _Graph:
             methods = self.members.get(cls, {})
             found += [methods[n] for n in _common(used, methods)]
         return found
-
-
-def _function_alias(stmt: ast.stmt) -> list[str]:
-    """The name a plain top-level assignment binds to another name or to a lambda."""
-    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name | ast.Lambda):
-        return [t.id for t in stmt.targets if isinstance(t, ast.Name)]
-    if (
-        isinstance(stmt, ast.AnnAssign)
-        and isinstance(stmt.value, ast.Name | ast.Lambda)
-        and isinstance(stmt.target, ast.Name)
-    ):
-        return [stmt.target.id]
-    return []
 
 
 def _close_over_names(

@@ -47,9 +47,9 @@ import struct
 import sys
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from tfgraphlint import __version__
 
@@ -298,10 +298,27 @@ def _warm_spare() -> None:
     gc.collect()  # the warm-up's own garbage (the server's objects are frozen: not scanned)
 
 
-def _child_setup() -> None:
-    """In a forked child: the default SIGTERM, and no collection (one short request)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    gc.disable()
+def _run_child(closing: list[Any], work: Callable[[], None]) -> NoReturn:
+    """In a forked child: close `closing` (the server's listener, its lock...), take the
+    default SIGTERM and no collection (one short request), run `work`, and exit (1 if it
+    raised); never returns into the server's loop."""
+    code = 0
+    try:
+        for item in closing:
+            item.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        gc.disable()
+        work()
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _answer_connection(conn: socket.socket, served: int) -> None:
+    """In a child: answer one connection, killed after `REQUEST_TIMEOUT` seconds."""
+    signal.alarm(REQUEST_TIMEOUT)
+    _handle(conn, served)
 
 
 class _Spare:
@@ -331,12 +348,8 @@ def _fork_spare(closing: list[Any]) -> _Spare | None:
         theirs.close()
         return None
     if pid == 0:
-        code = 0
-        try:
-            mine.close()
-            for item in closing:
-                item.close()
-            _child_setup()
+
+        def spare() -> None:
             # Killed when the server dies (it also exits when the server's end of its
             # channel closes, once it waits on it).
             from tfgraphlint.engine.runner import die_with_parent
@@ -345,15 +358,10 @@ def _fork_spare(closing: list[Any]) -> _Spare | None:
             _warm_spare()
             theirs.sendall(b"r")
             message, fds, _, _ = socket.recv_fds(theirs, 32, 1)
-            if not fds:
-                return None  # the server dismissed this spare (or died)
-            conn = socket.socket(fileno=fds[0])
-            signal.alarm(REQUEST_TIMEOUT)
-            _handle(conn, int(message))
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
+            if fds:  # none: the server dismissed this spare (or died)
+                _answer_connection(socket.socket(fileno=fds[0]), int(message))
+
+        _run_child([mine, *closing], spare)
     theirs.close()
     return _Spare(mine)
 
@@ -361,17 +369,7 @@ def _fork_spare(closing: list[Any]) -> _Spare | None:
 def _fork_answer(conn: socket.socket, served: int, closing: list[Any]) -> None:
     """Answer `conn` in a child forked now (when no spare is warm)."""
     if os.fork() == 0:
-        code = 0
-        try:
-            for item in closing:
-                item.close()
-            _child_setup()
-            signal.alarm(REQUEST_TIMEOUT)
-            _handle(conn, served)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
+        _run_child(closing, lambda: _answer_connection(conn, served))
 
 
 def _hand_over(spare: _Spare, conn: socket.socket, served: int) -> bool:
