@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import io
 import os
 import re
 import sys
 import textwrap
+import tokenize
 import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -1188,3 +1190,104 @@ def test_lint_source_does_not_parse_the_sliced_text_again(monkeypatch: pytest.Mo
     result = lint_source(source, "m.py", Config(select=("ALL",)))
     assert [f.code for f in result.findings] == ["TFG101"]
     assert parsed == [source]  # the screen's parse of the whole text, and no other
+
+
+def _code_tokens(text: str) -> list[tuple[int, str]]:
+    """The line and text of every token of `text` but its comments and strings (and line
+    ends, indentation), as Python's tokenizer reads them."""
+    skipped = {
+        tokenize.COMMENT,
+        tokenize.STRING,
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENDMARKER,
+    }
+    # Python 3.12 tokenizes an f-string into parts (and the code of its fields): skip them.
+    start, end = getattr(tokenize, "FSTRING_START", None), getattr(tokenize, "FSTRING_END", None)
+    found: list[tuple[int, str]] = []
+    depth = 0
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if start is not None and token.type == start:
+            depth += 1
+        elif end is not None and token.type == end:
+            depth -= 1
+        elif not depth and token.type not in skipped:
+            found.append((token.start[0], token.string))
+    return found
+
+
+def _python_texts() -> list[tuple[str, str]]:
+    """Every rule example, and the Python files of `fixtures/` and `tests/`."""
+    from tfgraphlint.engine.registry import all_rules
+
+    texts = [
+        (f"{rule.CODE} example", textwrap.dedent(example.code))
+        for rule in all_rules()
+        for example in (*rule.VALID, *rule.INVALID)
+    ]
+    for folder in ("fixtures", "tests"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            texts.append((str(path), path.read_text(encoding="utf-8")))
+    return texts
+
+
+def test_the_code_view_keeps_every_line_and_every_token_but_comments_and_strings() -> None:
+    # `code_view` is a regex scan, not Python's tokenizer: on every text here (rule
+    # examples, fixtures, this test suite: strings of every kind, prefixes, escapes,
+    # triple quotes, quotes and `#` inside strings and comments) it must keep the lines and
+    # every token that is code, in order, and only those.
+    from tfgraphlint.engine.prefilter import code_view
+
+    checked = 0
+    for name, text in _python_texts():
+        try:
+            expected = _code_tokens(text)
+        except (tokenize.TokenError, SyntaxError, IndentationError):
+            continue
+        view = code_view(text)
+        assert view.count("\n") == text.count("\n"), name
+        assert [t for t in _code_tokens(view) if t[1] != '""'] == [
+            t for t in expected if t[1] != '""'
+        ], name
+        checked += 1
+    assert checked > 500
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '"""Wrap it in `@tf.function` (see `tf.data.Dataset.map`)."""\nimport tensorflow as tf\n',
+        "import tensorflow as tf\n# TODO: tf.function(step) once it is fast\nx = 1\n",
+        "import tensorflow as tf\nHELP = 'call tf.function(f) or ds.map(f) on tf.data'\n",
+        "# tensorflow: @tf.function\nimport numpy as np\n",
+    ],
+)
+def test_a_word_in_a_comment_or_a_string_makes_no_candidate(source: str) -> None:
+    from tfgraphlint.engine.prefilter import is_candidate, screen
+
+    assert is_candidate(source, Config())  # the raw text has the token...
+    assert not screen(source, Config())  # ...its code does not
+    assert slice_module(source, Config()) is None
+
+
+def test_a_comment_makes_no_statement_relevant() -> None:
+    # `helper` mentions tf.function and `global` only in comments and a string: it is not
+    # kept for itself (it has nothing the compiled `step` reads either).
+    source = """
+        import tensorflow as tf
+
+
+        def helper(x):
+            # Could be a tf.function; no global state here.
+            note = "global tf.function"
+            return x + 1
+
+
+        @tf.function
+        def step(x):
+            return x * 2
+        """
+    assert _kept_defs(source) == {"step"}
+    _same_findings_with_and_without_slicing(source)

@@ -174,6 +174,39 @@ def _calls_dataset_method(text: str) -> bool:
     return False
 
 
+# A comment, or a string literal (its prefix letters stay outside the match): what `tokenize`
+# would make a COMMENT or STRING token, found by one C-level scan (each alternative starts
+# with a literal character, and its loop is unrolled: `[^"\\]*` runs over the text in C).
+# Python 3.12's f-strings may nest the quotes they are written with (`f"{d["k"]}"`); each
+# quote then still closes and opens a string, so what comes after on the line is read right,
+# but for a line with an odd number of such quotes: the view may then hide code of that line.
+_STRING_OR_COMMENT = re.compile(
+    r"#[^\r\n]*"
+    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
+    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
+    r'|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"'
+    r"|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'",
+    re.DOTALL,
+)
+
+
+def _emptied(match: re.Match[str]) -> str:
+    found = match.group()
+    if found[0] == "#":
+        return ""
+    newlines = found.count("\n")
+    # The space keeps two emptied strings side by side (`"a" "b"`) from making `""""`.
+    return '"" ' if not newlines else '"""' + "\n" * newlines + '""" '
+
+
+def code_view(text: str) -> str:
+    """`text` without its comments and with its string literals emptied (`""`; a string
+    over several lines keeps its line breaks, so every line keeps its number): the screen's
+    and the slicer's token tests read it, so that `tf.function` in a docstring or a comment
+    does not make a file or a statement relevant. What is analysed is the text itself."""
+    return _STRING_OR_COMMENT.sub(_emptied, text)
+
+
 def is_candidate(text: str, config: Config) -> bool:
     """Step 2: the file has a token without which discovery finds nothing: `x.function`,
     `function` imported, `.map(`-style calls with the word `data` somewhere (discovery's
@@ -405,7 +438,8 @@ def may_have_compiled_context(
     exports: bool = True,
 ) -> bool:
     """False only when libCST discovery certainly finds no compiled context and no reference to
-    `tf.function` in this module (`tree` is `ast.parse(text)`). Without `exports` (option
+    `tf.function` in this module (`tree` is `ast.parse` of the file; `text`, the file's text or
+    its `code_view`, which the text tests read). Without `exports` (option
     `follow-imports` off), a `Dataset.map`-style call counts only when it may hand over a
     callback of this module; with it, every one counts (follow-imports reads from this
     module the imported functions handed to a dataset, and compiles them in their own).
@@ -525,34 +559,45 @@ def screened(
     *,
     keep: bool = False,
     aliases: Mapping[str, str] | None = None,
-) -> tuple[bool, ast.Module | None]:
-    """All three steps: whether the file may hold compiled code, and its `ast` tree (None when
-    `ast` cannot parse it: such a file passes, and the engine reports its syntax error).
+) -> tuple[bool, ast.Module | None, str]:
+    """All three steps: whether the file may hold compiled code, its `ast` tree (None when
+    `ast` cannot parse it: such a file passes, and the engine reports its syntax error), and
+    its `code_view` (the text itself when the screens are skipped or the text fails them).
     `keep` skips the screens (follow-imports roots) and only parses; `aliases` are the file's
     re-exported TensorFlow names (`discovery.reexports`: `from mypkg import tf` names no
     package in the text)."""
-    if not keep and not screen(text, config, aliases):
-        return False, None
+    view = text
+    if not keep:
+        if not _screen_text(text, config, aliases):
+            return False, None, text
+        view = code_view(text)
+        if not _screen_text(view, config, aliases):
+            return False, None, view
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True, None
+        return True, None, view
     if not keep and not may_have_compiled_context(
-        text,
+        view,
         tree,
         keras_call=config.keras_call,
         extra_function_decorators=config.extra_function_decorators,
         aliases=aliases,
         exports=config.follow_imports,
     ):
-        return False, tree
-    return True, tree
+        return False, tree, view
+    return True, tree, view
+
+
+def _screen_text(text: str, config: Config, aliases: Mapping[str, str] | None) -> bool:
+    return bool(aliases or may_contain_compiled_code(text, config)) and is_candidate(text, config)
 
 
 def screen(text: str, config: Config, aliases: Mapping[str, str] | None = None) -> bool:
     """The text steps (1 and 2) of `screened`: False only when the text certainly holds no
     compiled code. What the flake8 plugin asks before importing the slicer, whose own
-    screen then parses the file (once)."""
-    return bool(aliases or may_contain_compiled_code(text, config)) and is_candidate(text, config)
+    screen then parses the file (once). Read on the text, then (when it passes) on its
+    `code_view`: a `tf.function` in a docstring or a comment is no reason to parse."""
+    return _screen_text(text, config, aliases) and _screen_text(code_view(text), config, aliases)

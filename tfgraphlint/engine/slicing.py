@@ -259,7 +259,7 @@ def slice_module(
     (`engine.keras_gate`). `needs` replaces `rule_needs(rules)` (the flake8 plugin gives
     every rule's, spelled out, to slice without importing the rules and libCST)."""
     triggers, call_sites, state_changes = needs or rule_needs(rules)
-    passes, tree = screened(text, config, keep=bool(roots), aliases=aliases)
+    passes, tree, view = screened(text, config, keep=bool(roots), aliases=aliases)
     if not passes:
         return None
     if tree is None:
@@ -271,10 +271,16 @@ def slice_module(
     # no statement: `global` in prose, `def call(...)` in an example).
     code_lines = _without_docstrings(tree, lines)
     segments = [_segment(code_lines, u) for u in units]
+    # Which statements are relevant, read on the code view (no comment, every string
+    # empty: `# not in a tf.function` is no reason to keep one), when it has the lines of
+    # the text (it does, unless a string's quotes fooled its scan).
+    view_lines = split_lines(view, keepends=True) if view is not text else code_lines
+    if len(view_lines) != len(lines):
+        view_lines = code_lines
     direct = [
-        bool(relevant.search(s))
+        bool(relevant.search(_segment(view_lines, u)))
         or (u.cls is None and isinstance(u.stmt, _DEFS) and u.name in roots)
-        for s, u in zip(segments, units, strict=True)
+        for u in units
     ]
     if not any(direct):
         return None
@@ -289,7 +295,7 @@ def slice_module(
         keras_gate
         and config.keras_call is None
         and not roots
-        and _only_keras_calls("".join(code_lines), relevant)
+        and _only_keras_calls("".join(view_lines), relevant)
         and not defines_loss_call(tree, aliases)
     )
     if gated:
