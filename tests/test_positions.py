@@ -130,3 +130,26 @@ def test_function_lines_refuse_what_does_not_pair_up() -> None:
     assert function_lines(funcs[1:], ast.parse(DECORATED)) is None  # one missing
     assert function_lines(funcs, ast.parse("def other(): pass\n" * len(funcs))) is None
     assert function_lines(funcs, None) is None
+
+
+@pytest.mark.skipif(STOCK_LIBCST, reason="a private fast path, off")
+@pytest.mark.parametrize("code", [DECORATED, UNUSUAL, NESTED])
+def test_a_compound_statement_asked_first_has_libcsts_range(code: str) -> None:
+    # A finding at an `if` or a `for` asks for the statement's range before anything in it:
+    # it is computed without generating the statement's blocks (`_compound_range`), and
+    # must be libCST's; what is asked after it (its header, its blocks) too.
+    module = cst.parse_module(code)
+    cache = {LazyPositionProvider: ast.parse(code)}
+    lazy = MetadataWrapper(module, unsafe_skip_copy=True, cache=cache).resolve(LazyPositionProvider)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    compound = (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.FunctionDef, cst.ClassDef)
+    first = [node for node in expected if isinstance(node, compound)]
+    assert len(first) > 3
+    unit_nodes = lazy._units  # type: ignore[attr-defined]
+    shortcut = 0
+    for node in reversed(first):  # inner statements first: no outer one generated yet
+        assert lazy[node] == expected[node], node
+        # The fast path leaves the statement's code not generated (not `_done`).
+        shortcut += node in unit_nodes and node not in lazy._done  # type: ignore[attr-defined]
+    assert shortcut > 3
+    assert {node: lazy[node] for node in expected} == dict(expected)

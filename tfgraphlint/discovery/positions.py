@@ -200,6 +200,36 @@ def function_lines(
     return lines
 
 
+_COMPOUND = frozenset(
+    {cst.If, cst.For, cst.While, cst.With, cst.Try, cst.FunctionDef, cst.ClassDef}
+)
+
+
+def _last_line(stmt: cst.CSTNode) -> cst.SimpleStatementLine | None:
+    """The last simple line of a compound statement (of its last block, to any depth); None
+    when a block on its header line (`else: pass`) ends it, or another statement kind."""
+    while not isinstance(stmt, cst.SimpleStatementLine):
+        suite: cst.BaseSuite | None
+        if isinstance(stmt, cst.If):
+            if isinstance(stmt.orelse, cst.If):  # an `elif`
+                stmt = stmt.orelse
+                continue
+            suite = stmt.body if stmt.orelse is None else stmt.orelse.body
+        elif isinstance(stmt, cst.For | cst.While):
+            suite = stmt.body if stmt.orelse is None else stmt.orelse.body
+        elif isinstance(stmt, cst.Try):
+            last = stmt.finalbody or stmt.orelse or (stmt.handlers[-1] if stmt.handlers else None)
+            suite = None if last is None else last.body
+        elif isinstance(stmt, cst.With | cst.FunctionDef | cst.ClassDef):
+            suite = stmt.body
+        else:
+            return None
+        if not isinstance(suite, cst.IndentedBlock) or not suite.body:
+            return None
+        stmt = suite.body[-1]
+    return stmt
+
+
 class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
     def __init__(
         self,
@@ -238,10 +268,33 @@ class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
             for node, found in _generate(self._module, self._module).items():
                 self._ranges.setdefault(node, found)
 
+    def _compound_range(self, node: cst.CSTNode) -> CodeRange | None:
+        """The range of a compound statement that is a unit, without generating its code
+        (its blocks may be long: a finding at an `if` or a `for` asks for it): it starts at
+        its keyword, after its indentation, and ends where the last line of its last block
+        ends (libCST's syntactic range; `tests/test_positions.py` asks for these first).
+        None when its last block is on its header line (`if x: return y`)."""
+        leaf = _last_line(node)
+        if leaf is None:
+            return None
+        line, indent = self._units[node]
+        end = self[leaf].end
+        return CodeRange(CodePosition(line, sum(len(token) for token in indent)), end)
+
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._ranges.get(node)
         if found is not None:
             return found
+        if (
+            not self._complete
+            and type(node) in _COMPOUND
+            and node in self._units
+            and node not in self._done
+        ):
+            found = self._compound_range(node)
+            if found is not None:
+                self._ranges[node] = found
+                return found
         unit = None if self._complete else self._unit_of(node)
         if unit is not None and unit not in self._done:
             self._add_unit(unit)
