@@ -316,3 +316,86 @@ def test_spares_do_not_outlive_the_server(folder: Path, how: str) -> None:
             process.kill()
             process.wait()
         assert _gone(spares), "a spare outlived the server"
+
+
+def _flake8(cwd: Path, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "F,TFG", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
+
+
+def _started(folder: Path, cwd: Path, env: dict[str, str], *args: str) -> Path:
+    """Run flake8 with the server option once (it starts the server); its socket."""
+    _flake8(cwd, env, "--tfg-server=true", *args)
+    deadline = time.monotonic() + WAIT
+    while not (sockets := list(folder.glob("*.sock"))):
+        assert time.monotonic() < deadline, "flake8 started no server"
+        time.sleep(0.2)
+    _wait_for(sockets[0])
+    return sockets[0]
+
+
+def test_flake8_sends_a_named_file_early_and_asks_once(folder: Path, tmp_path: Path) -> None:
+    # The plugin sends a file named on the command line (an editor's `flake8 path`) when
+    # flake8 parses the options, and `run` takes that answer: one request per file, the
+    # findings of the in-process engine. From standard input (`flake8 -`) the same.
+    shutil.copy(FIXTURES / "side_effects.py", tmp_path / "side_effects.py")
+    env = {**os.environ, "TFGRAPHLINT_SERVER_DIR": str(folder)}
+    alone = _flake8(tmp_path, env, "--tfg-server=false", "side_effects.py")
+    assert "TFG102" in alone
+    sock = _started(folder, tmp_path, env, "side_effects.py")
+    text = (tmp_path / "side_effects.py").read_text()
+    for args, stdin in [
+        (("side_effects.py",), None),
+        (("--stdin-display-name", "side_effects.py", "-"), text),
+    ]:
+        before = _wait_for(sock)["served"]
+        assert _flake8(tmp_path, env, "--tfg-server=true", *args, stdin=stdin) == alone
+        after = _wait_for(sock)["served"]
+        assert isinstance(before, int) and isinstance(after, int)
+        assert after - before == 2  # noqa: PLR2004 (one analysis, and this ping)
+
+
+def test_the_early_answer_is_used_only_for_the_text_flake8_checks(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In process: `parse_options` sends the named file; `run` takes its answer when flake8
+    # hands over the same text, and asks the server again when the file changed between.
+    import argparse
+
+    from tfgraphlint.frontends.flake8_plugin import Flake8Plugin
+
+    names = ("_changes", "_config", "_needles", "_named", "_selected", "_server", "_early")
+    for name in names:  # the plugin's class state, restored after the test
+        monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
+    path = tmp_path / "side_effects.py"
+    shutil.copy(FIXTURES / "side_effects.py", path)
+    monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(folder))
+    _started(folder, tmp_path, dict(os.environ), "side_effects.py")
+    options = argparse.Namespace(
+        filenames=[str(path)], tfg_server="true", select=["F", "TFG"], extend_select=None
+    )
+    Flake8Plugin.parse_options(options)
+    early = Flake8Plugin._early[str(path)]
+    assert early.done.wait(WAIT) and early.answer is not None  # answered, not yet asked
+    lines = path.read_text().splitlines(keepends=True)
+    plugin = Flake8Plugin(None, lines, str(path))  # type: ignore[arg-type]
+    found = [(line, col + 1, text) for line, col, text, _ in plugin.run()]
+    assert str(path) not in Flake8Plugin._early  # taken
+    expected = _in_process(path)
+    assert [(f[0], f[1], f"{f[2]} {f[3]}") for f in expected] == found
+    # The text changed after the early request: its answer is not used.
+    Flake8Plugin.parse_options(options)
+    assert Flake8Plugin._early[str(path)].done.wait(WAIT)
+    edited = [*lines, "\n\n@tf.function\ndef late(x):\n    print(x)\n    return x\n"]
+    again = list(Flake8Plugin(None, edited, str(path)).run())  # type: ignore[arg-type]
+    assert len(again) == len(found) + 1
+    assert str(path) not in Flake8Plugin._early

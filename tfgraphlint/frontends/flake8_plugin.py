@@ -94,6 +94,53 @@ FLAKE8_OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
 )
 
 
+EARLY_FILES = 2  # files named on flake8's command line that the server gets early
+
+
+class _Early:
+    """One file sent to the server before flake8 checks it (`Flake8Plugin._ask_early`)."""
+
+    def __init__(self, source: str, pid: int) -> None:
+        import threading
+
+        self.source = source
+        self.pid = pid
+        self.answer: Any = None
+        self.done = threading.Event()
+
+    def ask(self, filename: str, spec: Mapping[str, Any]) -> None:
+        """In a thread: the server's answer (None when none answered: one is then started)."""
+        try:
+            from tfgraphlint.frontends.server import analyse_remotely
+
+            self.answer = analyse_remotely(self.source, filename, spec)
+        except Exception:  # noqa: BLE001 - `run` then analyses in process
+            self.answer = None
+        finally:
+            self.done.set()
+
+
+def _read_as_flake8(name: str) -> str | None:
+    """The text flake8 hands a plugin for command-line argument `name` (`-`: standard
+    input), read as its `FileProcessor` reads it; None for a folder or an unreadable file."""
+    import os
+    import tokenize
+
+    if name == "-":
+        from flake8.utils import stdin_get_value  # cached: flake8 reads the same text
+
+        text: str = stdin_get_value()
+    elif os.path.isfile(name):
+        try:
+            with tokenize.open(name) as handle:
+                text = handle.read()
+        except (SyntaxError, UnicodeError, OSError):
+            return None  # flake8 falls back to latin-1 there: let `run` ask
+    else:
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 class _PluginConfig:
     """`Flake8Plugin.config`, built on first use: a run over files that never name TensorFlow
     does not build it. `Config()` until flake8 calls `parse_options`, then every rule with the
@@ -131,6 +178,7 @@ class Flake8Plugin:
     _server: ClassVar[bool] = False  # `tfg-server = true`: ask the resident server first
     # What `engine.prefilter` looks for, from `config.extra_function_decorators` (default: none).
     _needles: ClassVar[tuple[str, ...]] = package_needles()
+    _early: ClassVar[dict[str, _Early]] = {}  # per absolute path: what `_ask_early` sent
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         # `tree` is required for flake8 to classify this as a tree plugin; we use libCST.
@@ -202,6 +250,49 @@ class Flake8Plugin:
         # With tfg-* options the config module is loaded anyway (to validate them): build the
         # config now. Without, it keeps its default (no extra decorators) until a file needs it.
         cls._needles = package_needles(cls.config.extra_function_decorators if changes else ())
+        cls._early = {}
+        if cls._server and cls._selected:
+            cls._ask_early(options)
+
+    @classmethod
+    def _ask_early(cls, options: argparse.Namespace) -> None:
+        """With the server, send the files named on the command line now (an editor's
+        `flake8 path` or `flake8 -`, at most `EARLY_FILES` of them): the server analyses them
+        while flake8 goes on (its checks, pyflakes), and `run` takes the answer of a file
+        whose text flake8 then hands over unchanged. Each file is read as flake8 reads it."""
+        import os
+        import threading
+
+        filenames = list(getattr(options, "filenames", None) or ())
+        if not filenames or len(filenames) > EARLY_FILES:
+            return
+        spec = cls._spec()
+        for name in filenames:
+            source = _read_as_flake8(name)
+            if source is None:
+                continue
+            shown = name if name != "-" else getattr(options, "stdin_display_name", "stdin")
+            if not names_a_package(source, cls._needles) and not may_import_reexport(source):
+                continue  # `run` does not ask either
+            early = _Early(source, os.getpid())
+            cls._early[os.path.abspath(shown)] = early
+            threading.Thread(target=early.ask, args=(shown, spec), daemon=True).start()
+
+    @classmethod
+    def _spec(cls) -> dict[str, Any]:
+        """What the server needs of the options to build the plugin's config."""
+        return {"changes": cls._changes, "named": sorted(cls._named)}
+
+    def _early_answer(self, source: str) -> tuple[bool, Any]:
+        """`(True, answer)` when `_ask_early` sent this file's `source` (the answer None when
+        no server answered); `(False, None)` when it did not."""
+        import os
+
+        early = self._early.pop(os.path.abspath(self.filename), None)
+        if early is None or early.source != source or early.pid != os.getpid():
+            return False, None  # another text, or a worker process flake8 forked
+        early.done.wait()
+        return True, early.answer
 
     def run(self) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
         if not self._selected:
@@ -211,10 +302,11 @@ class Flake8Plugin:
         if not names_a_package(source, self._needles) and not may_import_reexport(source):
             return  # the engine (libCST and every rule) and the config are not even imported
         if self._server:  # `tfg-server`: the resident process screens and analyses
-            from tfgraphlint.frontends.server import analyse_remotely
+            asked, answer = self._early_answer(source)
+            if not asked:
+                from tfgraphlint.frontends.server import analyse_remotely
 
-            spec = {"changes": self._changes, "named": sorted(self._named)}
-            answer = analyse_remotely(source, self.filename, spec)
+                answer = analyse_remotely(source, self.filename, self._spec())
             if answer is not None:
                 findings, errors = answer
                 for line, column, code, message in findings:

@@ -328,6 +328,7 @@ class _Spare:
     def __init__(self, channel: socket.socket) -> None:
         self.channel = channel  # the server's end
         self.ready = False  # the spare has said it is warm
+        self.busy_since: float | None = None  # when it was handed a request
 
     def close(self) -> None:
         """Dismiss the spare: its channel closes, and it exits (waiting, it reads the end of
@@ -373,14 +374,18 @@ def _fork_answer(conn: socket.socket, served: int, closing: list[Any]) -> None:
 
 
 def _hand_over(spare: _Spare, conn: socket.socket, served: int) -> bool:
-    """Pass `conn` to a warm spare; False when the spare is gone."""
+    """Pass `conn` to a warm spare, which is then busy (its channel ends when it exits);
+    False when the spare is gone."""
     try:
         socket.send_fds(spare.channel, [str(served).encode()], [conn.fileno()])
     except OSError:
-        return False
-    finally:
         spare.channel.close()
+        return False
+    spare.busy_since = time.monotonic()
     return True
+
+
+REPLACE_AFTER = 1.0  # seconds a busy spare delays its replacement, at most
 
 
 def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT, spares: int = SPARES) -> int:
@@ -389,7 +394,10 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT, spares: int = SPARES) 
 
     Each request is answered by a child: one of `spares` children forked and warmed ahead
     (`_Spare`), or, when none is warm yet, one forked for it. A spare that dies before it is
-    warm is not replaced (the server then forks per request, as without spares)."""
+    warm is not replaced (the server then forks per request, as without spares). A spare
+    that answers a request is replaced once it has answered (or after `REPLACE_AFTER`
+    seconds): warming its replacement at once took a core from the request (on two cores,
+    flake8 and the answering child use both)."""
     lock = _lock(path)  # held for the server's lifetime
     if lock is None:
         return 0  # another server has it
@@ -408,6 +416,7 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT, spares: int = SPARES) 
         path.unlink()  # a socket left by a server that died
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     waiting: list[_Spare] = []
+    busy: list[_Spare] = []  # answering a request: replaced when done
     try:
         listener.bind(str(path))
         os.chmod(path, 0o600)
@@ -415,20 +424,33 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT, spares: int = SPARES) 
         served = 0
         last = time.monotonic()
         while not stopping:
-            while len(waiting) < spares:
+            now = time.monotonic()
+            for late in [s for s in busy if now - (s.busy_since or now) >= REPLACE_AFTER]:
+                busy.remove(late)
+                late.close()
+            while len(waiting) + len(busy) < spares:
                 spare = _fork_spare([listener, lock])
                 if spare is None:
-                    spares = len(waiting)  # cannot fork: go on with what there is
+                    spares = len(waiting) + len(busy)  # cannot fork: go on with these
                     break
                 waiting.append(spare)
-            remaining = idle_timeout - (time.monotonic() - last)
+            remaining = idle_timeout - (now - last)
             if remaining <= 0:
                 break
+            timeout = min(
+                remaining, 1.0, *(REPLACE_AFTER - (now - (s.busy_since or now)) for s in busy)
+            )
             warming = [s.channel for s in waiting if not s.ready]
+            answering = [s.channel for s in busy]
             try:
-                ready, _, _ = select.select([listener, *warming], [], [], min(remaining, 1.0))
+                ready, _, _ = select.select(
+                    [listener, *warming, *answering], [], [], max(timeout, 0.0)
+                )
             except InterruptedError:
                 continue
+            for done in [s for s in busy if s.channel in ready]:
+                busy.remove(done)  # it has answered: its channel ended with it
+                done.close()
             for spare in [s for s in waiting if s.channel in ready]:
                 try:
                     said = spare.channel.recv(1)
@@ -451,11 +473,13 @@ def serve(path: Path, idle_timeout: float = IDLE_TIMEOUT, spares: int = SPARES) 
             warm = next((s for s in waiting if s.ready), None)
             if warm is not None:
                 waiting.remove(warm)
-            if warm is None or not _hand_over(warm, conn, served):
+            if warm is not None and _hand_over(warm, conn, served):
+                busy.append(warm)
+            else:
                 _fork_answer(conn, served, [listener, lock])
             conn.close()
     finally:
-        for spare in waiting:
+        for spare in waiting + busy:
             spare.close()
         with contextlib.suppress(OSError):
             if path.exists() and path.is_socket():
