@@ -24,6 +24,9 @@ names, each with what replaces it with the switch on:
   `scope_metadata`); stock: `set_metadata`.
 - `MetadataWrapper._metadata`, the resolved providers (`scope_metadata.resolve_directly`);
   stock: `MetadataWrapper.resolve_many`.
+- `Scope._accesses_by_node` and `scope_provider._is_assignment`, to answer an attribute
+  chain's or a call's qualified names from its dotted name, memoised on the `Scope` object
+  (`qualnames`); stock: `Scope.get_qualified_names_for` for every node.
 
 Both modes implement `BaseMetadataProvider._gen_impl`, the method libCST documents for a
 provider to implement. The fast mode also relies on libCST's nodes being dataclasses whose
