@@ -94,9 +94,6 @@ FLAKE8_OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
 )
 
 
-EARLY_FILES = 2  # files named on flake8's command line that the server gets early
-
-
 class _Early:
     """One file sent to the server before flake8 checks it (`Flake8Plugin._ask_early`)."""
 
@@ -256,27 +253,27 @@ class Flake8Plugin:
 
     @classmethod
     def _ask_early(cls, options: argparse.Namespace) -> None:
-        """With the server, send the files named on the command line now (an editor's
-        `flake8 path` or `flake8 -`, at most `EARLY_FILES` of them): the server analyses them
-        while flake8 goes on (its checks, pyflakes), and `run` takes the answer of a file
-        whose text flake8 then hands over unchanged. Each file is read as flake8 reads it."""
+        """With the server, send the file named on the command line now (an editor's
+        `flake8 path` or `flake8 -`): the server analyses it while flake8 goes on (its
+        checks, pyflakes), and `run` takes the answer when flake8 then hands over the same
+        text (the file is read as flake8 reads it). Only for one file: with more, flake8
+        checks them in worker processes, which cannot take a thread's answer."""
         import os
         import threading
 
         filenames = list(getattr(options, "filenames", None) or ())
-        if not filenames or len(filenames) > EARLY_FILES:
+        if len(filenames) != 1:
             return
-        spec = cls._spec()
-        for name in filenames:
-            source = _read_as_flake8(name)
-            if source is None:
-                continue
-            shown = name if name != "-" else getattr(options, "stdin_display_name", "stdin")
-            if not names_a_package(source, cls._needles) and not may_import_reexport(source):
-                continue  # `run` does not ask either
-            early = _Early(source, os.getpid())
-            cls._early[os.path.abspath(shown)] = early
-            threading.Thread(target=early.ask, args=(shown, spec), daemon=True).start()
+        name = filenames[0]
+        source = _read_as_flake8(name)
+        if source is None:
+            return
+        if not names_a_package(source, cls._needles) and not may_import_reexport(source):
+            return  # `run` does not ask either
+        shown = name if name != "-" else getattr(options, "stdin_display_name", "stdin")
+        early = _Early(source, os.getpid())
+        cls._early[os.path.abspath(shown)] = early
+        threading.Thread(target=early.ask, args=(shown, cls._spec()), daemon=True).start()
 
     @classmethod
     def _spec(cls) -> dict[str, Any]:
