@@ -166,6 +166,21 @@ def test_socket_folder_must_be_private(folder: Path, monkeypatch: pytest.MonkeyP
     assert server.socket_path() is None
 
 
+def _flake8(cwd: Path, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """flake8's report of `args` under `--select F,TFG` (exit 0 or 1)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "F,TFG", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
+
+
 def test_flake8_starts_then_uses_the_server(folder: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(FIXTURES, project, ignore=shutil.ignore_patterns("*.ipynb"))
@@ -173,16 +188,7 @@ def test_flake8_starts_then_uses_the_server(folder: Path, tmp_path: Path) -> Non
     env = {**os.environ, "TFGRAPHLINT_SERVER_DIR": str(folder)}
 
     def flake8(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "flake8", "--select", "F,TFG", *args, "."],
-            capture_output=True,
-            text=True,
-            cwd=project,
-            env=env,
-            check=False,
-        )
-        assert done.returncode in (0, 1), done.stderr
-        return done.stdout
+        return _flake8(project, env, *args, ".")
 
     without = flake8("--tfg-server=false")
     assert "TFG101" in without
@@ -318,23 +324,9 @@ def test_spares_do_not_outlive_the_server(folder: Path, how: str) -> None:
         assert _gone(spares), "a spare outlived the server"
 
 
-def _flake8(cwd: Path, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--select", "F,TFG", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    return done.stdout
-
-
 def _started(folder: Path, cwd: Path, env: dict[str, str], *args: str) -> Path:
     """Run flake8 with the server option once (it starts the server); its socket."""
-    _flake8(cwd, env, "--tfg-server=true", *args)
+    _flake8(cwd, env, "--isolated", "--tfg-server=true", *args)
     deadline = time.monotonic() + WAIT
     while not (sockets := list(folder.glob("*.sock"))):
         assert time.monotonic() < deadline, "flake8 started no server"
@@ -349,7 +341,7 @@ def test_flake8_sends_a_named_file_early_and_asks_once(folder: Path, tmp_path: P
     # findings of the in-process engine. From standard input (`flake8 -`) the same.
     shutil.copy(FIXTURES / "side_effects.py", tmp_path / "side_effects.py")
     env = {**os.environ, "TFGRAPHLINT_SERVER_DIR": str(folder)}
-    alone = _flake8(tmp_path, env, "--tfg-server=false", "side_effects.py")
+    alone = _flake8(tmp_path, env, "--isolated", "--tfg-server=false", "side_effects.py")
     assert "TFG102" in alone
     sock = _started(folder, tmp_path, env, "side_effects.py")
     text = (tmp_path / "side_effects.py").read_text()
@@ -358,7 +350,8 @@ def test_flake8_sends_a_named_file_early_and_asks_once(folder: Path, tmp_path: P
         (("--stdin-display-name", "side_effects.py", "-"), text),
     ]:
         before = _wait_for(sock)["served"]
-        assert _flake8(tmp_path, env, "--tfg-server=true", *args, stdin=stdin) == alone
+        found = _flake8(tmp_path, env, "--isolated", "--tfg-server=true", *args, stdin=stdin)
+        assert found == alone
         after = _wait_for(sock)["served"]
         assert isinstance(before, int) and isinstance(after, int)
         assert after - before == 2  # noqa: PLR2004 (one analysis, and this ping)

@@ -16,8 +16,9 @@ analyses a sample module before it waits: a forked child copies every page of th
 memory that it writes to, and an analysis writes to most of what it reads (reference counts),
 so that copying happens before the request, not during it. The server hands a connection to a
 warm spare (its file descriptor, over the spare's channel), or forks a child for it when none
-is warm yet. The server exits after `--idle-timeout` seconds without a
-request (default 15 minutes).
+is warm yet; a used spare's replacement is forked once it has answered (its channel ends), so
+that warming it does not take a core from the request. The server exits after
+`--idle-timeout` seconds without a request (default 15 minutes).
 
 The socket lives in a folder only the user can open (`$TFGRAPHLINT_SERVER_DIR`, else
 `$XDG_RUNTIME_DIR/tfgraphlint`, else `tfgraphlint-<uid>` in the temporary folder), and its name
