@@ -362,8 +362,6 @@ def test_the_early_answer_is_used_only_for_the_text_flake8_checks(
 ) -> None:
     # In process: `parse_options` sends the named file; `run` takes its answer when flake8
     # hands over the same text, and asks the server again when the file changed between.
-    import argparse
-
     from tfgraphlint.frontends.flake8_plugin import Flake8Plugin
 
     names = ("_changes", "_config", "_needles", "_named", "_selected", "_server", "_early")
@@ -372,7 +370,20 @@ def test_the_early_answer_is_used_only_for_the_text_flake8_checks(
     path = tmp_path / "side_effects.py"
     shutil.copy(FIXTURES / "side_effects.py", path)
     monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(folder))
-    _started(folder, tmp_path, dict(os.environ), "side_effects.py")
+    # A server at the socket this process asks (a flake8 subprocess may import tfgraphlint
+    # from elsewhere, an installed copy, and name another socket).
+    sock = server.socket_path()
+    assert sock is not None
+    with _serving(sock):
+        _wait_for(sock)
+        _early_answer_is_used_only_for_the_same_text(path)
+
+
+def _early_answer_is_used_only_for_the_same_text(path: Path) -> None:
+    import argparse
+
+    from tfgraphlint.frontends.flake8_plugin import Flake8Plugin
+
     options = argparse.Namespace(
         filenames=[str(path)], tfg_server="true", select=["F", "TFG"], extend_select=None
     )
