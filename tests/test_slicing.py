@@ -1291,3 +1291,31 @@ def test_a_comment_makes_no_statement_relevant() -> None:
         """
     assert _kept_defs(source) == {"step"}
     _same_findings_with_and_without_slicing(source)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model.compile(loss=f)\n",
+        "model . compile (loss=f)\n",
+        "model.\\\ncompile(loss=f)\n",
+        "model.  # note\n    compile(loss=f)\n",
+        "model.compile\\\n(loss=f)\n",
+        "pattern = re.compile(r'x')\n",
+        "pattern = pre.compile(r'x')\n",
+        "import re\nre . compile('x')\n",
+        "compile('x', 'f', 'exec')\n",
+        "model.compiled(x)\n",
+        "model.compile\n",
+        "x = 1\n",
+    ],
+)
+def test_calls_compile_is_the_compile_pattern(text: str) -> None:
+    # `calls_compile` searches the word first; it must say what the `.compile(` pattern
+    # (`prefilter._COMPILE`) says, on these and on every example, fixture and test file.
+    from tfgraphlint.engine.prefilter import _COMPILE_CALL, calls_compile
+
+    assert calls_compile(text) is bool(_COMPILE_CALL.search(text))
+    if text.startswith("model.compile("):
+        assert calls_compile(text)
+        assert all(calls_compile(t) is bool(_COMPILE_CALL.search(t)) for _, t in _python_texts())

@@ -86,7 +86,18 @@ _COMPILE_CALL = re.compile(_COMPILE)
 def names_keras_loss(text: str) -> bool:
     """`KERAS_LOSS` in `text`: a loss or metric method `def`, or a `.compile(` call (two
     searches: one alternation starting with `d` or `.` is five times slower)."""
-    return bool(_LOSS_DEF.search(text) or _COMPILE_CALL.search(text))
+    return bool(_LOSS_DEF.search(text)) or calls_compile(text)
+
+
+# `compile` then a `(`: what every `_COMPILE` match holds. Searched first, from its first
+# letter (fast), it spares the `_COMPILE` search, which tries every dot, to the few files that
+# have one (442 of 6,290 corpus and user files that name TensorFlow).
+_COMPILE_WORD = re.compile(rf"compile\b(?={GAP}\()")
+
+
+def calls_compile(text: str) -> bool:
+    """`_COMPILE` in `text`: a `.compile(` call, not `re.compile(`."""
+    return bool(_COMPILE_WORD.search(text)) and bool(_COMPILE_CALL.search(text))
 
 
 _LOSS_CLASSES = names.KERAS_LOSS_CLASSES | names.KERAS_METRIC_CLASSES
@@ -477,7 +488,7 @@ def may_have_compiled_context(
             return True
         if defined & loss_methods and bases & _LOSS_CLASSES:
             return True
-    compiles = bool(_COMPILE_CALL.search(text))
+    compiles = calls_compile(text)
     # The names of the module's own functions: what a `compile(...)` call, or (without
     # `exports`) a dataset call, must hand over to count.
     callables = _local_callables(statements) if compiles or not exports else set()
