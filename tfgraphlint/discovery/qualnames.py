@@ -48,13 +48,11 @@ def qualified_names(
     found = memo.get(node)
     if found is None:
         scope = dependent.get_metadata(FastScopeProvider, node, None)
+        # libCST's accesses by node (private): None in a libCST without them (no memo then).
+        accesses = None if scope is None else getattr(scope, "_accesses_by_node", None)
         if scope is None:
             found = set()
-        elif (
-            STOCK_LIBCST
-            or _IS_ASSIGNMENT is None
-            or getattr(scope, "_accesses_by_node", {node: True}).get(node)
-        ):
+        elif STOCK_LIBCST or _IS_ASSIGNMENT is None or accesses is None or accesses.get(node):
             found = scope.get_qualified_names_for(node)  # a name's access: its referents
         else:
             found = _by_name(scope, node)

@@ -577,13 +577,9 @@ def screened(
     `keep` skips the screens (follow-imports roots) and only parses; `aliases` are the file's
     re-exported TensorFlow names (`discovery.reexports`: `from mypkg import tf` names no
     package in the text)."""
-    view = text
-    if not keep:
-        if not _screen_text(text, config, aliases):
-            return False, None, text
-        view = code_view(text)
-        if not _screen_text(view, config, aliases):
-            return False, None, view
+    view = text if keep else _screened_view(text, config, aliases)
+    if view is None:
+        return False, None, text
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
@@ -606,9 +602,17 @@ def _screen_text(text: str, config: Config, aliases: Mapping[str, str] | None) -
     return bool(aliases or may_contain_compiled_code(text, config)) and is_candidate(text, config)
 
 
+def _screened_view(text: str, config: Config, aliases: Mapping[str, str] | None) -> str | None:
+    """The text steps on `text`, then (when it passes) on its `code_view`: the view when both
+    pass, else None. A `tf.function` in a docstring or a comment is no reason to parse."""
+    if not _screen_text(text, config, aliases):
+        return None
+    view = code_view(text)
+    return view if _screen_text(view, config, aliases) else None
+
+
 def screen(text: str, config: Config, aliases: Mapping[str, str] | None = None) -> bool:
     """The text steps (1 and 2) of `screened`: False only when the text certainly holds no
     compiled code. What the flake8 plugin asks before importing the slicer, whose own
-    screen then parses the file (once). Read on the text, then (when it passes) on its
-    `code_view`: a `tf.function` in a docstring or a comment is no reason to parse."""
-    return _screen_text(text, config, aliases) and _screen_text(code_view(text), config, aliases)
+    screen then parses the file (once)."""
+    return _screened_view(text, config, aliases) is not None
