@@ -389,17 +389,100 @@ def _early_answer_is_used_only_for_the_same_text(path: Path) -> None:
     )
     Flake8Plugin.parse_options(options)
     early = Flake8Plugin._early[str(path)]
-    assert early.done.wait(WAIT) and early.answer is not None  # answered, not yet asked
+    assert early.sock is not None  # sent, not yet read
     lines = path.read_text().splitlines(keepends=True)
     plugin = Flake8Plugin(None, lines, str(path))  # type: ignore[arg-type]
     found = [(line, col + 1, text) for line, col, text, _ in plugin.run()]
     assert str(path) not in Flake8Plugin._early  # taken
     expected = _in_process(path)
     assert [(f[0], f[1], f"{f[2]} {f[3]}") for f in expected] == found
+    assert early.answered and early.answer is not None
     # The text changed after the early request: its answer is not used.
     Flake8Plugin.parse_options(options)
-    assert Flake8Plugin._early[str(path)].done.wait(WAIT)
+    unused = Flake8Plugin._early[str(path)]
     edited = [*lines, "\n\n@tf.function\ndef late(x):\n    print(x)\n    return x\n"]
     again = list(Flake8Plugin(None, edited, str(path)).run())  # type: ignore[arg-type]
     assert len(again) == len(found) + 1
     assert str(path) not in Flake8Plugin._early
+    assert not unused.answered and unused.sock is not None and unused.sock.fileno() == -1
+
+
+_TAILS = {  # what may follow a module's last statement, or how it ends
+    "plain": "",
+    "comments and blank lines after": "\n# the end\n\n#   really\n\n\n",
+    "a compound statement last": "\nif __name__ == '__main__':\n    for k in range(2):\n"
+    "        pass  # noqa\n",
+    "no final newline": "\nx = (1,\n     2)",
+}
+
+
+@pytest.mark.parametrize("tail", sorted(_TAILS))
+@pytest.mark.parametrize("answer", ["late", "after run", "none"])
+def test_findings_left_to_the_end_of_the_file_are_reported(
+    folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tail: str,
+    answer: str,
+) -> None:
+    # With the server, `run` leaves the findings of a file whose answer has not come to
+    # `Flake8Deferred` (flake8 goes on with its token checks meanwhile), which reports them
+    # at their own lines: at the module's last statement when the answer comes "late" (it
+    # waits there), on the next logical line when it came "after run", and from the engine
+    # in process when no server answered ("none"). flake8 in this process, with a real
+    # server: the report is the plugin's without the server (noqa comments applied).
+    from flake8.main.cli import main
+
+    from tfgraphlint.frontends import flake8_plugin
+    from tfgraphlint.frontends.flake8_plugin import Flake8Deferred, Flake8Plugin, _Early
+
+    names = ("_changes", "_config", "_needles", "_named", "_selected", "_server", "_early")
+    for name in names:
+        monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
+    monkeypatch.setattr(Flake8Deferred, "loaded", Flake8Deferred.loaded)
+    text = (
+        (FIXTURES / "side_effects.py")
+        .read_text()
+        .replace("    print(", "    print(  # noqa: TFG102\n        ", 1)
+    )
+    path = tmp_path / "side_effects.py"
+    path.write_text(text + _TAILS[tail])
+    monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(folder))
+    args = ["--isolated", "--select", "F,TFG", str(path)]
+    assert main([*args, "--tfg-server=false"]) == 1
+    alone = capsys.readouterr().out
+    assert "TFG102" in alone and alone.count("\n") >= 3  # noqa: PLR2004
+
+    deferred: list[str] = []
+
+    class Recorded(dict[str, object]):
+        def __setitem__(self, key: str, value: object) -> None:
+            deferred.append(key)
+            super().__setitem__(key, value)
+
+    monkeypatch.setattr(flake8_plugin, "_DEFERRED", Recorded())
+    asked: list[bool] = []
+
+    def ready(self: _Early) -> bool:
+        asked.append(True)
+        return answer == "after run" and len(asked) > 1
+
+    monkeypatch.setattr(_Early, "ready", ready)
+    if answer == "none":
+        monkeypatch.setattr(server, "analysis_answer", lambda sock, path: None)
+    sock = server.socket_path()
+    assert sock is not None
+    with _serving(sock):
+        served = _wait_for(sock)["served"]
+        assert main([*args, "--tfg-server=true"]) == 1
+        assert capsys.readouterr().out == alone
+        assert deferred == [str(path)]
+        assert not flake8_plugin._DEFERRED  # reported
+        if answer == "after run":
+            assert len(asked) == 2  # noqa: PLR2004 (`run`, then the first logical line)
+        else:
+            assert len(asked) > 10  # noqa: PLR2004 (every logical line up to the last)
+        after = _wait_for(sock)["served"]
+        assert isinstance(served, int) and isinstance(after, int)
+        assert after - served == 2  # noqa: PLR2004 (the early request, and this ping)

@@ -1,5 +1,6 @@
-"""flake8 plugin, registered under `TFG`. Same engine and findings as the CLI; flake8 itself
-applies `# noqa`, selection and output.
+"""flake8 plugin, registered under `TFG` (and its logical-line part, `Flake8Deferred`, under
+`TFG0`). Same engine and findings as the CLI; flake8 itself applies `# noqa`, selection and
+output.
 
 Rules that are off by default go to flake8's default ignore list, so `flake8` shows what
 `tfgraphlint check` shows. They are an info rule (TFG590, the conversion map, which flake8
@@ -13,7 +14,7 @@ code. Options come from flake8's own config
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from tfgraphlint import __version__
 from tfgraphlint.discovery.reexports import may_import_reexport, reexports_in_text
@@ -22,6 +23,8 @@ from tfgraphlint.engine.prefilter import names_a_package, package_needles
 if TYPE_CHECKING:
     import argparse
     import ast
+    import socket
+    from pathlib import Path
 
     from tfgraphlint.config import Config, Option
 
@@ -95,26 +98,36 @@ FLAKE8_OPTIONS: tuple[tuple[str, str, bool, str], ...] = (
 
 
 class _Early:
-    """One file sent to the server before flake8 checks it (`Flake8Plugin._ask_early`)."""
+    """One file sent to the server before flake8 checks it (`Flake8Plugin._ask_early`): its
+    text, the process that sent it, and where the answer comes (`server.ask_analysis`)."""
 
-    def __init__(self, source: str, pid: int) -> None:
-        import threading
-
+    def __init__(self, source: str, pid: int, asked: tuple[socket.socket | None, Path]) -> None:
         self.source = source
         self.pid = pid
+        self.sock, self.path = asked
+        self.answered = False
         self.answer: Any = None
-        self.done = threading.Event()
 
-    def ask(self, filename: str, spec: Mapping[str, Any]) -> None:
-        """In a thread: the server's answer (None when none answered: one is then started)."""
-        try:
-            from tfgraphlint.frontends.server import analyse_remotely
+    def ready(self) -> bool:
+        """Whether the answer can be read without waiting."""
+        from tfgraphlint.frontends.server import answer_ready
 
-            self.answer = analyse_remotely(self.source, filename, spec)
-        except Exception:  # noqa: BLE001 - `run` then analyses in process
-            self.answer = None
-        finally:
-            self.done.set()
+        return self.answered or self.sock is None or answer_ready(self.sock)
+
+    def discard(self) -> None:
+        """Close the socket without reading the answer."""
+        if self.sock is not None:
+            self.sock.close()
+
+    def wait(self) -> Any:
+        """The server's answer (`server.analysis_answer`: None when none came, and a server is
+        then started), read once."""
+        if not self.answered:
+            from tfgraphlint.frontends.server import analysis_answer
+
+            self.answer = analysis_answer(self.sock, self.path)
+            self.answered = True
+        return self.answer
 
 
 def _read_as_flake8(name: str) -> str | None:
@@ -178,7 +191,9 @@ class Flake8Plugin:
     _early: ClassVar[dict[str, _Early]] = {}  # per absolute path: what `_ask_early` sent
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
-        # `tree` is required for flake8 to classify this as a tree plugin; we use libCST.
+        # `tree` makes flake8 classify this as a tree plugin; the engine parses with libCST
+        # (the tree tells `run` where the last statement is).
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -255,11 +270,11 @@ class Flake8Plugin:
     def _ask_early(cls, options: argparse.Namespace) -> None:
         """With the server, send the file named on the command line now (an editor's
         `flake8 path` or `flake8 -`): the server analyses it while flake8 goes on (its
-        checks, pyflakes), and `run` takes the answer when flake8 then hands over the same
-        text (the file is read as flake8 reads it). Only for one file: with more, flake8
-        checks them in worker processes, which cannot take a thread's answer."""
+        checks, pyflakes), and `run` (or `Flake8Deferred`) reads the answer when flake8 then
+        hands over the same text (the file is read as flake8 reads it). Only for one file:
+        with more, flake8 checks them in worker processes. Nothing waits here: the request
+        is sent, the answer stays in the socket until it is read."""
         import os
-        import threading
 
         filenames = list(getattr(options, "filenames", None) or ())
         if len(filenames) != 1:
@@ -271,25 +286,29 @@ class Flake8Plugin:
         if not names_a_package(source, cls._needles) and not may_import_reexport(source):
             return  # `run` does not ask either
         shown = name if name != "-" else getattr(options, "stdin_display_name", "stdin")
-        early = _Early(source, os.getpid())
-        cls._early[os.path.abspath(shown)] = early
-        threading.Thread(target=early.ask, args=(shown, cls._spec()), daemon=True).start()
+        from tfgraphlint.frontends.server import ask_analysis
+
+        asked = ask_analysis(source, shown, cls._spec())
+        if asked is not None:
+            cls._early[os.path.abspath(shown)] = _Early(source, os.getpid(), asked)
 
     @classmethod
     def _spec(cls) -> dict[str, Any]:
         """What the server needs of the options to build the plugin's config."""
         return {"changes": cls._changes, "named": sorted(cls._named)}
 
-    def _early_answer(self, source: str) -> tuple[bool, Any]:
-        """`(True, answer)` when `_ask_early` sent this file's `source` (the answer None when
-        no server answered); `(False, None)` when it did not."""
+    def _early_request(self, source: str) -> _Early | None:
+        """What `_ask_early` sent for this file, when it sent this `source` from this process;
+        else None (another text, or a worker process flake8 forked)."""
         import os
 
         early = self._early.pop(os.path.abspath(self.filename), None)
-        if early is None or early.source != source or early.pid != os.getpid():
-            return False, None  # another text, or a worker process flake8 forked
-        early.done.wait()
-        return True, early.answer
+        if early is None or early.pid != os.getpid():
+            return None
+        if early.source != source:
+            early.discard()
+            return None
+        return early
 
     def run(self) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
         if not self._selected:
@@ -299,8 +318,29 @@ class Flake8Plugin:
         if not names_a_package(source, self._needles) and not may_import_reexport(source):
             return  # the engine (libCST and every rule) and the config are not even imported
         if self._server:  # `tfg-server`: the resident process screens and analyses
-            asked, answer = self._early_answer(source)
-            if not asked:
+            early = self._early_request(source)
+            if early is not None and not early.ready():
+                # (flake8 stops checking at its own last line, should it count fewer.)
+                last = min(_last_statement_line(self.tree), len(self.lines))
+                if last and Flake8Deferred.loaded:
+                    # flake8 goes on with its other checks (pycodestyle's token pass) while
+                    # the server works; `Flake8Deferred` reports at the last statement.
+                    _DEFERRED[self.filename] = _Pending(self, source, early, last)
+                    return
+            yield from self.findings(source, early)
+            return
+        yield from self.findings(source, None)
+
+    def findings(
+        self, source: str, early: _Early | None
+    ) -> Iterator[tuple[int, int, str, type[Flake8Plugin]]]:
+        """The findings of this file's `source`, as flake8 takes them: from the server's
+        answer (`early`'s, when `_ask_early` sent it) with `tfg-server`, else (or when no
+        server answered) from the engine in this process."""
+        if self._server:
+            if early is not None:
+                answer = early.wait()
+            else:
                 from tfgraphlint.frontends.server import analyse_remotely
 
                 answer = analyse_remotely(source, self.filename, self._spec())
@@ -342,6 +382,65 @@ class Flake8Plugin:
         for e in result.errors:
             if e.kind == "internal":
                 yield e.line or 1, 0, f"TFG999 {e.message}", type(self)
+
+
+def _last_statement_line(tree: ast.AST) -> int:
+    """The line where the module's last statement ends (0 for a module without one): flake8
+    checks the logical line that ends there, whatever follows (comments, blank lines)."""
+    body = getattr(tree, "body", None)
+    return int(getattr(body[-1], "end_lineno", 0) or 0) if body else 0
+
+
+class _Pending(NamedTuple):
+    """A file whose findings `Flake8Plugin.run` left to `Flake8Deferred`."""
+
+    plugin: Flake8Plugin
+    source: str
+    early: _Early
+    last_line: int
+
+
+_DEFERRED: dict[str, _Pending] = {}  # per flake8 file name
+
+
+class Flake8Deferred:
+    """flake8 logical-line plugin (also under `TFG`): reports the findings that
+    `Flake8Plugin.run` deferred. With `tfg-server`, the server analyses the file that
+    flake8 was named while flake8 runs its own checks; when the answer is not there yet as
+    flake8 asks the tree plugins, waiting for it would leave flake8's token pass
+    (pycodestyle) for after. `run` then hands the file over, and this plugin yields its
+    findings, at their own positions (flake8 takes a `(line, column)` offset from a
+    logical-line plugin), on the first logical line checked after the answer arrived, or at
+    the logical line where the module's last statement ends, where it waits for it (or, when
+    no server answered, analyses in this process). flake8 calls it on every logical line of
+    every file: with nothing deferred, it does nothing. `run` defers only when flake8 loaded
+    this plugin (its `parse_options` ran)."""
+
+    name = "tfgraphlint"
+    version = __version__
+    loaded: ClassVar[bool] = False
+
+    def __init__(self, logical_line: str, tokens: Sequence[Any], filename: str) -> None:
+        self.found: list[tuple[tuple[int, int], str]] = []
+        if not _DEFERRED:
+            return
+        pending = _DEFERRED.get(filename)
+        if pending is None:
+            return
+        if tokens[-1][2][0] < pending.last_line and not pending.early.ready():
+            return
+        del _DEFERRED[filename]
+        self.found = [
+            ((line, column), text)
+            for line, column, text, _ in pending.plugin.findings(pending.source, pending.early)
+        ]
+
+    @classmethod
+    def parse_options(cls, options: argparse.Namespace) -> None:
+        cls.loaded = True
+
+    def __iter__(self) -> Iterator[tuple[tuple[int, int], str]]:
+        return iter(self.found)
 
 
 def tfg_selected(

@@ -149,11 +149,40 @@ def _receive(sock: socket.socket) -> Any:
 def request(message: Mapping[str, Any], path: Path, timeout: float = CLIENT_TIMEOUT) -> Any:
     """Send one request to the server at `path` and return its answer; None when no server
     answers (none running, a dead socket, a timeout, a malformed answer)."""
+    sock = send_request(message, path, timeout)
+    return None if sock is None else read_answer(sock)
+
+
+def send_request(
+    message: Mapping[str, Any], path: Path, timeout: float = CLIENT_TIMEOUT
+) -> socket.socket | None:
+    """Send one request to the server at `path`; the connected socket, on which
+    `read_answer` reads the answer later, or None when no server takes it. `timeout`
+    bounds each step, the reading included."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
-            _send(sock, message)
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        _send(sock, message)
+    except (OSError, ValueError):
+        sock.close()
+        return None
+    return sock
+
+
+def answer_ready(sock: socket.socket) -> bool:
+    """Whether the answer (or the end of the connection) has arrived on `sock`."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True  # `read_answer` says what went wrong
+
+
+def read_answer(sock: socket.socket) -> Any:
+    """The answer on a socket `send_request` gave (closed after); None when none comes (a
+    dead server, a timeout, a malformed answer)."""
+    try:
+        with sock:
             return _receive(sock)
     except (OSError, ValueError):
         return None
@@ -208,6 +237,16 @@ def analyse_remotely(
 ) -> tuple[list[list[Any]], list[list[Any]]] | None:
     """The findings and internal errors of `source` from the server, as the plugin reports
     them; None when no server answered (one is then started for the next run)."""
+    asked = ask_analysis(source, filename, config)
+    return None if asked is None else analysis_answer(*asked)
+
+
+def ask_analysis(
+    source: str, filename: str, config: Mapping[str, Any]
+) -> tuple[socket.socket | None, Path] | None:
+    """Send `source` to the server for analysis: the socket to read the answer on (None
+    when no server took it) and the server's socket path, for `analysis_answer`; None when
+    there can be no server here (no fork or Unix sockets, no private folder)."""
     if not supported():
         return None
     path = socket_path()
@@ -219,7 +258,15 @@ def analyse_remotely(
         "source": source,
         "config": dict(config),
     }
-    answer = request(message, path)
+    return send_request(message, path), path
+
+
+def analysis_answer(
+    sock: socket.socket | None, path: Path
+) -> tuple[list[list[Any]], list[list[Any]]] | None:
+    """`analyse_remotely`'s answer to what `ask_analysis` sent on `sock`; None (and a server
+    started at `path` for the next run) when none came."""
+    answer = None if sock is None else read_answer(sock)
     if isinstance(answer, dict) and "findings" in answer and "errors" in answer:
         return answer["findings"], answer["errors"]
     if answer is None:
