@@ -33,9 +33,10 @@ from collections.abc import Callable, Iterable, Iterator
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.api_kinds import Kind, tf_call_kind
-from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
+from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS, all_statements, ast_nodes
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_SCOPE_TYPES = frozenset(_SCOPES)  # exact classes: the parser makes no subclasses
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _PYTHON_VALUES = (
     ast.Constant,
@@ -325,19 +326,22 @@ def _rebound_first(
 
 def _own_nodes(scope: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Iterator[ast.AST]:
     """The nodes of a function's body, its nested functions' bodies excepted (their
-    decorators, defaults and annotations are evaluated here, and included)."""
+    decorators, defaults and annotations are evaluated here, and included), without the
+    expression contexts and operators (`ast_nodes`: read as `node.ctx`, `node.op`)."""
     if isinstance(scope, ast.Lambda):
         stack: list[ast.AST] = [scope.body]
     else:
         stack = list(scope.body)
     node_class = ast.AST
+    fields_of = WALKED_FIELDS
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, _SCOPES):
-            stack.extend(_outer_parts(node))
+        kind = type(node)
+        if kind in _SCOPE_TYPES:
+            stack.extend(_outer_parts(node))  # type: ignore[arg-type]
             continue
-        for field in node._fields:
+        for field in fields_of[kind]:
             value = getattr(node, field, None)
             if type(value) is list:
                 stack.extend([item for item in value if isinstance(item, node_class)])
@@ -697,9 +701,18 @@ def _functions(
     """Every function and lambda under `root` (itself included), and whether it is nested
     in another function."""
     stack: list[tuple[ast.AST, bool]] = [(root, False)]
+    node_class = ast.AST
+    fields_of = WALKED_FIELDS
     while stack:
         node, in_function = stack.pop()
-        if isinstance(node, _SCOPES):
-            yield node, in_function
-        inside = in_function or isinstance(node, _SCOPES)
-        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
+        kind = type(node)
+        inside = in_function
+        if kind in _SCOPE_TYPES:
+            yield node, in_function  # type: ignore[misc]
+            inside = True
+        for field in fields_of[kind]:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                stack.extend([(item, inside) for item in value if isinstance(item, node_class)])
+            elif isinstance(value, node_class):
+                stack.append((value, inside))
