@@ -19,7 +19,7 @@ import libcst as cst
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
 from tfgraphlint.discovery.stock import STOCK_LIBCST
-from tfgraphlint.discovery.walk import is_walked_type
+from tfgraphlint.discovery.walk import WALKED, is_walked_type
 
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
@@ -37,6 +37,7 @@ def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
     parent nothing asks for."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [root]
+    walked = WALKED  # `is_walked_type`'s cache, read inline (a call per child costs more)
     while stack:
         node = stack.pop()
         for name in _fields(type(node)):
@@ -44,12 +45,19 @@ def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
             kind = type(value)
             if kind is tuple or kind is list:
                 for child in value:
-                    if is_walked_type(type(child)):
+                    go = walked.get(type(child))
+                    if go is None:
+                        go = is_walked_type(type(child))
+                    if go:
                         parents[child] = node
                         stack.append(child)
-            elif is_walked_type(kind):
-                parents[value] = node
-                stack.append(value)
+            else:
+                go = walked.get(kind)
+                if go is None:
+                    go = is_walked_type(kind)
+                if go:
+                    parents[value] = node
+                    stack.append(value)
     return parents
 
 

@@ -45,7 +45,7 @@ from libcst.metadata import (
 )
 
 from tfgraphlint.discovery.stock import STOCK_LIBCST
-from tfgraphlint.discovery.walk import leave_method, walk_events
+from tfgraphlint.discovery.walk import leave_methods, walk_events
 
 if not STOCK_LIBCST:
     from libcst.metadata.expression_context_provider import (  # not exported by libCST
@@ -71,10 +71,13 @@ if not STOCK_LIBCST:
             if _ASSIGNMENT_LIKE is None or type(original_node) in _ASSIGNMENT_LIKE:
                 super().on_leave(original_node)  # libCST's own: it also counts the assignment
                 return
-            self.provider.set_metadata(original_node, self.scope)
-            method = leave_method(self, original_node)  # what `CSTVisitor.on_leave` would call
+            # `set_metadata`, and the table of `leave_` methods, inline: once per node.
+            self.provider._computed[original_node] = self.scope
+            method = _SCOPE_LEAVES[type(original_node)]  # what `CSTVisitor.on_leave` would call
             if method is not None:
                 method(self, original_node)
+
+    _SCOPE_LEAVES = leave_methods(_ScopeVisitor)
 
     # The classes `_fast_visits` walks: libCST's expression-context visitor as well, since it
     # starts new ones of its own class for assignment targets (it has no attribute hooks either,

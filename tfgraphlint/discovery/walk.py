@@ -94,6 +94,7 @@ TRIVIA: frozenset[type] = frozenset(
 )
 _TRIVIA_NAMES = frozenset(kind.__name__ for kind in TRIVIA)
 _WALKED: dict[type, bool] = {}  # a node class, and not trivia
+WALKED = _WALKED  # `is_walked_type`'s cache, for loops that read it inline
 
 
 def is_walked_type(kind: type) -> bool:
@@ -271,9 +272,10 @@ def _tables(kind: type) -> tuple[_Table, _Table]:
     return found
 
 
-def leave_method(visitor: cst.CSTVisitor, node: cst.CSTNode) -> _Method | None:
-    """What `CSTVisitor.on_leave` would call for `node` (unbound), or None for nothing."""
-    return _tables(type(visitor))[1][type(node)]
+def leave_methods(kind: type[cst.CSTVisitor]) -> dict[type, _Method | None]:
+    """What `CSTVisitor.on_leave` of visitor class `kind` would call for a node, per node
+    class (unbound), or None for nothing (filled on first use of each node class)."""
+    return _tables(kind)[1]
 
 
 def _walk_dispatching(
