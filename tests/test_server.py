@@ -413,6 +413,8 @@ _TAILS = {  # what may follow a module's last statement, or how it ends
     "a compound statement last": "\nif __name__ == '__main__':\n    for k in range(2):\n"
     "        pass  # noqa\n",
     "no final newline": "\nx = (1,\n     2)",
+    "a form feed before the last statement": "\n\x0c\ny = 2\n",
+    "CRLF line endings": "\r\n",  # the whole file's, see below
 }
 
 
@@ -447,7 +449,10 @@ def test_findings_left_to_the_end_of_the_file_are_reported(
         .replace("    print(", "    print(  # noqa: TFG102\n        ", 1)
     )
     path = tmp_path / "side_effects.py"
-    path.write_text(text + _TAILS[tail])
+    if tail == "CRLF line endings":
+        path.write_bytes(text.replace("\n", "\r\n").encode())
+    else:
+        path.write_text(text + _TAILS[tail])
     monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(folder))
     args = ["--isolated", "--select", "F,TFG", str(path)]
     assert main([*args, "--tfg-server=false"]) == 1
