@@ -69,3 +69,16 @@ def test_cli_reports_it_and_goes_on(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert expected in out + err
     assert "internal error" not in out + err
     assert f"{root / 'good.py'}:5:5: TFG101" in out
+
+
+@pytest.mark.parametrize("case", [*CASES, "valid"])
+@pytest.mark.parametrize("path", ["m.py", "m.ipynb"])
+def test_the_tree_compiles_as_the_text_does(case: str, path: str) -> None:
+    # The engine compiles the screen's tree of the whole text (no second parse): the same
+    # error, message and line as compiling the text (a notebook allows top-level `await`).
+    from tfgraphlint.engine.runner import compile_check
+
+    source = HEAD + (CASES[case][0] if case != "valid" else "y = step(1)\n")
+    assert compile_check(path, source, ast.parse(source)) == compile_check(path, source)
+    if case == "valid" or (path.endswith(".ipynb") and case == "await_outside_function"):
+        assert compile_check(path, source) is None

@@ -154,18 +154,19 @@ def python_precheck(path: str, text: str, known: ast.Module | None = None) -> Pr
     return Precheck(None, False, tree)
 
 
-def compile_check(path: str, text: str) -> FileError | None:
+def compile_check(path: str, text: str, tree: ast.Module | None = None) -> FileError | None:
     """The error CPython's compiler raises on a text its parser accepts (`nonlocal` at module
     level, `return` or `yield` outside a function, `break` outside a loop, `await` outside an
     async function, a duplicate argument...): the file cannot run, so it is a syntax error,
     as `python` reports it. The whole text, not the sliced one: slicing must not change which
-    files have errors."""
+    files have errors. `tree`: `ast.parse(text)` when the caller has it (the slicer's screen
+    parsed the whole text): compiled instead of parsing the text again."""
     # IPython runs a notebook's cells with top-level `await` allowed.
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if path.endswith(".ipynb") else 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            compile(text, path, "exec", flags=flags, dont_inherit=True)
+            compile(text if tree is None else tree, path, "exec", flags=flags, dont_inherit=True)
     except SyntaxError as exc:
         return FileError(path, f"syntax error: {exc.msg}", exc.lineno)
     except (ValueError, RecursionError, MemoryError):
@@ -244,17 +245,17 @@ def analyse(
     chosen = _rules_stage(path, config, rules)
     if not chosen and not keep_discovery:
         return analysis
-    analysed, known = text, None
+    analysed, known, whole = text, None, None
     if prefilter:
         sliced = slice_module(
             text, config, frozenset(roots), chosen, aliases, keras_gate=not keep_discovery
         )
         if sliced is None:
             return analysis  # nothing can be compiled (a syntax error here hides no finding)
-        analysed, known = sliced
+        analysed, known, whole = sliced
     if noqa and not keep_discovery and noqa_mod.file_is_skipped(text):
         return analysis  # only where there is something to skip
-    tree = _precheck_stage(path, text, analysed, result, known)
+    tree = _precheck_stage(path, text, analysed, result, known, whole)
     if result.errors:
         return analysis
     module = _parse_stage(path, analysed, tree, result)
@@ -336,16 +337,21 @@ class _Tree(NamedTuple):
 
 
 def _precheck_stage(
-    path: str, text: str, analysed: str, result: LintResult, known: ast.Module | None = None
+    path: str,
+    text: str,
+    analysed: str,
+    result: LintResult,
+    known: ast.Module | None = None,
+    whole: ast.Module | None = None,
 ) -> _Tree:
     """Precheck: CPython's parser on the analysed text (`known`: its tree, which the slicer
-    gives), its compiler on the whole text. A conclusive error goes into `result` (and ends
-    the file)."""
+    gives), its compiler on the whole text (`whole`: its tree, which the slicer gives too).
+    A conclusive error goes into `result` (and ends the file)."""
     python_error, conclusive, tree = python_precheck(path, analysed, known)
     if python_error is not None and conclusive:
         result.errors.append(python_error)
     elif python_error is None:
-        compile_error = compile_check(path, text)
+        compile_error = compile_check(path, text, whole)
         if compile_error is not None:
             result.errors.append(compile_error)
     return _Tree(tree, python_error)

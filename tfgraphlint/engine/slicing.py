@@ -228,10 +228,13 @@ def _relevance(text: str, config: Config, triggers: tuple[str, ...] = ()) -> re.
 
 class Sliced(NamedTuple):
     """What `slice_module` keeps of a file: the text for libCST, and what `ast.parse` makes of
-    it, taken from the screen's tree of the whole text (`_sliced_tree`; None: parse `text`)."""
+    it, taken from the screen's tree of the whole text (`_sliced_tree`; None: parse `text`),
+    and that tree of the whole text (None when `ast` could not parse it; not to be changed:
+    the engine's compile check compiles it)."""
 
     text: str
     tree: ast.Module | None
+    whole: ast.Module | None = None
 
 
 def slice_module(
@@ -373,7 +376,7 @@ def slice_module(
             if ranges:
                 cut[unit.stmt] = ranges
     out = _render(lines, units, keep, blank)
-    return Sliced("".join(out), _sliced_tree(tree, units, keep, cut, lines, out))
+    return Sliced("".join(out), _sliced_tree(tree, units, keep, cut, lines, out), tree)
 
 
 _DEF_CALL = re.compile(r"def\s+call")
