@@ -404,7 +404,7 @@ _DEFERRED: dict[str, _Pending] = {}  # per flake8 file name
 
 
 class Flake8Deferred:
-    """flake8 logical-line plugin (also under `TFG`): reports the findings that
+    """flake8 logical-line plugin (entry point `TFG0`): reports the findings that
     `Flake8Plugin.run` deferred. With `tfg-server`, the server analyses the file that
     flake8 was named while flake8 runs its own checks; when the answer is not there yet as
     flake8 asks the tree plugins, waiting for it would leave flake8's token pass
@@ -427,7 +427,8 @@ class Flake8Deferred:
         pending = _DEFERRED.get(filename)
         if pending is None:
             return
-        if tokens[-1][2][0] < pending.last_line and not pending.early.ready():
+        line = tokens[-1][2][0] if tokens else 0  # where this logical line ends
+        if line < pending.last_line and not pending.early.ready():
             return
         del _DEFERRED[filename]
         self.found = [
