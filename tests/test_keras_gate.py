@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -525,3 +526,37 @@ def test_many_calls_are_gated_together(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slicing, "_close_over_names", close)
     assert _findings(quiet, prefilter=False) == []
     assert [c for _, c in _findings(loud)] == ["TFG509"]
+
+
+def test_gate_reads_re_exported_names_as_discovery_does(tmp_path: Path) -> None:
+    """With `tf` re-exported by the project's package (`from pkg import tf`), a call on
+    another name imported from the package is no TensorFlow call (a layer that only asks it
+    is dropped); a TensorFlow op through the re-exported name may give a tensor (kept, and
+    reported as without the gate)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("import tensorflow as tf\n", encoding="utf-8")
+    (package / "boxes.py").write_text("def is_relative(fmt):\n    return fmt == 'rel'\n")
+    layer = textwrap.dedent(
+        """\
+        from pkg import boxes, tf
+
+
+        class Block(tf.keras.layers.Layer):
+            def call(self, inputs):
+                if {test}:
+                    return inputs
+                return -inputs
+        """
+    )
+    path = str(package / "layer.py")
+    python = layer.format(test="boxes.is_relative(self.fmt)")
+    aliases = {"pkg.tf": "tensorflow"}
+    assert slice_module(python, ALL, aliases=aliases) is None
+    assert slice_module(python, ALL, aliases=aliases, keras_gate=False) is not None
+    assert lint_source(python, path, ALL, prefilter=False).findings == []
+    tensor = layer.format(test="tf.reduce_any(inputs > 0)")
+    assert slice_module(tensor, ALL, aliases=aliases) is not None
+    found = lint_source(tensor, path, ALL).findings
+    assert [(f.line, f.code) for f in found] == [(6, "TFG510")]
+    assert found == lint_source(tensor, path, ALL, prefilter=False).findings

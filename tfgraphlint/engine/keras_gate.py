@@ -29,11 +29,12 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.api_kinds import Kind, tf_call_kind
 from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS, all_statements, ast_nodes
+from tfgraphlint.discovery.reexports import rewrite
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPE_TYPES = frozenset(_SCOPES)  # exact classes: the parser makes no subclasses
@@ -361,15 +362,21 @@ def _outer_parts(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> l
 class KerasGate:
     """The gate for one module (`tree`, parsed by the screen)."""
 
-    def __init__(self, tree: ast.Module, text: str, reexports: bool = False) -> None:
+    def __init__(
+        self, tree: ast.Module, text: str, aliases: Mapping[str, str] | None = None
+    ) -> None:
         self.tree = tree
         self.text = text
         self.imported: dict[str, str] = {}  # local name -> the name it imports
         # The local names an import binds to TensorFlow or Keras, and what each imports
-        # (`a.b` for `import a.b as c`); with `reexports` (`from mypkg import tf`), every
-        # imported name may be one.
+        # (`a.b` for `import a.b as c`).
         self.qualified: dict[str, set[str]] = {}
-        self.reexports = reexports
+        # With `aliases` (the module's re-exported TensorFlow names, `discovery.reexports`:
+        # `from mypkg import tf`), every other local name an import binds, and what it
+        # imports, as libCST names it (`.pkg.tf` for `from .pkg import tf`): a chain on one
+        # is TensorFlow's when its name rewritten through `aliases` is (`_api_names`).
+        self.aliases = dict(aliases or {})
+        self._others: dict[str, set[str]] = {}
         self.star = False  # `from x import *`: any name may be imported
         self._call_methods: set[int] = set()  # the `def call`s of class bodies (by id)
         for node in all_statements(tree):
@@ -380,6 +387,7 @@ class KerasGate:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 if isinstance(node, ast.ImportFrom):
                     package = "" if node.level else (node.module or "").split(".")[0]
+                    prefix = "." * node.level + (f"{node.module}." if node.module else "")
                 for alias in node.names:
                     if alias.name == "*":
                         self.star = True
@@ -391,12 +399,14 @@ class KerasGate:
                     else:  # `import a.b` binds `a`, the package
                         local = named = alias.name.split(".")[0]
                     self.imported[local] = named
+                    if isinstance(node, ast.ImportFrom):
+                        full = prefix + alias.name
+                    else:  # `import a.b as c` binds `a.b`; `import a.b` binds `a`
+                        full = alias.name if alias.asname else package
                     if package in _API_PACKAGES:
-                        if isinstance(node, ast.ImportFrom):
-                            full = f"{node.module}.{alias.name}"
-                        else:  # `import a.b as c` binds `a.b`; `import a.b` binds `a`
-                            full = alias.name if alias.asname else package
                         self.qualified.setdefault(local, set()).add(full)
+                    elif self.aliases:
+                        self._others.setdefault(local, set()).add(full)
         self._bound: set[str] | None = None  # every name bound anywhere: when first needed
         self._builtins: dict[str, bool] = {}
 
@@ -439,13 +449,27 @@ class KerasGate:
         binds (any name, after a star import); not `np.f`, `math.f` or another package's
         (the inference gives their results no tensor kind: `tensors.tf_call_kind`), not
         `self.f`, a local function, a parameter."""
+        parts: list[str] = []
         while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
             func = func.value
         if not isinstance(func, ast.Name):
             return False  # `f(x).g`: the receiver decides (`_call_may_be_tensor`)
         if self.star or func.id in self.qualified:
             return True
-        return self.reexports and func.id in self.imported
+        return func.id in self._others and bool(self._api_names(func.id, parts))
+
+    def _api_names(self, local: str, parts: list[str]) -> list[str]:
+        """The TF or Keras qualified names that the chain `local.<parts reversed>` may have:
+        through an import of TensorFlow or Keras, or (`_others`) through a re-export, its
+        name rewritten as discovery rewrites it (`discovery.reexports.rewrite`)."""
+        rest = "".join(f".{part}" for part in reversed(parts))
+        found = [full + rest for full in self.qualified.get(local, ())]
+        for full in self._others.get(local, ()):
+            name = rewrite(full + rest, self.aliases)
+            if name != full + rest and name.split(".")[0] in _API_PACKAGES:
+                found.append(name)
+        return found
 
     def _tensor_type(self, annotation: ast.expr) -> bool:
         """Whether a parameter's annotation may be a tensor type for the inference (its
@@ -517,18 +541,16 @@ class KerasGate:
         """A call of a TF or Keras function: what `FunctionFacts._call_kind` makes of its
         qualified names (`api_kinds.tf_call_kind`: `tf.nest.flatten`, `tf.keras.layers.Dense`,
         `K.ndim` give no tensor). True when a name is not one the table knows, or may be
-        another (a star import, a re-exported `tf`)."""
+        another (a star import)."""
         parts: list[str] = []
         while isinstance(func, ast.Attribute):
             parts.append(func.attr)
             func = func.value
-        if not isinstance(func, ast.Name) or self.star or self.reexports:
+        if not isinstance(func, ast.Name) or self.star:
             return True
-        rest = "".join(f".{part}" for part in reversed(parts))
-        for full in self.qualified.get(func.id, ()):
-            if tf_call_kind(full + rest) in (Kind.TENSOR, None):
-                return True
-        return False
+        return any(
+            tf_call_kind(name) in (Kind.TENSOR, None) for name in self._api_names(func.id, parts)
+        )
 
     def _param_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
         return name in (scope.presumed if presume else scope.annotated)

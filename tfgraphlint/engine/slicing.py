@@ -304,7 +304,7 @@ def slice_module(
     if gated:
         # Only Keras `call`s found by default: keep those whose traced code may report.
         needed = _keras_calls_that_may_report(
-            KerasGate(tree, text, bool(aliases)), units, segments, idents, direct, traced, memo
+            KerasGate(tree, text, aliases), units, segments, idents, direct, traced, memo
         )
         if not any(needed):
             return None
