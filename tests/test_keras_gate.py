@@ -560,3 +560,28 @@ def test_gate_reads_re_exported_names_as_discovery_does(tmp_path: Path) -> None:
     found = lint_source(tensor, path, ALL).findings
     assert [(f.line, f.code) for f in found] == [(6, "TFG510")]
     assert found == lint_source(tensor, path, ALL, prefilter=False).findings
+
+
+def test_gate_reads_keras_calls_outside_the_table_as_the_inference_does() -> None:
+    """`keras.backend.backend()` (Keras 3, outside `keras.ops`) is in no table of the
+    inference, which then reads its receiver (a module attribute: no tensor): a layer that
+    only compares it is dropped. `keras.ops.any(...)` is a tensor: kept, and reported."""
+    layer = textwrap.dedent(
+        """\
+        import keras
+
+
+        class Block(keras.layers.Layer):
+            def call(self, inputs):
+                if {test}:
+                    return inputs
+                return -inputs
+        """
+    )
+    python = layer.format(test='keras.backend.backend() == "tensorflow"')
+    assert _sliced_text(python, ALL) is None
+    assert _sliced_text(python, ALL, keras_gate=False) is not None
+    assert _findings(python, prefilter=False) == []
+    tensor = layer.format(test="keras.ops.any(inputs > 0)")
+    assert _sliced_text(tensor, ALL) is not None
+    assert _findings(tensor) == [(6, "TFG510")] == _findings(tensor, prefilter=False)

@@ -528,7 +528,11 @@ class KerasGate:
             return self._any_tensor(_call_arguments(call), scope, presume)
         func = call.func
         if self._may_be_api(func):
-            return self._api_call_may_be_tensor(func)
+            verdict = self._api_call_may_be_tensor(func)
+            if verdict is not None:
+                return verdict
+            # No name of it is in the table (`keras.backend.backend()`, Keras 3 outside
+            # `keras.ops`): the inference reads the call as any other (its receiver).
         if isinstance(func, ast.Attribute):
             if func.attr in names.SHAPE_METHODS:
                 return False
@@ -537,20 +541,20 @@ class KerasGate:
             return self.may_be_tensor(func.value, scope, presume)
         return not isinstance(func, ast.Name)  # a local function's result: unknown
 
-    def _api_call_may_be_tensor(self, func: ast.expr) -> bool:
+    def _api_call_may_be_tensor(self, func: ast.expr) -> bool | None:
         """A call of a TF or Keras function: what `FunctionFacts._call_kind` makes of its
         qualified names (`api_kinds.tf_call_kind`: `tf.nest.flatten`, `tf.keras.layers.Dense`,
-        `K.ndim` give no tensor). True when a name is not one the table knows, or may be
-        another (a star import)."""
+        `K.ndim` give no tensor). True when a name may give a tensor, or may be any (a star
+        import); None when the table knows none of its names (the call is then read as a
+        call of something else)."""
         parts: list[str] = []
         while isinstance(func, ast.Attribute):
             parts.append(func.attr)
             func = func.value
         if not isinstance(func, ast.Name) or self.star:
             return True
-        return any(
-            tf_call_kind(name) in (Kind.TENSOR, None) for name in self._api_names(func.id, parts)
-        )
+        kinds = {tf_call_kind(name) for name in self._api_names(func.id, parts)} - {None}
+        return Kind.TENSOR in kinds if kinds else None
 
     def _param_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
         return name in (scope.presumed if presume else scope.annotated)
