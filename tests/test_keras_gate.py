@@ -585,3 +585,29 @@ def test_gate_reads_keras_calls_outside_the_table_as_the_inference_does() -> Non
     tensor = layer.format(test="keras.ops.any(inputs > 0)")
     assert _sliced_text(tensor, ALL) is not None
     assert _findings(tensor) == [(6, "TFG510")] == _findings(tensor, prefilter=False)
+
+
+def test_gate_reads_a_nested_function_s_free_names_in_the_enclosing_one() -> None:
+    """A function nested in a `call` reads a free name as the enclosing `call` binds it (the
+    inference's `FunctionFacts.outer`): a flag with a default is Python (dropped), the
+    result of a TF op may be a tensor (kept, and reported as without the gate)."""
+    layer = _module(
+        """
+        def call(self, inputs, fast=False):
+            total = tf.reduce_sum(inputs)
+            def step(x):
+                if {test}:
+                    return x
+                return -x
+            return step(inputs)
+        """
+    )
+    python = layer.replace("{test}", "fast")
+    assert _sliced_text(python, ALL) is None
+    assert _sliced_text(python, ALL, keras_gate=False) is not None
+    assert _findings(python, prefilter=False) == []
+    tensor = layer.replace("{test}", "total > 0")
+    assert _sliced_text(tensor, ALL) is not None
+    found = _findings(tensor)
+    assert [code for _, code in found] == ["TFG510"]
+    assert found == _findings(tensor, prefilter=False)

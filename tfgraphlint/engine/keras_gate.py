@@ -91,6 +91,7 @@ class _Scope:
         "nodes",
         "opaque",
         "params",
+        "parent",
         "progress",
         "cycled",
     )
@@ -102,8 +103,13 @@ class _Scope:
         builtin_of: Callable[[ast.expr], str | None],
         tensor_type: Callable[[ast.expr], bool],
         call_method: bool = True,
+        parent: _Scope | None = None,
     ):
         self.nested = nested  # inside another function: free names are the outer one's
+        # The function whose body holds this one (None when it is not nested, or when it is
+        # in a nested function's decorators, defaults or annotations: then a free name may
+        # be a tensor): the inference reads a free name there (`FunctionFacts.outer`).
+        self.parent = parent
         self.nodes = list(_own_nodes(node))
         self.bindings: dict[str, list[tuple[str, ast.expr | None]]] = {}
         self.opaque: set[str] = set()
@@ -577,8 +583,10 @@ class KerasGate:
                 return True
             if name not in scope.shadowed:
                 return False  # a parameter the inference does not take for a tensor
-        elif not bindings:
-            return scope.nested  # a free name: an enclosing function's, or the module's
+        elif not bindings:  # a free name: an enclosing function's, or the module's
+            if scope.parent is not None:
+                return self._name_may_be_tensor(name, scope.parent, presume)
+            return scope.nested
         scope.progress.add(name)
         entry, met, vetoed = scope.cycled, False, False
         try:
@@ -709,9 +717,13 @@ class KerasGate:
         """Whether a breakage rule may report in a function under any of `roots` (the
         statements the slicer may trace), nested ones included."""
         for root in roots:
-            for node, nested in _functions(root):
+            scopes: dict[int, _Scope] = {}
+            for node, parent in _functions(root):
                 method = id(node) in self._call_methods
-                scope = _Scope(node, nested, self._builtin, self._tensor_type, method)
+                outer = None if parent is None or parent is _UNKNOWN else scopes[id(parent)]
+                nested = parent is not None
+                scope = _Scope(node, nested, self._builtin, self._tensor_type, method, outer)
+                scopes[id(node)] = scope
                 if self.has_site(scope):
                     return True
         return False
@@ -721,24 +733,34 @@ def _call_arguments(call: ast.Call) -> list[ast.expr]:
     return [*call.args, *(k.value for k in call.keywords)]
 
 
+_UNKNOWN = ast.AST()  # `_functions`: in a function, but not in its body
+
+
 def _functions(
     root: ast.AST,
-) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, bool]]:
-    """Every function and lambda under `root` (itself included), and whether it is nested
-    in another function."""
-    stack: list[tuple[ast.AST, bool]] = [(root, False)]
+) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ast.AST | None]]:
+    """Every function and lambda under `root` (itself included), each after the function
+    whose body holds it, and that function: None when it is in no function, `_UNKNOWN` when
+    it is in a function's decorators, defaults or annotations (evaluated in another scope)."""
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(root, None)]
     node_class = ast.AST
     fields_of = WALKED_FIELDS
     while stack:
-        node, in_function = stack.pop()
+        node, parent = stack.pop()
         kind = type(node)
-        inside = in_function
         if kind in _SCOPE_TYPES:
-            yield node, in_function  # type: ignore[misc]
-            inside = True
+            yield node, parent  # type: ignore[misc]
+            for field in fields_of[kind]:
+                value = getattr(node, field, None)
+                inner = node if field == "body" else _UNKNOWN
+                if type(value) is list:
+                    stack.extend([(item, inner) for item in value if isinstance(item, node_class)])
+                elif isinstance(value, node_class):
+                    stack.append((value, inner))
+            continue
         for field in fields_of[kind]:
             value = getattr(node, field, None)
             if type(value) is list:
-                stack.extend([(item, inside) for item in value if isinstance(item, node_class)])
+                stack.extend([(item, parent) for item in value if isinstance(item, node_class)])
             elif isinstance(value, node_class):
-                stack.append((value, inside))
+                stack.append((value, parent))
