@@ -15,13 +15,15 @@ it before libCST parses it (most layer modules of a model library: `if training:
 (no libCST here): the inference never makes a tensor of a literal, a container, an attribute
 (`self.w`, `x.shape`), an `is`/`in` comparison, a call of `len`, `isinstance` and the
 other Python builtins it knows, or a call of another package than TensorFlow and Keras (NumPy,
-`math`, the library's own) or of an API function its table gives no tensor
-(`discovery.api_kinds`: `tf.nest.flatten`, `K.ndim`); a name is a tensor only through a
-binding in the function, a parameter it presumes a tensor (the first argument of a `call`
-without a default, `y_true`/`y_pred`; never one annotated with another type than a tensor's)
-or annotated `tf.Tensor`, or an enclosing function's binding. Everything else counts as a
-possible tensor. `tests/test_keras_gate.py` checks each rule's examples and real code against the
-libCST analysis with the gate off.
+`math`, the library's own; a re-exported `tf` is TensorFlow, as discovery rewrites it) or of
+an API function its table gives no tensor (`discovery.api_kinds`: `tf.nest.flatten`,
+`K.ndim`; one it does not know is read by its receiver, as any call); a name is a tensor
+only through a binding in the function, a parameter it presumes a tensor (the first
+argument of a `call` without a default, `y_true`/`y_pred`; never one annotated with another
+type than a tensor's) or annotated `tf.Tensor`, or, in a function nested in another's body,
+the enclosing function's binding. Everything else counts as a possible tensor.
+`tests/test_keras_gate.py` checks each rule's examples and real code against the libCST
+analysis with the gate off.
 """
 
 from __future__ import annotations
