@@ -211,6 +211,18 @@ class PythonOnlyApiOnTensor(Rule):
                 return tf.reshape(images, [batch, height * width * channels])
             """
         ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            class Pairs(tf.keras.Model):
+                # annotated as a tensor: the message names the annotation (a list passed
+                # here would unpack fine, and the annotation would be the mistake)
+                def call(self, inputs: tf.Tensor):
+                    first, second = inputs  # error: TFG405
+                    return first + second
+            """
+        ),
     )
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -223,13 +235,40 @@ class PythonOnlyApiOnTensor(Rule):
         if ctx is None or self.under_eager_check(node):
             return
         target = next(t.target for t in node.targets if isinstance(t.target, cst.Tuple | cst.List))
+        # When the tensor is a parameter only by its annotation, say so: a list passed to a
+        # parameter annotated `tf.Tensor` is unpacked fine, and the annotation is then wrong.
+        annotation = self._tensor_annotation(node.value, facts)
+        what = f" (annotated `{annotation}`)" if annotation else ""
+        shape = "" if annotation else " whatever its shape"  # the message stays short
         self.report(
             node,
             f"`{self.code(target)} = {self.code(node.value)}` in {ctx.describe()} unpacks a "
-            "symbolic tensor, which iterates it: tracing raises `OperatorNotAllowedInGraphError`"
-            " whatever its shape; index it (`t[0]`) or use `tf.unstack(t, num=k)`",
+            f"symbolic tensor{what}, which iterates it: tracing raises "
+            f"`OperatorNotAllowedInGraphError`{shape}; index it (`t[0]`) or use "
+            "`tf.unstack(t, num=k)`",
             context=ctx,
         )
+
+    def _tensor_annotation(self, expr: cst.BaseExpression, facts: FunctionFacts) -> str | None:
+        """The annotation of the parameter `expr` names, when it is what makes it a tensor
+        (no `input_signature` covers it), as written; else None."""
+        if not isinstance(expr, cst.Name) or not facts.is_param(expr.value):
+            return None
+        func = facts.func
+        if not isinstance(func, cst.FunctionDef):
+            return None
+        if facts.ctx is not None and expr.value in facts.ctx.signature_params:
+            return None
+        params = func.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == expr.value and param.annotation is not None:
+                annotation = param.annotation.annotation
+                if any(
+                    names.strip_tf_root(q) in ("Tensor", "types.experimental.TensorLike")
+                    for q in self.qualnames(annotation)
+                ):
+                    return self.code(annotation)
+        return None
 
     def _one_tensor(self, expr: cst.BaseExpression, facts: FunctionFacts, depth: int) -> bool:
         """Whether `expr` is surely one tensor: a call of a TF function that returns one, a
