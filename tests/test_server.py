@@ -357,16 +357,23 @@ def test_flake8_sends_a_named_file_early_and_asks_once(folder: Path, tmp_path: P
         assert after - before == 2  # noqa: PLR2004 (one analysis, and this ping)
 
 
+def _keep_plugin_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flake8 plugin's class state (what `parse_options` sets), restored after the test."""
+    from tfgraphlint.frontends.flake8_plugin import Flake8Deferred, Flake8Plugin
+
+    names = ("_changes", "_config", "_needles", "_named", "_selected", "_server", "_early")
+    for name in names:
+        monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
+    monkeypatch.setattr(Flake8Deferred, "loaded", Flake8Deferred.loaded)
+
+
 def test_the_early_answer_is_used_only_for_the_text_flake8_checks(
     folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # In process: `parse_options` sends the named file; `run` takes its answer when flake8
     # hands over the same text, and asks the server again when the file changed between.
-    from tfgraphlint.frontends.flake8_plugin import Flake8Plugin
 
-    names = ("_changes", "_config", "_needles", "_named", "_selected", "_server", "_early")
-    for name in names:  # the plugin's class state, restored after the test
-        monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
+    _keep_plugin_state(monkeypatch)
     path = tmp_path / "side_effects.py"
     shutil.copy(FIXTURES / "side_effects.py", path)
     monkeypatch.setenv("TFGRAPHLINT_SERVER_DIR", str(folder))
@@ -437,12 +444,9 @@ def test_findings_left_to_the_end_of_the_file_are_reported(
     from flake8.main.cli import main
 
     from tfgraphlint.frontends import flake8_plugin
-    from tfgraphlint.frontends.flake8_plugin import Flake8Deferred, Flake8Plugin, _Early
+    from tfgraphlint.frontends.flake8_plugin import _Early
 
-    names = ("_changes", "_config", "_needles", "_named", "_selected", "_server", "_early")
-    for name in names:
-        monkeypatch.setattr(Flake8Plugin, name, getattr(Flake8Plugin, name))
-    monkeypatch.setattr(Flake8Deferred, "loaded", Flake8Deferred.loaded)
+    _keep_plugin_state(monkeypatch)
     text = (
         (FIXTURES / "side_effects.py")
         .read_text()

@@ -317,19 +317,17 @@ class Flake8Plugin:
         # `engine.prefilter.may_contain_compiled_code`, with the needles computed once.
         if not names_a_package(source, self._needles) and not may_import_reexport(source):
             return  # the engine (libCST and every rule) and the config are not even imported
-        if self._server:  # `tfg-server`: the resident process screens and analyses
-            early = self._early_request(source)
-            if early is not None and not early.ready():
-                # (flake8 stops checking at its own last line, should it count fewer.)
-                last = min(_last_statement_line(self.tree), len(self.lines))
-                if last and Flake8Deferred.loaded:
-                    # flake8 goes on with its other checks (pycodestyle's token pass) while
-                    # the server works; `Flake8Deferred` reports at the last statement.
-                    _DEFERRED[self.filename] = _Pending(self, source, early, last)
-                    return
-            yield from self.findings(source, early)
-            return
-        yield from self.findings(source, None)
+        # `tfg-server`: the resident process screens and analyses (`_ask_early` sent it).
+        early = self._early_request(source) if self._server else None
+        if early is not None and not early.ready():
+            # (flake8 stops checking at its own last line, should it count fewer.)
+            last = min(_last_statement_line(self.tree), len(self.lines))
+            if last and Flake8Deferred.loaded:
+                # flake8 goes on with its other checks (pycodestyle's token pass) while the
+                # server works; `Flake8Deferred` reports at the last statement.
+                _DEFERRED[self.filename] = _Pending(self, source, early, last)
+                return
+        yield from self.findings(source, early)
 
     def findings(
         self, source: str, early: _Early | None
