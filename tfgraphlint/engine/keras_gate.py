@@ -37,6 +37,7 @@ from tfgraphlint.discovery import names
 from tfgraphlint.discovery.api_kinds import Kind, tf_call_kind
 from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS, all_statements, ast_nodes
 from tfgraphlint.discovery.reexports import rewrite
+from tfgraphlint.engine.prefilter import word
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPE_TYPES = frozenset(_SCOPES)  # exact classes: the parser makes no subclasses
@@ -446,7 +447,7 @@ class KerasGate:
         if known is None:
             # Only where the text may bind the name (it appears other than as `name(`, or
             # after `def`/`class`) is the whole tree walked for its bindings.
-            maybe_bound = re.search(rf"(?:def|class)[\s\\]+{name}\b|\b{name}\b(?!\s*\()", self.text)
+            maybe_bound = _maybe_bound(name, self.text)
             known = not maybe_bound or name not in self._bound_names()
             self._builtins[name] = known
         return name if known else None
@@ -729,6 +730,16 @@ class KerasGate:
                 if self.has_site(scope):
                     return True
         return False
+
+
+def _maybe_bound(name: str, text: str) -> bool:
+    """Whether `text` may bind the builtin `name`: it appears other than as `name(`, or after
+    `def`/`class`. Two searches, each starting with a literal (`prefilter.word`): one
+    alternation with a leading `\\b` is tried at every position of the file."""
+    return bool(
+        re.search(word(name) + r"(?!\s*\()", text)
+        or re.search(rf"(?:def|class)[\s\\]+{name}\b", text)
+    )
 
 
 def _call_arguments(call: ast.Call) -> list[ast.expr]:
