@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import dataclasses
 import fnmatch
+import functools
 import io
 import os
 import signal
@@ -39,7 +40,7 @@ from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
 from tfgraphlint.discovery.walk import walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
-from tfgraphlint.engine.collector import batch_gc, tune_for_batch
+from tfgraphlint.engine.collector import batch_gc, collect_after_file, tune_for_batch
 from tfgraphlint.engine.lines import lone_cr_to_lf, split_lines
 from tfgraphlint.engine.prefilter import may_contain_compiled_code
 from tfgraphlint.engine.registry import matching, selected_rules
@@ -552,14 +553,24 @@ def _undo_form_feed_shifts(text: str, module: cst.Module, findings: list[Finding
 
 def map_jobs(fn: Callable[[J], R], jobs: list[J], workers: int, chunksize: int = 8) -> list[R]:
     """`fn` over `jobs`, in order: in a process pool of `workers` when there is enough work
-    for one (`start_worker` starts each), else here (under `batch_gc`). `check`, `--fix` and
-    the follow-imports pass run their files through it."""
+    for one (`start_worker` starts each), else here (under `batch_gc`); each job followed by
+    `collect_after_file`. `check`, `--fix` and the follow-imports pass run their files
+    through it."""
+    each = functools.partial(_then_collect, fn)
     if workers > 1 and len(jobs) > 8:
         pool = ProcessPoolExecutor(workers, initializer=start_worker, initargs=(os.getpid(),))
         with pool:
-            return list(pool.map(fn, jobs, chunksize=chunksize))
+            return list(pool.map(each, jobs, chunksize=chunksize))
     with batch_gc():
-        return [fn(job) for job in jobs]
+        return [each(job) for job in jobs]
+
+
+def _then_collect(fn: Callable[[J], R], job: J) -> R:
+    """`fn(job)`, then `collect_after_file`."""
+    try:
+        return fn(job)
+    finally:
+        collect_after_file()
 
 
 def start_worker(parent: int) -> None:
