@@ -6,9 +6,8 @@ import gc
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-
 import weakref
+from pathlib import Path
 
 from tfgraphlint.engine.collector import (
     AFTER_FILE_MIN_YOUNG,

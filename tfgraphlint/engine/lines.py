@@ -21,9 +21,16 @@ def lone_cr_to_lf(text: str) -> str:
     return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
+# The characters `str.splitlines` ends a line at that Python does not: without any of them
+# in a text, `str.splitlines` (C, no match objects) gives Python's lines.
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """The lines of `text` as Python counts them; like `str.splitlines` otherwise (no empty
     last line after a final line end, `[]` for an empty text)."""
+    if not _OTHER_BREAKS.search(text):
+        return text.splitlines(keepends)
     lines: list[str] = _LINE.findall(text)
     if keepends:
         return lines
