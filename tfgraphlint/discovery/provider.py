@@ -87,13 +87,18 @@ def default_options_per_path(
 
 
 def discovery_wrapper(
-    module: cst.Module, options: DiscoveryOptions, tree: ast.Module | None = None
+    module: cst.Module,
+    options: DiscoveryOptions,
+    tree: ast.Module | None = None,
+    qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] | None = None,
 ) -> MetadataWrapper:
     """The wrapper every discovery run goes through: the options (and CPython's `ast` of the
     same text, for `LazyPositionProvider`) ride in libCST's metadata cache, where the
     providers read them (`self.cache`). No context variable, no default: `check`, `trace` and
-    the flake8 plugin cannot disagree on what is compiled."""
-    cache = {CompiledContextProvider: DiscoveryInput(options, tree), LazyPositionProvider: tree}
+    the flake8 plugin cannot disagree on what is compiled. `qualname_memo`: the memo of
+    qualified names discovery fills, for the rules to share (`FileState.qualname_memo`)."""
+    found = DiscoveryInput(options, tree, qualname_memo)
+    cache = {CompiledContextProvider: found, LazyPositionProvider: tree}
     return MetadataWrapper(module, unsafe_skip_copy=True, cache=cache)
 
 
@@ -104,6 +109,11 @@ class DiscoveryInput:
 
     options: DiscoveryOptions
     tree: ast.Module | None = None
+    # The qualified names of nodes (`discovery.qualnames`), shared with the rules of the
+    # same wrapper (the same scopes and re-exports give the same names); None: discovery's own.
+    qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] | None = field(
+        default=None, compare=False
+    )
 
 
 class _Returns(SameScopeVisitor):
@@ -375,7 +385,10 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         super().__init__(cache)
         self.options: DiscoveryOptions = cache.options
         self.tree: ast.Module | None = cache.tree  # CPython's `ast` of the text, when given
-        self.qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = {}
+        memo = cache.qualname_memo
+        self.qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = (
+            {} if memo is None else memo
+        )
         self.reexports: Mapping[str, str] = dict(self.options.reexports)
         self.function_lines: dict[cst.CSTNode, int] = {}
 

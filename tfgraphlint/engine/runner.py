@@ -16,14 +16,14 @@ import threading
 import time
 import tokenize
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import NamedTuple, TypeVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, QualifiedName
 
 from tfgraphlint._types import KERAS_CLASS, Edit, FileError, Finding, LintResult
 from tfgraphlint.config import Config
@@ -184,6 +184,10 @@ class Analysis:
     module: cst.Module | None = None
     wrapper: MetadataWrapper | None = None
     discovery: ModuleDiscovery | None = None
+    # The qualified names discovery resolved, for the rules (`FileState.qualname_memo`).
+    qualname_memo: dict[cst.CSTNode, Collection[QualifiedName]] = dataclasses.field(
+        default_factory=dict
+    )
 
     @property
     def contexts(self) -> tuple[CompiledContext, ...]:
@@ -373,7 +377,7 @@ def _discover_stage(
     """Discover: the metadata every rule needs, and what is compiled. None when the module
     references no `tf.function` and holds no compiled context (no rule can report)."""
     assert analysis.module is not None
-    wrapper = discovery_wrapper(analysis.module, options, tree)
+    wrapper = discovery_wrapper(analysis.module, options, tree, analysis.qualname_memo)
     resolve_directly(wrapper, Rule.METADATA_DEPENDENCIES)
     discovery = wrapper.resolve(CompiledContextProvider).get(analysis.module)
     analysis.wrapper = wrapper
@@ -417,7 +421,14 @@ def _rules_run_stage(
     """Run the rules in one batched traversal (`text`: the file's whole text)."""
     module, wrapper = analysis.module, analysis.wrapper
     assert module is not None and wrapper is not None
-    state = FileState(path=path, config=config, module=module, reexports=reexports, text=text)
+    state = FileState(
+        path=path,
+        config=config,
+        module=module,
+        reexports=reexports,
+        text=text,
+        qualname_memo=analysis.qualname_memo,  # what discovery resolved on the same scopes
+    )
     visitors = [rule(state) for rule in chosen]
     with contextlib.ExitStack() as stack:
         for visitor in visitors:
