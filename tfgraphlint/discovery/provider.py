@@ -86,6 +86,11 @@ def default_options_per_path(
     return {path: DiscoveryOptions() for path in paths}
 
 
+# The last names of `names.PY_FUNCTION` and `names.TO_GRAPH`: every qualified name of an
+# attribute chain ends with its attribute (`_mark_exits` skips the calls of other ones).
+_EXIT_LAST_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in names.PY_FUNCTION | names.TO_GRAPH)
+
+
 def discovery_wrapper(
     module: cst.Module,
     options: DiscoveryOptions,
@@ -783,7 +788,10 @@ class _Discovery:
     def _mark_exits(self) -> None:
         wrappers: set[FuncNode] = set()  # functions that call `tf.py_function`
         for call, where in self.c.all_calls:
-            if self._is_py_function(call.func):
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value not in _EXIT_LAST_NAMES:
+                continue  # `a.b.attr` has qualified names ending `.attr`: none of the exits
+            if self._is_py_function(func):
                 cur = where
                 while cur is not None:
                     wrappers.add(cur.node)
