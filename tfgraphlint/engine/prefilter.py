@@ -226,7 +226,7 @@ def is_candidate(text: str, config: Config) -> bool:
     configured decorator's name."""
     if (
         _names_function(text)
-        or (_calls_dataset_method(text) and _DATA_WORD.search(text))
+        or (_DATA_WORD.search(text) and _calls_dataset_method(text))  # the cheaper one first
         or KERAS_STEP.search(text)
         or (config.keras_call is not False and _KERAS_CALL.search(text))
         or names_keras_loss(text)
