@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from tfgraphlint.discovery import names
 from tfgraphlint.discovery.api_kinds import Kind, tf_call_kind
-from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS, all_statements, ast_nodes
+from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS, all_statements, ast_nodes, dotted_name
 from tfgraphlint.discovery.reexports import rewrite
 from tfgraphlint.engine.prefilter import word
 
@@ -458,21 +458,20 @@ class KerasGate:
         binds (any name, after a star import); not `np.f`, `math.f` or another package's
         (the inference gives their results no tensor kind: `tensors.tf_call_kind`), not
         `self.f`, a local function, a parameter."""
-        parts: list[str] = []
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
-        if not isinstance(func, ast.Name):
+        dotted = dotted_name(func)
+        if dotted is None:
             return False  # `f(x).g`: the receiver decides (`_call_may_be_tensor`)
-        if self.star or func.id in self.qualified:
+        local = dotted.partition(".")[0]
+        if self.star or local in self.qualified:
             return True
-        return func.id in self._others and bool(self._api_names(func.id, parts))
+        return local in self._others and bool(self._api_names(dotted))
 
-    def _api_names(self, local: str, parts: list[str]) -> list[str]:
-        """The TF or Keras qualified names that the chain `local.<parts reversed>` may have:
+    def _api_names(self, dotted: str) -> list[str]:
+        """The TF or Keras qualified names that the chain `dotted` (`a.b.c`) may have:
         through an import of TensorFlow or Keras, or (`_others`) through a re-export, its
         name rewritten as discovery rewrites it (`discovery.reexports.rewrite`)."""
-        rest = "".join(f".{part}" for part in reversed(parts))
+        local, dot, tail = dotted.partition(".")
+        rest = dot + tail
         found = [full + rest for full in self.qualified.get(local, ())]
         for full in self._others.get(local, ()):
             name = rewrite(full + rest, self.aliases)
@@ -556,13 +555,10 @@ class KerasGate:
         `K.ndim` give no tensor). True when a name may give a tensor, or may be any (a star
         import); None when the table knows none of its names (the call is then read as a
         call of something else)."""
-        parts: list[str] = []
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
-        if not isinstance(func, ast.Name) or self.star:
+        dotted = dotted_name(func)
+        if dotted is None or self.star:
             return True
-        kinds = {tf_call_kind(name) for name in self._api_names(func.id, parts)} - {None}
+        kinds = {tf_call_kind(name) for name in self._api_names(dotted)} - {None}
         return Kind.TENSOR in kinds if kinds else None
 
     def _param_may_be_tensor(self, name: str, scope: _Scope, presume: bool) -> bool:
@@ -761,19 +757,14 @@ def _functions(
     while stack:
         node, parent = stack.pop()
         kind = type(node)
-        if kind in _SCOPE_TYPES:
+        scope = kind in _SCOPE_TYPES
+        if scope:
             yield node, parent  # type: ignore[misc]
-            for field in fields_of[kind]:
-                value = getattr(node, field, None)
-                inner = node if field == "body" else _UNKNOWN
-                if type(value) is list:
-                    stack.extend([(item, inner) for item in value if isinstance(item, node_class)])
-                elif isinstance(value, node_class):
-                    stack.append((value, inner))
-            continue
         for field in fields_of[kind]:
             value = getattr(node, field, None)
+            # A function's body is in it; its other parts are in another scope.
+            inner = (node if field == "body" else _UNKNOWN) if scope else parent
             if type(value) is list:
-                stack.extend([(item, parent) for item in value if isinstance(item, node_class)])
+                stack.extend([(item, inner) for item in value if isinstance(item, node_class)])
             elif isinstance(value, node_class):
-                stack.append((value, parent))
+                stack.append((value, inner))
