@@ -11,6 +11,9 @@ names, each with what replaces it with the switch on:
 - `CSTNode.visit`, replaced while the scope analysis runs (`scope_metadata`); stock: never.
 - `CSTNode.__post_init__` (node validation), a no-op while the engine's parse runs
   (`parsing`); stock: never.
+- The `__init__` of each node class (a dataclass with slots), replaced while the engine's
+  parse runs by one that stores the fields through the slots' descriptors (`parsing`);
+  stock: never.
 - `scope_provider.ScopeVisitor` (not exported) and its `provider`, `scope` and
   `infer_accesses`; `scope_provider._ASSIGNMENT_LIKE_NODES`;
   `expression_context_provider.ExpressionContextVisitor` (not exported); setting

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from tfgraphlint.config import Config
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
+from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS, all_statements, ast_nodes
 from tfgraphlint.engine.keras_gate import KerasGate
 from tfgraphlint.engine.lines import split_lines
 from tfgraphlint.engine.prefilter import (
@@ -76,6 +76,7 @@ _IMPORTS_FUNCTION = re.compile(
     rf"{word('import')}[^\n]*\bfunction\b|{word('import')}\s*\([^)]*\bfunction\b"
 )
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_FUNCTION_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 _METRIC_METHODS = "|".join(sorted(names.KERAS_METRIC_METHODS))
 # The last name of the calls whose callable arguments discovery follows in a compiled body.
 _CALLABLE_TAKERS = names.STRATEGY_RUN_METHODS | {
@@ -94,6 +95,10 @@ class _Unit:
     stmt: ast.stmt
     index: int = -1  # its position in the list of units
     methods: list[_Unit] = field(default_factory=list)  # a class header's method units
+    # What `_contained_idents` and `_calls_a_parameter` found, kept for the next closure
+    # over the same units (the Keras gate closes over each `call` apart).
+    contained: set[str] | None = None
+    calls_a_parameter: bool | None = None
 
 
 def _spans(tree: ast.Module, lines: Sequence[str]) -> list[_Unit]:
@@ -557,35 +562,48 @@ def _is_root(
     return bool(relevant.search("".join(lines[unit.start - 1 : stmt.lineno])))
 
 
-def _idents_in(node: ast.AST) -> set[str]:
-    """Names and attribute names anywhere under `node`."""
-    found: set[str] = set()
-    for sub in ast_nodes(node):
-        if isinstance(sub, ast.Name):
-            found.add(sub.id)
-        elif isinstance(sub, ast.Attribute):
-            found.add(sub.attr)
-    return found
-
-
 def _contained_idents(unit: _Unit) -> set[str]:
     """What an eager unit can hand to tracing: the names under its nested functions and
     lambdas (which may be compiled, and then trace what they call), and under the arguments
     of its calls (`tf.function(f)`, `ds.map(self._parse)`, `functools.partial(g, ...)`).
-    Discovery resolves nothing else: a name the eager code merely calls runs eagerly."""
+    Discovery resolves nothing else: a name the eager code merely calls runs eagerly. Names
+    and attribute names, found in one walk that marks what is under such a function or
+    argument; kept on the unit."""
+    if unit.contained is not None:
+        return unit.contained
     stmt = unit.stmt
     tops: list[ast.AST] = [stmt]
     if isinstance(stmt, ast.ClassDef):  # the header: methods are units of their own
         tops = [*stmt.decorator_list, *stmt.bases, *stmt.keywords]
         tops += [s for s in stmt.body if not isinstance(s, _DEFS)]
     found: set[str] = set()
-    for top in tops:
-        for sub in ast_nodes(top):
-            if sub is not stmt and isinstance(sub, _DEFS + (ast.Lambda,)):
-                found |= _idents_in(sub)
-            elif isinstance(sub, ast.Call):
-                for arg in [*sub.args, *(k.value for k in sub.keywords)]:
-                    found |= _idents_in(arg)
+    stack: list[tuple[ast.AST, bool]] = [(top, False) for top in tops]
+    node_class = ast.AST
+    fields_of = WALKED_FIELDS
+    while stack:
+        node, inside = stack.pop()
+        kind = type(node)
+        if inside:
+            if kind is ast.Name:
+                found.add(node.id)  # type: ignore[attr-defined]
+                continue
+            if kind is ast.Attribute:
+                found.add(node.attr)  # type: ignore[attr-defined]
+        elif kind in _FUNCTION_TYPES and node is not stmt:
+            inside = True
+        elif kind is ast.Call:
+            call: ast.Call = node  # type: ignore[assignment]
+            stack.append((call.func, False))
+            stack += [(arg, True) for arg in call.args]
+            stack += [(k.value, True) for k in call.keywords]
+            continue
+        for name in fields_of[kind]:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack += [(item, inside) for item in value if isinstance(item, node_class)]
+            elif isinstance(value, node_class):
+                stack.append((value, inside))
+    unit.contained = found
     return found
 
 
@@ -717,10 +735,12 @@ def _close_over_names(
             i = pending.pop()
             keep[i] = True
             stmt = units[i].stmt
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _calls_a_parameter(
-                stmt
-            ):
-                passers.add(i)
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                calls = units[i].calls_a_parameter
+                if calls is None:
+                    calls = units[i].calls_a_parameter = _calls_a_parameter(stmt)
+                if calls:
+                    passers.add(i)
             for j in named[i]:
                 if not body[j]:
                     body[j] = True

@@ -1,0 +1,102 @@
+"""`discovery.parsing.parse_module` makes the trees `libcst.parse_module` makes (fixtures, rule
+examples, unusual syntax, generated source), and leaves libCST as it found it: after a parse,
+every node class has its own `__init__` back and validates the nodes made by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import threading
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
+
+from tfgraphlint.discovery import parsing
+from tfgraphlint.discovery.stock import STOCK_LIBCST
+
+fast_only = pytest.mark.skipif(STOCK_LIBCST, reason="the stock mode is libCST's own parse")
+
+
+def _same_tree(source: str) -> None:
+    made = parsing.parse_module(source)
+    stock = cst.parse_module(source)
+    assert made.deep_equals(stock)
+    assert made.code == stock.code
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_fixtures_parse_to_the_same_tree(path: Path) -> None:
+    _same_tree(path.read_text(encoding="utf-8"))
+
+
+def test_rule_examples_and_unusual_syntax_parse_to_the_same_tree() -> None:
+    for source in [*rule_examples(), UNUSUAL]:
+        _same_tree(source)
+
+
+test_generated_source_parses_to_the_same_tree = on_generated_source(_same_tree)
+
+
+@fast_only
+def test_the_fast_inits_cover_the_node_classes_with_their_parameters() -> None:
+    inits = parsing._inits()
+    covered = {kind for kind, _, _ in inits}
+    for kind in (cst.Name, cst.Call, cst.FunctionDef, cst.SimpleWhitespace, cst.Module):
+        assert kind in covered
+    for kind, own, fast in inits:
+        assert vars(kind)["__init__"] is own  # outside a parse: the class's own
+        mine, theirs = inspect.signature(fast), inspect.signature(own)
+        assert list(mine.parameters) == list(theirs.parameters)
+        for field in dataclasses.fields(kind):
+            if field.default is not dataclasses.MISSING:
+                assert mine.parameters[field.name].default is field.default
+
+
+@fast_only
+def test_a_fast_init_makes_the_node_the_class_makes() -> None:
+    by_class = {kind: fast for kind, _, fast in parsing._inits()}
+    for kind, kwargs in [
+        (cst.Name, {"value": "x"}),
+        (cst.Call, {"func": cst.Name("f"), "args": [cst.Arg(cst.Integer("1"))]}),
+        (cst.SimpleStatementLine, {"body": [cst.Pass()]}),  # default factories
+    ]:
+        node = object.__new__(kind)
+        by_class[kind](node, **kwargs)
+        assert node.deep_equals(kind(**kwargs))
+    # Positionally too, as the generated `__init__` of the dataclass takes them.
+    node = object.__new__(cst.Name)
+    by_class[cst.Name](node, "y")
+    assert node.deep_equals(cst.Name("y"))
+
+
+@fast_only
+def test_after_a_parse_nodes_are_validated_again() -> None:
+    parsing.parse_module("x = f(1)\n")
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")
+    assert cst.CSTNode.__post_init__ is parsing._VALIDATING
+    assert all(vars(kind)["__init__"] is own for kind, own, _ in parsing._inits())
+
+
+@fast_only
+def test_parses_in_threads_restore_libcst_when_the_last_ends() -> None:
+    source = "\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(100))
+    errors: list[BaseException] = []
+
+    def parse() -> None:
+        try:
+            for _ in range(3):
+                _same_tree(source)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=parse) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert parsing._ACTIVE == 0
+    assert all(vars(kind)["__init__"] is own for kind, own, _ in parsing._inits())
