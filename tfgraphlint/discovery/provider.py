@@ -211,7 +211,7 @@ class _Collector(cst.CSTVisitor):
 
     def _note_block(self, block: cst.CSTNode, body: Sequence[cst.CSTNode]) -> None:
         for stmt in body:
-            if isinstance(stmt, cst.FunctionDef):
+            if type(stmt) is cst.FunctionDef:  # exact: `isinstance` on an ABC is a Python call
                 self.block_of[stmt] = block
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:

@@ -22,6 +22,9 @@ _NUMBERS = (cst.Integer, cst.Float)
 # A literal `range` with up to this many values makes few traces, all reused later.
 _FEW = 8
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+_COMPREHENSION_NODES = frozenset(COMPREHENSIONS)
+_SCOPE_NODES = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+_LOOP_NODES = frozenset({cst.For, cst.While})
 Loop = cst.For | cst.While | cst.CompFor
 
 
@@ -51,10 +54,13 @@ def target(rule: Rule, func: cst.BaseExpression) -> Target | None:
 def could_name_target(func: cst.BaseExpression) -> bool:
     """Whether `target` may find something for a call of `func`: a name or `self.name`
     (most calls are neither, and are skipped before any metadata is read)."""
-    return isinstance(func, cst.Name) or (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, cst.Name)
-        and func.value.value == "self"
+    # Exact classes (the parser makes no subclasses): `isinstance` on a libCST class runs
+    # `ABCMeta.__instancecheck__`, a Python call, and these run on every call of a body.
+    kind = type(func)
+    return kind is cst.Name or (
+        kind is cst.Attribute
+        and type(func.value) is cst.Name  # type: ignore[attr-defined]
+        and func.value.value == "self"  # type: ignore[attr-defined]
     )
 
 
@@ -131,7 +137,7 @@ def _wrapped_by_assignment(rule: Rule, name: cst.Name) -> Target | None:
 
 def _method(rule: Rule, node: cst.CSTNode, name: str) -> Target | None:
     cls: cst.CSTNode | None = node
-    while cls is not None and not isinstance(cls, cst.ClassDef):
+    while cls is not None and type(cls) is not cst.ClassDef:
         cls = rule.get_metadata(ParentProvider, cls, None)
     if cls is None:
         return None
@@ -186,14 +192,14 @@ def enclosing_loops(rule: Rule, node: cst.CSTNode) -> list[Loop]:
     loops: list[Loop] = []
     child = node
     parent = rule.get_metadata(ParentProvider, child, None)
-    while parent is not None and not isinstance(
-        parent, cst.FunctionDef | cst.Lambda | cst.ClassDef
-    ):
-        if isinstance(parent, cst.For | cst.While) and child is parent.body:
-            loops.append(parent)
-        elif isinstance(parent, COMPREHENSIONS) and child is not parent.for_in:
+    # Exact classes, as in `could_name_target`: this runs once per ancestor of the node.
+    while parent is not None and type(parent) not in _SCOPE_NODES:
+        kind = type(parent)
+        if kind in _LOOP_NODES and child is parent.body:  # type: ignore[attr-defined]
+            loops.append(parent)  # type: ignore[arg-type]
+        elif kind in _COMPREHENSION_NODES and child is not parent.for_in:  # type: ignore[attr-defined]
             clauses: list[Loop] = []
-            clause: cst.CompFor | None = parent.for_in
+            clause: cst.CompFor | None = parent.for_in  # type: ignore[attr-defined]
             while clause is not None:
                 clauses.append(clause)
                 clause = clause.inner_for_in
