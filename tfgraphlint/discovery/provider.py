@@ -419,7 +419,7 @@ class CompiledContextProvider(BaseMetadataProvider[object]):
         contexts = tuple(c for c in result.values() if isinstance(c, CompiledContext))
         calls = any(
             self._is_tf_function(call.func)
-            or (isinstance(call.func, cst.Call) and self._is_tf_function(call.func.func))
+            or (type(call.func) is cst.Call and self._is_tf_function(call.func.func))
             for call, _ in collector.all_calls
         )
         self.set_metadata(
@@ -857,7 +857,7 @@ class _Discovery:
         """For a call that compiles what it is given, `tf.function(f, ...)` or
         `tf.function(...)(f)` (or a configured decorator): the call holding the options, and
         the expressions it compiles. None for any other call."""
-        if isinstance(call.func, cst.Call):
+        if type(call.func) is cst.Call:
             if not self._is_compile_decorator(call.func.func):
                 return None
             options_call = call.func  # tf.function(...)(f)

@@ -137,8 +137,9 @@ def _wrapped_by_assignment(rule: Rule, name: cst.Name) -> Target | None:
 
 def _method(rule: Rule, node: cst.CSTNode, name: str) -> Target | None:
     cls: cst.CSTNode | None = node
+    parents = rule.parent_map()
     while cls is not None and type(cls) is not cst.ClassDef:
-        cls = rule.get_metadata(ParentProvider, cls, None)
+        cls = parents.get(cls)
     if cls is None:
         return None
     assert isinstance(cls, cst.ClassDef)
@@ -191,7 +192,8 @@ def enclosing_loops(rule: Rule, node: cst.CSTNode) -> list[Loop]:
     clauses of a comprehension whose element holds it are loops too."""
     loops: list[Loop] = []
     child = node
-    parent = rule.get_metadata(ParentProvider, child, None)
+    parents = rule.parent_map()
+    parent = parents.get(child)
     # Exact classes, as in `could_name_target`: this runs once per ancestor of the node.
     while parent is not None and type(parent) not in _SCOPE_NODES:
         kind = type(parent)
@@ -205,7 +207,7 @@ def enclosing_loops(rule: Rule, node: cst.CSTNode) -> list[Loop]:
                 clause = clause.inner_for_in
             loops.extend(reversed(clauses))
         child = parent
-        parent = rule.get_metadata(ParentProvider, child, None)
+        parent = parents.get(child)
     return loops
 
 
@@ -214,12 +216,13 @@ def inside_body(rule: Rule, node: cst.CSTNode, loop: Loop) -> bool:
     if isinstance(loop, cst.CompFor):
         return False
     child = node
-    parent = rule.get_metadata(ParentProvider, child, None)
+    parents = rule.parent_map()
+    parent = parents.get(child)
     while parent is not None:
         if parent is loop:
             return child is loop.body
         child = parent
-        parent = rule.get_metadata(ParentProvider, child, None)
+        parent = parents.get(child)
     return False
 
 

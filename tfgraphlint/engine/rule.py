@@ -316,8 +316,13 @@ class Rule(cst.BatchableCSTVisitor):
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """`node`'s parent in the tree; None for the module."""
-        found = self.get_metadata(ParentProvider, node, None)
+        found = self.parent_map().get(node)
         return found if isinstance(found, cst.CSTNode) else None
+
+    def parent_map(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
+        """Each node's parent, the map itself: `get_metadata` checks the provider on every
+        call, and the walks up the tree ask once per ancestor."""
+        return cast("Mapping[cst.CSTNode, cst.CSTNode]", self.metadata[ParentProvider])
 
     def under_eager_check(self, node: cst.CSTNode) -> bool:
         """Whether an enclosing `if` of the same function tests `executing_eagerly()`: such
@@ -336,8 +341,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     def _enclosing_function(self, node: cst.CSTNode) -> FuncNode | None:
         child: cst.CSTNode = node
-        # The parent map itself: `get_metadata` checks the provider on every call.
-        parents = cast("Mapping[cst.CSTNode, cst.CSTNode]", self.metadata[ParentProvider])
+        parents = self.parent_map()
         parent = parents.get(child)
         while parent is not None:
             # `type(...) is`, not isinstance: libCST's node classes are ABCs (slow checks).

@@ -18,7 +18,6 @@ from libcst.metadata import (
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor, declarations
 from tfgraphlint.discovery.tensors import Kind
@@ -114,7 +113,7 @@ class OuterState:
         self._runs_once: dict[cst.FunctionDef, bool] = {}
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.rule.get_metadata(ParentProvider, node, None)
+        return self.rule.parent_map().get(node)
 
     # ------------------------------------------------------------------ names
     def owner(self, name: cst.Name) -> tuple[str, list[Assignment]] | None:

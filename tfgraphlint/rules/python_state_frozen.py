@@ -10,7 +10,6 @@ from libcst.metadata import Assignment, GlobalScope
 
 from tfgraphlint._types import Invalid, Severity, Valid
 from tfgraphlint.discovery import names
-from tfgraphlint.discovery.parents import ParentProvider
 from tfgraphlint.discovery.scope_metadata import FastScopeProvider
 from tfgraphlint.discovery.scopes import SameScopeVisitor
 from tfgraphlint.discovery.walk import walk
@@ -702,10 +701,6 @@ class PythonStateFrozen(Rule):
         for a in scope[call.func.value]:
             if isinstance(a, Assignment):
                 yield a.node
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        found = self.get_metadata(ParentProvider, node, None)
-        return found if isinstance(found, cst.CSTNode) else None
 
 
 def _is_method(func: cst.FunctionDef) -> bool:

@@ -219,9 +219,10 @@ class RecursiveTfFunction(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         func = self.enclosing_function(node)
         # A `tf.cond`/`tf.while_loop`/... branch lambda is traced as part of its caller.
-        while isinstance(func, cst.Lambda) and self._graph_body_lambda(func):
+        # Exact classes: `isinstance` on a libCST class is a Python call, on every call node.
+        while type(func) is cst.Lambda and self._graph_body_lambda(func):
             func = self.enclosing_function(func)
-        if not isinstance(func, cst.FunctionDef):
+        if type(func) is not cst.FunctionDef:
             return
         ctx = self.context_of_function(func)
         if ctx is None:
@@ -329,8 +330,9 @@ class RecursiveTfFunction(Rule):
         """(class, name of its `self` parameter) for a method, following nested functions out."""
         current: cst.FunctionDef | cst.Lambda | None = func
         while isinstance(current, cst.FunctionDef):
-            body = self.get_metadata(ParentProvider, current, None)
-            cls = self.get_metadata(ParentProvider, body, None) if body else None
+            parents = self.parent_map()
+            body = parents.get(current)
+            cls = parents.get(body) if body else None
             if isinstance(cls, cst.ClassDef):
                 params = current.params.params
                 return (cls, params[0].name.value) if params else None

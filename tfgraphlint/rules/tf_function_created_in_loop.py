@@ -274,7 +274,7 @@ class TfFunctionCreatedInLoop(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         creates = self.is_tf(node.func, "function") or (
-            isinstance(node.func, cst.Call) and self.is_tf(node.func.func, "function")
+            type(node.func) is cst.Call and self.is_tf(node.func.func, "function")
         )
         target = _wrapped(node) if creates else None
         if target is not None:
