@@ -325,6 +325,52 @@ def test_slicing_blanks_what_an_eager_function_does_not_hand_to_tracing() -> Non
     assert codes == {"TFG101", "TFG105", "TFG202"}
 
 
+CONTEXT_METHODS = """
+    import tensorflow as tf
+
+    class Trainer:
+        def __init__(self, scale):
+            self.log_dir = make_log_dir()
+            self.writer = open_writer(self.log_dir)
+            self.scale = scale
+            self.history = []
+            self.steps = 0
+
+        @tf.function
+        def step(self, x):
+            self.history.append(x)
+            return x * self.scale + len(self.history)
+
+        def record(self, x):
+            report(x)
+            self.history.append(x)
+
+        def fit(self, xs):
+            self.writer.write("start")
+            for x in xs:
+                self.step(x)
+    """
+
+
+def test_slicing_blanks_what_a_context_method_holds_for_no_body() -> None:
+    """A method kept for what a traced body reads (`__init__` binds `self.scale`), or for a
+    call of a compiled method (`fit`), keeps those statements, and the in-place change of
+    what the body reads (`self.history.append`, for python-state-frozen), and loses the
+    others; the findings are those of the whole file."""
+    sliced = _sliced_text(textwrap.dedent(CONTEXT_METHODS), Config(select=("ALL",)))
+    assert sliced is not None
+    kept = [line.strip() for line in sliced.splitlines() if line.strip()]
+    assert "self.scale = scale" in kept and "self.history = []" in kept
+    assert "self.log_dir = make_log_dir()" not in kept
+    assert "self.steps = 0" not in kept
+    assert "for x in xs:" in kept
+    assert 'self.writer.write("start")' not in kept
+    assert "report(x)" not in kept
+    assert kept.count("self.history.append(x)") == 2  # in `step`, and in `record`
+    found = _same_findings_with_and_without_slicing(CONTEXT_METHODS)
+    assert found == [(14, "TFG102")]  # the list the traced step appends to
+
+
 def test_slicing_keeps_a_statement_on_the_header_line() -> None:
     source = """
         import tensorflow as tf

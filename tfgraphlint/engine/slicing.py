@@ -13,8 +13,9 @@ traced; see `_close_over_names`) or to a selected rule, as the rule declares (`R
 `Rule.TRIGGERS`: a `call-sites` rule keeps the calls of compiled functions, a `module-level`
 rule the statements matching its triggers, a `state-changes` rule the eager code that changes
 in place what compiled bodies read). The others become blank lines, so line and column
-numbers are unchanged and libCST parses only what matters. Inside an eager function kept only
-for what it holds, the statements that cannot matter are blanked too
+numbers are unchanged and libCST parses only what matters. Inside a function that is kept but
+not traced whole (an eager function kept for what it holds, a call site, a method that binds
+what a traced body reads, a factory), the statements that cannot matter are blanked too
 (`_eager_statements_to_blank`).
 
 Each step over-approximates what discovery and the rules need; `tests/test_slicing.py` checks
@@ -373,7 +374,7 @@ def slice_module(
     blank: list[tuple[int, int]] = []
     cut: dict[ast.stmt, list[tuple[int, int]]] = {}  # the functions blank holds statements of
     for i, unit in enumerate(units):
-        if keep[i] and direct[i] and not body[i] and isinstance(unit.stmt, _DEFS):
+        if keep[i] and not body[i] and isinstance(unit.stmt, _DEFS):
             ranges = _eager_statements_to_blank(
                 unit.stmt, lines, relevant, compiled_names, body_idents
             )
@@ -692,10 +693,13 @@ def _close_over_names(
     of reach `state-changes`, also those that change it in place: `self.history.append(x)`;
     none with `attribute_binders` off), and the class of a kept method.
 
-    Returns which units are bodies, the names of compiled functions, and the identifiers the
-    bodies name (for the call sites and attribute bindings inside eager functions,
-    `_eager_statements_to_blank`). `memo` keeps what depends on the module alone (`_Graph`)
-    for the next call on the same units (the Keras gate closes over each `call` apart)."""
+    Returns which units are bodies, the names of compiled functions (those traced whole or
+    handed to tracing with a rule of reach `call-sites`; always the names relevant statements
+    bind and the bodies that call a parameter, whose call sites decide what is traced), and
+    the identifiers the bodies name (for the call sites and attribute bindings inside eager
+    functions, `_eager_statements_to_blank`). `memo` keeps what depends on the module alone
+    (`_Graph`) for the next call on the same units (the Keras gate closes over each `call`
+    apart)."""
     # Every step below is linear in the size of the module: each unit looks up the names it
     # uses in dictionaries, never scans the other units (quadratic when it did;
     # `tests/test_slicing.py` counts the work).
@@ -793,7 +797,7 @@ def _close_over_names(
     names = {name for i in roots if (name := units[i].name) is not None}
     body_idents = set().union(*(ids for ids, b in zip(idents, body, strict=True) if b))
     passing = {name for i in passers if (name := units[i].name) is not None}
-    return body, ((names | bound) if call_sites else set()) | passing, body_idents
+    return body, (names if call_sites else set()) | bound | passing, body_idents
 
 
 def _calls_a_parameter(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -979,12 +983,15 @@ def _eager_statements_to_blank(
 ) -> list[tuple[int, int]]:
     """Line ranges (1-based, inclusive) of the statements of an eager function that neither
     discovery nor a rule can need, to blank: the function is kept because some statements
-    are relevant (a nested `@tf.function`, `tf.function(f)`, `ds.map(f)`, `global`), and the
-    others are often most of it (a test's set-up and assertions).
+    are relevant (a nested `@tf.function`, `tf.function(f)`, `ds.map(f)`, `global`), call a
+    compiled function, or bind what a traced body reads (`__init__`), and the others are
+    often most of it (a test's set-up and assertions).
 
     A top-level statement of the body is kept (whole, with everything nested in it) when it
-    is relevant; names a compiled function (a call site, for the retracing rules); assigns an
-    attribute that a traced body reads; binds a name or attribute that a kept statement reads
+    is relevant; names a compiled function (a call site, for the retracing rules, or a name
+    a relevant statement binds: `step = tf.function(run)`); assigns, or changes in place, an
+    attribute or a name that a traced body reads (`self.history.append(x)`, for
+    python-state-frozen); binds a name or attribute that a kept statement reads
     (its value may reach a compiled function, or a rule's question: is this a Python number?
     a tensor?); or calls a name or attribute that a kept statement binds (the function it
     compiles). The last three to a fixpoint."""
@@ -995,6 +1002,8 @@ def _eager_statements_to_blank(
         bool(relevant.search(seg))
         or not compiled_names.isdisjoint(set(_IDENT.findall(seg)))
         or not body_idents.isdisjoint(set(_SELF_BINDING.findall(seg)))
+        or not body_idents.isdisjoint(set(_SELF_MUTATION.findall(seg)))
+        or not body_idents.isdisjoint(set(_NAME_MUTATION.findall(seg)))
         or bool(_MAKES_OBJECT.search(seg))
         # `return step`: a factory handing out the tf.function it creates (TFG203), or
         # `return build_model()`: one handing out a new object (TFG205)
