@@ -72,6 +72,29 @@ def test_a_fast_init_makes_the_node_the_class_makes() -> None:
 
 
 @fast_only
+def test_a_node_class_of_another_package_keeps_its_own_init() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Marked(cst.CSTNode):
+        note: str = ""
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "note", "made")
+
+        def _visit_and_replace_children(self, visitor: cst.CSTVisitorT) -> Marked:
+            return self
+
+        def _codegen_impl(self, state: object) -> None:
+            return None
+
+    assert parsing._fast_init(Marked) is None  # defined here, not in libCST
+    Marked.__module__ = "libcst._nodes.marked"  # the same class, as if libCST's own
+    try:
+        assert parsing._fast_init(Marked) is not None
+    finally:
+        Marked.__module__ = __name__
+
+
+@fast_only
 def test_after_a_parse_nodes_are_validated_again() -> None:
     parsing.parse_module("x = f(1)\n")
     with pytest.raises(cst.CSTValidationError):

@@ -57,8 +57,13 @@ def _fast_init(kind: type) -> _Init | None:
     `dataclasses` made, storing each field through its slot's descriptor (`__set__`) and
     calling no `__post_init__`; None when `kind` is not such a class (no `__init__` of its
     own, a field without a slot of its own, a keyword-only or `init=False` field: a base
-    class, or the class `add_slots` replaced)."""
-    if not dataclasses.is_dataclass(kind) or "__init__" not in vars(kind):
+    class, or the class `add_slots` replaced), or not libCST's own (a subclass another
+    package defines, with a `__post_init__` of its own perhaps)."""
+    if (
+        not kind.__module__.startswith("libcst.")  # a class of another package: left alone
+        or not dataclasses.is_dataclass(kind)
+        or "__init__" not in vars(kind)
+    ):
         return None
     namespace: dict[str, object] = {"_tfg_factory": _FACTORY}
     params: list[str] = []
