@@ -329,8 +329,8 @@ class RecursiveTfFunction(Rule):
     def _method_class(self, func: cst.FunctionDef) -> tuple[cst.ClassDef, str] | None:
         """(class, name of its `self` parameter) for a method, following nested functions out."""
         current: cst.FunctionDef | cst.Lambda | None = func
+        parents = self.parent_map()
         while isinstance(current, cst.FunctionDef):
-            parents = self.parent_map()
             body = parents.get(current)
             cls = parents.get(body) if body else None
             if isinstance(cls, cst.ClassDef):
