@@ -316,8 +316,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """`node`'s parent in the tree; None for the module."""
-        found = self.parent_map().get(node)
-        return found if isinstance(found, cst.CSTNode) else None
+        return self.parent_map().get(node)  # the map holds nodes only (`ParentProvider`)
 
     def parent_map(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
         """Each node's parent, the map itself: `get_metadata` checks the provider on every

@@ -739,12 +739,10 @@ def _close_over_names(
             i = pending.pop()
             keep[i] = True
             stmt = units[i].stmt
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                calls = units[i].calls_a_parameter
-                if calls is None:
-                    calls = units[i].calls_a_parameter = _calls_a_parameter(stmt)
-                if calls:
-                    passers.add(i)
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _calls_a_parameter(
+                units[i]
+            ):
+                passers.add(i)
             for j in named[i]:
                 if not body[j]:
                     body[j] = True
@@ -800,10 +798,17 @@ def _close_over_names(
     return body, (names if call_sites else set()) | bound | passing, body_idents
 
 
-def _calls_a_parameter(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Whether a function calls one of its parameters, or hands one to `strategy.run` or a
-    graph-body call (`tf.map_fn(fn, ...)`, `tf.cond(p, f, g)`): discovery then traces the
-    functions its callers pass there."""
+def _calls_a_parameter(unit: _Unit) -> bool:
+    """Whether a function unit calls one of its parameters, or hands one to `strategy.run`
+    or a graph-body call (`tf.map_fn(fn, ...)`, `tf.cond(p, f, g)`): discovery then traces
+    the functions its callers pass there. Kept on the unit."""
+    if unit.calls_a_parameter is None:
+        assert isinstance(unit.stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+        unit.calls_a_parameter = _function_calls_a_parameter(unit.stmt)
+    return unit.calls_a_parameter
+
+
+def _function_calls_a_parameter(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     args = func.args
     params = {
         a.arg

@@ -113,7 +113,7 @@ class OuterState:
         self._runs_once: dict[cst.FunctionDef, bool] = {}
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.rule.parent_map().get(node)
+        return self.rule.parent(node)
 
     # ------------------------------------------------------------------ names
     def owner(self, name: cst.Name) -> tuple[str, list[Assignment]] | None:
