@@ -1,6 +1,7 @@
 """`discovery.parsing.parse_module` makes the trees `libcst.parse_module` makes (fixtures, rule
-examples, unusual syntax, generated source), and leaves libCST as it found it: after a parse,
-every node class has its own `__init__` back and validates the nodes made by hand."""
+examples, unusual syntax, generated source), sharing the whitespace nodes that are alike, and
+leaves libCST as it found it: after a parse, every node class has its own `__init__` back and
+validates the nodes made by hand, and `libcst`'s names are its classes again."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
 from tfgraphlint.discovery import parsing
 from tfgraphlint.discovery.stock import STOCK_LIBCST
+from tfgraphlint.discovery.walk import TRIVIA
 
 fast_only = pytest.mark.skipif(STOCK_LIBCST, reason="the stock mode is libCST's own parse")
 
@@ -101,6 +103,76 @@ def test_after_a_parse_nodes_are_validated_again() -> None:
         cst.Name("not a name")
     assert cst.CSTNode.__post_init__ is parsing._VALIDATING
     assert all(vars(kind)["__init__"] is own for kind, own, _ in parsing._inits())
+    _libcst_as_it_was()
+
+
+def _libcst_as_it_was() -> None:
+    for name, kind, _, cache in parsing._shared():
+        assert getattr(cst, name) is kind
+        assert not cache  # nothing kept from the parse
+    assert isinstance(cst.EmptyLine(), cst.EmptyLine)
+
+
+def _nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """Every node under `node`, `node` too, once per place it holds in the tree."""
+    found = [node]
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        for child in value if isinstance(value, tuple | list) else [value]:
+            if isinstance(child, cst.CSTNode):
+                found += _nodes(child)
+    return found
+
+
+@fast_only
+def test_whitespace_alike_is_one_node_and_a_comment_line_its_own() -> None:
+    shared = {kind for _, kind, *_ in parsing._shared()}
+    assert {k.__name__ for k in shared} == set(parsing._SHARED_FIELDS)
+    assert shared <= TRIVIA  # nodes that no walk of the engine visits, no parent map holds
+    source = "x = f(a, b)  # one\n\n\ny = g( c )\n# two\n# two\nz = [1, 2]\n"
+    nodes = _nodes(parsing.parse_module(source))
+    spaces = [n for n in nodes if isinstance(n, cst.SimpleWhitespace) and n.value == " "]
+    empty = [n for n in nodes if isinstance(n, cst.EmptyLine) and n.comment is None]
+    commented = [n for n in nodes if isinstance(n, cst.EmptyLine) and n.comment is not None]
+    assert len(spaces) > 5 and len({id(n) for n in spaces}) == 1
+    assert len(empty) == 2 and empty[0] is empty[1]
+    assert len(commented) == 2 and commented[0] is not commented[1]
+    lines = [n for n in nodes if isinstance(n, cst.TrailingWhitespace)]
+    assert len({id(n) for n in lines}) == 2  # `# one` has its own; the others are alike
+    assert len({id(n) for n in nodes}) < 0.6 * len(nodes)  # 44 of 78 places
+    # libCST's own parse shares nothing.
+    stock = _nodes(cst.parse_module(source))
+    assert len({id(n) for n in stock}) == len(stock)
+
+
+@fast_only
+def test_the_standins_take_the_parameters_of_their_classes() -> None:
+    for name, kind, standin, _ in parsing._shared():
+        mine, theirs = inspect.signature(standin), inspect.signature(kind)
+        assert list(mine.parameters) == list(theirs.parameters), name
+        for field in dataclasses.fields(kind):
+            if field.default is not dataclasses.MISSING:
+                assert mine.parameters[field.name].default is field.default
+    # Made by hand (defaults, default factories), a standin's node equals the class's.
+    standins = {name: standin for name, _, standin, _ in parsing._shared()}
+    assert standins["EmptyLine"]().deep_equals(cst.EmptyLine())
+    assert standins["Newline"]().deep_equals(cst.Newline())
+    ws = standins["SimpleWhitespace"]("  ")
+    assert standins["SimpleWhitespace"](value="  ") is ws
+    line = standins["TrailingWhitespace"](ws, cst.Comment("# c"), cst.Newline())
+    assert line.deep_equals(cst.TrailingWhitespace(ws, cst.Comment("# c"), cst.Newline()))
+    for _, _, _, cache in parsing._shared():
+        cache.clear()
+
+
+def test_a_class_with_other_fields_is_not_shared() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Newline:  # libCST's name, another release's fields
+        value: str | None = None
+        kind: str = "real"
+
+    assert parsing._standin(Newline) is None
+    assert parsing._standin(cst.Name) is None  # not a whitespace class
 
 
 @fast_only
@@ -123,3 +195,4 @@ def test_parses_in_threads_restore_libcst_when_the_last_ends() -> None:
     assert not errors
     assert parsing._ACTIVE == 0
     assert all(vars(kind)["__init__"] is own for kind, own, _ in parsing._inits())
+    _libcst_as_it_was()

@@ -18,6 +18,20 @@ corpus' candidate files, the same trees (`tests/test_parsing.py`). A node that a
 makes by hand in that window is made the same way, and not validated either (nothing else
 changes); after the window every class has its own `__init__` back.
 
+Three nodes in five that the parser makes are whitespace: `SimpleWhitespace` (two in five),
+`Newline`, and the `EmptyLine`s and `TrailingWhitespace`s they make up, nearly all of them
+alike (`" "`, `""`, an empty line). The parser makes each by calling the class it finds under
+that name in the `libcst` module, so while `parse_module` runs, those four names are
+functions (`_shared`) that hand out one node per distinct value (per distinct children, which
+are shared too, for the two kinds of line; a line that holds a comment gets a node of its
+own): about 60 % fewer nodes to make, keep and free. The trees print the same code and equal
+libCST's node for node (`tests/test_parsing.py`). A node is immutable, so sharing one changes
+nothing but identity, and nothing asks for the identity of whitespace: the engine's walks and
+its parent map skip it (`walk.TRIVIA`), and positions are recorded for the nodes that hold it.
+In that window another thread that makes such a node by hand through `libcst.<Name>` gets a
+shared one, and `isinstance(node, libcst.<Name>)` there fails (tfgraphlint analyses in one
+thread per process; libCST's own modules import the classes themselves).
+
 With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`) it is `libcst.parse_module`.
 """
 
@@ -106,9 +120,92 @@ def _inits() -> list[tuple[type, _Init, _Init]]:
     return _INITS
 
 
+# The classes whose nodes `parse_module` shares, and their fields, in order. A field is keyed by
+# its value (`_BY_VALUE`), or by the identity of the node it holds (a shared one, or one the
+# cached node keeps alive); `comment` must be None (a line with a comment gets its own node).
+_SHARED_FIELDS: dict[str, tuple[str, ...]] = {
+    "SimpleWhitespace": ("value",),
+    "Newline": ("value",),
+    "EmptyLine": ("indent", "whitespace", "comment", "newline"),
+    "TrailingWhitespace": ("whitespace", "comment", "newline"),
+}
+_BY_VALUE = frozenset({"value", "indent"})
+# (name in `libcst`, the class, the function standing for it, its cache), made on first use.
+_SHARED: list[tuple[str, type, Callable[..., cst.CSTNode], dict[object, cst.CSTNode]]] | None
+_SHARED = None
+
+
+def _standin(kind: type) -> tuple[Callable[..., cst.CSTNode], dict[object, cst.CSTNode]] | None:
+    """A function with the parameters and defaults of node class `kind`'s `__init__` that
+    returns one node per distinct key (`_SHARED_FIELDS`), and its cache; None when `kind`'s
+    fields are not the ones expected (another libCST release: its nodes are not shared)."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    fields = dataclasses.fields(kind)
+    names = tuple(f.name for f in fields)
+    if names != _SHARED_FIELDS.get(kind.__name__):
+        return None
+    cache: dict[object, cst.CSTNode] = {}
+    namespace: dict[str, object] = {
+        "_tfg_kind": kind,
+        "_tfg_cache": cache,
+        "_tfg_factory": _FACTORY,
+    }
+    params: list[str] = []
+    keys: list[str] = []
+    defaults: list[str] = []
+    for i, field in enumerate(fields):
+        if not field.init:
+            return None
+        if field.default is not dataclasses.MISSING:
+            namespace[f"_tfg_default{i}"] = field.default
+            params.append(f"{field.name}=_tfg_default{i}")
+        elif field.default_factory is not dataclasses.MISSING:
+            namespace[f"_tfg_make{i}"] = field.default_factory
+            params.append(f"{field.name}=_tfg_factory")
+            defaults.append(
+                f"    if {field.name} is _tfg_factory:\n        {field.name} = _tfg_make{i}()"
+            )
+        else:
+            params.append(field.name)
+        if field.name in _BY_VALUE:
+            keys.append(field.name)
+        elif field.name != "comment":
+            keys.append(f"id({field.name})")  # a shared node: alive as long as the cache
+    make = "_tfg_kind(" + ", ".join(f"{f.name}={f.name}" for f in fields) + ")"
+    key = keys[0] if len(keys) == 1 else "(" + ", ".join(keys) + ")"
+    lines = [f"def _tfg_standin({', '.join(params)}):", *defaults]
+    if "comment" in names:
+        lines.append(f"    if comment is not None:\n        return {make}")
+    lines += [
+        f"    key = {key}",
+        "    node = _tfg_cache.get(key)",
+        "    if node is None:",
+        f"        node = _tfg_cache[key] = {make}",
+        "    return node",
+    ]
+    exec("\n".join(lines), namespace)  # noqa: S102 - the source is made above from field names
+    standin = namespace["_tfg_standin"]
+    assert callable(standin)
+    return standin, cache
+
+
+def _shared() -> list[tuple[str, type, Callable[..., cst.CSTNode], dict[object, cst.CSTNode]]]:
+    global _SHARED
+    if _SHARED is None:
+        found = []
+        for name in _SHARED_FIELDS:
+            kind = getattr(cst, name, None)
+            made = _standin(kind) if isinstance(kind, type) else None
+            if kind is not None and made is not None:
+                found.append((name, kind, *made))
+        _SHARED = found
+    return _SHARED
+
+
 def parse_module(source: str) -> cst.Module:
     """`libcst.parse_module(source)`, its nodes not validated, made by `_fast_init`'s
-    `__init__`s (see the module docstring)."""
+    `__init__`s, its whitespace nodes shared (`_shared`; see the module docstring)."""
     if STOCK_LIBCST:
         return cst.parse_module(source)
     global _ACTIVE
@@ -117,6 +214,8 @@ def parse_module(source: str) -> cst.Module:
             cst.CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
             for kind, _, fast in _inits():
                 type.__setattr__(kind, "__init__", fast)
+            for name, _, standin, _ in _shared():
+                setattr(cst, name, standin)
         _ACTIVE += 1
     try:
         return cst.parse_module(source)
@@ -127,3 +226,6 @@ def parse_module(source: str) -> cst.Module:
                 cst.CSTNode.__post_init__ = _VALIDATING  # type: ignore[method-assign]
                 for kind, own, _ in _inits():
                     type.__setattr__(kind, "__init__", own)
+                for name, kind, _, cache in _shared():
+                    setattr(cst, name, kind)
+                    cache.clear()
