@@ -166,6 +166,9 @@ def _generate(
     return sink._computed
 
 
+_FUNCTION_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+
+
 def function_lines(
     funcs: Sequence[cst.FunctionDef | cst.Lambda], tree: ast.Module | None
 ) -> dict[cst.CSTNode, int] | None:
@@ -178,7 +181,10 @@ def function_lines(
     if tree is None:
         return None
     keyed: list[tuple[tuple[int, int], ast.AST]] = []
+    defs = _FUNCTION_TYPES
     for node in ast_nodes(tree):
+        if type(node) not in defs:  # `ast.parse` makes no subclass of a node class
+            continue
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             first = node.decorator_list[0] if node.decorator_list else node
             keyed.append(((first.lineno, first.col_offset - 1), node))

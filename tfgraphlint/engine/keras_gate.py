@@ -56,6 +56,19 @@ _PYTHON_VALUES = (
     ast.Attribute,
 )
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SITES = frozenset(
+    {
+        ast.If,
+        ast.While,
+        ast.IfExp,
+        ast.Assert,
+        ast.For,
+        ast.AsyncFor,
+        *_COMPREHENSIONS,
+        ast.Call,
+        ast.Assign,
+    }
+)
 _ITERATING = frozenset({"range", "enumerate", "zip"})  # their arguments are what is iterated
 _DICT_VIEWS = frozenset({"keys", "values", "items"})
 # `.numpy()`/`.item()` (eager-only-call reports them on any receiver it cannot prove Python).
@@ -118,7 +131,15 @@ class _Scope:
         self.opaque: set[str] = set()
         self.progress: set[str] = set()  # names being inferred (a cycle: `i = i + 1`)
         self.cycled = False  # whether the binding being inferred met a name in `progress`
+        binders = _BINDERS
         for sub in self.nodes:
+            kind = type(sub)
+            if kind not in binders:
+                continue  # most nodes (a call, a constant, an attribute) bind nothing
+            if kind is ast.Name:
+                if type(sub.ctx) is ast.Del:  # type: ignore[attr-defined]
+                    self.opaque.add(sub.id)  # type: ignore[attr-defined]
+                continue
             if isinstance(sub, ast.Assign):
                 for target in sub.targets:
                     self._bind(target, "assign", sub.value)
@@ -155,8 +176,6 @@ class _Scope:
                 self.opaque.add(sub.name)
             elif isinstance(sub, ast.MatchMapping) and sub.rest:
                 self.opaque.add(sub.rest)
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Del):
-                self.opaque.add(sub.id)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         every = [*positional, *args.kwonlyargs]
@@ -334,6 +353,48 @@ def _rebound_first(
     return shadowed
 
 
+# The node classes `_Scope` reads bindings from, `KerasGate._bound_names` bound names from, and
+# `KerasGate.has_site` looks at, for exact-class filters before their `isinstance` chains
+# (`ast.parse` makes no subclass of a node class).
+_BINDERS = frozenset(
+    {
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AugAssign,
+        ast.NamedExpr,
+        ast.For,
+        ast.AsyncFor,
+        ast.withitem,
+        ast.ExceptHandler,
+        ast.comprehension,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Import,
+        ast.ImportFrom,
+        ast.Global,
+        ast.Nonlocal,
+        ast.MatchAs,
+        ast.MatchStar,
+        ast.MatchMapping,
+        ast.Name,
+    }
+)
+_NAME_BINDERS = frozenset(
+    {
+        ast.Name,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.arg,
+        ast.ExceptHandler,
+        ast.MatchAs,
+        ast.MatchStar,
+        ast.MatchMapping,
+    }
+)
+
+
 def _own_nodes(scope: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Iterator[ast.AST]:
     """The nodes of a function's body, its nested functions' bodies excepted (their
     decorators, defaults and annotations are evaluated here, and included), without the
@@ -422,9 +483,14 @@ class KerasGate:
     def _bound_names(self) -> set[str]:
         if self._bound is None:
             bound = set(self.imported)
+            names = _NAME_BINDERS
             for node in ast_nodes(self.tree):
-                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                    bound.add(node.id)
+                kind = type(node)
+                if kind not in names:
+                    continue  # most nodes (a call, a constant, an attribute) bind nothing
+                if kind is ast.Name:
+                    if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                        bound.add(node.id)  # type: ignore[attr-defined]
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     bound.add(node.name)
                 elif isinstance(node, ast.arg):
@@ -677,7 +743,10 @@ class KerasGate:
         `assert`, `len`/`bool`/`int`/`tf.constant`/`K.eval`-style calls and unpacking
         without (as assert-on-tensor, python-only-api-on-tensor and eager-only-call ask), and
         every `.numpy()`/`.item()` (eager-only-call warns on a receiver it cannot type)."""
+        sites = _SITES
         for node in scope.nodes:
+            if type(node) not in sites:
+                continue  # a name, a constant, an attribute: no site itself
             if isinstance(node, ast.If | ast.While | ast.IfExp):
                 if self.may_be_tensor(node.test, scope, presume=True):
                     return True

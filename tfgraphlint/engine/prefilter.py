@@ -296,6 +296,9 @@ def _may_name_tf_function(text: str, table: dict[str, set[str]]) -> bool:
     return False
 
 
+_ROOT_TYPES = frozenset({ast.Attribute, ast.Name, ast.Call})  # what `_walk_finds_root` reads
+
+
 def _walk_finds_root(
     tree: ast.Module, table: dict[str, set[str]], defined: set[str] | None = None
 ) -> bool:
@@ -309,6 +312,8 @@ def _walk_finds_root(
     function_names = {name for name, qns in table.items() if qns & names.TF_FUNCTION}
     dataset_call = False
     for node in ast_nodes(tree):
+        if type(node) not in _ROOT_TYPES:  # `ast.parse` makes no subclass of a node class
+            continue
         if isinstance(node, ast.Attribute):
             if node.attr == "function" and _qualnames(node, table) & names.TF_FUNCTION:
                 return True

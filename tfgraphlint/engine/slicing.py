@@ -816,7 +816,7 @@ def _function_calls_a_parameter(func: ast.FunctionDef | ast.AsyncFunctionDef) ->
         if a is not None
     }
     for node in ast_nodes(func):
-        if not isinstance(node, ast.Call):
+        if type(node) is not ast.Call:  # `ast.parse` makes no subclass of a node class
             continue
         callee = node.func
         if isinstance(callee, ast.Name) and callee.id in params:
@@ -935,13 +935,17 @@ def _flow(stmt: ast.stmt) -> _Flow:
         for target in ast_nodes(node.target)
     }
     for node in nodes:
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                reads.add(node.id)
+        kind = type(node)  # `ast.parse` makes no subclass of a node class
+        if kind is ast.Name:
+            if type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                reads.add(node.id)  # type: ignore[attr-defined]
             elif id(node) not in local:
-                binds.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            (attr_reads if isinstance(node.ctx, ast.Load) else attr_binds).add(node.attr)
+                binds.add(node.id)  # type: ignore[attr-defined]
+        elif kind is ast.Attribute:
+            load = type(node.ctx) is ast.Load  # type: ignore[attr-defined]
+            (attr_reads if load else attr_binds).add(node.attr)  # type: ignore[attr-defined]
+        elif kind is ast.Constant:
+            continue  # the next most common
         elif isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name):
