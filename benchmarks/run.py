@@ -12,7 +12,9 @@ once, the starting row rotating from round to round. Each run is a fresh
 peaks (that file explains how). Reported per row: median wall seconds, median CPU
 seconds, the largest peak RSS of any single process, the largest sampled sum of
 RSS over the process tree, and median wall time as a multiple of ruff's and of
-flake8's. Commands run in a scratch working directory with stdout to /dev/null.
+flake8's; and above the table, each row's wall time over ruff's round by round (the
+machine's speed moves between rounds: a ratio within a round is steadier than a ratio of
+medians). Commands run in a scratch working directory with stdout to /dev/null.
 
 flake8 runs every installed plugin whatever ``--select`` says, so the flake8 row
 hides tfgraphlint's plugin (``flake8_hiding.py``) to stay a pure flake8 baseline;
@@ -340,6 +342,28 @@ def corpus_table(results: list[Result]) -> list[list[str]]:
     return [CORPUS_HEADER] + [result_cells(r, ruff, flake8) for r in results]
 
 
+def paired_ratios(results: list[Result]) -> list[tuple[str, str]]:
+    """Each row's wall time over ruff's in the same round, round by round, and their median:
+    on a shared machine both move from one minute to the next, and a round runs every row
+    within a minute (a row with a failed run is left out: its rounds no longer pair up)."""
+    ruff = next((r for r in results if r.row.key == "ruff" and not r.status), None)
+    if ruff is None or not ruff.walls:
+        return []
+    found = []
+    for result in results:
+        if result is ruff or result.status or len(result.walls) != len(ruff.walls):
+            continue
+        ratios = [mine / theirs for mine, theirs in zip(result.walls, ruff.walls, strict=True)]
+        each = ", ".join(f"{r:.2f}x" for r in ratios)
+        found.append(
+            (
+                f"{result.row.key} vs ruff, the same round",
+                f"{each} (median {statistics.median(ratios):.2f}x)",
+            )
+        )
+    return found
+
+
 def format_table(table: list[list[str]], markdown: bool) -> str:
     """Render rows of cells (the first is the header) as Markdown or aligned text."""
     if markdown:
@@ -428,6 +452,7 @@ def corpus_benchmark(args: argparse.Namespace) -> list[str]:
         ("lines", str(lines)),
         ("rounds", str(args.repeat)),
         ("load average at end", load_average()),
+        *paired_ratios(results),
     ]
     return [format_info(about, args.markdown), format_table(corpus_table(results), args.markdown)]
 
