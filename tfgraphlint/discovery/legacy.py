@@ -88,8 +88,11 @@ def tensorflow_names(
     return found
 
 
-def _alternatives(names: list[str]) -> str:
-    return "|".join(re.escape(n) for n in sorted(names))
+def _roots(names: list[str]) -> str:
+    r"""`(?<![\w.])(?:tf|...)` as alternatives that each start with the name, so that the
+    search looks for the literal instead of trying the lookbehind at every position of the
+    file: the lookbehind (not a word character or a dot before the name) comes after it."""
+    return "|".join(rf"{re.escape(n)}(?<![\w.]{re.escape(n)})" for n in sorted(names))
 
 
 def uses_tf1_api(
@@ -109,11 +112,11 @@ def uses_tf1_api(
         return False
     full = [name for name, module in roots.items() if module == "tensorflow"]
     program = "|".join(TF1_PROGRAM)
-    parts = [rf"(?:{_alternatives(list(roots))})\s*\.\s*compat\s*\.\s*v1\s*\.\s*(?:{program})"]
+    parts = [rf"(?:{_roots(list(roots))})\s*\.\s*compat\s*\.\s*v1\s*\.\s*(?:{program})"]
     if full:  # `tf.Session`: removed from TF 2
-        parts.append(rf"(?:{_alternatives(full)})\s*\.\s*(?:{'|'.join(TF1_ONLY)})")
+        parts.append(rf"(?:{_roots(full)})\s*\.\s*(?:{'|'.join(TF1_ONLY)})")
     compat = [name for name, module in roots.items() if module != "tensorflow"]
     if compat:  # `tf = tensorflow.compat.v1`: `tf.placeholder`
-        parts.append(rf"(?:{_alternatives(compat)})\s*\.\s*(?:{program})")
-    pattern = rf"(?<![\w.])(?:{'|'.join(parts)})\b"
+        parts.append(rf"(?:{_roots(compat)})\s*\.\s*(?:{program})")
+    pattern = rf"(?:{'|'.join(parts)})\b"
     return re.search(pattern, text) is not None

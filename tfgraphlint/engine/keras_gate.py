@@ -799,11 +799,12 @@ class KerasGate:
 
 def _maybe_bound(name: str, text: str) -> bool:
     """Whether `text` may bind the builtin `name`: it appears other than as `name(`, or after
-    `def`/`class`. Two searches, each starting with a literal (`prefilter.word`): one
-    alternation with a leading `\\b` is tried at every position of the file."""
+    `def`/`class`. Searches that each start with a literal (`prefilter.word`): an
+    alternation, or a leading `\\b`, is tried at every position of the file."""
     return bool(
         re.search(word(name) + r"(?!\s*\()", text)
-        or re.search(rf"(?:def|class)[\s\\]+{name}\b", text)
+        or re.search(rf"def[\s\\]+{name}\b", text)
+        or re.search(rf"class[\s\\]+{name}\b", text)
     )
 
 
