@@ -111,8 +111,13 @@ def test_positions_are_computed_per_unit() -> None:
     assert (
         lazy[top.name].start.line == DECORATED.splitlines().index("def top(a, b):  # comment") + 1
     )
-    assert top in lazy._ranges  # type: ignore[attr-defined]
-    assert module.body[1] not in lazy._ranges  # type: ignore[attr-defined]  # the class: not yet
+    assert top in lazy._done  # type: ignore[attr-defined]  # its unit was generated
+    # ... and its ranges are made when asked for, not all at once
+    assert top in lazy._pending and top not in lazy._ranges  # type: ignore[attr-defined]
+    assert lazy[top].start.line == lazy[top.name].start.line
+    assert top in lazy._ranges and top not in lazy._pending  # type: ignore[attr-defined]
+    cls = module.body[1]  # the class: not yet
+    assert cls not in lazy._done and cls not in lazy._pending  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("code", [DECORATED, UNUSUAL])

@@ -247,6 +247,11 @@ class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
         self._parents = parents
         self._units = units
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
+        # The nodes of the units generated so far whose range is not made yet: the index, in
+        # `_generated`, of the unit's ranges (counted from the unit's own first line) and of
+        # the lines to add. Most of them nobody asks for.
+        self._pending: dict[cst.CSTNode, int] = {}
+        self._generated: list[tuple[Mapping[cst.CSTNode, CodeRange], int]] = []
         self._done: set[cst.CSTNode] = set()
         self._complete = False
 
@@ -261,16 +266,28 @@ class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
         self._done.add(unit)
         line, indent = self._units[unit]
         ranges = _generate(unit, self._module, indent)
-        shift = line - ranges[unit].start.line
-        for node, r in ranges.items():
-            self._ranges[node] = CodeRange(
-                CodePosition(r.start.line + shift, r.start.column),
-                CodePosition(r.end.line + shift, r.end.column),
-            )
+        self._generated.append((ranges, line - ranges[unit].start.line))
+        # A node of a unit generated before (a nested statement) has the same range here.
+        self._pending.update(dict.fromkeys(ranges, len(self._generated) - 1))
+
+    def _shifted(self, node: cst.CSTNode) -> CodeRange | None:
+        """The range of a node of a generated unit, made now (then kept); None for another."""
+        index = self._pending.pop(node, None)
+        if index is None:
+            return None
+        ranges, shift = self._generated[index]
+        r = ranges[node]
+        found = self._ranges[node] = CodeRange(
+            CodePosition(r.start.line + shift, r.start.column),
+            CodePosition(r.end.line + shift, r.end.column),
+        )
+        return found
 
     def _add_everything(self) -> None:
         if not self._complete:
             self._complete = True
+            for node in list(self._pending):
+                self._shifted(node)
             for node, found in _generate(self._module, self._module).items():
                 self._ranges.setdefault(node, found)
 
@@ -288,7 +305,7 @@ class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
         return CodeRange(CodePosition(line, sum(len(token) for token in indent)), end)
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        found = self._ranges.get(node)
+        found = self._ranges.get(node) or self._shifted(node)
         if found is not None:
             return found
         if (
@@ -306,12 +323,17 @@ class _LazyRanges(MutableMapping[cst.CSTNode, CodeRange]):
             self._add_unit(unit)
         elif unit is None:
             self._add_everything()  # the module itself, or its header and footer lines
-        return self._ranges[node]
+        found = self._ranges.get(node) or self._shifted(node)
+        if found is None:
+            raise KeyError(node)
+        return found
 
     def __setitem__(self, node: cst.CSTNode, value: CodeRange) -> None:
+        self._pending.pop(node, None)
         self._ranges[node] = value
 
     def __delitem__(self, node: cst.CSTNode) -> None:
+        self._shifted(node)
         del self._ranges[node]
 
     def __iter__(self) -> Iterator[cst.CSTNode]:

@@ -38,7 +38,7 @@ from tfgraphlint.discovery.stock import STOCK_LIBCST
 
 _ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # classes with one order
 _CONDITIONAL: dict[type[cst.CSTNode], tuple[str, ...]] = {}  # the others: fields maybe skipped
-_BY_PATTERN: dict[tuple[type[cst.CSTNode], tuple[bool, ...]], tuple[str, ...]] = {}
+_BY_PATTERN: dict[tuple[type[cst.CSTNode], object], tuple[str, ...]] = {}
 _ATTRIBUTE_HOOK = re.compile(r"^(?:visit|leave)_[A-Z][A-Za-z0-9]*_[a-z_0-9]+$")
 _HOOKS: dict[type[cst.CSTVisitor], bool] = {}
 _HOOK = ("visit_", "leave_")
@@ -151,7 +151,11 @@ def _fields(node: cst.CSTNode) -> tuple[str, ...]:
             _ORDER[kind] = order
             return order
         conditional = _CONDITIONAL[kind] = skipped
-    key = (kind, tuple(getattr(node, name) is None for name in conditional))
+    # One field, as a rule (`IndentedBlock.indent`, in every block): no generator then.
+    if len(conditional) == 1:
+        key: tuple[type[cst.CSTNode], object] = (kind, getattr(node, conditional[0]) is None)
+    else:
+        key = (kind, tuple([getattr(node, name) is None for name in conditional]))
     order = _BY_PATTERN.get(key)
     if order is None:
         order = _BY_PATTERN[key] = _record(node)
