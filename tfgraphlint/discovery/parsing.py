@@ -214,7 +214,10 @@ def parse_module(source: str) -> cst.Module:
             cst.CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
             for kind, _, fast in _inits():
                 type.__setattr__(kind, "__init__", fast)
-            for name, _, standin, _ in _shared():
+            for name, _, standin, cache in _shared():
+                # Empty already, but for what another thread made through a standin it had
+                # just read from `libcst` when the last window closed (a node, alike).
+                cache.clear()
                 setattr(cst, name, standin)
         _ACTIVE += 1
     try:
