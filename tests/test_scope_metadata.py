@@ -44,7 +44,13 @@ def _shape(scope: object) -> object:
             for a in scope.assignments  # type: ignore[attr-defined]
         ),
         sorted(
-            (id(a.node), a._index, sorted(map(_referent, a.referents)))
+            (
+                id(a.node),
+                a._index,
+                sorted(map(_referent, a.referents)),
+                a.is_type_hint,  # set in the arguments of `typing.cast` and the like
+                a.is_annotation,
+            )
             for a in scope.accesses  # type: ignore[attr-defined]
         ),
     )
@@ -70,6 +76,39 @@ def _same(code: str) -> None:
 
 def test_scopes_match_libcst_on_unusual_syntax() -> None:
     _same(UNUSUAL)
+
+
+# `typing.cast`, `NewType` and `TypeVar` make their arguments type hints (a string there is
+# parsed as code): every spelling the scope analysis resolves, and calls that only look alike.
+TYPING_CALLS = """
+import typing
+import typing as t
+from typing import cast, NewType as NT, TypeVar
+from typing import cast as c
+from collections import OrderedDict as cast_like
+
+T = TypeVar("T", "Foo", bound="Bar")
+U = NT("U", "Baz")
+V = t.NewType("V", "Qux")
+a = cast("Foo", b)
+d = c("Bar", e)
+f = t.cast("Baz", g)
+h = typing.cast(list["Qux"], i)
+j = cast_like("Foo", k)  # not typing's
+l = m.cast("Bar", n)  # an attribute named cast: resolved, not typing's
+o = cast("Baz", p)("Qux")  # the callee of the outer call is a call of typing.cast
+q = obj.method("Foo")  # neither
+
+def inner():
+    from typing import cast as cc
+    return cc("Foo", r), c("Bar", s)
+
+cc("Baz", u)  # the alias of another scope
+"""
+
+
+def test_scopes_match_libcst_on_typing_calls() -> None:
+    _same(TYPING_CALLS)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=str)

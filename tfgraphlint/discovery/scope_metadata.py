@@ -59,13 +59,64 @@ if not STOCK_LIBCST:
         frozenset(getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", ())) or None
     )
 
+    # What libCST's `ScopeVisitor.visit_Call` looks for in the qualified names of every call:
+    # `typing.NewType`, `typing.TypeVar` and `typing.cast` (their arguments are type hints).
+    _TYPING_CALLS = frozenset({"NewType", "TypeVar", "cast"})
+    # Its private stacks, which `visit_Call` pushes and `leave_Call` pops.
+    _CALL_STACKS = ("_ScopeVisitor__top_level_attribute_stack", "_ScopeVisitor__in_type_hint_stack")
+
     class _ScopeVisitor(scope_provider.ScopeVisitor):
         """libCST's `ScopeVisitor`, with its `on_leave` testing exact node classes (the parser
         makes no subclasses) instead of an `isinstance` on ten ABCs. It does not walk the
         `TRIVIA` nodes (whitespace, punctuation, operator tokens), which get no scope: nothing
-        asks for theirs."""
+        asks for theirs. And its `visit_Call` resolves the qualified names of a call only when
+        they may be `typing.NewType`, `typing.TypeVar` or `typing.cast` (see `visit_Call`)."""
 
         SKIPS_TRIVIA = True
+
+        def __init__(self, provider: ScopeProvider) -> None:
+            super().__init__(provider)
+            found = [getattr(self, name, None) for name in _CALL_STACKS]
+            # None when a libCST release renames them: then every call is libCST's own.
+            stacks: list[list[Any]] = [s for s in found if type(s) is list]
+            self._tfg_stacks = stacks if len(stacks) == len(found) else None
+            self._tfg_aliases: set[str] = set()  # the names imports bind with `as`
+
+        def _note_aliases(self, node: cst.Import | cst.ImportFrom) -> None:
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if alias.asname is not None and type(alias.asname.name) is cst.Name:
+                        self._tfg_aliases.add(alias.asname.name.value)
+
+        def visit_Import(self, node: cst.Import) -> bool | None:
+            self._note_aliases(node)
+            return super().visit_Import(node)
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool | None:
+            self._note_aliases(node)
+            return super().visit_ImportFrom(node)
+
+        def visit_Call(self, node: cst.Call) -> bool | None:
+            """libCST's, which resolves the qualified names of every call (a fifth of the scope
+            analysis), to treat the arguments of `NewType`, `TypeVar` and `cast` from `typing`
+            as type hints. A call's qualified name ends as its callee's full name does
+            (`t.cast` is `typing.cast` after `import typing as t`), unless the callee is a
+            name an import binds with `as` (`from typing import cast as c`): any other call
+            cannot be one of them, and only gets the two stack entries `leave_Call` pops."""
+            func = node.func
+            stacks = self._tfg_stacks
+            if stacks is not None and (
+                (type(func) is cst.Attribute and func.attr.value not in _TYPING_CALLS)
+                or (
+                    type(func) is cst.Name
+                    and func.value not in _TYPING_CALLS
+                    and func.value not in self._tfg_aliases
+                )
+            ):
+                stacks[0].append(None)
+                stacks[1].append(False)
+                return True
+            return super().visit_Call(node)
 
         def on_leave(self, original_node: cst.CSTNode) -> None:
             if _ASSIGNMENT_LIKE is None or type(original_node) in _ASSIGNMENT_LIKE:

@@ -14,8 +14,13 @@ names, each with what replaces it with the switch on:
 - The `__init__` of each node class (a dataclass with slots), replaced while the engine's
   parse runs by one that stores the fields through the slots' descriptors (`parsing`);
   stock: never.
+- The names `SimpleWhitespace`, `Newline`, `EmptyLine` and `TrailingWhitespace` of the
+  `libcst` module, where the native parser looks up the class of each node it makes:
+  functions that share alike nodes while the engine's parse runs (`parsing`); stock: never.
 - `scope_provider.ScopeVisitor` (not exported) and its `provider`, `scope` and
-  `infer_accesses`; `scope_provider._ASSIGNMENT_LIKE_NODES`;
+  `infer_accesses`, and the two stacks its `visit_Call` pushes (name-mangled
+  `__top_level_attribute_stack` and `__in_type_hint_stack`, pushed for a call that cannot
+  be `typing.cast`, `NewType` or `TypeVar`); `scope_provider._ASSIGNMENT_LIKE_NODES`;
   `expression_context_provider.ExpressionContextVisitor` (not exported); setting
   `MetadataDependent.metadata` by hand (`scope_metadata`); stock: libCST's `ScopeProvider`.
 - `CSTNode._codegen` and `position_provider.PositionProvidingCodegenState` (not exported),
