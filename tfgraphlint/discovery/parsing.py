@@ -66,6 +66,24 @@ def _subclasses(kind: type) -> Iterator[type]:
         yield from _subclasses(sub)
 
 
+def _parameter(
+    i: int, field: dataclasses.Field[object], namespace: dict[str, object], body: list[str]
+) -> str:
+    """The parameter for dataclass field `field` (the `i`-th) of a generated function with
+    the parameters and defaults of the class's `__init__`: a default goes into `namespace`,
+    and a default factory is called in the function's body (its lines added to `body`;
+    `namespace` must hold the `_tfg_factory` sentinel)."""
+    name = field.name
+    if field.default is not dataclasses.MISSING:
+        namespace[f"_tfg_default{i}"] = field.default
+        return f"{name}=_tfg_default{i}"
+    if field.default_factory is not dataclasses.MISSING:
+        namespace[f"_tfg_make{i}"] = field.default_factory
+        body.append(f"    if {name} is _tfg_factory:\n        {name} = _tfg_make{i}()")
+        return f"{name}=_tfg_factory"
+    return name
+
+
 def _fast_init(kind: type) -> _Init | None:
     """An `__init__` for node class `kind` with the parameters and defaults of the one
     `dataclasses` made, storing each field through its slot's descriptor (`__set__`) and
@@ -88,15 +106,7 @@ def _fast_init(kind: type) -> _Init | None:
             return None
         name = field.name
         namespace[f"_tfg_set{i}"] = slot.__set__
-        if field.default is not dataclasses.MISSING:
-            namespace[f"_tfg_default{i}"] = field.default
-            params.append(f"{name}=_tfg_default{i}")
-        elif field.default_factory is not dataclasses.MISSING:
-            namespace[f"_tfg_make{i}"] = field.default_factory
-            params.append(f"{name}=_tfg_factory")
-            body.append(f"    if {name} is _tfg_factory:\n        {name} = _tfg_make{i}()")
-        else:
-            params.append(name)
+        params.append(_parameter(i, field, namespace, body))
         body.append(f"    _tfg_set{i}(self, {name})")
     source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["    pass"])
     try:
@@ -157,17 +167,7 @@ def _standin(kind: type) -> tuple[Callable[..., cst.CSTNode], dict[object, cst.C
     for i, field in enumerate(fields):
         if not field.init:
             return None
-        if field.default is not dataclasses.MISSING:
-            namespace[f"_tfg_default{i}"] = field.default
-            params.append(f"{field.name}=_tfg_default{i}")
-        elif field.default_factory is not dataclasses.MISSING:
-            namespace[f"_tfg_make{i}"] = field.default_factory
-            params.append(f"{field.name}=_tfg_factory")
-            defaults.append(
-                f"    if {field.name} is _tfg_factory:\n        {field.name} = _tfg_make{i}()"
-            )
-        else:
-            params.append(field.name)
+        params.append(_parameter(i, field, namespace, defaults))
         if field.name in _BY_VALUE:
             keys.append(field.name)
         elif field.name != "comment":

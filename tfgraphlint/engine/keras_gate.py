@@ -353,9 +353,9 @@ def _rebound_first(
     return shadowed
 
 
-# The node classes `_Scope` reads bindings from, `KerasGate._bound_names` bound names from, and
-# `KerasGate.has_site` looks at, for exact-class filters before their `isinstance` chains
-# (`ast.parse` makes no subclass of a node class).
+# The node classes `_Scope` reads bindings from and `KerasGate._bound_names` bound names from
+# (as `_SITES`, above, those `KerasGate.has_site` looks at), for exact-class filters before
+# their `isinstance` chains (`ast.parse` makes no subclass of a node class).
 _BINDERS = frozenset(
     {
         ast.Assign,
