@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import libcst as cst
 import pytest
 
 from tfgraphlint.discovery import CompiledContextProvider, DiscoveryOptions, discovery_wrapper
 from tfgraphlint.discovery.model import ModuleDiscovery
-from tfgraphlint.engine.prefilter import may_have_compiled_context
+from tfgraphlint.engine.prefilter import code_view, may_have_compiled_context, outline_clears
 
 
 def _libcst_finds(source: str, keras_call: bool | None) -> bool:
@@ -248,3 +249,151 @@ def test_extra_decorators_turn_the_gate_off() -> None:
     tree = ast.parse(source)
     assert may_have_compiled_context(source, tree) is False
     assert may_have_compiled_context(source, tree, extra_function_decorators=("mylib.*",))
+
+
+# ------------------------------------------------------------------ the outline
+# `outline_clears` reads imports and class headers without parsing the file: it may say
+# "cleared" only where the gate says False.
+def _clears(source: str, keras_call: bool | None = None) -> bool:
+    return outline_clears(source, code_view(source), keras_call=keras_call)
+
+
+def _all_sources() -> list[str]:
+    sources = [textwrap.dedent(case[0]) for case in CASES.values()]
+    sources += [_DATASET + case[0] for case in DATASET_CALLBACKS.values()]
+    sources += list(OUTLINE_KEEPS.values()) + list(OUTLINE_CANNOT_TELL.values())
+    sources += list(OUTLINE_CLEARS.values())
+    return sources
+
+
+# Modules the gate keeps, written in the ways the outline reads line by line.
+OUTLINE_KEEPS = {
+    "a header over several lines": (
+        "import tensorflow as tf\nclass L(\n    tf.keras.layers.Layer,\n    metaclass=type,\n"
+        "):\n    def call(self, x):\n        return x\n"
+    ),
+    "an import after a semicolon": (
+        "import os; import tensorflow as tf\nclass L(tf.keras.layers.Layer):\n"
+        "    def call(self, x):\n        return x\n"
+    ),
+    "an import in a one-line if": (
+        "if True: from keras import layers\nclass L(layers.Layer):\n"
+        "    def call(self, x):\n        return x\n"
+    ),
+    "an import in parentheses over lines": (
+        "from tensorflow.keras import (\n    layers,\n    models,\n)\nclass M(models.Model):\n"
+        "    def train_step(self, data):\n        return {}\n"
+    ),
+    "async def, a decorator, a docstring": (
+        'import keras\nclass L(keras.layers.Layer):\n    """Doc.\n\n    More.\n    """\n'
+        "    x = 1\n    @property\n    def size(self):\n        return 1\n\n"
+        "    async def call(self, x):\n        return x\n"
+    ),
+    "a method after a nested block": (
+        "import keras\nclass L(keras.layers.Layer):\n    if True:\n        def helper(self):\n"
+        "            return 1\n    def call(self, x):\n        return x\n"
+    ),
+    "a class inside a function": (
+        "def build():\n    import keras\n    class L(keras.layers.Layer):\n"
+        "        def call(self, x):\n            return x\n    return L\n"
+    ),
+    "a local base class first": (
+        "import keras\nclass Base(keras.layers.Layer):\n    pass\nclass L(Base):\n"
+        "    def call(self, x):\n        return x\n"
+    ),
+    "Windows line ends": (
+        "import keras\r\nclass L(keras.layers.Layer):\r\n    def call(self, x):\r\n"
+        "        return x\r\n"
+    ),
+    "tf.function": "import tensorflow as tf\n@tf.function\ndef f(x):\n    return x\n",
+    "a compile call": (
+        "import keras\ndef loss(y, p):\n    return p\n"
+        "m = keras.Sequential()\nm.compile(loss=loss)\n"
+    ),
+}
+# The outline cannot tell: it leaves these to the gate, whatever the gate says.
+OUTLINE_CANNOT_TELL = {
+    "tabs": "import keras\nclass L(Base):\n\tdef call(self, x):\n\t\treturn x\n",
+    "a form feed": "import keras\n\x0cclass L(Base):\n    def call(self, x):\n        return x\n",
+    "lone carriage returns": (
+        "import keras\rclass L(Base):\r    def call(self, x):\r        return x\r"
+    ),
+    "an import continued from the line above": (
+        "from keras \\\n    import layers\nclass L(Base):\n"
+        "    def call(self, x):\n        return x\n"
+    ),
+    "a one-line try": (
+        "try: import keras\nexcept ImportError: keras = None\nclass L(Base):\n"
+        "    def call(self, x):\n        return x\n"
+    ),
+    "a star import": (
+        "from keras.layers import *\nclass L(Base):\n    def call(self, x):\n        return x\n"
+    ),
+}
+# Cleared without a parse: Keras `call`s on bases that are not Keras', and no tf.function.
+OUTLINE_CLEARS = {
+    "a layer on an imported base": (
+        "import tensorflow as tf\nfrom mylib import Base\nclass L(Base):\n"
+        "    def call(self, x):\n        if x > 0:\n            return x\n        return -x\n"
+    ),
+    "no import at all": "class L(Base):\n    def call(self, x):\n        return x  # keras\n",
+    "function in a comment only": (
+        "import keras\nx = 1  # tf.function\ndef call(x):\n    return x\n"
+    ),
+    "a nested class on a plain base": (
+        "import keras\nclass Outer:\n    class L(object):\n        def call(self, x):\n"
+        "            return x\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("keras_call", [None, False, True])
+def test_outline_clears_only_what_the_gate_drops(keras_call: bool | None) -> None:
+    for source in _all_sources():
+        if _clears(source, keras_call):
+            tree = ast.parse(source)
+            assert not may_have_compiled_context(code_view(source), tree, keras_call=keras_call)
+            assert not _libcst_finds(source, keras_call=keras_call), source
+
+
+@pytest.mark.parametrize("name", list(OUTLINE_KEEPS))
+def test_outline_keeps_what_the_gate_keeps(name: str) -> None:
+    source = OUTLINE_KEEPS[name]
+    assert may_have_compiled_context(code_view(source), ast.parse(source)) is True
+    assert not _clears(source)
+
+
+@pytest.mark.parametrize("name", list(OUTLINE_CANNOT_TELL))
+def test_outline_leaves_what_it_cannot_read_to_the_gate(name: str) -> None:
+    assert not _clears(OUTLINE_CANNOT_TELL[name])
+
+
+@pytest.mark.parametrize("name", list(OUTLINE_CLEARS))
+def test_outline_clears_plain_classes(name: str) -> None:
+    source = OUTLINE_CLEARS[name]
+    assert _clears(source)
+    assert may_have_compiled_context(code_view(source), ast.parse(source)) is False
+
+
+def test_outline_on_the_bundled_fixtures_and_rule_examples() -> None:
+    """On every fixture and every rule example (valid and invalid), under each value of
+    `keras-call`: the outline clears a module only where the gate drops it, and does clear
+    some (the layers on bases of their own that the examples hold)."""
+    from tfgraphlint.engine.examples import iter_examples, strip_markers
+    from tfgraphlint.engine.registry import all_rules
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    sources = [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))]
+    sources += [strip_markers(ex.code) for *_, ex in iter_examples(all_rules())]
+    cleared = 0
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        view = code_view(source)
+        for keras_call in (None, False, True):
+            if outline_clears(source, view, keras_call=keras_call):
+                cleared += 1
+                assert not may_have_compiled_context(view, tree, keras_call=keras_call), source
+    assert cleared > 0
