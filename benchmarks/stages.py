@@ -28,6 +28,7 @@ from typing import Any
 
 from tfgraphlint.config import Config
 from tfgraphlint.engine import runner, slicing
+from tfgraphlint.engine.collector import collect_after_file, tune_for_batch
 
 HERE = Path(__file__).resolve().parent
 SECONDS: collections.Counter[str] = collections.Counter()
@@ -62,6 +63,7 @@ def by_kind(files: list[Path]) -> None:
 
     runner.slice_module = spy  # type: ignore[assignment]
     config = Config(select=("ALL",))
+    tune_for_batch()  # as in `check`'s workers
     files_of: collections.Counter[str] = collections.Counter()
     found_in: collections.Counter[str] = collections.Counter()
     start = time.process_time()
@@ -69,6 +71,7 @@ def by_kind(files: list[Path]) -> None:
         sliced.clear()
         began = time.process_time()
         analysis = runner.analyse(path.read_bytes(), str(path), config)
+        collect_after_file()  # counted with the file, as in `check`'s workers
         seconds = time.process_time() - began
         discovery = analysis.discovery
         if not sliced:
@@ -117,8 +120,15 @@ def main() -> None:
     timed(slicing, "screened")
     timed(ast, "parse", "ast.parse (screen; precheck without a tree)")
     config = Config(select=("ALL",))
+    tune_for_batch()  # as in `check`'s workers
     start = time.process_time()
-    findings = sum(len(runner.lint_source(p.read_bytes(), str(p), config).findings) for p in files)
+    findings = 0
+    for path in files:
+        findings += len(runner.lint_source(path.read_bytes(), str(path), config).findings)
+        collected = time.process_time()
+        collect_after_file()
+        SECONDS["collect_after_file"] += time.process_time() - collected
+        CALLS["collect_after_file"] += 1
     total = time.process_time() - start
     print(f"{len(files)} files, {findings} findings, {total:.2f} s CPU")
     for key, seconds in SECONDS.most_common():
