@@ -92,9 +92,12 @@ class _Unit:
     start: int
     end: int
     name: str | None
-    cls: _Unit | None
+    # A method's class header, by its position in the list of units (not the unit: a unit
+    # that refers to its header, whose `methods` refer back, is a cycle, which would keep the
+    # file's whole `ast` tree alive until the collector finds it).
+    cls: int | None
     stmt: ast.stmt
-    index: int = -1  # its position in the list of units
+    index: int  # its position in the list of units
     methods: list[_Unit] = field(default_factory=list)  # a class header's method units
     # What `_contained_idents` and `_calls_a_parameter` found, kept for the next closure
     # over the same units (the Keras gate closes over each `call` apart).
@@ -108,22 +111,21 @@ def _spans(tree: ast.Module, lines: Sequence[str]) -> list[_Unit]:
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef):
             methods = [m for m in stmt.body if isinstance(m, _DEFS)]
+            at = len(units)
             header = _Unit(
-                _start(stmt, lines), stmt.end_lineno or stmt.lineno, stmt.name, None, stmt
+                _start(stmt, lines), stmt.end_lineno or stmt.lineno, stmt.name, None, stmt, at
             )
             units.append(header)
             for m in methods:
                 assert isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
-                method = _Unit(_start(m, lines), m.end_lineno or m.lineno, m.name, header, m)
+                end = m.end_lineno or m.lineno
+                method = _Unit(_start(m, lines), end, m.name, at, m, len(units))
                 units.append(method)
                 header.methods.append(method)
         else:
             name = stmt.name if isinstance(stmt, _DEFS) else None
-            units.append(
-                _Unit(_start(stmt, lines), stmt.end_lineno or stmt.lineno, name, None, stmt)
-            )
-    for index, unit in enumerate(units):
-        unit.index = index
+            end = stmt.end_lineno or stmt.lineno
+            units.append(_Unit(_start(stmt, lines), end, name, None, stmt, len(units)))
     return units
 
 
@@ -498,7 +500,7 @@ def _keep_uses_of_scripted_models(
         if not watched.isdisjoint(idents[i]):  # a class header's: without its methods
             keep[i] = True
             if unit.cls is not None:
-                keep[unit.cls.index] = True
+                keep[unit.cls] = True
 
 
 def _keep_base_classes(units: list[_Unit], keep: list[bool]) -> None:
@@ -624,7 +626,7 @@ class _Graph:
             ]
         self.units = units
         self.idents = idents
-        self.owner = [u.cls.index if u.cls is not None else None for u in units]
+        self.owner = [u.cls for u in units]
         self.top: dict[str, int] = {}
         self.members: dict[int, dict[str, int]] = {}  # class unit -> method name -> unit
         self.binders: dict[int, dict[str, list[int]]] = {}  # class unit -> `self.x` -> methods
@@ -632,7 +634,7 @@ class _Graph:
         for i, u in enumerate(units):
             if u.cls is not None:
                 if u.name is not None:
-                    self.members.setdefault(u.cls.index, {})[u.name] = i
+                    self.members.setdefault(u.cls, {})[u.name] = i
             elif u.name is not None:
                 self.top[u.name] = i
             elif (binding := function_binding(u.stmt)) is not None:
@@ -1065,7 +1067,7 @@ def _render(
     for unit, kept in zip(units, keep, strict=True):
         if kept:
             continue
-        if unit.cls is not None and not keep[unit.cls.index]:
+        if unit.cls is not None and not keep[unit.cls]:
             continue  # blanked with its class
         for ln in range(unit.start - 1, unit.end):
             out[ln] = "\n"
