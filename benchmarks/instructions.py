@@ -8,7 +8,7 @@ Usage::
 Wall and CPU time move by 15 % on a shared machine from one minute to the next, more than
 most single changes; an instruction count does not. For each quarter of the corpus (every
 fourth file, from `OFFSET`), a child process lints those files with `lint_source` (all
-rules, no cache, the collector tuned as `check`'s workers are) under
+rules, no cache, the collector tuned and libCST's nodes hashed as in `check`'s workers) under
 `valgrind --tool=cachegrind`, with `PYTHONHASHSEED=0` and the checkout first on
 `PYTHONPATH`; the two checkouts of a quarter run side by side, one per core. Each child runs
 twice and the second count is kept: the first writes the checkout's byte-code, which costs
@@ -44,6 +44,12 @@ def lint(step: int, offset: int, corpus: Path) -> None:
     files = sorted(corpus.rglob("*.py"))[offset::step]
     data = [(str(p), p.read_bytes()) for p in files]
     tune_for_batch()
+    try:  # libCST's nodes hashed in C, as in `check`'s workers (not in older checkouts)
+        from tfgraphlint.discovery.parsing import hash_nodes_in_c
+    except ImportError:
+        pass
+    else:
+        hash_nodes_in_c()
     found = sum(len(lint_source(source, path, config).findings) for path, source in data)
     print(f"findings={found} files={len(data)}")
 

@@ -203,3 +203,62 @@ def test_parses_in_threads_restore_libcst_when_the_last_ends() -> None:
     assert parsing._ACTIVE == 0
     assert all(vars(kind)["__init__"] is own for kind, own, _ in parsing._inits())
     _libcst_as_it_was()
+
+
+_HASH_CHECK = """
+import json, sys
+import libcst as cst
+from tfgraphlint.config import Config
+from tfgraphlint.discovery import parsing
+from tfgraphlint.engine.runner import lint_source
+
+def results():
+    out = []
+    for path in sys.argv[1:]:
+        result = lint_source(open(path, "rb").read(), path, Config(select=("ALL",)))
+        out.append(sorted((f.line, f.column, f.code, f.message) for f in result.findings))
+    return out
+
+before = results()
+name = cst.Name("x")
+python_hash = hash(name) == id(name)
+parsing.hash_nodes_in_c()
+after = results()
+print(json.dumps({
+    "same": before == after,
+    "findings": sum(map(len, after)),
+    "python_hash_before": python_hash,
+    "c_hash": hash(name) == object.__hash__(name),
+    "name_hash": type(vars(cst.Name)["__hash__"]).__name__,
+    "in_dict": {name: 1}[name] == 1 and name not in {cst.Name("x")},
+}))
+"""
+
+
+@pytest.mark.parametrize("stock", ["", "1"])
+def test_nodes_hashed_in_c_give_the_same_results(stock: str) -> None:
+    """`hash_nodes_in_c` (in `check`'s workers): libCST's nodes hash by identity in C, and
+    the fixtures give the same findings; with the stock switch it changes nothing. In a
+    child process: the change lasts for the process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    fixtures = sorted(str(p) for p in (Path(__file__).parent.parent / "fixtures").glob("*.py"))
+    env = {**os.environ, "TFGRAPHLINT_STOCK_LIBCST": stock}
+    done = subprocess.run(
+        [sys.executable, "-c", _HASH_CHECK, *fixtures],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert found["same"] and found["findings"] > 0
+    assert found["python_hash_before"] and found["in_dict"]
+    if stock:
+        assert not found["c_hash"] and found["name_hash"] == "function"
+    else:
+        assert found["c_hash"] and found["name_hash"] == "wrapper_descriptor"

@@ -14,6 +14,9 @@ names, each with what replaces it with the switch on:
 - The `__init__` of each node class (a dataclass with slots), replaced while the engine's
   parse runs by one that stores the fields through the slots' descriptors (`parsing`);
   stock: never.
+- The `__hash__` of each node class, `object.__hash__` (the same identity hash, in C) in
+  `check`'s worker processes (`parsing.hash_nodes_in_c`); stock: never. Public, but it
+  changes libCST's classes for the process.
 - The names `SimpleWhitespace`, `Newline`, `EmptyLine` and `TrailingWhitespace` of the
   `libcst` module, where the native parser looks up the class of each node it makes:
   functions that share alike nodes while the engine's parse runs (`parsing`); stock: never.

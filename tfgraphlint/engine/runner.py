@@ -30,7 +30,7 @@ from tfgraphlint.config import Config
 from tfgraphlint.discovery.ast_nodes import WALKED_FIELDS
 from tfgraphlint.discovery.legacy import uses_tf1_api
 from tfgraphlint.discovery.model import CompiledContext, ContextKind, ModuleDiscovery
-from tfgraphlint.discovery.parsing import parse_module
+from tfgraphlint.discovery.parsing import hash_nodes_in_c, parse_module
 from tfgraphlint.discovery.provider import (
     CompiledContextProvider,
     DiscoveryOptions,
@@ -585,9 +585,11 @@ def _then_collect(fn: Callable[[J], R], job: J) -> R:
 
 
 def start_worker(parent: int) -> None:
-    """Process-pool initializer of `check`'s workers: `die_with_parent`, and the collector
-    tuned for the worker's life (`engine.collector`)."""
+    """Process-pool initializer of `check`'s workers: `die_with_parent`, the collector
+    tuned for the worker's life (`engine.collector`), and libCST's nodes hashed in C
+    (`discovery.parsing.hash_nodes_in_c`)."""
     die_with_parent(parent)
+    hash_nodes_in_c()
     tune_for_batch()
 
 
