@@ -16,7 +16,7 @@ import pytest
 from samples import FIXTURES, UNUSUAL, on_generated_source, rule_examples
 
 from tfgraphlint.discovery.ast_nodes import all_statements, ast_nodes
-from tfgraphlint.discovery.walk import TRIVIA, walk, walk_batched
+from tfgraphlint.discovery.walk import TRIVIA, forget_children, walk, walk_batched
 
 
 class Log(cst.CSTVisitor):
@@ -128,15 +128,22 @@ def _same(code: str) -> None:
         assert got.events == expected.events
     # Leaves on trivia nodes are not called; everything else is.
     trivia = _trivia_ids(module)
-    expected, got = TriviaLeaveLog(), TriviaLeaveLog()
+    expected = TriviaLeaveLog()
     module.visit(expected)
-    walk(module, got)
-    assert got.events == [e for e in expected.events if e[1] not in trivia]
+    forget_children()
+    for _ in range(2):  # the second walk reads the children the first one kept
+        got = TriviaLeaveLog()
+        walk(module, got)
+        assert got.events == [e for e in expected.events if e[1] not in trivia]
     batched_expected: list[tuple[str, int]] = []
     batched_got: list[tuple[str, int]] = []
     cst.visit_batched(module, [BatchLog(batched_expected), BatchLog(batched_expected)])
-    walk_batched(module, [BatchLog(batched_got), BatchLog(batched_got)])
-    assert batched_got == batched_expected
+    for keep in (False, True):  # from the nodes' fields, then from the children kept
+        if not keep:
+            forget_children()
+        batched_got.clear()
+        walk_batched(module, [BatchLog(batched_got), BatchLog(batched_got)])
+        assert batched_got == batched_expected
     batched_expected.clear()
     batched_got.clear()
     cst.visit_batched(module, [BatchLog(batched_expected), BatchCommaLog(batched_expected)])
@@ -291,3 +298,21 @@ def test_visitor_hook_names_skip_only_stubs() -> None:
         assert _has_attribute_hooks(kind) == expected, kind
     assert _has_attribute_hooks(Hooked) and _has_attribute_hooks(HookedChild)
     assert visitor_hook_names(cst.CSTVisitor) == []
+
+
+def test_the_engine_forgets_the_children_after_each_file() -> None:
+    """The walks keep each node's children while a file is analysed (`walk._CHILDREN`); the
+    engine empties the map when it is done with the file, whatever the outcome."""
+    from tfgraphlint.config import Config
+    from tfgraphlint.discovery import walk as walk_module
+    from tfgraphlint.engine.runner import lint_source
+
+    source = FIXTURES[0].read_text(encoding="utf-8")
+    module = cst.parse_module(source)
+    walk(module, TriviaLeaveLog())
+    assert walk_module._CHILDREN  # a walk outside the engine keeps them
+    result = lint_source(source, "m.py", Config(select=("ALL",)))
+    assert result.findings
+    assert not walk_module._CHILDREN
+    lint_source("import tensorflow as tf\n@tf.function\ndef f(:\n", "bad.py")
+    assert not walk_module._CHILDREN

@@ -296,28 +296,56 @@ def _walk_dispatching(
     node_kind = type(node)
     method = visits[node_kind]
     if method is None or method(visitor, node) is not False:
-        for name in _ORDER.get(node_kind) or _fields(node):
-            value = getattr(node, name)
-            kind = type(value)
-            if kind is tuple or kind is list:
-                for child in value:
-                    go = walked.get(type(child))
-                    if go is None:
-                        go = _classify(walked, type(child))
-                    if go:
-                        _walk_dispatching(child, visitor, visits, leaves, own_leave, walked)
-            else:
-                go = walked.get(kind)
-                if go is None:
-                    go = _classify(walked, kind)
-                if go:
-                    _walk_dispatching(value, visitor, visits, leaves, own_leave, walked)
+        children = _CHILDREN.get(node) if walked is _WALKED else None
+        if children is None:
+            children = _children(node, walked)
+        for child in children:
+            _walk_dispatching(child, visitor, visits, leaves, own_leave, walked)
     if own_leave is not None:
         own_leave(node)
         return
     method = leaves[node_kind]
     if method is not None:
         method(visitor, node)
+
+
+# The children each walk visits, per node, in order, without the `TRIVIA` nodes: what the
+# walks of one module's nodes (the scope analysis, discovery's collector, the helpers'
+# walks over a function, the rules' batched walk: four or five over most nodes) read from
+# the nodes' fields once. A node is immutable, so its children never change; `forget_children`
+# empties the map when the engine is done with a file.
+_CHILDREN: dict[cst.CSTNode, list[cst.CSTNode]] = {}
+
+
+def forget_children() -> None:
+    """Empty the map of children the walks keep (`engine.runner.analyse`, after each file):
+    it holds every node walked since."""
+    _CHILDREN.clear()
+
+
+def _children(node: cst.CSTNode, walked: dict[type, bool]) -> list[cst.CSTNode]:
+    """The children a walk visits under `node`, in order: of the classes `walked` says yes
+    to (kept in `_CHILDREN` when that is `_WALKED`, the classes but the trivia)."""
+    found: list[cst.CSTNode] = []
+    for name in _ORDER.get(type(node)) or _fields(node):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            for child in value:
+                go = walked.get(type(child))
+                if go is None:
+                    go = _classify(walked, type(child))
+                if go:
+                    found.append(child)
+        else:
+            go = walked.get(kind)
+            if go is None:
+                go = _classify(walked, kind)
+            if go:
+                found.append(value)
+    if walked is _WALKED:
+        _CHILDREN[node] = found
+    return found
 
 
 def _classify(walked: dict[type, bool], kind: type) -> bool:
@@ -329,9 +357,10 @@ def _walk(
     on_visit: Callable[[cst.CSTNode], bool],
     on_leave: Callable[[cst.CSTNode], None],
 ) -> None:
-    # The loop over a node's children is written out in each of the three walks on purpose:
-    # they run once per node of every analysed module, and a shared helper (a generator, or a
-    # function returning a list) costs one more Python call per node.
+    # The loop over a node's children is written out here on purpose: it runs once per node,
+    # and a helper (a generator, or a function returning a list) costs one more Python call
+    # per node. The other two walks read the children from `_CHILDREN` (one call per node and
+    # module, not per walk).
     if on_visit(node):
         for name in _ORDER.get(type(node)) or _fields(node):
             value = getattr(node, name)
@@ -388,21 +417,10 @@ def _walk_batched(
     node_kind = type(node)
     for method in visits[node_kind]:
         method(node)
-    for name in _ORDER.get(node_kind) or _fields(node):
-        value = getattr(node, name)
-        kind = type(value)
-        if kind is tuple or kind is list:
-            for child in value:
-                go = walked.get(type(child))
-                if go is None:
-                    go = _classify(walked, type(child))
-                if go:
-                    _walk_batched(child, visits, leaves, walked)
-        else:
-            go = walked.get(kind)
-            if go is None:
-                go = _classify(walked, kind)
-            if go:
-                _walk_batched(value, visits, leaves, walked)
+    children = _CHILDREN.get(node) if walked is _WALKED else None
+    if children is None:
+        children = _children(node, walked)
+    for child in children:
+        _walk_batched(child, visits, leaves, walked)
     for method in leaves[node_kind]:
         method(node)

@@ -16,7 +16,7 @@ from tfgraphlint.config import Config
 from tfgraphlint.discovery.model import CompiledContext, ContextKind
 from tfgraphlint.discovery.positions import LazyPositionProvider
 from tfgraphlint.discovery.provider import CompiledContextProvider
-from tfgraphlint.discovery.walk import walk
+from tfgraphlint.discovery.walk import forget_children, walk
 
 if TYPE_CHECKING:
     from tfgraphlint.engine.runner import Analysis
@@ -153,7 +153,10 @@ def analyse_for_trace(
     errors = analysis.result.errors
     if errors and analysis.discovery is None:  # a rule's crash does not hide the targets
         raise NotAnalysable(errors[0].message)
-    return targets_of(analysis), analysis
+    try:
+        return targets_of(analysis), analysis
+    finally:
+        forget_children()  # what the walks over its functions kept (`discovery.walk`)
 
 
 def targets_of_source(source: str, config: Config | None = None) -> list[Target]:

@@ -38,7 +38,7 @@ from tfgraphlint.discovery.provider import (
 )
 from tfgraphlint.discovery.reexports import reexports_in_text
 from tfgraphlint.discovery.scope_metadata import resolve_directly
-from tfgraphlint.discovery.walk import walk_batched
+from tfgraphlint.discovery.walk import forget_children, walk_batched
 from tfgraphlint.engine import noqa as noqa_mod
 from tfgraphlint.engine.collector import batch_gc, collect_after_file, tune_for_batch
 from tfgraphlint.engine.lines import lone_cr_to_lf, split_lines
@@ -235,6 +235,24 @@ def analyse(
     give them: such a file is analysed even if it never mentions TensorFlow.
     `keep_discovery` (for `trace`) runs discovery even when no rule is left to run and the
     file says `skip-file`, and keeps the wrapper in the answer."""
+    try:
+        return _analyse(
+            source, path, config, noqa, rules, prefilter, external_roots, keep_discovery
+        )
+    finally:
+        forget_children()  # the walks' map of the file's nodes (`discovery.walk`)
+
+
+def _analyse(
+    source: str | bytes,
+    path: str,
+    config: Config | None,
+    noqa: bool,
+    rules: Sequence[type[Rule]] | None,
+    prefilter: bool,
+    external_roots: Mapping[str, CompiledContext] | None,
+    keep_discovery: bool,
+) -> Analysis:
     config = config or Config()
     roots = dict(external_roots or {})
     analysis = Analysis(LintResult(path))
