@@ -2,62 +2,40 @@
 fraction of the cost.
 
 `ParentNodeProvider` is a full libCST traversal, and a libCST traversal rebuilds every node it
-passes (`_visit_and_replace_children`), even for a visitor that changes nothing. Parents do not
-depend on the order of the walk, so this reads the children straight from each node's dataclass
-fields (the fields that hold nodes are exactly what `_visit_and_replace_children` visits): the
-same map (checked node for node on every candidate file of the corpus, and in
+passes (`_visit_and_replace_children`), even for a visitor that changes nothing. This reads
+each node's children as the engine's walks do (`walk.walked_children`: the fields that
+`_visit_and_replace_children` visits, which are those that hold nodes, read once per file):
+the same map (checked node for node on every candidate file of the corpus, and in
 `tests/test_parents.py`).
 With `TFGRAPHLINT_STOCK_LIBCST=1` (`discovery.stock`) it copies `ParentNodeProvider`'s map.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
 from tfgraphlint.discovery.stock import STOCK_LIBCST
-from tfgraphlint.discovery.walk import WALKED, is_walked_type
-
-_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
-
-
-def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
-    return names
+from tfgraphlint.discovery.walk import walked_children
 
 
 def parent_map(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
     """Every node under `root` (not `root` itself), mapped to its parent, but the `TRIVIA`
     nodes (whitespace, punctuation, operator tokens: two thirds of a module's nodes), whose
-    parent nothing asks for."""
+    parent nothing asks for. The children are those the walks read (`walk.walked_children`:
+    the same nodes as the node-holding dataclass fields give, and most of them already read
+    by the scope analysis' walks)."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [root]
-    walked = WALKED  # `is_walked_type`'s cache, read inline (a call per child costs more)
+    children_of = walked_children
     while stack:
         node = stack.pop()
-        for name in _fields(type(node)):
-            value = getattr(node, name)
-            kind = type(value)
-            if kind is tuple or kind is list:
-                for child in value:
-                    go = walked.get(type(child))
-                    if go is None:
-                        go = is_walked_type(type(child))
-                    if go:
-                        parents[child] = node
-                        stack.append(child)
-            else:
-                go = walked.get(kind)
-                if go is None:
-                    go = is_walked_type(kind)
-                if go:
-                    parents[value] = node
-                    stack.append(value)
+        children = children_of(node)
+        for child in children:
+            parents[child] = node
+        stack += children
     return parents
 
 

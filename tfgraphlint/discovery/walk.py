@@ -323,6 +323,13 @@ def forget_children() -> None:
     _CHILDREN.clear()
 
 
+def walked_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The children the walks visit under `node`, in order, without the trivia (kept for the
+    file, `_CHILDREN`). Do not change the list."""
+    found = _CHILDREN.get(node)
+    return _children(node, _WALKED) if found is None else found
+
+
 def _children(node: cst.CSTNode, walked: dict[type, bool]) -> list[cst.CSTNode]:
     """The children a walk visits under `node`, in order: of the classes `walked` says yes
     to (kept in `_CHILDREN` when that is `_WALKED`, the classes but the trivia)."""
