@@ -219,6 +219,15 @@ def results():
         out.append(sorted((f.line, f.column, f.code, f.message) for f in result.findings))
     return out
 
+import gc
+from tfgraphlint.engine.registry import all_rules
+all_rules()  # what `check` has loaded when it starts its workers
+keyed_by_nodes = sum(
+    1
+    for o in gc.get_objects()
+    if isinstance(o, (dict, set, frozenset))
+    and any(isinstance(k, cst.CSTNode) for k in list(o)[:1000])
+)
 before = results()
 name = cst.Name("x")
 python_hash = hash(name) == id(name)
@@ -226,6 +235,7 @@ parsing.hash_nodes_in_c()
 after = results()
 print(json.dumps({
     "same": before == after,
+    "keyed_by_nodes": keyed_by_nodes,
     "findings": sum(map(len, after)),
     "python_hash_before": python_hash,
     "c_hash": hash(name) == object.__hash__(name),
@@ -258,6 +268,9 @@ def test_nodes_hashed_in_c_give_the_same_results(stock: str) -> None:
     found = json.loads(done.stdout)
     assert found["same"] and found["findings"] > 0
     assert found["python_hash_before"] and found["in_dict"]
+    # No dictionary or set keyed by nodes exists when the hash changes (its keys' hashes
+    # would be the old ones): nothing the engine loads at import makes one.
+    assert found["keyed_by_nodes"] == 0
     if stock:
         assert not found["c_hash"] and found["name_hash"] == "function"
     else:

@@ -242,9 +242,10 @@ def hash_nodes_in_c() -> None:
     instead of `CSTNode.__hash__` (`return id(self)`, a Python call on every dictionary or
     set operation keyed by a node, 1.6 million of them over the corpus): the same identity
     hash, made in C, half the time per call. Nodes compare by identity either way; only the
-    hash's value changes (the address, rotated). For a process that only analyses files:
-    `check`'s workers (`engine.runner.start_worker`), never a program that imports the
-    engine. With `TFGRAPHLINT_STOCK_LIBCST=1`, nothing."""
+    hash's value changes (the address, rotated), so it must come before any node is kept in
+    a dictionary or set (importing the engine and its rules keeps none: a test checks). For
+    a process that only analyses files: `check`'s workers (`engine.runner.start_worker`),
+    never a program that imports the engine. With `TFGRAPHLINT_STOCK_LIBCST=1`, nothing."""
     if STOCK_LIBCST:
         return
     for kind in {cst.CSTNode, *_subclasses(cst.CSTNode)}:
