@@ -6,8 +6,9 @@ Usage::
     python benchmarks/stages.py --by-kind [CORPUS]
 
 Runs `lint_source` on every `.py` file (all rules, as the `tfg-cold` row, one process, no
-cache) with `time.process_time()` around each stage function of `engine.runner` and the
-slicer's screen, and prints the total, the findings, and the seconds and calls of each stage.
+cache, the collector tuned and run after each file as in `check`'s workers) with
+`time.process_time()` around each stage function of `engine.runner` and the slicer's
+screen, and prints the total, the findings, and the seconds and calls of each stage.
 The stages nest: `slice_module` includes `screened`, which includes the screen's `ast.parse`.
 
 With `--by-kind`, it times `analyse` per file instead and adds the seconds up by what the
