@@ -472,7 +472,7 @@ def may_have_compiled_context(
         return True
     if not table:
         return False
-    if any(q in names.TF_FUNCTION for qs in table.values() for q in qs):
+    if _imports_tf_function(table):
         return True  # `from tensorflow import function`
     if _keras_class_overrides(statements, table, keras_call):
         return True
@@ -497,6 +497,11 @@ def _import_table(
         for local, qualnames in table.items():
             table[local] = {rewrite(q, aliases) for q in qualnames}
     return table, star
+
+
+def _imports_tf_function(table: dict[str, set[str]]) -> bool:
+    """An import binds a name to `tf.function` (`from tensorflow import function`)."""
+    return any(q in names.TF_FUNCTION for qs in table.values() for q in qs)
 
 
 def _keras_class_overrides(
@@ -676,7 +681,7 @@ def outline_clears(
     if not table:
         return True
     if (
-        any(q in names.TF_FUNCTION for qs in table.values() for q in qs)
+        _imports_tf_function(table)
         or calls_compile(view)
         or _maybe_dataset(view, table)
         or _may_name_tf_function(view, table)
